@@ -1,0 +1,32 @@
+# anuraflow: raw recordings -> annotations -> windows -> splits -> features -> models -> report.
+# Run from the repository root: `snakemake --cores 2` (see README.md).
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+validate(config, os.path.join(workflow.basedir, "config", "schemas", "config.schema.yaml"))
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/synthetic.smk"
+include: "rules/ingest.smk"
+include: "rules/annotations.smk"
+include: "rules/segment.smk"
+include: "rules/split.smk"
+include: "rules/features.smk"
+include: "rules/train.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        f"{RESULTS}/report/report.html",
+    default_target: True

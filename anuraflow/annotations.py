@@ -1,0 +1,228 @@
+"""Annotation formats: AnuraSet/Audacity label tracks and Raven selection tables.
+
+Both are normalised to one table, one row per call, keeping the file and line it came from so
+that every label in a result can be traced back to a line someone wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anuraflow.fileio import write_parquet
+
+COLUMNS = [
+    "recording_id",
+    "start_s",
+    "end_s",
+    "species",
+    "quality",
+    "low_freq_hz",
+    "high_freq_hz",
+    "source_file",
+    "source_line",
+]
+RAVEN_LABEL_COLUMNS = ("species", "annotation", "label")  # matched case-insensitively
+RAVEN_BEGIN, RAVEN_END = "begin time (s)", "end time (s)"
+QUALITY_SUFFIX = re.compile(r"^(?P<code>.+)_(?P<quality>[A-Za-z])$")
+
+
+class AnnotationError(ValueError):
+    """An annotation that cannot be used; the message names the file and the line."""
+
+    def __init__(self, path: str | Path, line: int | None, message: str):
+        self.path, self.line = str(path), line
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+def split_code_quality(label: str) -> tuple[str, str | None]:
+    """'BOAFAB_M' -> ('BOAFAB', 'M'); a label without a one-letter suffix keeps quality None."""
+    match = QUALITY_SUFFIX.match(label)
+    if match:
+        return match["code"], match["quality"].upper()
+    return label, None
+
+
+def _read_lines(path: Path) -> list[str]:
+    # utf-8-sig strips a BOM; splitlines handles CRLF and a missing final newline.
+    return path.read_text(encoding="utf-8-sig").splitlines()
+
+
+def _number(path: Path, line: int, field: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise AnnotationError(path, line, f"{field} {text!r} is not a number") from None
+    if not np.isfinite(value):
+        raise AnnotationError(path, line, f"{field} {text!r} is not finite")
+    return value
+
+
+def _check_times(path: Path, line: int, start: float, end: float) -> None:
+    if start < 0:
+        raise AnnotationError(path, line, f"start time {start} is negative")
+    if end < start:
+        raise AnnotationError(path, line, f"end time {end} is before start time {start}")
+
+
+def _frame(rows: list[dict], recording_id: str, path: Path) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=COLUMNS[1:-2] + ["source_line"])
+    df.insert(0, "recording_id", recording_id)
+    df.insert(len(df.columns) - 1, "source_file", str(path))
+    df = df[COLUMNS]
+    return df.astype(
+        {
+            "start_s": "float64",
+            "end_s": "float64",
+            "low_freq_hz": "float64",
+            "high_freq_hz": "float64",
+            "source_line": "int64",
+        }
+    )
+
+
+def parse_audacity_labels(path: str | Path, recording_id: str) -> pd.DataFrame:
+    """AnuraSet strong labels: `start<TAB>end<TAB>CODE_Q` per line.
+
+    A line beginning with a backslash is Audacity's spectral-selection line
+    (`\\<TAB>low<TAB>high`) and sets the frequency range of the label above it.
+    """
+    path = Path(path)
+    rows: list[dict] = []
+    for number, raw in enumerate(_read_lines(path), start=1):
+        if not raw.strip():
+            continue
+        fields = raw.split("\t")
+        if fields[0].strip() == "\\":
+            if not rows or len(fields) < 3:
+                raise AnnotationError(path, number, "frequency line without a label line above")
+            rows[-1]["low_freq_hz"] = _number(path, number, "low frequency", fields[1])
+            rows[-1]["high_freq_hz"] = _number(path, number, "high frequency", fields[2])
+            continue
+        if len(fields) != 3:
+            raise AnnotationError(
+                path, number, f"expected 3 tab-separated fields (start, end, label), got {len(fields)}"
+            )
+        start = _number(path, number, "start time", fields[0])
+        end = _number(path, number, "end time", fields[1])
+        _check_times(path, number, start, end)
+        label = fields[2].strip()
+        if not label:
+            raise AnnotationError(path, number, "empty label")
+        code, quality = split_code_quality(label)
+        rows.append(
+            dict(start_s=start, end_s=end, species=code, quality=quality,
+                 low_freq_hz=np.nan, high_freq_hz=np.nan, source_line=number)
+        )
+    return _frame(rows, recording_id, path)
+
+
+def parse_raven_table(
+    path: str | Path, recording_id: str, on_blank_label: str = "fail"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Raven selection table; the label column may be spelled `Species` or `Annotation`.
+
+    Rows whose label is blank fail, or with `on_blank_label="skip"` are left out and reported
+    in the returned list of "file:line: reason" strings, so nothing disappears unannounced.
+    """
+    path = Path(path)
+    lines = _read_lines(path)
+    if not lines:
+        raise AnnotationError(path, None, "file is empty (a Raven table needs a header row)")
+    header = [h.strip().lower() for h in lines[0].split("\t")]
+    for needed in (RAVEN_BEGIN, RAVEN_END):
+        if needed not in header:
+            raise AnnotationError(path, 1, f"Raven header has no {needed!r} column")
+    label_col = next((c for c in RAVEN_LABEL_COLUMNS if c in header), None)
+    if label_col is None:
+        raise AnnotationError(path, 1, "Raven header has no Species/Annotation/Label column")
+    col = {name: header.index(name) for name in header if name}
+    rows: list[dict] = []
+    skipped: list[str] = []
+    for number, raw in enumerate(lines[1:], start=2):
+        if not raw.strip():
+            continue
+        fields = raw.split("\t")
+        fields += [""] * (len(header) - len(fields))  # Raven drops trailing empty cells
+        view = fields[col["view"]].strip() if "view" in col else ""
+        if view and not view.lower().startswith("spectrogram"):
+            continue  # waveform-view duplicates of the same selection
+        start = _number(path, number, "begin time", fields[col[RAVEN_BEGIN]])
+        end = _number(path, number, "end time", fields[col[RAVEN_END]])
+        _check_times(path, number, start, end)
+        label = fields[col[label_col]].strip()
+        if not label:
+            if on_blank_label == "skip":
+                skipped.append(f"{path}:{number}: blank {label_col} label, row skipped")
+                continue
+            raise AnnotationError(path, number, f"blank {label_col} label")
+        code, quality = split_code_quality(label)
+        low = fields[col["low freq (hz)"]] if "low freq (hz)" in col else ""
+        high = fields[col["high freq (hz)"]] if "high freq (hz)" in col else ""
+        rows.append(
+            dict(
+                start_s=start, end_s=end, species=code, quality=quality,
+                low_freq_hz=_number(path, number, "low frequency", low) if low else np.nan,
+                high_freq_hz=_number(path, number, "high frequency", high) if high else np.nan,
+                source_line=number,
+            )
+        )
+    return _frame(rows, recording_id, path), skipped
+
+
+def is_raven_table(path: str | Path) -> bool:
+    lines = _read_lines(Path(path))
+    return bool(lines) and RAVEN_BEGIN in lines[0].lower()
+
+
+def read_annotation_file(
+    path: str | Path, recording_id: str, on_blank_label: str = "fail"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Parse either format, telling them apart by the Raven header."""
+    if is_raven_table(path):
+        return parse_raven_table(path, recording_id, on_blank_label)
+    return parse_audacity_labels(path, recording_id), []
+
+
+def check_species(df: pd.DataFrame, known_codes: list[str]) -> None:
+    """Unknown species codes are errors naming the file and line (typos must not vanish)."""
+    unknown = df[~df["species"].isin(known_codes)]
+    if len(unknown):
+        first = unknown.iloc[0]
+        codes = sorted(unknown["species"].unique())
+        raise AnnotationError(
+            first["source_file"],
+            int(first["source_line"]),
+            f"unknown species code {first['species']!r} (unknown codes in this file: "
+            f"{', '.join(codes)}); add it to the species table in the config",
+        )
+
+
+def normalise_annotation_file(
+    path: str | Path | None,
+    recording_id: str,
+    out_path: str | Path,
+    known_codes: list[str],
+    on_blank_label: str = "fail",
+) -> list[str]:
+    """Parse, validate against the species table and write one recording's annotations."""
+    if path is None:
+        df, skipped = _frame([], recording_id, Path("")), [f"{recording_id}: no annotation file"]
+    else:
+        df, skipped = read_annotation_file(path, recording_id, on_blank_label)
+        check_species(df, known_codes)
+    write_parquet(df, out_path)
+    return skipped
+
+
+def merge_annotations(paths: list[str | Path], out_path: str | Path) -> pd.DataFrame:
+    frames = [pd.read_parquet(p) for p in paths]
+    non_empty = [f for f in frames if len(f)]
+    df = pd.concat(non_empty, ignore_index=True) if non_empty else frames[0].iloc[:0]
+    df = df.sort_values(["recording_id", "start_s", "species"]).reset_index(drop=True)
+    write_parquet(df, out_path)
+    return df

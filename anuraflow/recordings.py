@@ -1,0 +1,101 @@
+"""Recording identity: AnuraSet-style names, discovery of raw files, the recordings manifest."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from anuraflow.fileio import write_parquet
+
+# {site}_{YYYYMMDD}_{HHMMSS}, e.g. INCT20955_20190904_003000
+NAME_PATTERN = re.compile(r"^(?P<site>.+)_(?P<date>\d{8})_(?P<time>\d{6})$")
+
+# Extensions libsndfile reads; checked against soundfile at run time in `audio`.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".au", ".w64", ".caf", ".mp3")
+ANNOTATION_SUFFIXES = (".txt",)
+
+
+@dataclass(frozen=True)
+class RecordingSource:
+    recording_id: str
+    audio: str
+    annotation: str | None
+
+
+def parse_recording_name(recording_id: str) -> tuple[str | None, datetime | None]:
+    """Site and start time from an AnuraSet name; (None, None) when the name does not follow it."""
+    match = NAME_PATTERN.match(recording_id)
+    if not match:
+        return None, None
+    try:
+        start = datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S")
+    except ValueError:
+        return match["site"], None
+    return match["site"], start
+
+
+def recording_site(recording_id: str, audio_path: str | Path) -> str:
+    """Site from the name, else the folder holding the file (the AnuraSet raw-data layout)."""
+    site, _ = parse_recording_name(recording_id)
+    return site if site is not None else Path(audio_path).parent.name
+
+
+def _annotation_candidates(annotation_dir: Path) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for path in sorted(annotation_dir.rglob("*.txt")):
+        name = path.name
+        # Raven: "<recording>.Table.1.selections.txt"; Audacity/AnuraSet: "<recording>.txt"
+        stem = name.split(".Table.")[0] if ".Table." in name else path.stem
+        found.setdefault(stem, []).append(path)
+    return found
+
+
+def discover_recordings(
+    audio_dir: str | Path, annotation_dir: str | Path | None
+) -> dict[str, RecordingSource]:
+    """Every audio file under `audio_dir`, paired with its annotation file by recording id.
+
+    Two audio files with the same id, or two annotation files for one recording, are errors:
+    silently picking one would make results depend on directory order.
+    """
+    audio_dir = Path(audio_dir)
+    if not audio_dir.is_dir():
+        raise FileNotFoundError(f"audio directory does not exist: {audio_dir}")
+    audio: dict[str, Path] = {}
+    for path in sorted(audio_dir.rglob("*")):
+        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS:
+            if path.stem in audio:
+                raise ValueError(
+                    f"recording id {path.stem!r} is used by two audio files: {audio[path.stem]} "
+                    f"and {path}"
+                )
+            audio[path.stem] = path
+    labels: dict[str, list[Path]] = {}
+    if annotation_dir is not None:
+        labels = _annotation_candidates(Path(annotation_dir))
+    sources = {}
+    for rec_id, path in audio.items():
+        candidates = labels.get(rec_id, [])
+        if len(candidates) > 1:
+            raise ValueError(
+                f"recording {rec_id!r} has several annotation files: "
+                + ", ".join(str(c) for c in candidates)
+            )
+        sources[rec_id] = RecordingSource(
+            rec_id, str(path), str(candidates[0]) if candidates else None
+        )
+    return sources
+
+
+def merge_manifest(manifest_jsons: list[str | Path], out_path: str | Path) -> pd.DataFrame:
+    """One Parquet row per recording from the per-recording ingest records."""
+    rows = [json.loads(Path(p).read_text()) for p in manifest_jsons]
+    df = pd.DataFrame(rows).sort_values("recording_id").reset_index(drop=True)
+    df["start_datetime"] = pd.to_datetime(df["start_datetime"])
+    write_parquet(df, out_path)
+    return df

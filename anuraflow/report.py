@@ -1,0 +1,217 @@
+"""The report: Table I-style metrics (mean +/- std over seeds) and the Mix2 figures, in HTML."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from anuraflow.fileio import atomic_path, write_text  # noqa: E402
+from anuraflow.provenance import provenance  # noqa: E402
+from anuraflow.species import assign_groups, species_table  # noqa: E402
+
+GROUP_COLOURS = {"frequent": "#1b9e77", "common": "#d95f02", "rare": "#7570b3"}
+METRIC_COLUMNS = ("frequent", "common", "rare", "all")
+
+
+def load_runs(metrics_paths: list[str]) -> list[dict]:
+    return [json.loads(Path(p).read_text()) for p in metrics_paths]
+
+
+def metrics_table(runs: list[dict]) -> pd.DataFrame:
+    """Macro F1 (%) per experiment: mean and sample std (ddof=1) over seeds, as Table I."""
+    rows = [{"experiment": r["experiment"], "seed": r["seed"], **r["macro_f1"]} for r in runs]
+    df = pd.DataFrame(rows)
+    out = []
+    for name, grp in df.groupby("experiment", sort=False):
+        row = {"experiment": name, "n_seeds": len(grp)}
+        for col in METRIC_COLUMNS:
+            vals = grp[col].dropna().to_numpy() * 100
+            row[f"{col}_mean"] = float(vals.mean()) if len(vals) else float("nan")
+            row[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _save_figure(fig: plt.Figure, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_species_frequency(
+    counts: pd.Series, groups: dict[str, str], thresholds: dict, path: str | Path
+) -> None:
+    """Windows per species, sorted, coloured by group, thresholds dashed (Mix2 Figure 2)."""
+    counts = counts.sort_values(ascending=False)
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(counts) + 2), 4))
+    ax.bar(counts.index, counts.values, color=[GROUP_COLOURS[groups[c]] for c in counts.index])
+    for key, label in (("frequent_min_windows", "frequent"), ("common_min_windows", "common")):
+        ax.axhline(thresholds[key], ls="--", color=GROUP_COLOURS[label], lw=1,
+                   label=f"{label} threshold ({thresholds[key]} windows)")
+    for g, colour in GROUP_COLOURS.items():
+        ax.bar([], [], color=colour, label=g)
+    ax.set_ylabel("windows with the species")
+    ax.tick_params(axis="x", rotation=90)
+    ax.legend(fontsize=8)
+    ax.set_title("Species frequency")
+    _save_figure(fig, path)
+
+
+def plot_per_species_f1(runs: list[dict], order: list[str], path: str | Path) -> None:
+    """Per-species test F1, mean +/- std over seeds, one bar series per experiment."""
+    exps = list(dict.fromkeys(r["experiment"] for r in runs))
+    width = 0.8 / len(exps)
+    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(order) + 2), 4))
+    x = np.arange(len(order))
+    for k, exp in enumerate(exps):
+        f1 = np.array([[r["per_species"][c]["f1"] for c in order] for r in runs if r["experiment"] == exp])
+        ax.bar(x + k * width, f1.mean(0), width, yerr=f1.std(0) if len(f1) > 1 else None,
+               label=exp, capsize=2)
+    ax.set_xticks(x + 0.4 - width / 2, order, rotation=90)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("test F1")
+    ax.legend(fontsize=8)
+    ax.set_title("F1 per species (sorted by frequency)")
+    _save_figure(fig, path)
+
+
+def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str | Path) -> None:
+    """Test windows per polyphony level (top) and macro F1 per level (bottom), Mix2 Figure 3."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6), sharex=True,
+                                      gridspec_kw={"height_ratios": [1, 2]})
+    levels = test_polyphony.value_counts().sort_index()
+    top.bar(levels.index, levels.values, color="grey")
+    top.set_ylabel("test windows")
+    for exp in dict.fromkeys(r["experiment"] for r in runs):
+        per_run = [r["f1_by_polyphony"] for r in runs if r["experiment"] == exp]
+        ks = sorted({int(k) for d in per_run for k in d})
+        vals = np.array([[d.get(str(k), np.nan) for k in ks] for d in per_run], dtype=float)
+        bottom.errorbar(ks, np.nanmean(vals, 0), yerr=np.nanstd(vals, 0), marker="o",
+                        capsize=3, label=exp)
+    bottom.set_xlabel("polyphony (species active in the window)")
+    bottom.set_ylabel("macro F1")
+    bottom.set_ylim(0, 1.05)
+    bottom.legend(fontsize=8)
+    _save_figure(fig, path)
+
+
+def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -> None:
+    fig, (loss_ax, f1_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, h in histories.items():
+        line, = loss_ax.plot(h["epoch"], h["train_loss"], label=f"{label} train")
+        loss_ax.plot(h["epoch"], h["val_loss"], ls="--", color=line.get_color())
+        f1_ax.plot(h["epoch"], h["val_macro_f1"], color=line.get_color(), label=label)
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("BCE loss (solid: train, dashed: validation)")
+    f1_ax.set_xlabel("epoch")
+    f1_ax.set_ylabel("validation macro F1")
+    f1_ax.legend(fontsize=7)
+    _save_figure(fig, path)
+
+
+def _fmt(mean: float, std: float) -> str:
+    if np.isnan(mean):
+        return "-"
+    return f"{mean:.1f} &plusmn; {std:.1f}" if not np.isnan(std) else f"{mean:.1f}"
+
+
+def _img(path: str | Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def build_report(
+    metrics_paths: list[str],
+    history_paths: list[str],
+    windows_path: str,
+    splits_path: str,
+    manifest_path: str,
+    species_entries: list[dict],
+    group_thresholds: dict,
+    outputs: dict[str, str],
+    title: str = "anuraflow report",
+    config: dict | None = None,
+) -> None:
+    """Write metrics_table.tsv, the four figures and a self-contained report.html."""
+    runs = load_runs(metrics_paths)
+    windows = pd.read_parquet(windows_path).merge(pd.read_parquet(splits_path), on="recording_id")
+    manifest = pd.read_parquet(manifest_path)
+    table = species_table(species_entries)
+    codes = table["code"].tolist()
+    counts = windows[codes].sum()
+    groups = assign_groups(table, counts.to_dict(), group_thresholds["frequent_min_windows"],
+                           group_thresholds["common_min_windows"])
+
+    summary = metrics_table(runs)
+    write_text(summary.to_csv(sep="\t", index=False, float_format="%.3f"), outputs["table"])
+    plot_species_frequency(counts, groups, group_thresholds, outputs["frequency"])
+    plot_per_species_f1(runs, counts.sort_values(ascending=False).index.tolist(), outputs["per_species"])
+    plot_f1_by_polyphony(runs, windows.loc[windows["subset"] == "test", "polyphony"],
+                         outputs["polyphony"])
+    histories = {
+        f"{r['experiment']} s{r['seed']}": pd.read_csv(p, sep="\t")
+        for r, p in zip(runs, history_paths, strict=True)
+    }
+    plot_training_curves(histories, outputs["curves"])
+
+    prov = provenance(config)
+    rows = "".join(
+        f"<tr><td>{html.escape(r.experiment)}</td><td>{r.n_seeds}</td>"
+        + "".join(f"<td>{_fmt(getattr(r, f'{c}_mean'), getattr(r, f'{c}_std'))}</td>"
+                  for c in METRIC_COLUMNS)
+        + "</tr>"
+        for r in summary.itertuples()
+    )
+    run_rows = "".join(
+        f"<tr><td>{html.escape(str(r['experiment']))}</td><td>{r['seed']}</td>"
+        f"<td>{html.escape(r['model'])}</td><td>{r['best_epoch']}/{r['epochs']}</td>"
+        f"<td>{r['best_val_macro_f1']:.3f}</td><td>{r['macro_f1']['all']:.3f}</td>"
+        f"<td>{html.escape(r['device'])}</td><td>{r['train_seconds']:.0f}</td></tr>"
+        for r in runs
+    )
+    split_counts = windows.groupby("subset").agg(
+        recordings=("recording_id", "nunique"), windows=("window_id", "size")
+    )
+    species_rows = "".join(
+        f"<tr><td>{c}</td><td>{html.escape(n)}</td><td>{groups[c]}</td><td>{int(counts[c])}</td></tr>"
+        for c, n in zip(table["code"], table["name"], strict=True)
+    )
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th{{background:#f2f2f2}}td:first-child{{text-align:left}}img{{max-width:100%}}
+pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<h2>Macro F1 on the test split (%)</h2>
+<p>Mean &plusmn; sample standard deviation over seeds. Macro F1 is averaged over the species
+with at least one positive test window; frequent / common / rare as in Figure 2 of Mix2.
+The model of each run is the epoch with the best validation macro F1; the test split is used
+only for these numbers.</p>
+<table><tr><th>experiment</th><th>seeds</th><th>frequent</th><th>common</th><th>rare</th><th>all</th></tr>
+{rows}</table>
+<h2>Runs</h2>
+<table><tr><th>experiment</th><th>seed</th><th>model</th><th>best epoch</th><th>val macro F1</th>
+<th>test macro F1</th><th>device</th><th>train s</th></tr>{run_rows}</table>
+<h2>Data</h2>
+<p>{len(manifest)} recordings ({manifest['duration_s'].sum() / 3600:.2f} h),
+{len(windows)} windows, {int(windows['empty'].sum())} without any species.</p>
+{split_counts.to_html()}
+<table><tr><th>code</th><th>name</th><th>group</th><th>windows</th></tr>{species_rows}</table>
+<h2>Species frequency</h2>{_img(outputs['frequency'], 'species frequency')}
+<h2>F1 per species</h2>{_img(outputs['per_species'], 'per-species F1')}
+<h2>Macro F1 by polyphony</h2>{_img(outputs['polyphony'], 'F1 by polyphony')}
+<h2>Training curves</h2>{_img(outputs['curves'], 'training curves')}
+<h2>Provenance</h2><pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre>
+</body></html>
+"""
+    write_text(doc, outputs["html"])

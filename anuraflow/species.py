@@ -1,0 +1,45 @@
+"""The species table: codes, names and frequency groups (frequent / common / rare, as in Mix2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+GROUPS = ("frequent", "common", "rare")
+
+
+def species_table(entries: Sequence[Mapping]) -> pd.DataFrame:
+    """Config entries ({code, name, group}) as a table; group may be omitted ("auto")."""
+    df = pd.DataFrame(
+        [
+            {"code": e["code"], "name": e.get("name") or e["code"], "group": e.get("group", "auto")}
+            for e in entries
+        ]
+    )
+    dupes = df["code"][df["code"].duplicated()].tolist()
+    if dupes:
+        raise ValueError(f"species table lists these codes twice: {', '.join(dupes)}")
+    return df
+
+
+def frequency_group(n_windows: int, frequent_min: int, common_min: int) -> str:
+    """Mix2's grouping: frequent (> frequent_min windows), common (common_min..frequent_min)."""
+    if n_windows > frequent_min:
+        return "frequent"
+    if n_windows >= common_min:
+        return "common"
+    return "rare"
+
+
+def assign_groups(
+    table: pd.DataFrame, window_counts: Mapping[str, int], frequent_min: int, common_min: int
+) -> dict[str, str]:
+    """Group per code: the table's own group where given, else from the window count."""
+    groups = {}
+    for code, group in zip(table["code"], table["group"], strict=True):
+        if group in GROUPS:
+            groups[code] = group
+        else:
+            groups[code] = frequency_group(int(window_counts.get(code, 0)), frequent_min, common_min)
+    return groups

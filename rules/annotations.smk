@@ -1,0 +1,44 @@
+# Annotations: one job per recording parses its label file; one job merges them.
+
+
+rule parse_annotations:
+    input:
+        labels=lambda w: [SOURCES[w.recording].annotation] if SOURCES[w.recording].annotation else [],
+    output:
+        f"{RESULTS}/annotations/{{recording}}.parquet",
+    params:
+        codes=SPECIES_CODES,
+        on_blank_label=config["annotations"]["on_blank_label"],
+    log:
+        f"{RESULTS}/logs/annotations/{{recording}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/annotations/{{recording}}.tsv"
+    group:
+        "per_recording"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/parse_annotations.py"
+
+
+rule merge_annotations:
+    input:
+        expand(f"{RESULTS}/annotations/{{recording}}.parquet", recording=RECORDINGS),
+    output:
+        f"{RESULTS}/annotations.parquet",
+    log:
+        f"{RESULTS}/logs/merge_annotations.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/merge_annotations.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/merge_annotations.py"

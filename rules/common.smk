@@ -1,0 +1,104 @@
+# Helpers shared by every rule file: paths, the recording list, experiments.
+
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+# The anuraflow library lives beside this workflow; make it importable here and in every
+# job's script (jobs inherit the environment, conda environments included).
+sys.path.insert(0, workflow.basedir)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (workflow.basedir, os.environ.get("PYTHONPATH")) if p
+)
+
+from anuraflow.recordings import RecordingSource, discover_recordings  # noqa: E402
+from anuraflow.synthetic import plan_dataset  # noqa: E402
+
+RESULTS = config["results_dir"]
+SPECIES = config["species"]
+SPECIES_CODES = [s["code"] for s in SPECIES]
+TRAIN_THREADS = 4
+
+
+wildcard_constraints:
+    recording=r"[^/]+",
+    experiment=r"[A-Za-z0-9_.-]+",
+    seed=r"\d+",
+
+
+def synthetic_plan():
+    syn = config["synthetic"]
+    return plan_dataset(
+        SPECIES_CODES,
+        syn["n_recordings"],
+        syn["seed"],
+        syn.get("sites"),
+        syn["sample_rate"],
+        syn["format_variety"],
+        syn["min_recordings_per_species"],
+    )
+
+
+def recording_sources():
+    """Recording id -> raw audio and label file, known when the DAG is built."""
+    data = config["data"]
+    if data["source"] == "synthetic":
+        root = data["audio_dir"]
+        return {
+            p.recording_id: RecordingSource(
+                p.recording_id,
+                f"{root}/{p.site}/{p.audio_name}",
+                f"{root}/{p.site}/{p.label_name}",
+            )
+            for p in synthetic_plan()
+        }
+    sources = discover_recordings(data["audio_dir"], data.get("annotation_dir"))
+    if not sources:
+        raise WorkflowError(f"no audio files found under data.audio_dir={data['audio_dir']!r}")
+    missing = [r for r, s in sources.items() if s.annotation is None]
+    if missing and data["require_annotations"]:
+        raise WorkflowError(
+            f"{len(missing)} recordings have no annotation file under "
+            f"data.annotation_dir={data.get('annotation_dir')!r}, e.g. {missing[:5]}; "
+            "set data.require_annotations: false to treat them as having no calls"
+        )
+    return sources
+
+
+SOURCES = recording_sources()
+RECORDINGS = sorted(SOURCES)
+
+
+def experiment_path(name):
+    """config/experiments/<name>.yaml, relative to the working directory or this workflow."""
+    for base in (Path("."), Path(workflow.basedir)):
+        path = base / config["experiments_dir"] / f"{name}.yaml"
+        if path.exists():
+            return str(path)
+    raise WorkflowError(
+        f"experiment {name!r} listed in config 'experiments' has no file "
+        f"{config['experiments_dir']}/{name}.yaml"
+    )
+
+
+def load_experiment(name):
+    path = experiment_path(name)
+    with open(path) as fh:
+        exp = yaml.safe_load(fh)
+    try:
+        validate(exp, os.path.join(workflow.basedir, "config", "schemas", "experiment.schema.yaml"))
+    except WorkflowError as err:
+        raise WorkflowError(f"invalid experiment config {path}: {err}") from err
+    if exp["name"] != name:
+        raise WorkflowError(f"{path}: 'name' is {exp['name']!r}, expected {name!r}")
+    return exp
+
+
+EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
+RUNS = [(name, seed) for name, exp in EXPERIMENTS.items() for seed in exp["seeds"]]
+
+
+def run_files(filename):
+    return [f"{RESULTS}/runs/{name}/seed{seed}/{filename}" for name, seed in RUNS]

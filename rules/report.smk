@@ -1,0 +1,55 @@
+# Report: every run aggregated into one HTML report and figures with provenance.
+
+
+rule build_report:
+    input:
+        metrics=run_files("metrics.json"),
+        histories=run_files("history.tsv"),
+        predictions=run_files("predictions.parquet"),
+        windows=f"{RESULTS}/windows.parquet",
+        splits=f"{RESULTS}/splits.parquet",
+        manifest=f"{RESULTS}/recordings.parquet",
+    output:
+        html=f"{RESULTS}/report/report.html",
+        table=report(
+            f"{RESULTS}/report/metrics_table.tsv",
+            caption="../workflow/report/metrics_table.rst",
+            category="Tables",
+        ),
+        frequency=report(
+            f"{RESULTS}/report/species_frequency.png",
+            caption="../workflow/report/species_frequency.rst",
+            category="Data",
+        ),
+        per_species=report(
+            f"{RESULTS}/report/per_species_f1.png",
+            caption="../workflow/report/per_species_f1.rst",
+            category="Results",
+        ),
+        polyphony=report(
+            f"{RESULTS}/report/f1_by_polyphony.png",
+            caption="../workflow/report/f1_by_polyphony.rst",
+            category="Results",
+        ),
+        curves=report(
+            f"{RESULTS}/report/training_curves.png",
+            caption="../workflow/report/training_curves.rst",
+            category="Training",
+        ),
+    params:
+        species=SPECIES,
+        groups=config["frequency_groups"],
+        title=config["report"]["title"],
+        config=config,
+    log:
+        f"{RESULTS}/logs/build_report.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/build_report.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow/scripts/build_report.py"

@@ -1,0 +1,23 @@
+# Split: recording-level train / val / test, multi-label stratified.
+
+
+rule split_recordings:
+    input:
+        f"{RESULTS}/windows.parquet",
+    output:
+        f"{RESULTS}/splits.parquet",
+    params:
+        codes=SPECIES_CODES,
+        split=config["split"],
+    log:
+        f"{RESULTS}/logs/split_recordings.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/split_recordings.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/split_recordings.py"

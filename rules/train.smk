@@ -1,0 +1,33 @@
+# Train: one job per experiment config x seed.
+
+
+rule train_model:
+    input:
+        windows=f"{RESULTS}/windows.parquet",
+        splits=f"{RESULTS}/splits.parquet",
+        features=expand(f"{RESULTS}/features/{{recording}}.parquet", recording=RECORDINGS),
+        experiment=lambda w: experiment_path(w.experiment),
+    output:
+        model=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.pt",
+        checkpoint=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/checkpoint.pt",
+        predictions=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
+        metrics=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/metrics.json",
+        history=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/history.tsv",
+    params:
+        experiment=lambda w: EXPERIMENTS[w.experiment],
+        species=SPECIES,
+        groups=config["frequency_groups"],
+        window_s=config["windows"]["length_s"],
+    log:
+        f"{RESULTS}/logs/train/{{experiment}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{experiment}}/seed{{seed}}.tsv"
+    threads: TRAIN_THREADS
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=config.get("train_gpus", 0),
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../workflow/scripts/train_model.py"

@@ -1,0 +1,12 @@
+"""Rule segment_windows: sliding windows with multi-hot labels -> windows.parquet."""
+
+from anuraflow.fileio import redirect_output
+from anuraflow.windows import segment_dataset
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+w = sm.params.windows
+with redirect_output(sm.log[0]):
+    segment_dataset(
+        sm.input.manifest, sm.input.annotations, sm.output[0], sm.params.codes,
+        w["length_s"], w["hop_s"], w["min_overlap_s"],
+    )

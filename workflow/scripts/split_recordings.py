@@ -1,0 +1,12 @@
+"""Rule split_recordings: recording-level train / val / test -> splits.parquet."""
+
+from anuraflow.fileio import redirect_output
+from anuraflow.splits import split_dataset
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+s = sm.params.split
+with redirect_output(sm.log[0]):
+    split_dataset(
+        sm.input[0], sm.output[0], sm.params.codes,
+        s["test_fraction"], s["val_fraction"], s["seed"],
+    )
