@@ -60,8 +60,8 @@ def standardise_recording(
     """Ingest one raw recording: mono, `sample_rate`, 16-bit WAV, plus its manifest record."""
     source = Path(source)
     recording_id = recording_id or source.stem
-    info = sf.info(str(source)) if source.exists() else None
     samples, orig_rate = read_audio(source)
+    info = sf.info(str(source))
     if samples.shape[0] == 0:
         raise AudioError(f"{source}: contains no samples")
     mono = to_mono(samples)

@@ -99,9 +99,14 @@ def plan_dataset(
     sample_rate: int = 22050,
     format_variety: bool = True,
     min_recordings_per_species: int = 3,
+    prevalence: dict[str, float] | None = None,
 ) -> list[PlannedRecording]:
-    """Names, formats and species of each recording, without any audio."""
+    """Names, formats and species of each recording, without any audio.
+
+    `prevalence` is the share of recordings in which a species of each tier sings.
+    """
     sites = sites or DEFAULT_SITES
+    prevalence = {**TIER_PREVALENCE, **(prevalence or {})}
     rng = np.random.default_rng([seed, 0])
     site_names = list(sites)
     probs = np.array([sites[s] for s in site_names], dtype=float)
@@ -109,7 +114,7 @@ def plan_dataset(
     presence = np.zeros((n_recordings, len(codes)), dtype=bool)
     tiers = species_tiers(codes)
     for j, code in enumerate(codes):
-        k = max(min_recordings_per_species, round(TIER_PREVALENCE[tiers[code]] * n_recordings))
+        k = max(min_recordings_per_species, round(prevalence[tiers[code]] * n_recordings))
         presence[rng.choice(n_recordings, size=min(k, n_recordings), replace=False), j] = True
     base = datetime(2019, 9, 4, 18, 0, 0)
     plans = []
@@ -239,13 +244,15 @@ def write_dataset(
     snr_db: tuple[float, float] = (0.0, 20.0),
     format_variety: bool = True,
     min_recordings_per_species: int = 3,
+    prevalence: dict[str, float] | None = None,
     progress: bool = True,
 ) -> list[PlannedRecording]:
     """Write `{out_dir}/{site}/{recording}.wav|flac` and `.txt` for the whole plan."""
     from tqdm import tqdm
 
     plans = plan_dataset(
-        codes, n_recordings, seed, sites, sample_rate, format_variety, min_recordings_per_species
+        codes, n_recordings, seed, sites, sample_rate, format_variety, min_recordings_per_species,
+        prevalence,
     )
     voices = {v.code: v for v in species_voices(codes, seed)}
     out_dir = Path(out_dir)

@@ -1,0 +1,108 @@
+import pandas as pd
+import pytest
+
+from anuraflow.annotations import (
+    AnnotationError,
+    check_species,
+    normalise_annotation_file,
+    parse_audacity_labels,
+    parse_raven_table,
+    read_annotation_file,
+    split_code_quality,
+)
+
+RAVEN = "MSD-0003_20180427_2minstart00.Table.1.selections.txt"
+
+
+def test_real_raven_table_blank_label_fails_with_line(real_data):
+    with pytest.raises(AnnotationError) as err:
+        parse_raven_table(real_data / RAVEN, "MSD-0003")
+    assert err.value.line == 11
+    assert f"{RAVEN}:11: blank species label" in str(err.value)
+
+
+def test_real_raven_table_skip_blank(real_data):
+    df, skipped = parse_raven_table(real_data / RAVEN, "MSD-0003", on_blank_label="skip")
+    assert len(df) == 9
+    assert df["species"].tolist() == [
+        "WOTH", "EATO", "WOTH", "WOTH", "EATO", "EATO", "WOTH", "LOWA", "EATO"
+    ]
+    assert df["source_line"].tolist() == list(range(2, 11))
+    first = df.iloc[0]
+    assert first["start_s"] == 1.897648165999982
+    assert first["end_s"] == 4.110570810999974
+    assert first["low_freq_hz"] == 1326.3 and first["high_freq_hz"] == 3266.5
+    assert first["quality"] is None
+    assert skipped == [f"{real_data / RAVEN}:11: blank species label, row skipped"]
+
+
+def test_real_raven_annotation_column(real_data):
+    df, skipped = read_annotation_file(real_data / "raven_with_Annotation_col.txt", "x")
+    assert skipped == []
+    assert df["species"].tolist() == ["CSWA"]
+    assert df["start_s"].tolist() == [1.897648165999982]
+    assert df["high_freq_hz"].tolist() == [3266.5]
+
+
+def test_real_empty_raven_table(real_data):
+    df, _ = read_annotation_file(real_data / "EmptyExample.Table.1.selections.txt", "x")
+    assert len(df) == 0
+    assert list(df.columns)[:4] == ["recording_id", "start_s", "end_s", "species"]
+
+
+def test_audacity_labels_with_bom_crlf_and_frequency_line(tmp_path):
+    path = tmp_path / "INCT4_20190101_000000.txt"
+    path.write_bytes(
+        "\ufeff0.5\t2.25\tBOAFAB_M\r\n\\\t400.0\t1800.5\r\n3\t4\tSPHSUR_h\r\n\r\n5\t6\tLEPLAT".encode()
+    )
+    df = parse_audacity_labels(path, "INCT4_20190101_000000")
+    assert df["species"].tolist() == ["BOAFAB", "SPHSUR", "LEPLAT"]
+    assert df["quality"].tolist() == ["M", "H", None]
+    assert df["start_s"].tolist() == [0.5, 3.0, 5.0]
+    assert df["low_freq_hz"].iloc[0] == 400.0 and df["high_freq_hz"].iloc[0] == 1800.5
+    assert df["source_line"].tolist() == [1, 3, 5]
+    assert (df["source_file"] == str(path)).all()
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("0\t1\tA_M\n1\t2\n", 2, "expected 3 tab-separated fields"),
+        ("0\tx\tA_M\n", 1, "end time 'x' is not a number"),
+        ("2\t1\tA_M\n", 1, "end time 1.0 is before start time 2.0"),
+        ("-1\t1\tA_M\n", 1, "start time -1.0 is negative"),
+        ("0\t1\t \n", 1, "empty label"),
+    ],
+)
+def test_audacity_errors_name_file_and_line(tmp_path, text, line, message):
+    path = tmp_path / "bad.txt"
+    path.write_text(text)
+    with pytest.raises(AnnotationError) as err:
+        parse_audacity_labels(path, "bad")
+    assert str(err.value).startswith(f"{path}:{line}: ")
+    assert message in str(err.value)
+
+
+def test_unknown_species_named_with_line(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text("0\t1\tBOAFAB_M\n1\t2\tBOAFOB_M\n")
+    df = parse_audacity_labels(path, "r")
+    with pytest.raises(AnnotationError, match=r"r.txt:2: unknown species code 'BOAFOB'"):
+        check_species(df, ["BOAFAB"])
+
+
+def test_normalise_writes_parquet(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text("0\t1\tBOAFAB_M\n")
+    out = tmp_path / "out.parquet"
+    assert normalise_annotation_file(path, "r", out, ["BOAFAB"]) == []
+    df = pd.read_parquet(out)
+    assert df[["recording_id", "species", "quality", "source_line"]].values.tolist() == [
+        ["r", "BOAFAB", "M", 1]
+    ]
+
+
+def test_split_code_quality():
+    assert split_code_quality("BOAFAB_M") == ("BOAFAB", "M")
+    assert split_code_quality("BOAFAB") == ("BOAFAB", None)
+    assert split_code_quality("SOME_CODE") == ("SOME_CODE", None)

@@ -1,0 +1,55 @@
+import numpy as np
+
+from anuraflow.annotations import parse_audacity_labels
+from anuraflow.recordings import NAME_PATTERN
+from anuraflow.synthetic import (
+    SHAPES,
+    plan_dataset,
+    species_tiers,
+    species_voices,
+    synthesize_recording,
+    write_dataset,
+)
+
+CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD", "PITAZU", "DENMIN", "PHYCUV", "LEPLAT"]
+
+
+def test_plan_names_and_long_tail():
+    plans = plan_dataset(CODES, 40, seed=3)
+    assert len({p.recording_id for p in plans}) == 40
+    assert all(NAME_PATTERN.match(p.recording_id) for p in plans)
+    per_species = {c: sum(c in p.species for p in plans) for c in CODES}
+    tiers = species_tiers(CODES)
+    assert per_species["SPHSUR"] == 22 and tiers["SPHSUR"] == "frequent"  # 0.55 * 40
+    assert min(per_species.values()) >= 3
+    assert sum(1 for p in plans if p.channels == 2) == 5  # every 7th recording
+
+
+def test_voices_are_distinct():
+    voices = species_voices(CODES, seed=3)
+    assert {v.shape for v in voices} == set(SHAPES)
+    assert len({(v.shape, round(v.carrier_hz)) for v in voices}) == len(CODES)
+
+
+def test_generation_is_deterministic_and_labelled(tmp_path):
+    a = write_dataset(tmp_path / "a", CODES, 4, seed=5, duration_s=10, progress=False)
+    write_dataset(tmp_path / "b", CODES, 4, seed=5, duration_s=10, progress=False)
+    for p in a:
+        for name in (p.audio_name, p.label_name):
+            assert (tmp_path / "a" / p.site / name).read_bytes() == (
+                tmp_path / "b" / p.site / name
+            ).read_bytes()
+        labels = parse_audacity_labels(tmp_path / "a" / p.site / p.label_name, p.recording_id)
+        assert set(labels["species"]) <= set(p.species)
+        assert (labels["end_s"] <= 10).all() and labels["quality"].isin(["L", "M", "H"]).all()
+
+
+def test_calls_raise_energy_above_noise():
+    plan = plan_dataset(CODES, 10, seed=1)[0]
+    voices = {v.code: v for v in species_voices(CODES, 1)}
+    audio, labels = synthesize_recording(plan, voices, 30.0, seed=1, snr_db=(20, 20))
+    assert audio.dtype == np.float32 and len(audio) == 30 * plan.sample_rate
+    if labels:
+        s, e, _ = labels[0]
+        call = audio[int(s * plan.sample_rate) : int(e * plan.sample_rate)]
+        assert np.sqrt(np.mean(call**2)) > 5 * 0.02

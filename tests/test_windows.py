@@ -1,0 +1,68 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from anuraflow.windows import segment_recording, window_labels, window_starts
+
+CODES = ["AAA", "BBB", "CCC"]
+
+
+def calls(*rows):
+    return pd.DataFrame(rows, columns=["start_s", "end_s", "species"])
+
+
+def test_window_starts_counts():
+    assert window_starts(2.5, 3, 1).tolist() == []
+    assert window_starts(3.0, 3, 1).tolist() == [0.0]
+    assert len(window_starts(60.0, 3, 1)) == 58  # AnuraSet: 58 windows per minute
+    assert window_starts(10.0, 3, 1).tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert window_starts(10.0, 3, 2.5).tolist() == [0, 2.5, 5.0]
+
+
+def test_any_portion_rule_at_window_edges():
+    starts = window_starts(10.0, 3, 1)
+    labels = window_labels(
+        starts, 3.0,
+        calls((2.0, 3.0, "AAA"),  # ends exactly where window [3, 6] starts
+              (5.5, 5.6, "BBB"),  # 0.1 s call
+              (9.99, 10.0, "CCC")),  # touches only the last window
+        CODES,
+    )
+    assert labels[:, 0].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert labels[:, 1].tolist() == [0, 0, 0, 1, 1, 1, 0, 0]
+    assert labels[:, 2].tolist() == [0, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_call_starting_at_window_end_is_outside():
+    labels = window_labels(np.array([0.0]), 3.0, calls((3.0, 4.0, "AAA")), CODES)
+    assert labels.tolist() == [[0, 0, 0]]
+
+
+def test_min_overlap():
+    starts = window_starts(10.0, 3, 1)
+    labels = window_labels(
+        starts, 3.0, calls((2.8, 4.2, "AAA"), (5.5, 5.6, "BBB")), CODES, min_overlap_s=0.5
+    )
+    # [0,3] overlaps 0.2 s and [4,7] 0.2 s: below 0.5 s
+    assert labels[:, 0].tolist() == [0, 1, 1, 1, 0, 0, 0, 0]
+    # a call shorter than the threshold counts where it lies wholly inside
+    assert labels[:, 1].tolist() == [0, 0, 0, 1, 1, 1, 0, 0]
+
+
+def test_segment_recording_table():
+    df = segment_recording("SITE_20190101_000000", 5.0, calls((0.5, 1.0, "AAA"), (3.5, 4.0, "CCC")), CODES)
+    assert df["window_id"].tolist() == [
+        "SITE_20190101_000000_0_3", "SITE_20190101_000000_1_4", "SITE_20190101_000000_2_5",
+    ]
+    assert df["AAA"].tolist() == [1, 0, 0]
+    assert df["CCC"].tolist() == [0, 1, 1]
+    assert df["polyphony"].tolist() == [1, 1, 1]
+    assert df["empty"].tolist() == [False, False, False]
+    empty = segment_recording("r", 4.0, calls(), CODES)
+    assert empty["empty"].tolist() == [True, True]
+    assert empty["polyphony"].tolist() == [0, 0]
+
+
+def test_bad_window_parameters():
+    with pytest.raises(ValueError):
+        window_starts(10, 0, 1)
