@@ -15,6 +15,12 @@ validate(config, os.path.join(workflow.basedir, "config", "schemas", "config.sch
 report: "workflow/report/workflow.rst"
 
 
+wildcard_constraints:
+    recording=r"[^/]+",
+    experiment=r"[A-Za-z0-9_.-]+",
+    seed=r"\d+",
+
+
 include: "rules/common.smk"
 include: "rules/synthetic.smk"
 include: "rules/ingest.smk"

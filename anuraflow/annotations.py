@@ -105,7 +105,9 @@ def parse_audacity_labels(path: str | Path, recording_id: str) -> pd.DataFrame:
             continue
         if len(fields) != 3:
             raise AnnotationError(
-                path, number, f"expected 3 tab-separated fields (start, end, label), got {len(fields)}"
+                path,
+                number,
+                f"expected 3 tab-separated fields (start, end, label), got {len(fields)}",
             )
         start = _number(path, number, "start time", fields[0])
         end = _number(path, number, "end time", fields[1])
@@ -115,8 +117,15 @@ def parse_audacity_labels(path: str | Path, recording_id: str) -> pd.DataFrame:
             raise AnnotationError(path, number, "empty label")
         code, quality = split_code_quality(label)
         rows.append(
-            dict(start_s=start, end_s=end, species=code, quality=quality,
-                 low_freq_hz=np.nan, high_freq_hz=np.nan, source_line=number)
+            dict(
+                start_s=start,
+                end_s=end,
+                species=code,
+                quality=quality,
+                low_freq_hz=np.nan,
+                high_freq_hz=np.nan,
+                source_line=number,
+            )
         )
     return _frame(rows, recording_id, path)
 
@@ -165,7 +174,10 @@ def parse_raven_table(
         high = fields[col["high freq (hz)"]] if "high freq (hz)" in col else ""
         rows.append(
             dict(
-                start_s=start, end_s=end, species=code, quality=quality,
+                start_s=start,
+                end_s=end,
+                species=code,
+                quality=quality,
                 low_freq_hz=_number(path, number, "low frequency", low) if low else np.nan,
                 high_freq_hz=_number(path, number, "high frequency", high) if high else np.nan,
                 source_line=number,

@@ -10,7 +10,11 @@ import torch
 
 
 def _stripe_mask(
-    batch: int, length: int, count: int, max_width: int, generator: torch.Generator | None,
+    batch: int,
+    length: int,
+    count: int,
+    max_width: int,
+    generator: torch.Generator | None,
     device: torch.device,
 ) -> torch.Tensor:
     """[batch, length] bool, True inside any of `count` stripes of width 0..max_width."""
@@ -18,7 +22,9 @@ def _stripe_mask(
     pos = torch.arange(length, device=device)
     for _ in range(count):
         width = torch.randint(0, max_width + 1, (batch, 1), generator=generator, device=device)
-        start = (torch.rand(batch, 1, generator=generator, device=device) * (length - width + 1)).long()
+        start = (
+            torch.rand(batch, 1, generator=generator, device=device) * (length - width + 1)
+        ).long()
         mask |= (pos >= start) & (pos < start + width)
     return mask
 

@@ -14,7 +14,12 @@ def per_species_scores(y_true: np.ndarray, y_pred: np.ndarray, codes: list[str])
         y_true, y_pred, average=None, labels=range(len(codes)), zero_division=0
     )
     return {
-        c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+        c: {
+            "precision": float(p[i]),
+            "recall": float(r[i]),
+            "f1": float(f[i]),
+            "support": int(s[i]),
+        }
         for i, c in enumerate(codes)
     }
 
@@ -51,7 +56,5 @@ def f1_by_polyphony(y_true: np.ndarray, y_pred: np.ndarray) -> dict[int, float]:
     """Macro F1 among windows with exactly k species active, for each k >= 1 (Mix2 Fig. 3)."""
     poly = y_true.sum(axis=1)
     return {
-        int(k): macro_f1(y_true[poly == k], y_pred[poly == k])
-        for k in np.unique(poly)
-        if k > 0
+        int(k): macro_f1(y_true[poly == k], y_pred[poly == k]) for k in np.unique(poly) if k > 0
     }

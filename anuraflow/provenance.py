@@ -10,8 +10,17 @@ from importlib import metadata
 from pathlib import Path
 
 CORE_PACKAGES = (
-    "snakemake", "torch", "torchaudio", "torchvision", "pandas", "pyarrow", "soundfile",
-    "scikit-learn", "numpy", "iterative-stratification", "matplotlib",
+    "snakemake",
+    "torch",
+    "torchaudio",
+    "torchvision",
+    "pandas",
+    "pyarrow",
+    "soundfile",
+    "scikit-learn",
+    "numpy",
+    "iterative-stratification",
+    "matplotlib",
 )
 
 
@@ -20,13 +29,17 @@ def git_state(repo: str | Path | None = None) -> dict:
     repo = Path(repo) if repo else Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
             check=True,
         ).stdout.strip()
         dirty = bool(
             subprocess.run(
                 ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.strip()
         )
     except (OSError, subprocess.CalledProcessError):

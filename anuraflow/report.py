@@ -55,8 +55,13 @@ def plot_species_frequency(
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(counts) + 2), 4))
     ax.bar(counts.index, counts.values, color=[GROUP_COLOURS[groups[c]] for c in counts.index])
     for key, label in (("frequent_min_windows", "frequent"), ("common_min_windows", "common")):
-        ax.axhline(thresholds[key], ls="--", color=GROUP_COLOURS[label], lw=1,
-                   label=f"{label} threshold ({thresholds[key]} windows)")
+        ax.axhline(
+            thresholds[key],
+            ls="--",
+            color=GROUP_COLOURS[label],
+            lw=1,
+            label=f"{label} threshold ({thresholds[key]} windows)",
+        )
     for g, colour in GROUP_COLOURS.items():
         ax.bar([], [], color=colour, label=g)
     ax.set_ylabel("windows with the species")
@@ -73,9 +78,17 @@ def plot_per_species_f1(runs: list[dict], order: list[str], path: str | Path) ->
     fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(order) + 2), 4))
     x = np.arange(len(order))
     for k, exp in enumerate(exps):
-        f1 = np.array([[r["per_species"][c]["f1"] for c in order] for r in runs if r["experiment"] == exp])
-        ax.bar(x + k * width, f1.mean(0), width, yerr=f1.std(0) if len(f1) > 1 else None,
-               label=exp, capsize=2)
+        f1 = np.array(
+            [[r["per_species"][c]["f1"] for c in order] for r in runs if r["experiment"] == exp]
+        )
+        ax.bar(
+            x + k * width,
+            f1.mean(0),
+            width,
+            yerr=f1.std(0) if len(f1) > 1 else None,
+            label=exp,
+            capsize=2,
+        )
     ax.set_xticks(x + 0.4 - width / 2, order, rotation=90)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("test F1")
@@ -86,8 +99,9 @@ def plot_per_species_f1(runs: list[dict], order: list[str], path: str | Path) ->
 
 def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str | Path) -> None:
     """Test windows per polyphony level (top) and macro F1 per level (bottom), Mix2 Figure 3."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6), sharex=True,
-                                      gridspec_kw={"height_ratios": [1, 2]})
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [1, 2]}
+    )
     levels = test_polyphony.value_counts().sort_index()
     top.bar(levels.index, levels.values, color="grey")
     top.set_ylabel("test windows")
@@ -95,8 +109,9 @@ def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str 
         per_run = [r["f1_by_polyphony"] for r in runs if r["experiment"] == exp]
         ks = sorted({int(k) for d in per_run for k in d})
         vals = np.array([[d.get(str(k), np.nan) for k in ks] for d in per_run], dtype=float)
-        bottom.errorbar(ks, np.nanmean(vals, 0), yerr=np.nanstd(vals, 0), marker="o",
-                        capsize=3, label=exp)
+        bottom.errorbar(
+            ks, np.nanmean(vals, 0), yerr=np.nanstd(vals, 0), marker="o", capsize=3, label=exp
+        )
     bottom.set_xlabel("polyphony (species active in the window)")
     bottom.set_ylabel("macro F1")
     bottom.set_ylim(0, 1.05)
@@ -107,7 +122,7 @@ def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str 
 def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -> None:
     fig, (loss_ax, f1_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for label, h in histories.items():
-        line, = loss_ax.plot(h["epoch"], h["train_loss"], label=f"{label} train")
+        (line,) = loss_ax.plot(h["epoch"], h["train_loss"], label=f"{label} train")
         loss_ax.plot(h["epoch"], h["val_loss"], ls="--", color=line.get_color())
         f1_ax.plot(h["epoch"], h["val_macro_f1"], color=line.get_color(), label=label)
     loss_ax.set_xlabel("epoch")
@@ -148,15 +163,22 @@ def build_report(
     table = species_table(species_entries)
     codes = table["code"].tolist()
     counts = windows[codes].sum()
-    groups = assign_groups(table, counts.to_dict(), group_thresholds["frequent_min_windows"],
-                           group_thresholds["common_min_windows"])
+    groups = assign_groups(
+        table,
+        counts.to_dict(),
+        group_thresholds["frequent_min_windows"],
+        group_thresholds["common_min_windows"],
+    )
 
     summary = metrics_table(runs)
     write_text(summary.to_csv(sep="\t", index=False, float_format="%.3f"), outputs["table"])
     plot_species_frequency(counts, groups, group_thresholds, outputs["frequency"])
-    plot_per_species_f1(runs, counts.sort_values(ascending=False).index.tolist(), outputs["per_species"])
-    plot_f1_by_polyphony(runs, windows.loc[windows["subset"] == "test", "polyphony"],
-                         outputs["polyphony"])
+    plot_per_species_f1(
+        runs, counts.sort_values(ascending=False).index.tolist(), outputs["per_species"]
+    )
+    plot_f1_by_polyphony(
+        runs, windows.loc[windows["subset"] == "test", "polyphony"], outputs["polyphony"]
+    )
     histories = {
         f"{r['experiment']} s{r['seed']}": pd.read_csv(p, sep="\t")
         for r, p in zip(runs, history_paths, strict=True)
@@ -166,8 +188,10 @@ def build_report(
     prov = provenance(config)
     rows = "".join(
         f"<tr><td>{html.escape(r.experiment)}</td><td>{r.n_seeds}</td>"
-        + "".join(f"<td>{_fmt(getattr(r, f'{c}_mean'), getattr(r, f'{c}_std'))}</td>"
-                  for c in METRIC_COLUMNS)
+        + "".join(
+            f"<td>{_fmt(getattr(r, f'{c}_mean'), getattr(r, f'{c}_std'))}</td>"
+            for c in METRIC_COLUMNS
+        )
         + "</tr>"
         for r in summary.itertuples()
     )
@@ -188,7 +212,8 @@ def build_report(
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
 th{{background:#f2f2f2}}td:first-child{{text-align:left}}img{{max-width:100%}}
 pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head><body>
 <h1>{html.escape(title)}</h1>
@@ -203,14 +228,14 @@ only for these numbers.</p>
 <table><tr><th>experiment</th><th>seed</th><th>model</th><th>best epoch</th><th>val macro F1</th>
 <th>test macro F1</th><th>device</th><th>train s</th></tr>{run_rows}</table>
 <h2>Data</h2>
-<p>{len(manifest)} recordings ({manifest['duration_s'].sum() / 3600:.2f} h),
-{len(windows)} windows, {int(windows['empty'].sum())} without any species.</p>
+<p>{len(manifest)} recordings ({manifest["duration_s"].sum() / 3600:.2f} h),
+{len(windows)} windows, {int(windows["empty"].sum())} without any species.</p>
 {split_counts.to_html()}
 <table><tr><th>code</th><th>name</th><th>group</th><th>windows</th></tr>{species_rows}</table>
-<h2>Species frequency</h2>{_img(outputs['frequency'], 'species frequency')}
-<h2>F1 per species</h2>{_img(outputs['per_species'], 'per-species F1')}
-<h2>Macro F1 by polyphony</h2>{_img(outputs['polyphony'], 'F1 by polyphony')}
-<h2>Training curves</h2>{_img(outputs['curves'], 'training curves')}
+<h2>Species frequency</h2>{_img(outputs["frequency"], "species frequency")}
+<h2>F1 per species</h2>{_img(outputs["per_species"], "per-species F1")}
+<h2>Macro F1 by polyphony</h2>{_img(outputs["polyphony"], "F1 by polyphony")}
+<h2>Training curves</h2>{_img(outputs["curves"], "training curves")}
 <h2>Provenance</h2><pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre>
 </body></html>
 """

@@ -41,5 +41,7 @@ def assign_groups(
         if group in GROUPS:
             groups[code] = group
         else:
-            groups[code] = frequency_group(int(window_counts.get(code, 0)), frequent_min, common_min)
+            groups[code] = frequency_group(
+                int(window_counts.get(code, 0)), frequent_min, common_min
+            )
     return groups

@@ -25,6 +25,12 @@ def recording_labels(windows: pd.DataFrame, codes: list[str]) -> tuple[np.ndarra
 def _stratified_holdout(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
     keep, held = next(splitter.split(np.zeros((len(y), 1)), y))
+    if len(held) == 0 or len(keep) == 0:
+        # Iterative stratification can leave a side empty on a handful of recordings; every
+        # subset must exist, so fall back to a seeded random split of the same size.
+        n_held = min(max(1, round(fraction * len(y))), len(y) - 1)
+        order = np.random.default_rng(seed).permutation(len(y))
+        held, keep = order[:n_held], order[n_held:]
     return np.sort(keep), np.sort(held)
 
 

@@ -161,7 +161,9 @@ def call_waveform(voice: Voice, sr: int, rng: np.random.Generator) -> np.ndarray
         x = x * (0.6 + 0.4 * np.sin(2 * np.pi * 6.0 * t))
     else:  # trill: fast frequency modulation plus amplitude modulation
         inst = f * (1 + 0.08 * np.sin(2 * np.pi * 3 * voice.rate_hz * t))
-        x = np.sin(2 * np.pi * np.cumsum(inst) / sr) * (0.5 + 0.5 * np.sin(2 * np.pi * voice.rate_hz * t))
+        x = np.sin(2 * np.pi * np.cumsum(inst) / sr) * (
+            0.5 + 0.5 * np.sin(2 * np.pi * voice.rate_hz * t)
+        )
     x = x * _envelope(len(t))
     return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
 
@@ -251,7 +253,13 @@ def write_dataset(
     from tqdm import tqdm
 
     plans = plan_dataset(
-        codes, n_recordings, seed, sites, sample_rate, format_variety, min_recordings_per_species,
+        codes,
+        n_recordings,
+        seed,
+        sites,
+        sample_rate,
+        format_variety,
+        min_recordings_per_species,
         prevalence,
     )
     voices = {v.code: v for v in species_voices(codes, seed)}
@@ -259,7 +267,12 @@ def write_dataset(
     for plan in tqdm(plans, desc="synthesize", unit="rec", disable=not progress):
         site_dir = out_dir / plan.site
         write_recording(
-            plan, voices, site_dir / plan.audio_name, site_dir / plan.label_name,
-            duration_s, seed, snr_db,
+            plan,
+            voices,
+            site_dir / plan.audio_name,
+            site_dir / plan.label_name,
+            duration_s,
+            seed,
+            snr_db,
         )
     return plans

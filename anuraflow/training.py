@@ -145,7 +145,9 @@ def augment_batch(x: torch.Tensor, settings: dict, generator: torch.Generator) -
 
 
 @torch.no_grad()
-def predict(model: nn.Module, bank: WindowBank, idx: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+def predict(
+    model: nn.Module, bank: WindowBank, idx: torch.Tensor, batch_size: int = 256
+) -> np.ndarray:
     """Sigmoid probabilities [len(idx), n_classes]."""
     model.eval()
     out = []
@@ -203,7 +205,10 @@ def train_experiment(
             raise ValueError(f"the {s} split has no windows; check the split fractions")
     counts = windows[codes].sum().to_dict()
     groups = assign_groups(
-        table, counts, group_thresholds["frequent_min_windows"], group_thresholds["common_min_windows"]
+        table,
+        counts,
+        group_thresholds["frequent_min_windows"],
+        group_thresholds["common_min_windows"],
     )
 
     model = build_model(settings["model"], len(codes), **settings["model_args"]).to(device)
@@ -231,8 +236,13 @@ def train_experiment(
             torch.randperm(len(subset_idx["train"]), generator=generator, device=device)
         ]
         running, seen = 0.0, 0
-        bar = tqdm(range(0, len(order), batch_size), desc=f"epoch {epoch}", unit="batch",
-                   disable=not progress, mininterval=5.0)
+        bar = tqdm(
+            range(0, len(order), batch_size),
+            desc=f"epoch {epoch}",
+            unit="batch",
+            disable=not progress,
+            mininterval=5.0,
+        )
         for start in bar:
             x, y = bank.batch(order[start : start + batch_size])
             x = augment_batch(x, settings, generator)
@@ -248,32 +258,55 @@ def train_experiment(
             bar.set_postfix(loss=f"{running / seen:.4f}")
         val_prob = predict(model, bank, subset_idx["val"])
         val_loss = float(
-            loss_fn(torch.from_numpy(val_prob).clamp(1e-7, 1 - 1e-7).logit(), torch.from_numpy(val_true))
+            loss_fn(
+                torch.from_numpy(val_prob).clamp(1e-7, 1 - 1e-7).logit(), torch.from_numpy(val_true)
+            )
         )
         val_f1 = macro_f1(val_true, (val_prob >= threshold).astype(int))
         val_f1 = 0.0 if math.isnan(val_f1) else val_f1
         history.append(
-            {"epoch": epoch, "train_loss": running / seen, "val_loss": val_loss,
-             "val_macro_f1": val_f1, "lr": optimizer.param_groups[0]["lr"],
-             "seconds": time.time() - t0}
+            {
+                "epoch": epoch,
+                "train_loss": running / seen,
+                "val_loss": val_loss,
+                "val_macro_f1": val_f1,
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": time.time() - t0,
+            }
         )
-        print(f"epoch {epoch}: train_loss={running / seen:.4f} val_loss={val_loss:.4f} "
-              f"val_macro_f1={val_f1:.4f}", flush=True)
+        print(
+            f"epoch {epoch}: train_loss={running / seen:.4f} val_loss={val_loss:.4f} "
+            f"val_macro_f1={val_f1:.4f}",
+            flush=True,
+        )
         if val_f1 > best_f1:
             best_f1, best_epoch = val_f1, epoch
             best_state = copy.deepcopy(model.state_dict())
         _save(
-            {"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scheduler": scheduler.state_dict(), "history": history, "best_epoch": best_epoch,
-             "best_val_macro_f1": best_f1},
+            {
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "history": history,
+                "best_epoch": best_epoch,
+                "best_val_macro_f1": best_f1,
+            },
             out_checkpoint,
         )
     train_seconds = time.time() - started
 
     model.load_state_dict(best_state)
     _save(
-        {"model": best_state, "model_name": settings["model"], "model_args": settings["model_args"],
-         "codes": codes, "mean": bank.mean.cpu(), "std": bank.std.cpu(), "epoch": best_epoch},
+        {
+            "model": best_state,
+            "model_name": settings["model"],
+            "model_args": settings["model_args"],
+            "codes": codes,
+            "mean": bank.mean.cpu(),
+            "std": bank.std.cpu(),
+            "epoch": best_epoch,
+        },
         out_model,
     )
     test_idx = subset_idx["test"]
@@ -282,7 +315,9 @@ def train_experiment(
     pred = (prob >= threshold).astype(int)
 
     test_windows = windows.iloc[test_idx.cpu().numpy()].reset_index(drop=True)
-    preds = test_windows[["window_id", "recording_id", "site", "start_s", "end_s", "polyphony"]].copy()
+    preds = test_windows[
+        ["window_id", "recording_id", "site", "start_s", "end_s", "polyphony"]
+    ].copy()
     for j, c in enumerate(codes):
         preds[f"true_{c}"] = true[:, j].astype(np.uint8)
         preds[f"prob_{c}"] = prob[:, j]

@@ -70,7 +70,9 @@ def segment_recording(
     ends = np.round(starts + window_s, 6)
     df = pd.DataFrame(
         {
-            "window_id": [f"{recording_id}_{_fmt(s)}_{_fmt(e)}" for s, e in zip(starts, ends, strict=True)],
+            "window_id": [
+                f"{recording_id}_{_fmt(s)}_{_fmt(e)}" for s, e in zip(starts, ends, strict=True)
+            ],
             "recording_id": recording_id,
             "start_s": starts.astype(float),
             "end_s": ends.astype(float),
@@ -104,8 +106,13 @@ def segment_dataset(
     frames = []
     for rec in manifest.itertuples():
         df = segment_recording(
-            rec.recording_id, rec.duration_s, by_rec.get(rec.recording_id, empty), codes,
-            window_s, hop_s, min_overlap_s,
+            rec.recording_id,
+            rec.duration_s,
+            by_rec.get(rec.recording_id, empty),
+            codes,
+            window_s,
+            hop_s,
+            min_overlap_s,
         )
         df.insert(2, "site", rec.site)
         frames.append(df)

@@ -1,4 +1,4 @@
-# Helpers shared by every rule file: paths, the recording list, experiments.
+# Helpers for the workflow: paths, the recording list, experiments.
 
 import os
 import sys
@@ -6,12 +6,10 @@ from pathlib import Path
 
 import yaml
 
-# The anuraflow library lives beside this workflow; make it importable here and in every
-# job's script (jobs inherit the environment, conda environments included).
+# The anuraflow library lives beside this workflow: importable here from the workflow's base
+# directory, and in every job's script through the link workflow/scripts/anuraflow (Snakemake
+# puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (workflow.basedir, os.environ.get("PYTHONPATH")) if p
-)
 
 from anuraflow.recordings import RecordingSource, discover_recordings  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
@@ -20,12 +18,6 @@ RESULTS = config["results_dir"]
 SPECIES = config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
 TRAIN_THREADS = 4
-
-
-wildcard_constraints:
-    recording=r"[^/]+",
-    experiment=r"[A-Za-z0-9_.-]+",
-    seed=r"\d+",
 
 
 def synthetic_plan():

@@ -7,7 +7,7 @@ if config["data"]["source"] == "synthetic":
             audio=[SOURCES[r].audio for r in RECORDINGS],
             labels=[SOURCES[r].annotation for r in RECORDINGS],
         params:
-            out_dir=config["data"]["audio_dir"],
+            out_dir=lambda w, output: os.path.dirname(os.path.dirname(output.audio[0])),
             codes=SPECIES_CODES,
             synthetic=config["synthetic"],
         log:

@@ -25,7 +25,15 @@ def test_real_raven_table_skip_blank(real_data):
     df, skipped = parse_raven_table(real_data / RAVEN, "MSD-0003", on_blank_label="skip")
     assert len(df) == 9
     assert df["species"].tolist() == [
-        "WOTH", "EATO", "WOTH", "WOTH", "EATO", "EATO", "WOTH", "LOWA", "EATO"
+        "WOTH",
+        "EATO",
+        "WOTH",
+        "WOTH",
+        "EATO",
+        "EATO",
+        "WOTH",
+        "LOWA",
+        "EATO",
     ]
     assert df["source_line"].tolist() == list(range(2, 11))
     first = df.iloc[0]

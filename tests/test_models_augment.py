@@ -46,7 +46,9 @@ def test_spec_augment_zeroes_bounded_stripes():
     assert zero_rows.sum() > 0 and zero_cols.sum() > 0
     masked = out == 0
     # everything not in a full stripe is untouched
-    stripe = (out[:, 0] == 0).all(dim=2)[:, None, :, None] | (out[:, 0] == 0).all(dim=1)[:, None, None, :]
+    stripe = (out[:, 0] == 0).all(dim=2)[:, None, :, None] | (out[:, 0] == 0).all(dim=1)[
+        :, None, None, :
+    ]
     assert torch.equal(masked, stripe.expand_as(masked))
 
 

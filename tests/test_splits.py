@@ -11,8 +11,16 @@ def make_windows(n_recordings=30, codes=("A", "B", "C", "D"), seed=0):
     for r in range(n_recordings):
         present = rng.random(len(codes)) < [0.7, 0.4, 0.2, 0.1]
         for w in range(5):
-            rows.append({"recording_id": f"rec{r:02d}", "start_s": w,
-                         **{c: int(p and rng.random() < 0.6) for c, p in zip(codes, present)}})
+            rows.append(
+                {
+                    "recording_id": f"rec{r:02d}",
+                    "start_s": w,
+                    **{
+                        c: int(p and rng.random() < 0.6)
+                        for c, p in zip(codes, present, strict=True)
+                    },
+                }
+            )
     return pd.DataFrame(rows), list(codes)
 
 
@@ -48,3 +56,13 @@ def test_recording_labels_presence():
 def test_too_few_recordings():
     with pytest.raises(ValueError, match="at least 3 recordings"):
         split_recordings(np.array(["a", "b"]), np.zeros((2, 1), int))
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 8])
+def test_every_subset_exists_for_few_recordings(n):
+    windows, codes = make_windows(n_recordings=n)
+    ids, y = recording_labels(windows, codes)
+    for seed in range(5):
+        splits = split_recordings(ids, y, seed=seed)
+        assert set(splits["subset"]) == {"train", "val", "test"}
+        assert splits["recording_id"].is_unique and len(splits) == n

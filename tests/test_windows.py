@@ -22,10 +22,13 @@ def test_window_starts_counts():
 def test_any_portion_rule_at_window_edges():
     starts = window_starts(10.0, 3, 1)
     labels = window_labels(
-        starts, 3.0,
-        calls((2.0, 3.0, "AAA"),  # ends exactly where window [3, 6] starts
-              (5.5, 5.6, "BBB"),  # 0.1 s call
-              (9.99, 10.0, "CCC")),  # touches only the last window
+        starts,
+        3.0,
+        calls(
+            (2.0, 3.0, "AAA"),  # ends exactly where window [3, 6] starts
+            (5.5, 5.6, "BBB"),  # 0.1 s call
+            (9.99, 10.0, "CCC"),
+        ),  # touches only the last window
         CODES,
     )
     assert labels[:, 0].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
@@ -50,9 +53,13 @@ def test_min_overlap():
 
 
 def test_segment_recording_table():
-    df = segment_recording("SITE_20190101_000000", 5.0, calls((0.5, 1.0, "AAA"), (3.5, 4.0, "CCC")), CODES)
+    df = segment_recording(
+        "SITE_20190101_000000", 5.0, calls((0.5, 1.0, "AAA"), (3.5, 4.0, "CCC")), CODES
+    )
     assert df["window_id"].tolist() == [
-        "SITE_20190101_000000_0_3", "SITE_20190101_000000_1_4", "SITE_20190101_000000_2_5",
+        "SITE_20190101_000000_0_3",
+        "SITE_20190101_000000_1_4",
+        "SITE_20190101_000000_2_5",
     ]
     assert df["AAA"].tolist() == [1, 0, 0]
     assert df["CCC"].tolist() == [0, 1, 1]

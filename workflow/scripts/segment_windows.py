@@ -7,6 +7,11 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 w = sm.params.windows
 with redirect_output(sm.log[0]):
     segment_dataset(
-        sm.input.manifest, sm.input.annotations, sm.output[0], sm.params.codes,
-        w["length_s"], w["hop_s"], w["min_overlap_s"],
+        sm.input.manifest,
+        sm.input.annotations,
+        sm.output[0],
+        sm.params.codes,
+        w["length_s"],
+        w["hop_s"],
+        w["min_overlap_s"],
     )

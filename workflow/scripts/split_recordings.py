@@ -7,6 +7,10 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 s = sm.params.split
 with redirect_output(sm.log[0]):
     split_dataset(
-        sm.input[0], sm.output[0], sm.params.codes,
-        s["test_fraction"], s["val_fraction"], s["seed"],
+        sm.input[0],
+        sm.output[0],
+        sm.params.codes,
+        s["test_fraction"],
+        s["val_fraction"],
+        s["seed"],
     )

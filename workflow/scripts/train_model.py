@@ -6,10 +6,18 @@ from anuraflow.training import train_experiment
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
     train_experiment(
-        sm.input.windows, sm.input.splits, list(sm.input.features),
-        sm.params.experiment, int(sm.wildcards.seed), sm.params.species, sm.params.groups,
+        sm.input.windows,
+        sm.input.splits,
+        list(sm.input.features),
+        sm.params.experiment,
+        int(sm.wildcards.seed),
+        sm.params.species,
+        sm.params.groups,
         sm.params.window_s,
-        out_model=sm.output.model, out_checkpoint=sm.output.checkpoint,
-        out_predictions=sm.output.predictions, out_metrics=sm.output.metrics,
-        out_history=sm.output.history, threads=sm.threads,
+        out_model=sm.output.model,
+        out_checkpoint=sm.output.checkpoint,
+        out_predictions=sm.output.predictions,
+        out_metrics=sm.output.metrics,
+        out_history=sm.output.history,
+        threads=sm.threads,
     )

@@ -1,0 +1,194 @@
+"""Workflow tests: run the real `snakemake` on a tiny synthetic config in a temporary directory."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
+PER_RECORDING_RULES = {"ingest_recording", "parse_annotations", "compute_features"}
+AGGREGATE_RULES = {
+    "recordings_manifest",
+    "merge_annotations",
+    "segment_windows",
+    "split_recordings",
+    "train_model",
+    "build_report",
+    "all",
+}
+
+TINY_CONFIG = {
+    "results_dir": "results",
+    "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
+    "synthetic": {"seed": 3, "n_recordings": 8, "duration_s": 12, "min_recordings_per_species": 3},
+    "species": [{"code": c} for c in CODES],
+    "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
+    "experiments_dir": "experiments",
+    "experiments": ["tiny_cnn", "tiny_mobilenet"],
+    "report": {"title": "tiny workflow test"},
+}
+EXPERIMENTS = {
+    "tiny_cnn": {
+        "name": "tiny_cnn",
+        "model": "small_cnn",
+        "seeds": [0, 1],
+        "epochs": 2,
+        "batch_size": 16,
+        "augment": {
+            "spec_augment": {"freq_masks": 1, "freq_width": 4, "time_masks": 1, "time_width": 10},
+            "time_shift": 0.5,
+        },
+    },
+    "tiny_mobilenet": {
+        "name": "tiny_mobilenet",
+        "model": "mobilenetv3_large",
+        "seeds": [0],
+        "epochs": 1,
+        "batch_size": 16,
+    },
+}
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = SNAKEMAKE + [
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        *args,
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
+        )
+    return proc
+
+
+def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
+    """(rule, recording wildcard or '') of every job a dry run would run."""
+    out = snakemake(workdir, "-n", *args)
+    text = out.stdout + out.stderr
+    jobs, rule = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\s*(?:local)?rule (\w+):", line)
+        if m:
+            rule = m.group(1)
+            jobs.append([rule, ""])
+            continue
+        m = re.match(r"^\s+wildcards: (.*)", line)
+        if m and rule:
+            rec = re.search(r"recording=([^,\s]+)", m.group(1))
+            jobs[-1][1] = rec.group(1) if rec else ""
+    return [tuple(j) for j in jobs]
+
+
+@pytest.fixture(scope="module")
+def workflow_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
+    (workdir / "experiments").mkdir()
+    for name, exp in EXPERIMENTS.items():
+        (workdir / "experiments" / f"{name}.yaml").write_text(yaml.safe_dump(exp))
+    snakemake(workdir)
+    return workdir
+
+
+@pytest.mark.workflow
+def test_outputs_of_the_whole_chain(workflow_run):
+    res = workflow_run / "results"
+    manifest = pd.read_parquet(res / "recordings.parquet")
+    assert len(manifest) == 8 and (manifest["sample_rate"] == 16000).all()
+    assert set(manifest["orig_sample_rate"]) == {22050, 44100}  # the FLAC of format variety
+    windows = pd.read_parquet(res / "windows.parquet")
+    assert len(windows) == 8 * 10  # 12 s -> 10 windows of 3 s with 1 s hop
+    assert set(CODES) <= set(windows.columns) and {"polyphony", "empty"} <= set(windows.columns)
+    splits = pd.read_parquet(res / "splits.parquet")
+    assert splits["recording_id"].is_unique and set(splits["subset"]) == {"train", "val", "test"}
+    n_test = windows.merge(splits).query("subset == 'test'").shape[0]
+    for run in ("tiny_cnn/seed0", "tiny_cnn/seed1", "tiny_mobilenet/seed0"):
+        metrics = json.loads((res / "runs" / run / "metrics.json").read_text())
+        assert set(metrics["macro_f1"]) == {"all", "frequent", "common", "rare"}
+        assert metrics["n_windows"]["test"] == n_test
+        preds = pd.read_parquet(res / "runs" / run / "predictions.parquet")
+        assert len(preds) == n_test and {f"prob_{c}" for c in CODES} <= set(preds.columns)
+        history = pd.read_csv(res / "runs" / run / "history.tsv", sep="\t")
+        assert len(history) == metrics["epochs"]
+        assert (res / "runs" / run / "model.pt").stat().st_size > 0
+    features = sorted((res / "features").glob("*.parquet"))
+    assert len(features) == 8
+    html = (res / "report" / "report.html").read_text()
+    for needle in ("tiny_cnn", "tiny_mobilenet", "Macro F1 on the test split", "data:image/png"):
+        assert needle in html
+    table = pd.read_csv(res / "report" / "metrics_table.tsv", sep="\t")
+    assert table["experiment"].tolist() == ["tiny_cnn", "tiny_mobilenet"]
+    assert table["n_seeds"].tolist() == [2, 1]
+
+
+@pytest.mark.workflow
+def test_complete_run_has_nothing_to_do(workflow_run):
+    assert planned_jobs(workflow_run) == []
+
+
+def _assert_only_recording_reruns(jobs, recording, expected_rules):
+    per_rec = {(r, rec) for r, rec in jobs if r in PER_RECORDING_RULES}
+    assert per_rec == {(r, recording) for r in expected_rules}, jobs
+    assert {r for r, _ in jobs} - PER_RECORDING_RULES <= AGGREGATE_RULES
+    assert "synthesize_dataset" not in {r for r, _ in jobs}
+
+
+@pytest.mark.workflow
+def test_touching_one_recording_reruns_only_its_jobs(workflow_run):
+    wav = sorted((workflow_run / "data" / "raw").rglob("*.wav"))[0]
+    os.utime(wav)
+    # Snakemake >= 9.18 compares checksums of inputs under --max-checksum-file-size (1 MB),
+    # so a bare touch of these 0.5 MB test files counts only with checksums off; a one-minute
+    # recording (2.6 MB at 22.05 kHz) is above the threshold and reruns on touch by default.
+    jobs = planned_jobs(workflow_run, "--max-checksum-file-size", "0")
+    _assert_only_recording_reruns(jobs, wav.stem, {"ingest_recording", "compute_features"})
+    assert {"train_model", "build_report"} <= {r for r, _ in jobs}
+
+
+@pytest.mark.workflow
+def test_editing_one_label_file_reruns_only_its_jobs(workflow_run):
+    label = sorted((workflow_run / "data" / "raw").rglob("*.txt"))[1]
+    with open(label, "a") as fh:
+        fh.write("11.0000\t11.5000\tBOAFAB_M\n")
+    jobs = planned_jobs(workflow_run)
+    touched = {rec for r, rec in jobs if r == "parse_annotations"}
+    assert touched == {label.stem}
+    assert {r for r, _ in jobs} - PER_RECORDING_RULES <= AGGREGATE_RULES
+
+
+@pytest.mark.workflow
+def test_snakemake_report_carries_figures(workflow_run, tmp_path):
+    out = workflow_run / "snakemake_report.html"
+    snakemake(workflow_run, "--report", str(out))
+    text = out.read_text()
+    assert "species_frequency.png" in text and "f1_by_polyphony.png" in text
+
+
+def test_lint_is_clean():
+    proc = subprocess.run(
+        SNAKEMAKE + ["--lint", "--directory", str(REPO)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_bad_config_key_fails_at_start(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"windows": {"lenght_s": 3}}))
+    proc = snakemake(tmp_path, "-n", check=False)
+    assert proc.returncode != 0
+    assert "lenght_s" in proc.stdout + proc.stderr
