@@ -30,6 +30,7 @@ def synthetic_plan():
         syn["sample_rate"],
         syn["format_variety"],
         syn["min_recordings_per_species"],
+        syn.get("prevalence"),
     )
 
 

@@ -16,4 +16,5 @@ with redirect_output(snakemake.log[0]):  # noqa: F821
         snr_db=tuple(syn["snr_db"]),
         format_variety=syn["format_variety"],
         min_recordings_per_species=syn["min_recordings_per_species"],
+        prevalence=syn.get("prevalence"),
     )
