@@ -69,12 +69,27 @@ def _check_times(path: Path, line: int, start: float, end: float) -> None:
         raise AnnotationError(path, line, f"end time {end} is before start time {start}")
 
 
+def _call_row(line: int, start: float, end: float, label: str, low: float, high: float) -> dict:
+    """One normalised call, its quality suffix split off."""
+    code, quality = split_code_quality(label)
+    return dict(
+        start_s=start,
+        end_s=end,
+        species=code,
+        quality=quality,
+        low_freq_hz=low,
+        high_freq_hz=high,
+        source_line=line,
+    )
+
+
 def _frame(rows: list[dict], recording_id: str, path: Path) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=COLUMNS[1:-2] + ["source_line"])
-    df.insert(0, "recording_id", recording_id)
-    df.insert(len(df.columns) - 1, "source_file", str(path))
-    df = df[COLUMNS]
-    return df.astype(
+    df = pd.DataFrame(
+        rows, columns=[c for c in COLUMNS if c not in ("recording_id", "source_file")]
+    )
+    df["recording_id"] = recording_id
+    df["source_file"] = str(path)
+    return df[COLUMNS].astype(
         {
             "start_s": "float64",
             "end_s": "float64",
@@ -115,18 +130,7 @@ def parse_audacity_labels(path: str | Path, recording_id: str) -> pd.DataFrame:
         label = fields[2].strip()
         if not label:
             raise AnnotationError(path, number, "empty label")
-        code, quality = split_code_quality(label)
-        rows.append(
-            dict(
-                start_s=start,
-                end_s=end,
-                species=code,
-                quality=quality,
-                low_freq_hz=np.nan,
-                high_freq_hz=np.nan,
-                source_line=number,
-            )
-        )
+        rows.append(_call_row(number, start, end, label, np.nan, np.nan))
     return _frame(rows, recording_id, path)
 
 
@@ -169,18 +173,16 @@ def parse_raven_table(
                 skipped.append(f"{path}:{number}: blank {label_col} label, row skipped")
                 continue
             raise AnnotationError(path, number, f"blank {label_col} label")
-        code, quality = split_code_quality(label)
         low = fields[col["low freq (hz)"]] if "low freq (hz)" in col else ""
         high = fields[col["high freq (hz)"]] if "high freq (hz)" in col else ""
         rows.append(
-            dict(
-                start_s=start,
-                end_s=end,
-                species=code,
-                quality=quality,
-                low_freq_hz=_number(path, number, "low frequency", low) if low else np.nan,
-                high_freq_hz=_number(path, number, "high frequency", high) if high else np.nan,
-                source_line=number,
+            _call_row(
+                number,
+                start,
+                end,
+                label,
+                _number(path, number, "low frequency", low) if low else np.nan,
+                _number(path, number, "high frequency", high) if high else np.nan,
             )
         )
     return _frame(rows, recording_id, path), skipped
