@@ -163,12 +163,7 @@ def build_report(
     table = species_table(species_entries)
     codes = table["code"].tolist()
     counts = windows[codes].sum()
-    groups = assign_groups(
-        table,
-        counts.to_dict(),
-        group_thresholds["frequent_min_windows"],
-        group_thresholds["common_min_windows"],
-    )
+    groups = assign_groups(table, counts.to_dict(), group_thresholds)
 
     summary = metrics_table(runs)
     write_text(summary.to_csv(sep="\t", index=False, float_format="%.3f"), outputs["table"])

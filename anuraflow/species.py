@@ -33,9 +33,14 @@ def frequency_group(n_windows: int, frequent_min: int, common_min: int) -> str:
 
 
 def assign_groups(
-    table: pd.DataFrame, window_counts: Mapping[str, int], frequent_min: int, common_min: int
+    table: pd.DataFrame, window_counts: Mapping[str, int], thresholds: Mapping[str, int]
 ) -> dict[str, str]:
-    """Group per code: the table's own group where given, else from the window count."""
+    """Group per code: the table's own group where given, else from the window count.
+
+    `thresholds` is the config's `frequency_groups` (frequent_min_windows, common_min_windows).
+    """
+    frequent_min = thresholds["frequent_min_windows"]
+    common_min = thresholds["common_min_windows"]
     groups = {}
     for code, group in zip(table["code"], table["group"], strict=True):
         if group in GROUPS:

@@ -203,13 +203,7 @@ def train_experiment(
     for s, idx in subset_idx.items():
         if len(idx) == 0:
             raise ValueError(f"the {s} split has no windows; check the split fractions")
-    counts = windows[codes].sum().to_dict()
-    groups = assign_groups(
-        table,
-        counts,
-        group_thresholds["frequent_min_windows"],
-        group_thresholds["common_min_windows"],
-    )
+    groups = assign_groups(table, windows[codes].sum().to_dict(), group_thresholds)
 
     model = build_model(settings["model"], len(codes), **settings["model_args"]).to(device)
     optimizer = make_optimizer(model, settings)
@@ -258,8 +252,8 @@ def train_experiment(
             bar.set_postfix(loss=f"{running / seen:.4f}")
         val_prob = predict(model, bank, subset_idx["val"])
         val_loss = float(
-            loss_fn(
-                torch.from_numpy(val_prob).clamp(1e-7, 1 - 1e-7).logit(), torch.from_numpy(val_true)
+            nn.functional.binary_cross_entropy(
+                torch.from_numpy(val_prob), torch.from_numpy(val_true)
             )
         )
         val_f1 = macro_f1(val_true, (val_prob >= threshold).astype(int))
