@@ -14,11 +14,13 @@ from torch import nn
 
 
 class SmallCNN(nn.Module):
-    """Input average-pooled (2 mels x 4 frames), four conv blocks, then frequency-averaged and
-    max+mean pooled over time.
+    """Input average-pooled (2 mels x 4 frames), four conv blocks, frequency pooled to a few
+    bands that are kept apart, then max+mean pooled over time.
 
-    Small enough to train the demo on two CPU cores in a minute or two; the time max-pool lets
-    a short call anywhere in the window drive its species' logit.
+    Small enough to train the demo on two CPU cores in a minute or two. Convolutions are blind
+    to absolute frequency, so the bands are flattened into the features rather than averaged:
+    two species with the same call shape at different carriers stay apart. The time max-pool
+    lets a short call anywhere in the window drive its species' logit.
     """
 
     def __init__(
@@ -28,6 +30,7 @@ class SmallCNN(nn.Module):
         input_pool: tuple[int, int] = (2, 4),
         embed_dim: int = 128,
         dropout: float = 0.2,
+        freq_bands: int = 8,
     ):
         super().__init__()
         layers: list[nn.Module] = [nn.AvgPool2d(tuple(input_pool))]
@@ -42,13 +45,14 @@ class SmallCNN(nn.Module):
                 layers.append(nn.MaxPool2d(2))
             c_in = c_out
         self.features = nn.Sequential(*layers)
+        self.bands = nn.AdaptiveAvgPool2d((freq_bands, None))
         self.project = nn.Sequential(
-            nn.Linear(2 * c_in, embed_dim), nn.ReLU(inplace=True), nn.Dropout(dropout)
+            nn.Linear(2 * c_in * freq_bands, embed_dim), nn.ReLU(inplace=True), nn.Dropout(dropout)
         )
         self.head = nn.Linear(embed_dim, n_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.features(x).mean(dim=2)  # average over frequency -> [B, C, T]
+        h = self.bands(self.features(x)).flatten(1, 2)  # [B, C * bands, T]
         h = torch.cat([h.amax(dim=2), h.mean(dim=2)], dim=1)
         return self.project(h)
 

@@ -26,6 +26,7 @@ SHAPES = ("pulse_train", "fm_sweep", "harmonic_stack", "trill")
 TIER_PREVALENCE = {"frequent": 0.55, "common": 0.3, "rare": 0.12}
 DEFAULT_SITES = {"INCT17": 0.425, "INCT20955": 0.33, "INCT41": 0.135, "INCT4": 0.11}
 NOISE_RMS = 0.02
+AUDIBLE_DB = -20.0  # a call is labelled where its envelope is within 20 dB of its peak
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,24 @@ def species_tiers(codes: list[str]) -> dict[str, str]:
 
 
 def species_voices(codes: list[str], seed: int) -> list[Voice]:
-    """Distinct voices: shapes cycle, carriers are spread over 600-6000 Hz in a shuffled order."""
+    """Distinct voices: shapes cycle over the species, and the species sharing a shape get
+    carriers spread evenly over 600-6000 Hz (in a seeded order), so two voices of one shape
+    never crowd the same band."""
     rng = np.random.default_rng([seed, 1])
-    n = len(codes)
-    carriers = np.linspace(600.0, 6000.0, n) if n > 1 else np.array([2000.0])
-    carriers = carriers[rng.permutation(n)]
     tiers = species_tiers(codes)
+    shapes = [SHAPES[i % len(SHAPES)] for i in range(len(codes))]
+    carriers = np.zeros(len(codes))
+    for k, shape in enumerate(SHAPES):
+        members = [i for i, s in enumerate(shapes) if s == shape]
+        if not members:
+            continue
+        step = 5400.0 / len(members)
+        # offset shape k by (k + 0.5) / 4 of a step so the shapes interleave
+        slots = 600.0 + (np.arange(len(members)) + (k + 0.5) / len(SHAPES)) * step
+        carriers[members] = slots[rng.permutation(len(members))]
     voices = []
     for i, code in enumerate(codes):
-        shape = SHAPES[i % len(SHAPES)]
+        shape = shapes[i]
         carrier = float(carriers[i])
         if shape == "harmonic_stack":
             # the fundamental, mapped into 300-1500 Hz so four harmonics stay below 8 kHz
@@ -142,8 +152,13 @@ def _envelope(n: int) -> np.ndarray:
     return np.hanning(n) if n > 2 else np.ones(n)
 
 
-def call_waveform(voice: Voice, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """One call of `voice`, unit RMS, with small per-call jitter in pitch and length."""
+def call_waveform(voice: Voice, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
+    """One call of `voice`, unit RMS, with small per-call jitter in pitch and length.
+
+    Also returns the audible extent [on, off) in samples: where the call's envelope is within
+    AUDIBLE_DB of its peak. That is what an annotator would box, and what the label covers;
+    the faded ends of the envelope are not labelled.
+    """
     dur = voice.call_s * rng.uniform(0.9, 1.1)
     f = voice.carrier_hz * rng.uniform(0.97, 1.03)
     t = np.arange(int(dur * sr)) / sr
@@ -164,8 +179,11 @@ def call_waveform(voice: Voice, sr: int, rng: np.random.Generator) -> np.ndarray
         x = np.sin(2 * np.pi * np.cumsum(inst) / sr) * (
             0.5 + 0.5 * np.sin(2 * np.pi * voice.rate_hz * t)
         )
-    x = x * _envelope(len(t))
-    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+    envelope = _envelope(len(t))
+    audible = np.flatnonzero(envelope >= 10 ** (AUDIBLE_DB / 20) * envelope.max())
+    x = x * envelope
+    x = (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+    return x, int(audible[0]), int(audible[-1]) + 1
 
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -201,14 +219,19 @@ def synthesize_recording(
             t = rng.uniform(0, max(duration_s - bout, 0.0))
             bout_end = min(t + bout, duration_s)
             while t < bout_end:
-                call = call_waveform(voice, sr, rng)
+                call, on, off = call_waveform(voice, sr, rng)
                 start = int(t * sr)
                 stop = min(start + len(call), n)
-                if stop - start > int(0.05 * sr):
+                label_end = min(start + off, stop)
+                if label_end - (start + on) > int(0.05 * sr):
                     snr = rng.uniform(*snr_db)
                     audio[start:stop] += call[: stop - start] * NOISE_RMS * 10 ** (snr / 20)
                     labels.append(
-                        (round(start / sr, 4), round(stop / sr, 4), f"{code}_{quality_letter(snr)}")
+                        (
+                            round((start + on) / sr, 4),
+                            round(label_end / sr, 4),
+                            f"{code}_{quality_letter(snr)}",
+                        )
                     )
                 t += voice.interval_s * rng.uniform(0.8, 1.2)
     peak = np.max(np.abs(audio))

@@ -1,9 +1,11 @@
 import numpy as np
+import pytest
 
 from anuraflow.annotations import parse_audacity_labels
 from anuraflow.recordings import NAME_PATTERN
 from anuraflow.synthetic import (
     SHAPES,
+    call_waveform,
     plan_dataset,
     species_tiers,
     species_voices,
@@ -53,3 +55,15 @@ def test_calls_raise_energy_above_noise():
         s, e, _ = labels[0]
         call = audio[int(s * plan.sample_rate) : int(e * plan.sample_rate)]
         assert np.sqrt(np.mean(call**2)) > 5 * 0.02
+
+
+def test_label_covers_the_audible_extent_of_a_call():
+    """Hann envelope 0.5 - 0.5 cos(2 pi k / (n - 1)) reaches 0.1 (-20 dB) of its peak at
+    k = (n - 1) arccos(0.8) / (2 pi), so about 10 % of each end is left unlabelled."""
+    voice = species_voices(CODES, seed=3)[0]
+    call, on, off = call_waveform(voice, 22050, np.random.default_rng(0))
+    n = len(call)
+    expected_on = int(np.ceil((n - 1) * np.arccos(0.8) / (2 * np.pi)))
+    assert on == expected_on
+    assert off == n - expected_on  # symmetric envelope
+    assert np.sqrt(np.mean(call**2)) == pytest.approx(1.0, rel=1e-4)
