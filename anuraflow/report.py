@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from anuraflow.fileio import atomic_path, write_text  # noqa: E402
 from anuraflow.provenance import provenance  # noqa: E402
@@ -54,7 +55,7 @@ def plot_species_frequency(
     counts = counts.sort_values(ascending=False)
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(counts) + 2), 4))
     ax.bar(counts.index, counts.values, color=[GROUP_COLOURS[groups[c]] for c in counts.index])
-    for key, label in (("frequent_min_windows", "frequent"), ("common_min_windows", "common")):
+    handles = [
         ax.axhline(
             thresholds[key],
             ls="--",
@@ -62,11 +63,12 @@ def plot_species_frequency(
             lw=1,
             label=f"{label} threshold ({thresholds[key]} windows)",
         )
-    for g, colour in GROUP_COLOURS.items():
-        ax.bar([], [], color=colour, label=g)
+        for key, label in (("frequent_min_windows", "frequent"), ("common_min_windows", "common"))
+    ]
+    handles += [Patch(color=colour, label=g) for g, colour in GROUP_COLOURS.items()]
     ax.set_ylabel("windows with the species")
     ax.tick_params(axis="x", rotation=90)
-    ax.legend(fontsize=8)
+    ax.legend(handles=handles, fontsize=8)
     ax.set_title("Species frequency")
     _save_figure(fig, path)
 
