@@ -15,9 +15,8 @@ from anuraflow.fileio import write_parquet
 # {site}_{YYYYMMDD}_{HHMMSS}, e.g. INCT20955_20190904_003000
 NAME_PATTERN = re.compile(r"^(?P<site>.+)_(?P<date>\d{8})_(?P<time>\d{6})$")
 
-# Extensions libsndfile reads; checked against soundfile at run time in `audio`.
+# File extensions of formats libsndfile reads: what discovery treats as audio.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".au", ".w64", ".caf", ".mp3")
-ANNOTATION_SUFFIXES = (".txt",)
 
 
 @dataclass(frozen=True)
