@@ -28,6 +28,7 @@ include: "rules/annotations.smk"
 include: "rules/segment.smk"
 include: "rules/split.smk"
 include: "rules/features.smk"
+include: "rules/noise.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
 

@@ -1,7 +1,8 @@
-"""Spectrogram augmentation on whole batches (on the device that holds them).
+"""Spectrogram augmentation and normalisation on whole batches (on the device that holds them).
 
 SpecAugment (Park et al. 2019) zeroes random frequency and time stripes; circular time shift
-rolls each example by a random number of frames, so a call may sit anywhere in the window.
+rolls each example by a random number of frames, so a call may sit anywhere in the window;
+noise mixing adds noise-bank examples at a calibrated SNR.
 """
 
 from __future__ import annotations
@@ -56,3 +57,58 @@ def circular_time_shift(
     shift = torch.randint(-max_shift, max_shift + 1, (b, 1), generator=generator, device=x.device)
     idx = (torch.arange(t, device=x.device)[None, :] - shift) % t
     return torch.gather(x, 3, idx[:, None, None, :].expand(b, c, f, t))
+
+
+def mix_noise_at_snr(
+    x_db: torch.Tensor,
+    noise_db: torch.Tensor,
+    snr_db: tuple[float, float] = (10.0, 20.0),
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Add noise to log-mel (dB) examples at an SNR drawn per example from `snr_db` (seed 002).
+
+    Mel power is linear in the power spectrum and the powers of uncorrelated signals add, so
+    mixing waveforms s + g*n is done here as 10 log10(P_s + g^2 P_n) on the cached features.
+    The gain makes sum(P_s) / (g^2 sum(P_n)) = 10^(SNR/10) over the whole window: the triangular
+    mel filters sum to one across the band, so these sums are the band's signal and noise energy
+    and the SNR is the waveform SNR within the mel band.
+    """
+    b = x_db.shape[0]
+    lo, hi = snr_db
+    snr = lo + (hi - lo) * torch.rand(b, generator=generator, device=x_db.device)
+    p_s = torch.pow(10.0, x_db.float() / 10)
+    p_n = torch.pow(10.0, noise_db.float() / 10)
+    dims = tuple(range(1, x_db.dim()))
+    gain = p_s.sum(dims) / (p_n.sum(dims).clamp_min(1e-20) * torch.pow(10.0, snr / 10))
+    gain = gain.reshape(b, *([1] * (x_db.dim() - 1)))
+    return 10 * torch.log10((p_s + gain * p_n).clamp_min(1e-10))
+
+
+NORMALISATIONS = ("dataset", "sample_z", "sample_minmax", "none")
+
+
+def normalise(
+    x: torch.Tensor,
+    mode: str = "dataset",
+    mean: torch.Tensor | None = None,
+    std: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Scale [B, C, F, T] log-mels.
+
+    dataset: per mel band with the training recordings' mean/std (given);
+    sample_z: per example and mel band over time, zero mean / unit variance (seed 002);
+    sample_minmax: per example to [0, 1]; none: unchanged.
+    """
+    if mode == "dataset":
+        return (x - mean[:, None]) / std[:, None]
+    if mode == "sample_z":
+        mu = x.mean(dim=3, keepdim=True)
+        sd = x.std(dim=3, keepdim=True, unbiased=False)
+        return (x - mu) / sd.clamp_min(1e-5)
+    if mode == "sample_minmax":
+        lo = x.amin(dim=(1, 2, 3), keepdim=True)
+        hi = x.amax(dim=(1, 2, 3), keepdim=True)
+        return (x - lo) / (hi - lo).clamp_min(1e-5)
+    if mode == "none":
+        return x
+    raise KeyError(f"unknown normalisation {mode!r}; one of {', '.join(NORMALISATIONS)}")

@@ -125,3 +125,18 @@ def slice_window(
             f"{features.shape[0]}"
         )
     return features[first : first + n]
+
+
+def cache_noise_bank(
+    audio_paths: list[str | Path], out_path: str | Path, cfg: LogMelConfig
+) -> np.ndarray:
+    """Log-mels of every noise recording, one after the other, in one feature cache."""
+    if not audio_paths:
+        raise ValueError("the noise bank has no recordings")
+    blocks = []
+    for path in sorted(map(str, audio_paths)):
+        samples, rate = read_audio(path)
+        blocks.append(logmel(to_mono(samples), rate, cfg))
+    features = np.concatenate(blocks)
+    write_feature_cache(out_path, features, "noise_bank", cfg)
+    return features

@@ -7,7 +7,9 @@ embedding statistics can reach the layer they need.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
@@ -89,13 +91,188 @@ class MobileNetV3Large(nn.Module):
         return self.classify(self.embed(x))
 
 
+class ResNet(nn.Module):
+    """torchvision's ResNet18/50/152 from scratch with a one-channel stem (AnuraSet baselines).
+
+    The AnuraSet paper fine-tunes ImageNet weights; nothing is downloaded here, so these train
+    from scratch (seed 004's transfer-learning issue loads local weights).
+    """
+
+    def __init__(self, n_classes: int, depth: int = 18):
+        super().__init__()
+        from torchvision import models
+
+        net = getattr(models, f"resnet{depth}")(weights=None)
+        stem = net.conv1
+        net.conv1 = nn.Conv2d(
+            1, stem.out_channels, stem.kernel_size, stem.stride, stem.padding, bias=False
+        )
+        self.body = nn.Sequential(*list(net.children())[:-1])  # up to the global average pool
+        self.head = nn.Linear(net.fc.in_features, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.body(x), 1)
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(x))
+
+
+class TemporalCNN(nn.Module):
+    """Seed 002's baseline 1D-CNN: mel bands are channels, convolution runs over time only.
+
+    Conv1D(32, k3) -> BN -> ReLU -> MaxPool(2) -> Dropout(0.3) -> Conv1D(64, k3) -> BN -> ReLU
+    -> MaxPool(2) -> Dropout(0.3) -> Flatten -> Dense(128) -> Dropout(0.4) -> classes.
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_mels: int = 128,
+        n_frames: int = 376,
+        channels: tuple[int, int] = (32, 64),
+        embed_dim: int = 128,
+    ):
+        super().__init__()
+        c1, c2 = channels
+        self.features = nn.Sequential(
+            nn.Conv1d(n_mels, c1, 3, padding=1),
+            nn.BatchNorm1d(c1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool1d(2),
+            nn.Dropout(0.3),
+            nn.Conv1d(c1, c2, 3, padding=1),
+            nn.BatchNorm1d(c2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool1d(2),
+            nn.Dropout(0.3),
+        )
+        self.project = nn.Sequential(
+            nn.Flatten(), nn.Linear(c2 * (n_frames // 4), embed_dim), nn.ReLU(inplace=True)
+        )
+        self.head = nn.Sequential(nn.Dropout(0.4), nn.Linear(embed_dim, n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.features(x.squeeze(1)))  # [B, n_mels, T]
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(x))
+
+
+class AlexNetMel(nn.Module):
+    """Seed 002's AlexNet-style 2D CNN: an 11x11 stride-2 stem, 3x3 stacks, global average pool,
+    dense layer, classes."""
+
+    def __init__(self, n_classes: int, embed_dim: int = 256, dropout: float = 0.5):
+        super().__init__()
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 64, 11, stride=2, padding=5),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, stride=2),
+            *block(64, 192),
+            nn.MaxPool2d(3, stride=2),
+            *block(192, 384),
+            *block(384, 256),
+            *block(256, 256),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.project = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(256, embed_dim), nn.ReLU(inplace=True)
+        )
+        self.head = nn.Linear(embed_dim, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.features(x))
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(x))
+
+
+class PatchTransformer(nn.Module):
+    """Seed 002's Transformer-Mel: 16x16 time-frequency patches as tokens, learned positional
+    embeddings, pre-norm encoder layers, mean-pooled tokens to the classifier.
+
+    Inputs are zero-padded up to whole patches (376 frames -> 24 patches of 16).
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_mels: int = 128,
+        n_frames: int = 376,
+        patch: int = 16,
+        d_model: int = 128,
+        depth: int = 4,
+        heads: int = 4,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        self.patch = patch
+        self.grid = (math.ceil(n_mels / patch), math.ceil(n_frames / patch))
+        self.to_tokens = nn.Conv2d(1, d_model, patch, stride=patch)
+        self.position = nn.Parameter(torch.zeros(1, self.grid[0] * self.grid[1], d_model))
+        nn.init.trunc_normal_(self.position, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            d_model,
+            heads,
+            4 * d_model,
+            dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        f, t = x.shape[-2:]
+        x = nn.functional.pad(
+            x, (0, self.grid[1] * self.patch - t, 0, self.grid[0] * self.patch - f)
+        )
+        tokens = self.to_tokens(x).flatten(2).transpose(1, 2) + self.position
+        return self.norm(self.encoder(tokens).mean(dim=1))
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(x))
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "small_cnn": SmallCNN,
     "mobilenetv3_large": MobileNetV3Large,
+    "resnet18": partial(ResNet, depth=18),
+    "resnet50": partial(ResNet, depth=50),
+    "resnet152": partial(ResNet, depth=152),
+    "conv1d": TemporalCNN,
+    "alexnet_mel": AlexNetMel,
+    "transformer_mel": PatchTransformer,
 }
+# Models whose layer sizes depend on the input shape: build_model passes n_mels / n_frames.
+SHAPED_MODELS = {"conv1d", "transformer_mel"}
 
 
-def build_model(name: str, n_classes: int, **kwargs) -> nn.Module:
+def build_model(
+    name: str, n_classes: int, n_mels: int = 128, n_frames: int = 376, **kwargs
+) -> nn.Module:
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    if name in SHAPED_MODELS:
+        kwargs = {"n_mels": n_mels, "n_frames": n_frames, **kwargs}
     return MODELS[name](n_classes, **kwargs)

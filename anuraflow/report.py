@@ -27,19 +27,45 @@ def load_runs(metrics_paths: list[str]) -> list[dict]:
     return [json.loads(Path(p).read_text()) for p in metrics_paths]
 
 
+EXTRA_COLUMNS = ("weighted_f1", "map", "accuracy", "balanced_accuracy")
+EMBEDDING_COLUMNS = ("intra_mean", "intra_cv", "inter_mean", "inter_cv")
+OTHER_TABLE = "Other experiments"
+
+
+def _run_row(r: dict) -> dict:
+    rep = (r.get("settings") or {}).get("report") or {}
+    emb = r.get("embedding_stats") or {}
+    return {
+        "experiment": r["experiment"],
+        "seed": r["seed"],
+        "task": r.get("task", "multilabel"),
+        "table": rep.get("table", OTHER_TABLE),
+        "section": rep.get("section", ""),
+        "row": rep.get("row", r["experiment"]),
+        "order": rep.get("order", float("inf")),
+        **r["macro_f1"],
+        **{k: r.get(k, np.nan) for k in EXTRA_COLUMNS},
+        **{k: emb.get(k, np.nan) for k in EMBEDDING_COLUMNS},
+    }
+
+
 def metrics_table(runs: list[dict]) -> pd.DataFrame:
-    """Macro F1 (%) per experiment: mean and sample std (ddof=1) over seeds, as Table I."""
-    rows = [{"experiment": r["experiment"], "seed": r["seed"], **r["macro_f1"]} for r in runs]
-    df = pd.DataFrame(rows)
+    """Per experiment: mean and sample std (ddof=1) over seeds of macro F1 (%) overall and per
+    group (Table I), weighted F1, mAP, accuracy, balanced accuracy (%) and ADD's embedding
+    statistics; with the table, section, row label and order the experiment asks for."""
+    df = pd.DataFrame([_run_row(r) for r in runs]).astype({c: float for c in METRIC_COLUMNS})
     out = []
-    for name, grp in df.groupby("experiment", sort=False):
-        row = {"experiment": name, "n_seeds": len(grp)}
-        for col in METRIC_COLUMNS:
-            vals = grp[col].dropna().to_numpy() * 100
+    for _, grp in df.groupby("experiment", sort=False):
+        first = grp.iloc[0]
+        row = {k: first[k] for k in ("experiment", "task", "table", "section", "row", "order")}
+        row["n_seeds"] = len(grp)
+        for col in METRIC_COLUMNS + EXTRA_COLUMNS + EMBEDDING_COLUMNS:
+            scale = 1.0 if col in EMBEDDING_COLUMNS else 100.0
+            vals = pd.to_numeric(grp[col], errors="coerce").dropna().to_numpy() * scale
             row[f"{col}_mean"] = float(vals.mean()) if len(vals) else float("nan")
             row[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
         out.append(row)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).sort_values(["table", "order"], kind="stable").reset_index(drop=True)
 
 
 def _save_figure(fig: plt.Figure, path: str | Path) -> None:
@@ -81,13 +107,18 @@ def plot_per_species_f1(runs: list[dict], order: list[str], path: str | Path) ->
     x = np.arange(len(order))
     for k, exp in enumerate(exps):
         f1 = np.array(
-            [[r["per_species"][c]["f1"] for c in order] for r in runs if r["experiment"] == exp]
+            [
+                [r["per_species"].get(c, {}).get("f1", np.nan) for c in order]
+                for r in runs
+                if r["experiment"] == exp
+            ],
+            dtype=float,
         )
         ax.bar(
             x + k * width,
-            f1.mean(0),
+            np.nan_to_num(f1.mean(0)),
             width,
-            yerr=f1.std(0) if len(f1) > 1 else None,
+            yerr=np.nan_to_num(f1.std(0)) if len(f1) > 1 else None,
             label=exp,
             capsize=2,
         )
@@ -107,7 +138,7 @@ def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str 
     levels = test_polyphony.value_counts().sort_index()
     top.bar(levels.index, levels.values, color="grey")
     top.set_ylabel("test windows")
-    for exp in dict.fromkeys(r["experiment"] for r in runs):
+    for exp in dict.fromkeys(r["experiment"] for r in runs if "f1_by_polyphony" in r):
         per_run = [r["f1_by_polyphony"] for r in runs if r["experiment"] == exp]
         ks = sorted({int(k) for d in per_run for k in d})
         vals = np.array([[d.get(str(k), np.nan) for k in ks] for d in per_run], dtype=float)
@@ -117,7 +148,8 @@ def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str 
     bottom.set_xlabel("polyphony (species active in the window)")
     bottom.set_ylabel("macro F1")
     bottom.set_ylim(0, 1.05)
-    bottom.legend(fontsize=8)
+    if bottom.get_legend_handles_labels()[0]:
+        bottom.legend(fontsize=7, ncol=2)
     _save_figure(fig, path)
 
 
@@ -139,6 +171,78 @@ def _fmt(mean: float, std: float) -> str:
     if np.isnan(mean):
         return "-"
     return f"{mean:.1f} &plusmn; {std:.1f}" if not np.isnan(std) else f"{mean:.1f}"
+
+
+def _img(path: str | Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+MULTILABEL_HEAD = ("frequent", "common", "rare", "all", "weighted_f1", "map")
+MULTICLASS_HEAD = ("accuracy", "balanced_accuracy", "weighted_f1", "all")
+HEAD_LABELS = {
+    "frequent": "Frequent",
+    "common": "Common",
+    "rare": "Rare",
+    "all": "All (macro F1)",
+    "weighted_f1": "weighted F1",
+    "map": "mAP",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced acc.",
+}
+
+
+def _cell(r: pd.Series, col: str, digits: int = 1) -> str:
+    mean, std = r[f"{col}_mean"], r[f"{col}_std"]
+    if np.isnan(mean):
+        return "<td>-</td>"
+    text = f"{mean:.{digits}f}" + (f" &plusmn; {std:.{digits}f}" if not np.isnan(std) else "")
+    return f"<td>{text}</td>"
+
+
+def paper_tables_html(summary: pd.DataFrame) -> str:
+    """One HTML table per `report.table` (Table I, Table II, ...), rows in `report.order`, a
+    spanning row per section; multi-label and single-label experiments get their own columns."""
+    parts = []
+    tables = sorted(summary["table"].unique(), key=lambda t: (t == OTHER_TABLE, t))
+    for name in tables:
+        for task, head in (("multilabel", MULTILABEL_HEAD), ("multiclass", MULTICLASS_HEAD)):
+            rows = summary[(summary["table"] == name) & (summary["task"] == task)]
+            if rows.empty:
+                continue
+            body, section = [], None
+            for _, r in rows.iterrows():
+                if r["section"] and r["section"] != section:
+                    section = r["section"]
+                    body.append(
+                        f'<tr><th colspan="{len(head) + 2}">{html.escape(section)}</th></tr>'
+                    )
+                body.append(
+                    f'<tr><td title="{html.escape(r["experiment"])}">{html.escape(str(r["row"]))}'
+                    f"</td><td>{r['n_seeds']}</td>" + "".join(_cell(r, c) for c in head) + "</tr>"
+                )
+            header = "".join(f"<th>{HEAD_LABELS[c]}</th>" for c in head)
+            suffix = "" if task == "multilabel" else " (single-label task)"
+            parts.append(
+                f"<h3>{html.escape(name)}{suffix}</h3><table><tr><th>method</th><th>seeds</th>"
+                f"{header}</tr>{''.join(body)}</table>"
+            )
+    return "\n".join(parts)
+
+
+def embedding_table_html(summary: pd.DataFrame) -> str:
+    """ADD's embedding statistics of each experiment's test embeddings (seed 001, Figure 5)."""
+    rows = "".join(
+        f"<tr><td>{html.escape(r['experiment'])}</td>"
+        + "".join(_cell(r, c, 3) for c in EMBEDDING_COLUMNS)
+        + "</tr>"
+        for _, r in summary.iterrows()
+    )
+    return (
+        "<table><tr><th>experiment</th><th>intra-class mean d<sub>c</sub></th>"
+        "<th>intra-class CV</th><th>inter-class mean d<sub>c</sub></th><th>inter-class CV</th>"
+        f"</tr>{rows}</table>"
+    )
 
 
 def _img(path: str | Path, alt: str) -> str:
@@ -183,15 +287,6 @@ def build_report(
     plot_training_curves(histories, outputs["curves"])
 
     prov = provenance(config)
-    rows = "".join(
-        f"<tr><td>{html.escape(r.experiment)}</td><td>{r.n_seeds}</td>"
-        + "".join(
-            f"<td>{_fmt(getattr(r, f'{c}_mean'), getattr(r, f'{c}_std'))}</td>"
-            for c in METRIC_COLUMNS
-        )
-        + "</tr>"
-        for r in summary.itertuples()
-    )
     run_rows = "".join(
         f"<tr><td>{html.escape(str(r['experiment']))}</td><td>{r['seed']}</td>"
         f"<td>{html.escape(r['model'])}</td><td>{r['best_epoch']}/{r['epochs']}</td>"
@@ -214,13 +309,18 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
 th{{background:#f2f2f2}}td:first-child{{text-align:left}}img{{max-width:100%}}
 pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<h2>Macro F1 on the test split (%)</h2>
+<h2>Results on the test split (%)</h2>
 <p>Mean &plusmn; sample standard deviation over seeds. Macro F1 is averaged over the species
 with at least one positive test window; frequent / common / rare as in Figure 2 of Mix2.
-The model of each run is the epoch with the best validation macro F1; the test split is used
-only for these numbers.</p>
-<table><tr><th>experiment</th><th>seeds</th><th>frequent</th><th>common</th><th>rare</th><th>all</th></tr>
-{rows}</table>
+Each run's model is the epoch chosen on the validation split (its <code>select_on</code>);
+the test split is used only for these numbers. Rows follow the experiments'
+<code>report</code> keys (Table I and II of Mix2, the loss comparison of the ADD paper, the
+models of seed 002); hover a method for its experiment name.</p>
+{paper_tables_html(summary)}
+<h2>Embedding statistics (test windows with one species)</h2>
+<p>Angular distance d<sub>c</sub> = 1 - cos between test embeddings: mean and coefficient of
+variation within each class and between each pair of classes, averaged (seed 001, Figure 5).</p>
+{embedding_table_html(summary)}
 <h2>Runs</h2>
 <table><tr><th>experiment</th><th>seed</th><th>model</th><th>best epoch</th><th>val macro F1</th>
 <th>test macro F1</th><th>device</th><th>train s</th></tr>{run_rows}</table>

@@ -11,7 +11,9 @@ import copy
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +22,32 @@ import pandas as pd
 import torch
 from torch import nn
 
-from anuraflow.augment import circular_time_shift, spec_augment
+from anuraflow import losses
+from anuraflow.augment import circular_time_shift, mix_noise_at_snr, normalise, spec_augment
+from anuraflow.experiments import experiment_settings
 from anuraflow.features import LogMelConfig, read_feature_cache
 from anuraflow.fileio import atomic_path, write_json, write_parquet, write_text
-from anuraflow.metrics import f1_by_polyphony, group_macro_f1, macro_f1, per_species_scores
+from anuraflow.metrics import (
+    embedding_statistics,
+    f1_by_polyphony,
+    group_macro_f1,
+    macro_f1,
+    mean_average_precision,
+    per_species_scores,
+    single_label_scores,
+    weighted_f1,
+)
+from anuraflow.mixing import (
+    Mixture,
+    choose_method,
+    identity_mixture,
+    mixed_loss,
+    multimix_mixture,
+    pair_mixture,
+)
 from anuraflow.models import build_model
 from anuraflow.species import assign_groups, species_table
-
-EXPERIMENT_DEFAULTS: dict[str, Any] = {
-    "model": "small_cnn",
-    "model_args": {},
-    "epochs": 10,
-    "batch_size": 64,
-    "optimizer": {"name": "adamw", "lr": 1e-3, "weight_decay": 1e-6},
-    "scheduler": "cosine",
-    "augment": {"spec_augment": None, "time_shift": 0.0},
-    "threshold": 0.5,
-    "device": "auto",
-}
-
-
-def experiment_settings(experiment: dict) -> dict:
-    """Experiment config merged over the defaults (one level deep for nested dicts)."""
-    out = copy.deepcopy(EXPERIMENT_DEFAULTS)
-    for key, value in experiment.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    return out
+from anuraflow.tasks import class_index, prepare_task
 
 
 def seed_everything(seed: int) -> None:
@@ -67,19 +66,43 @@ def pick_device(name: str = "auto") -> torch.device:
 class WindowBank:
     """Every recording's log-mels in one tensor; windows are (start frame, labels) pairs."""
 
-    frames: torch.Tensor  # [total_frames, n_mels] float16
+    frames: torch.Tensor  # [total_frames, n_mels] float16, dB
     starts: torch.Tensor  # [n_windows] first frame of each window in `frames`
     labels: torch.Tensor  # [n_windows, n_classes] float32
     n_frames: int  # frames per window
     mean: torch.Tensor  # [n_mels] float32, from the training recordings
     std: torch.Tensor
 
-    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised [B, 1, n_mels, n_frames] float32 inputs and their targets."""
-        rows = self.starts[idx, None] + torch.arange(self.n_frames, device=idx.device)
-        x = self.frames[rows].float()  # [B, T, M]
-        x = (x - self.mean) / self.std
-        return x.transpose(1, 2).unsqueeze(1).contiguous(), self.labels[idx]
+    def raw(self, idx: torch.Tensor) -> torch.Tensor:
+        """[B, 1, n_mels, n_frames] float32 log-mels (dB) of windows `idx`."""
+        return gather_frames(self.frames, self.starts[idx], self.n_frames)
+
+
+def gather_frames(frames: torch.Tensor, starts: torch.Tensor, n_frames: int) -> torch.Tensor:
+    rows = starts[:, None] + torch.arange(n_frames, device=starts.device)
+    return frames[rows].float().transpose(1, 2).unsqueeze(1).contiguous()
+
+
+@dataclass
+class NoiseBank:
+    """Noise recordings' log-mels in one tensor; a noise example is a random slice of it."""
+
+    frames: torch.Tensor  # [total_frames, n_mels] float16, dB
+    n_frames: int
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        last = self.frames.shape[0] - self.n_frames
+        starts = torch.randint(0, last + 1, (batch,), generator=generator, device=generator.device)
+        return gather_frames(self.frames, starts, self.n_frames)
+
+
+def load_noise_bank(path: str | Path, n_frames: int, device: torch.device) -> NoiseBank:
+    feats, _ = read_feature_cache(path)
+    if feats.shape[0] < n_frames:
+        raise ValueError(
+            f"noise bank {path} has {feats.shape[0]} frames, a window needs {n_frames}"
+        )
+    return NoiseBank(torch.from_numpy(feats.astype(np.float16)).to(device), n_frames)
 
 
 def build_bank(
@@ -135,34 +158,200 @@ def make_optimizer(model: nn.Module, settings: dict) -> torch.optim.Optimizer:
     raise KeyError(f"unknown optimizer {opt['name']!r}")
 
 
-def augment_batch(x: torch.Tensor, settings: dict, generator: torch.Generator) -> torch.Tensor:
+def make_scheduler(optimizer, settings: dict, total_steps: int):
+    """cosine: annealed every step; plateau: ReduceLROnPlateau on the validation loss per epoch."""
+    name = settings["scheduler"]
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    if name == "plateau":
+        p = settings["plateau"]
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=p["factor"], patience=p["patience"], min_lr=p["min_lr"]
+        )
+    return None
+
+
+@dataclass
+class Objective:
+    """The training loss: a per-example classification loss plus an optional embedding loss."""
+
+    classification: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    embedding: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    embedding_weight: float = 1.0
+
+    def __call__(self, h, logits, y, mixture: Mixture) -> torch.Tensor:
+        loss = mixed_loss(self.classification, logits.float(), y, mixture)
+        if self.embedding is not None:
+            loss = loss + self.embedding_weight * self.embedding(h.float(), mixture.targets(y))
+        return loss
+
+
+def make_objective(settings: dict, y_train: torch.Tensor) -> Objective:
+    cfg = settings["loss"]
+    weighting = cfg["class_weights"] == "balanced"
+    if settings["task"] == "multiclass":
+        weight = losses.balanced_class_weight(y_train) if weighting else None
+        gamma = cfg["gamma"] if cfg["name"] == "focal" else 0.0
+        classification = partial(losses.cross_entropy, gamma=gamma, class_weight=weight)
+    else:
+        pos_weight = losses.balanced_pos_weight(y_train) if weighting else None
+        if cfg["name"] == "focal":
+            classification = partial(
+                losses.focal, gamma=cfg["gamma"], alpha=cfg["alpha"], pos_weight=pos_weight
+            )
+        else:
+            classification = partial(losses.bce, pos_weight=pos_weight)
+    emb = cfg["embedding"]
+    if not emb:
+        return Objective(classification)
+    args = {k: v for k, v in emb.items() if k not in ("name", "weight")}
+    fn = {
+        "add_hard": losses.add_hard,
+        "add_soft": losses.add_soft,
+        "opl": losses.orthogonal_projection,
+    }[emb["name"]]
+    return Objective(classification, partial(fn, **args), emb.get("weight", 1.0))
+
+
+def prepare_inputs(
+    bank: WindowBank,
+    idx: torch.Tensor,
+    settings: dict,
+    generator: torch.Generator | None = None,
+    noise: NoiseBank | None = None,
+) -> torch.Tensor:
+    """Window log-mels -> (train only: noise at an SNR) -> normalisation -> (train only:
+    time shift, SpecAugment). `generator` None means evaluation: nothing random is applied."""
+    x = bank.raw(idx)
     aug = settings["augment"]
-    if aug.get("time_shift"):
-        x = circular_time_shift(x, aug["time_shift"], generator)
-    if aug.get("spec_augment"):
-        x = spec_augment(x, **aug["spec_augment"], generator=generator)
+    if generator is not None and noise is not None and aug.get("noise"):
+        cfg = aug["noise"]
+        noisy = mix_noise_at_snr(
+            x, noise.sample(len(idx), generator), tuple(cfg["snr_db"]), generator
+        )
+        keep = torch.rand(len(idx), generator=generator, device=x.device) < cfg.get("p", 1.0)
+        x = torch.where(keep[:, None, None, None], noisy, x)
+    x = normalise(x, settings["normalise"], bank.mean, bank.std)
+    if generator is not None:
+        if aug.get("time_shift"):
+            x = circular_time_shift(x, aug["time_shift"], generator)
+        if aug.get("spec_augment"):
+            x = spec_augment(x, **aug["spec_augment"], generator=generator)
     return x
+
+
+def mixing_step(
+    model: nn.Module, x: torch.Tensor, settings: dict, generator: torch.Generator
+) -> tuple[str, Mixture, torch.Tensor, torch.Tensor]:
+    """One forward pass with Mix2's per-step choice: (method, mixture, embeddings, logits)."""
+    mix = settings["mixing"]
+    b = x.shape[0]
+    method = choose_method(mix["methods"], generator) if mix else "none"
+    mixture = identity_mixture(b, x.device)
+    if method == "mixup":
+        mixture = pair_mixture(b, mix["alpha"], generator, x.device)
+        x = mixture.apply(x)
+    h = model.embed(x)
+    if method == "manifold_mixup":
+        mixture = pair_mixture(b, mix["alpha"], generator, x.device)
+        h = mixture.apply(h)
+    elif method == "multimix":
+        mixture = multimix_mixture(b, mix["multimix_n"], mix["multimix_alpha"], generator, x.device)
+        h = mixture.apply(h)
+    elif method not in ("none", "mixup"):
+        raise KeyError(f"unknown mixing method {method!r}")
+    return method, mixture, h, model.classify(h)
 
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, bank: WindowBank, idx: torch.Tensor, batch_size: int = 256
-) -> np.ndarray:
-    """Sigmoid probabilities [len(idx), n_classes]."""
+    model: nn.Module,
+    bank: WindowBank,
+    idx: torch.Tensor,
+    settings: dict,
+    batch_size: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities [len(idx), n_classes] (sigmoid, or softmax for single-label) and embeddings."""
     model.eval()
-    out = []
+    probs, embeds = [], []
     use_bf16 = idx.device.type == "cuda"
+    softmax = settings["task"] == "multiclass"
     for i in range(0, len(idx), batch_size):
-        x, _ = bank.batch(idx[i : i + batch_size])
+        x = prepare_inputs(bank, idx[i : i + batch_size], settings)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-            logits = model(x)
-        out.append(torch.sigmoid(logits.float()).cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, bank.labels.shape[1]), np.float32)
+            h = model.embed(x)
+            logits = model.classify(h).float()
+        probs.append((logits.softmax(1) if softmax else torch.sigmoid(logits)).cpu())
+        embeds.append(h.float().cpu())
+    if not probs:
+        return np.zeros((0, bank.labels.shape[1]), np.float32), np.zeros((0, 0), np.float32)
+    return torch.cat(probs).numpy(), torch.cat(embeds).numpy()
+
+
+def decide(prob: np.ndarray, settings: dict) -> np.ndarray:
+    """0/1 decisions: threshold per species, or the arg-max class for single-label tasks."""
+    if settings["task"] == "multiclass":
+        out = np.zeros_like(prob, dtype=int)
+        if len(prob):
+            out[np.arange(len(prob)), prob.argmax(1)] = 1
+        return out
+    return (prob >= settings["threshold"]).astype(int)
+
+
+def plain_loss(prob: np.ndarray, true: np.ndarray, settings: dict) -> float:
+    """Unweighted BCE (multi-label) or cross-entropy (single-label) of predictions."""
+    p = torch.from_numpy(prob).double().clamp(1e-7, 1 - 1e-7)
+    t = torch.from_numpy(true).double()
+    if settings["task"] == "multiclass":
+        return float(-(t * p.log()).sum(1).mean())
+    return float(nn.functional.binary_cross_entropy(p, t))
 
 
 def _save(obj: Any, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+class EarlyStopping:
+    """Stops after `patience` epochs without improvement of the monitored validation value."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 6, min_delta: float = 0.0):
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.best: float | None = None
+        self.bad_epochs = 0
+
+    def step(self, record: dict) -> bool:
+        value = record[self.monitor]
+        sign = -1.0 if self.monitor == "val_loss" else 1.0
+        if self.best is None or sign * (value - self.best) > self.min_delta:
+            self.best, self.bad_epochs = value, 0
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+
+def evaluate(
+    true: np.ndarray,
+    prob: np.ndarray,
+    embeddings: np.ndarray,
+    codes: list[str],
+    groups: dict[str, str],
+    settings: dict,
+) -> dict:
+    """Every metric of the seeds that fits the task, on one subset's windows."""
+    pred = decide(prob, settings)
+    out = {
+        "macro_f1": group_macro_f1(true, pred, codes, groups),
+        "weighted_f1": weighted_f1(true, pred),
+        "per_species": per_species_scores(true, pred, codes),
+        "embedding_stats": embedding_statistics(embeddings, class_index(true)),
+    }
+    if settings["task"] == "multiclass":
+        out.update(single_label_scores(true.argmax(1), prob.argmax(1)))
+    else:
+        out["map"] = mean_average_precision(true, prob)
+        out["f1_by_polyphony"] = f1_by_polyphony(true, pred)
+    return out
 
 
 def train_experiment(
@@ -179,10 +368,11 @@ def train_experiment(
     out_predictions: str | Path,
     out_metrics: str | Path,
     out_history: str | Path,
+    noise_bank_path: str | Path | None = None,
     threads: int = 1,
     progress: bool = True,
 ) -> dict:
-    """Train, select the epoch with the best validation macro F1, evaluate it on test."""
+    """Train, select the best epoch on the validation split only, evaluate it on test."""
     from tqdm import tqdm
 
     settings = experiment_settings(experiment)
@@ -190,12 +380,22 @@ def train_experiment(
     seed_everything(seed)
     device = pick_device(settings["device"])
     table = species_table(species_entries)
-    codes = table["code"].tolist()
 
-    windows = pd.read_parquet(windows_path).merge(pd.read_parquet(splits_path), on="recording_id")
+    all_windows = pd.read_parquet(windows_path).merge(
+        pd.read_parquet(splits_path), on="recording_id"
+    )
+    data = prepare_task(
+        all_windows, table["code"].tolist(), settings["task"], **settings["dataset"]
+    )
+    windows, codes = data.windows, data.codes
     paths = {Path(p).stem: p for p in feature_paths}
-    train_recs = set(windows.loc[windows["subset"] == "train", "recording_id"])
+    train_recs = set(all_windows.loc[all_windows["subset"] == "train", "recording_id"])
     bank = build_bank(windows, paths, codes, window_s, train_recs, device)
+    noise = None
+    if settings["augment"].get("noise"):
+        if noise_bank_path is None:
+            raise ValueError("augment.noise is set but the workflow has no noise bank")
+        noise = load_noise_bank(noise_bank_path, bank.n_frames, device)
     subset_idx = {
         s: torch.tensor(np.flatnonzero(windows["subset"].to_numpy() == s), device=device)
         for s in ("train", "val", "test")
@@ -203,91 +403,92 @@ def train_experiment(
     for s, idx in subset_idx.items():
         if len(idx) == 0:
             raise ValueError(f"the {s} split has no windows; check the split fractions")
-    groups = assign_groups(table, windows[codes].sum().to_dict(), group_thresholds)
+    groups = assign_groups(
+        table[table["code"].isin(codes)], windows[codes].sum().to_dict(), group_thresholds
+    )
 
-    model = build_model(settings["model"], len(codes), **settings["model_args"]).to(device)
+    model = build_model(
+        settings["model"],
+        len(codes),
+        n_mels=bank.frames.shape[1],
+        n_frames=bank.n_frames,
+        **settings["model_args"],
+    ).to(device)
     optimizer = make_optimizer(model, settings)
     batch_size = settings["batch_size"]
     steps_per_epoch = math.ceil(len(subset_idx["train"]) / batch_size)
-    total_steps = settings["epochs"] * steps_per_epoch
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-        if settings["scheduler"] == "cosine"
-        else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
-    )
-    loss_fn = nn.BCEWithLogitsLoss()
+    scheduler = make_scheduler(optimizer, settings, settings["epochs"] * steps_per_epoch)
+    objective = make_objective(settings, bank.labels[subset_idx["train"]])
+    stopper = EarlyStopping(**settings["early_stopping"]) if settings["early_stopping"] else None
     generator = torch.Generator(device=device).manual_seed(seed)
     use_bf16 = device.type == "cuda"
-    threshold = settings["threshold"]
     val_true = bank.labels[subset_idx["val"]].cpu().numpy()
+    select_sign = -1.0 if settings["select_on"] == "val_loss" else 1.0
 
-    history, best_f1, best_state, best_epoch = [], -1.0, None, -1
+    history, best_score, best_state, best_epoch = [], -math.inf, None, -1
+    method_counts: dict[str, int] = {}
     started = time.time()
     for epoch in range(1, settings["epochs"] + 1):
         model.train()
         t0 = time.time()
-        order = subset_idx["train"][
-            torch.randperm(len(subset_idx["train"]), generator=generator, device=device)
-        ]
+        train_idx = subset_idx["train"]
+        order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
         running, seen = 0.0, 0
-        bar = tqdm(
-            range(0, len(order), batch_size),
-            desc=f"epoch {epoch}",
-            unit="batch",
-            disable=not progress,
-            mininterval=5.0,
-        )
+        starts = [s for s in range(0, len(order), batch_size) if len(order) - s >= 2]
+        bar = tqdm(starts, desc=f"epoch {epoch}", unit="batch", disable=not progress, mininterval=5)
         for start in bar:
-            x, y = bank.batch(order[start : start + batch_size])
-            x = augment_batch(x, settings, generator)
+            idx = order[start : start + batch_size]
+            x = prepare_inputs(bank, idx, settings, generator, noise)
+            y = bank.labels[idx]
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-                logits = model(x)
-            loss = loss_fn(logits.float(), y)
+                method, mixture, h, logits = mixing_step(model, x, settings, generator)
+            loss = objective(h, logits, y, mixture)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            scheduler.step()
+            if settings["scheduler"] == "cosine":
+                scheduler.step()
+            method_counts[method] = method_counts.get(method, 0) + 1
             running += loss.item() * len(y)
             seen += len(y)
             bar.set_postfix(loss=f"{running / seen:.4f}")
-        val_prob = predict(model, bank, subset_idx["val"])
-        val_loss = float(
-            nn.functional.binary_cross_entropy(
-                torch.from_numpy(val_prob), torch.from_numpy(val_true)
-            )
-        )
-        val_f1 = macro_f1(val_true, (val_prob >= threshold).astype(int))
-        val_f1 = 0.0 if math.isnan(val_f1) else val_f1
-        history.append(
-            {
-                "epoch": epoch,
-                "train_loss": running / seen,
-                "val_loss": val_loss,
-                "val_macro_f1": val_f1,
-                "lr": optimizer.param_groups[0]["lr"],
-                "seconds": time.time() - t0,
-            }
-        )
+        val_prob, _ = predict(model, bank, subset_idx["val"], settings)
+        val_loss = plain_loss(val_prob, val_true, settings)
+        val_f1 = macro_f1(val_true, decide(val_prob, settings))
+        record = {
+            "epoch": epoch,
+            "train_loss": running / max(seen, 1),
+            "val_loss": val_loss,
+            "val_macro_f1": 0.0 if math.isnan(val_f1) else val_f1,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.time() - t0,
+        }
+        history.append(record)
         print(
-            f"epoch {epoch}: train_loss={running / seen:.4f} val_loss={val_loss:.4f} "
-            f"val_macro_f1={val_f1:.4f}",
+            f"epoch {epoch}: train_loss={record['train_loss']:.4f} val_loss={val_loss:.4f} "
+            f"val_macro_f1={record['val_macro_f1']:.4f}",
             flush=True,
         )
-        if val_f1 > best_f1:
-            best_f1, best_epoch = val_f1, epoch
+        if settings["scheduler"] == "plateau":
+            scheduler.step(val_loss)
+        score = select_sign * record[settings["select_on"]]
+        if score > best_score:
+            best_score, best_epoch = score, epoch
             best_state = copy.deepcopy(model.state_dict())
         _save(
             {
                 "epoch": epoch,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler else None,
                 "history": history,
                 "best_epoch": best_epoch,
-                "best_val_macro_f1": best_f1,
             },
             out_checkpoint,
         )
+        if stopper is not None and stopper.step(record):
+            print(f"early stopping after epoch {epoch} ({stopper.monitor})", flush=True)
+            break
     train_seconds = time.time() - started
 
     model.load_state_dict(best_state)
@@ -304,9 +505,8 @@ def train_experiment(
         out_model,
     )
     test_idx = subset_idx["test"]
-    prob = predict(model, bank, test_idx)
+    prob, embeddings = predict(model, bank, test_idx, settings)
     true = bank.labels[test_idx].cpu().numpy().astype(int)
-    pred = (prob >= threshold).astype(int)
 
     test_windows = windows.iloc[test_idx.cpu().numpy()].reset_index(drop=True)
     preds = test_windows[
@@ -321,15 +521,19 @@ def train_experiment(
         "experiment": experiment.get("name"),
         "seed": seed,
         "model": settings["model"],
+        "task": settings["task"],
         "device": str(device),
         "epochs": settings["epochs"],
+        "epochs_run": len(history),
         "best_epoch": best_epoch,
-        "best_val_macro_f1": best_f1,
-        "threshold": threshold,
+        "best_val_macro_f1": history[best_epoch - 1]["val_macro_f1"],
+        "best_val_loss": history[best_epoch - 1]["val_loss"],
+        "selected_on": settings["select_on"],
+        "threshold": settings["threshold"],
+        "dataset": data.summary(),
         "n_windows": {s: len(i) for s, i in subset_idx.items()},
-        "macro_f1": group_macro_f1(true, pred, codes, groups),
-        "f1_by_polyphony": f1_by_polyphony(true, pred),
-        "per_species": per_species_scores(true, pred, codes),
+        "mixing_steps": method_counts,
+        **evaluate(true, prob, embeddings, codes, groups, settings),
         "groups": groups,
         "train_seconds": train_seconds,
         "settings": settings,

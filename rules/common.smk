@@ -11,8 +11,9 @@ import yaml
 # puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
 
-from anuraflow.recordings import RecordingSource, discover_recordings  # noqa: E402
+from anuraflow.recordings import AUDIO_EXTENSIONS, RecordingSource, discover_recordings  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
+from anuraflow.experiments import experiment_settings  # noqa: E402
 
 RESULTS = config["results_dir"]
 SPECIES = config["species"]
@@ -77,20 +78,54 @@ def experiment_path(name):
 
 
 def load_experiment(name):
+    """One experiment file, with config 'experiment_overrides' applied, schema-validated."""
     path = experiment_path(name)
     with open(path) as fh:
         exp = yaml.safe_load(fh)
+    exp = {**exp, **config.get("experiment_overrides", {})}
     try:
         validate(exp, os.path.join(workflow.basedir, "config", "schemas", "experiment.schema.yaml"))
     except WorkflowError as err:
         raise WorkflowError(f"invalid experiment config {path}: {err}") from err
     if exp["name"] != name:
         raise WorkflowError(f"{path}: 'name' is {exp['name']!r}, expected {name!r}")
+    try:
+        experiment_settings(exp)
+    except (ValueError, KeyError) as err:
+        raise WorkflowError(f"invalid experiment config {path}: {err}") from err
     return exp
+
+
+def uses_noise(name):
+    return bool((EXPERIMENTS[name].get("augment") or {}).get("noise"))
 
 
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
 RUNS = [(name, seed) for name, exp in EXPERIMENTS.items() for seed in exp["seeds"]]
+
+
+def noise_files():
+    """The noise recordings of the noise bank (None: the config has no noise bank)."""
+    noise = config.get("noise")
+    if noise is None:
+        return None
+    root = Path(noise["audio_dir"])
+    if noise["source"] == "synthetic":
+        return [str(root / f"noise_{i:02d}.wav") for i in range(noise["n_recordings"])]
+    files = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    if not files:
+        raise WorkflowError(f"noise.audio_dir={noise['audio_dir']!r} holds no audio files")
+    return files
+
+
+NOISE = config.get("noise")
+NOISE_FILES = noise_files()
+for _name, _exp in EXPERIMENTS.items():
+    if (_exp.get("augment") or {}).get("noise") and NOISE is None:
+        raise WorkflowError(
+            f"experiment {_name!r} sets augment.noise but the config has no 'noise' section "
+            "(the noise bank to mix from)"
+        )
 
 
 def run_files(filename):

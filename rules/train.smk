@@ -7,6 +7,7 @@ rule train_model:
         splits=f"{RESULTS}/splits.parquet",
         features=expand(f"{RESULTS}/features/{{recording}}.parquet", recording=RECORDINGS),
         experiment=lambda w: experiment_path(w.experiment),
+        noise=lambda w: [f"{RESULTS}/features/noise_bank.parquet"] if uses_noise(w.experiment) else [],
     output:
         model=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.pt",
         checkpoint=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/checkpoint.pt",

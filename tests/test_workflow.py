@@ -129,7 +129,7 @@ def test_outputs_of_the_whole_chain(workflow_run):
     features = sorted((res / "features").glob("*.parquet"))
     assert len(features) == 8
     html = (res / "report" / "report.html").read_text()
-    for needle in ("tiny_cnn", "tiny_mobilenet", "Macro F1 on the test split", "data:image/png"):
+    for needle in ("tiny_cnn", "tiny_mobilenet", "Results on the test split", "data:image/png"):
         assert needle in html
     table = pd.read_csv(res / "report" / "metrics_table.tsv", sep="\t")
     assert table["experiment"].tolist() == ["tiny_cnn", "tiny_mobilenet"]

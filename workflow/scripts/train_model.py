@@ -19,5 +19,6 @@ with redirect_output(sm.log[0]):
         out_predictions=sm.output.predictions,
         out_metrics=sm.output.metrics,
         out_history=sm.output.history,
+        noise_bank_path=sm.input.noise[0] if sm.input.noise else None,
         threads=sm.threads,
     )

@@ -1,0 +1,73 @@
+"""Experiment configs: the defaults every experiment file is merged over, and the checks that
+need more than the JSON schema (so a bad combination fails when the workflow starts).
+
+Kept free of torch so the workflow can read experiments without importing it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+MIX2_PROBABILITIES = {"mixup": 0.25, "manifold_mixup": 0.50, "multimix": 0.25}
+
+EXPERIMENT_DEFAULTS: dict[str, Any] = {
+    "model": "small_cnn",
+    "model_args": {},
+    "task": "multilabel",
+    "dataset": {"drop_single_subset_species": False, "drop_empty_windows": False},
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": {"name": "adamw", "lr": 1e-3, "weight_decay": 1e-6},
+    "scheduler": "cosine",
+    "plateau": {"factor": 0.5, "patience": 3, "min_lr": 1e-6},
+    "early_stopping": None,
+    "select_on": "val_macro_f1",
+    "normalise": "dataset",
+    "augment": {"spec_augment": None, "time_shift": 0.0, "noise": None},
+    "mixing": None,
+    "loss": {
+        "name": None,  # bce (multi-label) / ce (single-label) when not given
+        "gamma": 2.0,
+        "alpha": None,
+        "class_weights": "none",
+        "embedding": None,
+    },
+    "threshold": 0.5,
+    "device": "auto",
+    "report": {},
+}
+MIXING_DEFAULTS = {
+    "methods": MIX2_PROBABILITIES,
+    "alpha": 1.0,
+    "multimix_alpha": 1.0,
+    "multimix_n": None,
+}
+
+
+def experiment_settings(experiment: dict) -> dict:
+    """Experiment config merged over the defaults (one level deep for nested dicts)."""
+    out = copy.deepcopy(EXPERIMENT_DEFAULTS)
+    for key, value in experiment.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    if out["mixing"] is not None:
+        out["mixing"] = {**MIXING_DEFAULTS, **out["mixing"]}
+    loss = out["loss"]
+    if loss["name"] is None:
+        loss["name"] = "ce" if out["task"] == "multiclass" else "bce"
+    if (loss["name"] == "ce") != (out["task"] == "multiclass") and loss["name"] != "focal":
+        raise ValueError(f"loss {loss['name']!r} does not fit task {out['task']!r}")
+    emb = loss["embedding"] or {}
+    allowed = {"add_hard": {"mu_p", "sigma_p", "mu_n", "sigma_n"}, "add_soft": {"mu", "sigma_p"}}
+    extra = set(emb) - {"name", "weight"} - allowed.get(emb.get("name"), {"gamma"})
+    if extra:
+        raise ValueError(f"loss.embedding {emb['name']!r} takes no {', '.join(sorted(extra))}")
+    if emb.get("name") in ("add_hard", "opl") and out["mixing"] is not None:
+        raise ValueError(
+            f"embedding loss {emb['name']!r} needs hard labels but mixing makes them soft; "
+            "use add_soft with mixing (seed 001, section 3.4)"
+        )
+    return out

@@ -1,0 +1,133 @@
+"""Mixing regularisation of seed 000: Mixup, Manifold Mixup, MultiMix and their mixture Mix2.
+
+Every method is expressed the same way: a batch of B originals becomes K mixed examples, each a
+convex combination of originals given by a row-stochastic weight matrix W [K, B]. Inputs or
+embeddings are mixed as W @ X; the targets are mixed *at the loss level* (the paper's practice):
+the loss of mixed example k is sum_j W[k, j] * loss(logits_k, y_j). For losses linear in the
+target (BCE, cross-entropy) that equals the loss against the mixed target W @ Y; for focal loss
+it does not, which is why the weights, not the mixed targets, are carried to the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+
+from anuraflow.experiments import MIX2_PROBABILITIES  # noqa: F401 (Mix2's defaults)
+
+METHODS = ("none", "mixup", "manifold_mixup", "multimix")
+
+
+@dataclass
+class Mixture:
+    """Which originals make each mixed example, and with what weights (rows sum to 1)."""
+
+    index: torch.Tensor  # [K, M] long: originals contributing to each mixed example
+    weight: torch.Tensor  # [K, M] float: their weights
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """Mix a batch of inputs or embeddings [B, ...] into [K, ...]."""
+        w = self.weight.to(x.dtype).reshape(*self.weight.shape, *([1] * (x.dim() - 1)))
+        return (w * x[self.index]).sum(dim=1)
+
+    def targets(self, y: torch.Tensor) -> torch.Tensor:
+        """The mixed (soft) targets W @ Y [K, C]."""
+        return self.apply(y)
+
+
+def identity_mixture(batch: int, device: torch.device | None = None) -> Mixture:
+    return Mixture(torch.arange(batch, device=device)[:, None], torch.ones(batch, 1, device=device))
+
+
+def pair_mixture(
+    batch: int, alpha: float = 1.0, generator: torch.Generator | None = None, device=None
+) -> Mixture:
+    """Mixup pairs: x~ = lam x_i + (1 - lam) x_perm(i), one lam ~ Beta(alpha, alpha) per batch."""
+    lam = _beta(alpha, generator, device)
+    perm = torch.randperm(batch, generator=generator, device=device)
+    index = torch.stack([torch.arange(batch, device=device), perm], dim=1)
+    weight = torch.stack([lam.expand(batch), 1 - lam.expand(batch)], dim=1)
+    return Mixture(index, weight)
+
+
+def fixed_pair_mixture(lam: float, perm: torch.Tensor) -> Mixture:
+    """A Mixup pairing with a given lambda and permutation (for tests and reproduction)."""
+    b = len(perm)
+    index = torch.stack([torch.arange(b, device=perm.device), perm], dim=1)
+    weight = torch.tensor([[lam, 1.0 - lam]], device=perm.device).expand(b, 2)
+    return Mixture(index, weight)
+
+
+def dirichlet_matrix(
+    n_mixed: int,
+    batch: int,
+    alpha: float = 1.0,
+    generator: torch.Generator | None = None,
+    device=None,
+) -> torch.Tensor:
+    """MultiMix's Lambda [n_mixed, batch]: each row ~ Dirichlet(alpha * 1_batch).
+
+    Sampled as normalised Gamma(alpha, 1) draws (torch's Dirichlet takes no generator; this
+    keeps runs reproducible from the seed).
+    """
+    g = _gamma(alpha, (n_mixed, batch), generator, device)
+    return g / g.sum(dim=1, keepdim=True)
+
+
+def multimix_mixture(
+    batch: int,
+    n_mixed: int | None = None,
+    alpha: float = 1.0,
+    generator: torch.Generator | None = None,
+    device=None,
+) -> Mixture:
+    """MultiMix over the whole batch: H~ = Lambda H, Y~ = Lambda Y (n_mixed defaults to B)."""
+    lam = dirichlet_matrix(n_mixed or batch, batch, alpha, generator, device)
+    index = torch.arange(batch, device=device).expand(lam.shape[0], batch)
+    return Mixture(index, lam)
+
+
+def choose_method(
+    probabilities: Mapping[str, float], generator: torch.Generator | None = None
+) -> str:
+    """Mix2's per-step choice: one method drawn with the configured probabilities."""
+    names = list(probabilities)
+    p = torch.tensor([float(probabilities[n]) for n in names])
+    if (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"mixing probabilities must be >= 0 and not all 0: {dict(probabilities)}")
+    draw = torch.multinomial(p / p.sum(), 1, generator=_cpu(generator)).item()
+    return names[draw]
+
+
+def mixed_loss(
+    per_example_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    mixture: Mixture,
+) -> torch.Tensor:
+    """Mean over mixed examples k of sum_j W[k, j] * loss(logits_k, y_j): loss-level mixing."""
+    k, m = mixture.index.shape
+    expanded = logits[:, None, :].expand(k, m, logits.shape[-1]).reshape(k * m, -1)
+    losses = per_example_loss(expanded, y[mixture.index.reshape(-1)]).reshape(k, m)
+    return (mixture.weight * losses).sum(dim=1).mean()
+
+
+def _cpu(generator: torch.Generator | None) -> torch.Generator | None:
+    """torch.multinomial on a CPU tensor needs a CPU generator; derive one from a device one."""
+    if generator is None or generator.device.type == "cpu":
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    return torch.Generator().manual_seed(seed)
+
+
+def _gamma(alpha: float, shape: tuple, generator, device) -> torch.Tensor:
+    conc = torch.full(shape, float(alpha), device=device)
+    return torch._standard_gamma(conc, generator=generator).clamp_min(1e-12)
+
+
+def _beta(alpha: float, generator, device) -> torch.Tensor:
+    a = _gamma(alpha, (1,), generator, device)
+    b = _gamma(alpha, (1,), generator, device)
+    return (a / (a + b))[0]
