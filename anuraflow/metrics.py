@@ -122,10 +122,10 @@ def embedding_statistics(
     unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
 
     def mean_cv(d: np.ndarray) -> tuple[float, float]:
-        if d.size < 2:
+        if d.size == 0:
             return float("nan"), float("nan")
         mu = float(d.mean())
-        return mu, float(d.std(ddof=1) / mu) if mu > 0 else float("nan")
+        return mu, float(d.std(ddof=1) / mu) if d.size > 1 and mu > 0 else float("nan")
 
     intra, inter = {}, {}
     keys = sorted(members)

@@ -1,10 +1,12 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
-from anuraflow.augment import circular_time_shift, spec_augment
+from anuraflow.augment import circular_time_shift, mix_noise_at_snr, normalise, spec_augment
+from anuraflow.features import LogMelConfig, logmel
 from anuraflow.models import MODELS, build_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,3 +64,46 @@ def test_circular_time_shift_rolls_each_example():
         assert any(row == original[-k:] + original[:-k] for k in range(5))
         assert torch.equal(out[b, 0, 1], out[b, 0, 0])  # same shift for every mel band
     assert torch.equal(circular_time_shift(x, 0.0, g), x)
+
+
+def test_noise_is_mixed_at_the_configured_snr():
+    g = torch.Generator().manual_seed(0)
+    signal_db = 10 * torch.log10(torch.rand(3, 1, 16, 40, generator=g) + 0.1)
+    noise_db = 10 * torch.log10(torch.rand(3, 1, 16, 40, generator=g) + 0.1)
+    mixed = mix_noise_at_snr(signal_db, noise_db, (15.0, 15.0), g)
+    p_s, p_n, p_m = (10 ** (t / 10) for t in (signal_db, noise_db, mixed))
+    added = p_m - p_s  # = gain * P_n
+    gain = added.sum(dim=(1, 2, 3)) / p_n.sum(dim=(1, 2, 3))
+    assert torch.allclose(added, gain[:, None, None, None] * p_n, rtol=1e-3, atol=1e-6)
+    snr = 10 * torch.log10(p_s.sum(dim=(1, 2, 3)) / added.sum(dim=(1, 2, 3)))
+    assert torch.allclose(snr, torch.full((3,), 15.0), atol=1e-3)
+
+
+def test_noise_gain_matches_waveform_snr():
+    """The mel-domain gain equals the waveform-domain one for broadband signals (within 0.3 dB)."""
+    rng = np.random.default_rng(0)
+    cfg = LogMelConfig()
+    s = rng.standard_normal(48000).astype(np.float32)
+    n = (0.3 * rng.standard_normal(48000)).astype(np.float32)
+    s_db = torch.from_numpy(logmel(s, 16000, cfg)).T[None, None]
+    n_db = torch.from_numpy(logmel(n, 16000, cfg)).T[None, None]
+    mixed = mix_noise_at_snr(s_db, n_db, (10.0, 10.0))
+    p_s, p_n, p_m = (10 ** (t.double() / 10) for t in (s_db, n_db, mixed))
+    mel_gain = ((p_m - p_s).sum() / p_n.sum()).item()
+    wave_gain = float(np.mean(s**2) / np.mean(n**2) / 10)  # a^2 with mean(s^2)/mean((a n)^2) = 10
+    assert abs(10 * np.log10(mel_gain / wave_gain)) < 0.3
+
+
+def test_normalisations():
+    x = torch.randn(2, 1, 4, 30) * 5 + 3
+    z = normalise(x, "sample_z")
+    assert torch.allclose(z.mean(dim=3), torch.zeros(2, 1, 4), atol=1e-5)
+    assert torch.allclose(z.std(dim=3, unbiased=False), torch.ones(2, 1, 4), atol=1e-4)
+    m = normalise(x, "sample_minmax")
+    assert torch.allclose(m.amin(dim=(1, 2, 3)), torch.zeros(2))
+    assert torch.allclose(m.amax(dim=(1, 2, 3)), torch.ones(2))
+    mean, std = torch.full((4,), 3.0), torch.full((4,), 5.0)
+    assert torch.allclose(normalise(x, "dataset", mean, std), (x - 3) / 5)
+    assert torch.equal(normalise(x, "none"), x)
+    with pytest.raises(KeyError, match="unknown normalisation"):
+        normalise(x, "max")
