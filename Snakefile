@@ -9,7 +9,9 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, os.path.join(workflow.basedir, "config", "schemas", "config.schema.yaml"))
+validate(
+    config, os.path.join(workflow.basedir, "config", "schemas", "config.schema.yaml")
+)
 
 
 report: "workflow/report/workflow.rst"

@@ -66,6 +66,8 @@ def prepare_task(
         single = out[kept].to_numpy().sum(axis=1) == 1
         counts["not_exactly_one_species"] = int((~single).sum())
         out = out[single]
+    if not kept:
+        raise ValueError("no species left after dropping those found in only one subset")
     return TaskData(out.reset_index(drop=True), kept, dropped, counts)
 
 

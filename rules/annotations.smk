@@ -3,7 +3,11 @@
 
 rule parse_annotations:
     input:
-        labels=lambda w: [SOURCES[w.recording].annotation] if SOURCES[w.recording].annotation else [],
+        labels=lambda w: (
+            [SOURCES[w.recording].annotation]
+            if SOURCES[w.recording].annotation
+            else []
+        ),
     output:
         f"{RESULTS}/annotations/{{recording}}.parquet",
     params:

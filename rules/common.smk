@@ -11,14 +11,18 @@ import yaml
 # puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
 
-from anuraflow.recordings import AUDIO_EXTENSIONS, RecordingSource, discover_recordings  # noqa: E402
+from anuraflow.recordings import (
+    AUDIO_EXTENSIONS,
+    RecordingSource,
+    discover_recordings,
+)  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
 from anuraflow.experiments import experiment_settings  # noqa: E402
 
 RESULTS = config["results_dir"]
 SPECIES = config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
-TRAIN_THREADS = 4
+TRAIN_THREADS = config.get("train_threads", 4)
 
 
 def synthetic_plan():
@@ -50,7 +54,9 @@ def recording_sources():
         }
     sources = discover_recordings(data["audio_dir"], data.get("annotation_dir"))
     if not sources:
-        raise WorkflowError(f"no audio files found under data.audio_dir={data['audio_dir']!r}")
+        raise WorkflowError(
+            f"no audio files found under data.audio_dir={data['audio_dir']!r}"
+        )
     missing = [r for r, s in sources.items() if s.annotation is None]
     if missing and data["require_annotations"]:
         raise WorkflowError(
@@ -84,7 +90,12 @@ def load_experiment(name):
         exp = yaml.safe_load(fh)
     exp = {**exp, **config.get("experiment_overrides", {})}
     try:
-        validate(exp, os.path.join(workflow.basedir, "config", "schemas", "experiment.schema.yaml"))
+        validate(
+            exp,
+            os.path.join(
+                workflow.basedir, "config", "schemas", "experiment.schema.yaml"
+            ),
+        )
     except WorkflowError as err:
         raise WorkflowError(f"invalid experiment config {path}: {err}") from err
     if exp["name"] != name:
@@ -112,9 +123,13 @@ def noise_files():
     root = Path(noise["audio_dir"])
     if noise["source"] == "synthetic":
         return [str(root / f"noise_{i:02d}.wav") for i in range(noise["n_recordings"])]
-    files = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    files = sorted(
+        str(p) for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS
+    )
     if not files:
-        raise WorkflowError(f"noise.audio_dir={noise['audio_dir']!r} holds no audio files")
+        raise WorkflowError(
+            f"noise.audio_dir={noise['audio_dir']!r} holds no audio files"
+        )
     return files
 
 

@@ -8,7 +8,8 @@ if NOISE is not None and NOISE["source"] == "synthetic":
         params:
             out_dir=NOISE["audio_dir"],
             noise={
-                k: NOISE[k] for k in ("n_recordings", "seed", "duration_s", "sample_rate")
+                k: NOISE[k]
+                for k in ("n_recordings", "seed", "duration_s", "sample_rate")
             },
         log:
             f"{RESULTS}/logs/synthesize_noise.log",

@@ -5,9 +5,15 @@ rule train_model:
     input:
         windows=f"{RESULTS}/windows.parquet",
         splits=f"{RESULTS}/splits.parquet",
-        features=expand(f"{RESULTS}/features/{{recording}}.parquet", recording=RECORDINGS),
+        features=expand(
+            f"{RESULTS}/features/{{recording}}.parquet", recording=RECORDINGS
+        ),
         experiment=lambda w: experiment_path(w.experiment),
-        noise=lambda w: [f"{RESULTS}/features/noise_bank.parquet"] if uses_noise(w.experiment) else [],
+        noise=lambda w: (
+            [f"{RESULTS}/features/noise_bank.parquet"]
+            if uses_noise(w.experiment)
+            else []
+        ),
     output:
         model=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.pt",
         checkpoint=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/checkpoint.pt",

@@ -4,15 +4,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from workflow_helpers import SNAKEMAKE, snakemake
 
 REPO = Path(__file__).resolve().parent.parent
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 PER_RECORDING_RULES = {"ingest_recording", "parse_annotations", "compute_features"}
 AGGREGATE_RULES = {
@@ -55,25 +54,6 @@ EXPERIMENTS = {
         "batch_size": 16,
     },
 }
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = SNAKEMAKE + [
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "2",
-        *args,
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
-        )
-    return proc
 
 
 def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
