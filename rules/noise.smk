@@ -6,7 +6,7 @@ if NOISE is not None and NOISE["source"] == "synthetic":
         output:
             NOISE_FILES,
         params:
-            out_dir=NOISE["audio_dir"],
+            out_dir=lambda w, output: os.path.dirname(output[0]),
             noise={
                 k: NOISE[k]
                 for k in ("n_recordings", "seed", "duration_s", "sample_rate")
