@@ -160,7 +160,7 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -
         loss_ax.plot(h["epoch"], h["val_loss"], ls="--", color=line.get_color())
         f1_ax.plot(h["epoch"], h["val_macro_f1"], color=line.get_color(), label=label)
     loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("BCE loss (solid: train, dashed: validation)")
+    loss_ax.set_ylabel("loss (solid: train, dashed: validation)")
     f1_ax.set_xlabel("epoch")
     f1_ax.set_ylabel("validation macro F1")
     f1_ax.legend(fontsize=7)

@@ -64,16 +64,22 @@ def main() -> None:
         overrides["epochs"] = args.epochs
     if args.seeds:
         overrides["seeds"] = args.seeds
-    config = [
-        f"experiments={json.dumps(EXPERIMENTS)}",
-        f"experiment_overrides={json.dumps(overrides)}",
-        f"train_gpus={args.gpus}",
-        f"experiments_dir={REPO / 'config/experiments'}",
-    ]
+    workdir.mkdir(parents=True, exist_ok=True)
+    overlay = workdir / "benchmark-config.json"  # YAML is a superset of JSON
+    overlay.write_text(
+        json.dumps(
+            {
+                "experiments": EXPERIMENTS,
+                "experiment_overrides": overrides,
+                "train_gpus": args.gpus,
+                "experiments_dir": str(REPO / "config/experiments"),
+            }
+        )
+    )
     cmd = [
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir), "--configfile", args.configfile, "--cores", str(args.cores),
-        "--resources", f"gpu={args.gpus}", "--config", *config,
+        "--directory", str(workdir), "--configfile", str(Path(args.configfile).resolve()),
+        str(overlay), "--cores", str(args.cores), "--resources", f"gpu={args.gpus}",
     ]  # fmt: skip
     started = time.time()
     subprocess.run(cmd, check=True)
