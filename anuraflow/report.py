@@ -204,7 +204,10 @@ def paper_tables_html(summary: pd.DataFrame) -> str:
     """One HTML table per `report.table` (Table I, Table II, ...), rows in `report.order`, a
     spanning row per section; multi-label and single-label experiments get their own columns."""
     parts = []
-    tables = sorted(summary["table"].unique(), key=lambda t: (t == OTHER_TABLE, t))
+    tables = sorted(
+        summary["table"].unique(),
+        key=lambda t: (t == OTHER_TABLE, not t.startswith("Table"), t),  # the paper's tables first
+    )
     for name in tables:
         for task, head in (("multilabel", MULTILABEL_HEAD), ("multiclass", MULTICLASS_HEAD)):
             rows = summary[(summary["table"] == name) & (summary["task"] == task)]
