@@ -403,8 +403,9 @@ def train_experiment(
     for s, idx in subset_idx.items():
         if len(idx) == 0:
             raise ValueError(f"the {s} split has no windows; check the split fractions")
+    # groups from the species' window counts in the whole dataset, whatever the task keeps
     groups = assign_groups(
-        table[table["code"].isin(codes)], windows[codes].sum().to_dict(), group_thresholds
+        table[table["code"].isin(codes)], all_windows[codes].sum().to_dict(), group_thresholds
     )
 
     model = build_model(
