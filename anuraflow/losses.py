@@ -19,12 +19,8 @@ the denominator): for one-hot labels the weights are 0/1 and it is the hard sigm
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
-
-PerExampleLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def bce(logits: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None):

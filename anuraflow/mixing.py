@@ -1,4 +1,5 @@
-"""Mixing regularisation of seed 000: Mixup, Manifold Mixup, MultiMix and their mixture Mix2.
+"""Mixing regularisation of seed 000: Mixup, Manifold Mixup, MultiMix and their mixture Mix2
+(its default probabilities are experiments.MIX2_PROBABILITIES).
 
 Every method is expressed the same way: a batch of B originals becomes K mixed examples, each a
 convex combination of originals given by a row-stochastic weight matrix W [K, B]. Inputs or
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from anuraflow.experiments import MIX2_PROBABILITIES  # noqa: F401 (Mix2's defaults)
-
 METHODS = ("none", "mixup", "manifold_mixup", "multimix")
+# [N, C] logits and [N, C] targets -> [N] losses (see losses.py)
+PerExampleLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -94,15 +95,16 @@ def choose_method(
 ) -> str:
     """Mix2's per-step choice: one method drawn with the configured probabilities."""
     names = list(probabilities)
-    p = torch.tensor([float(probabilities[n]) for n in names])
-    if (p < 0).any() or p.sum() <= 0:
+    values = [float(probabilities[n]) for n in names]
+    if min(values) < 0 or sum(values) <= 0:
         raise ValueError(f"mixing probabilities must be >= 0 and not all 0: {dict(probabilities)}")
-    draw = torch.multinomial(p / p.sum(), 1, generator=_cpu(generator)).item()
-    return names[draw]
+    device = generator.device if generator is not None else None
+    p = torch.tensor(values, device=device)  # on the generator's device, as multinomial needs
+    return names[torch.multinomial(p / p.sum(), 1, generator=generator).item()]
 
 
 def mixed_loss(
-    per_example_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    per_example_loss: PerExampleLoss,
     logits: torch.Tensor,
     y: torch.Tensor,
     mixture: Mixture,
@@ -112,14 +114,6 @@ def mixed_loss(
     expanded = logits[:, None, :].expand(k, m, logits.shape[-1]).reshape(k * m, -1)
     losses = per_example_loss(expanded, y[mixture.index.reshape(-1)]).reshape(k, m)
     return (mixture.weight * losses).sum(dim=1).mean()
-
-
-def _cpu(generator: torch.Generator | None) -> torch.Generator | None:
-    """torch.multinomial on a CPU tensor needs a CPU generator; derive one from a device one."""
-    if generator is None or generator.device.type == "cpu":
-        return generator
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    return torch.Generator().manual_seed(seed)
 
 
 def _gamma(alpha: float, shape: tuple, generator, device) -> torch.Tensor:

@@ -167,17 +167,6 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -
     _save_figure(fig, path)
 
 
-def _fmt(mean: float, std: float) -> str:
-    if np.isnan(mean):
-        return "-"
-    return f"{mean:.1f} &plusmn; {std:.1f}" if not np.isnan(std) else f"{mean:.1f}"
-
-
-def _img(path: str | Path, alt: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
 MULTILABEL_HEAD = ("frequent", "common", "rare", "all", "weighted_f1", "map")
 MULTICLASS_HEAD = ("accuracy", "balanced_accuracy", "weighted_f1", "all")
 HEAD_LABELS = {

@@ -38,7 +38,9 @@ from anuraflow.metrics import (
     weighted_f1,
 )
 from anuraflow.mixing import (
+    METHODS,
     Mixture,
+    PerExampleLoss,
     choose_method,
     identity_mixture,
     mixed_loss,
@@ -175,7 +177,7 @@ def make_scheduler(optimizer, settings: dict, total_steps: int):
 class Objective:
     """The training loss: a per-example classification loss plus an optional embedding loss."""
 
-    classification: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    classification: PerExampleLoss
     embedding: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     embedding_weight: float = 1.0
 
@@ -247,6 +249,8 @@ def mixing_step(
     mix = settings["mixing"]
     b = x.shape[0]
     method = choose_method(mix["methods"], generator) if mix else "none"
+    if method not in METHODS:
+        raise KeyError(f"unknown mixing method {method!r}; one of {', '.join(METHODS)}")
     mixture = identity_mixture(b, x.device)
     if method == "mixup":
         mixture = pair_mixture(b, mix["alpha"], generator, x.device)
@@ -258,8 +262,6 @@ def mixing_step(
     elif method == "multimix":
         mixture = multimix_mixture(b, mix["multimix_n"], mix["multimix_alpha"], generator, x.device)
         h = mixture.apply(h)
-    elif method not in ("none", "mixup"):
-        raise KeyError(f"unknown mixing method {method!r}")
     return method, mixture, h, model.classify(h)
 
 

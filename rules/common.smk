@@ -135,8 +135,8 @@ def noise_files():
 
 NOISE = config.get("noise")
 NOISE_FILES = noise_files()
-for _name, _exp in EXPERIMENTS.items():
-    if (_exp.get("augment") or {}).get("noise") and NOISE is None:
+for _name in EXPERIMENTS:
+    if uses_noise(_name) and NOISE is None:
         raise WorkflowError(
             f"experiment {_name!r} sets augment.noise but the config has no 'noise' section "
             "(the noise bank to mix from)"

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from anuraflow import losses
+from anuraflow.experiments import MIX2_PROBABILITIES
 from anuraflow.mixing import (
-    MIX2_PROBABILITIES,
     choose_method,
     dirichlet_matrix,
     fixed_pair_mixture,
