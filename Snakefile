@@ -9,11 +9,6 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(
-    config, os.path.join(workflow.basedir, "config", "schemas", "config.schema.yaml")
-)
-
-
 report: "workflow/report/workflow.rst"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anuraflow.fileio import write_parquet
+from anuraflow.fileio import file_sha256, write_parquet
 
 COLUMNS = [
     "recording_id",
@@ -49,7 +49,14 @@ def split_code_quality(label: str) -> tuple[str, str | None]:
 
 def _read_lines(path: Path) -> list[str]:
     # utf-8-sig strips a BOM; splitlines handles CRLF and a missing final newline.
-    return path.read_text(encoding="utf-8-sig").splitlines()
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise AnnotationError(
+            path, line, f"not UTF-8 text (byte 0x{raw[err.start]:02X}); save the file as UTF-8"
+        ) from None
 
 
 def _number(path: Path, line: int, field: str, text: str) -> float:
@@ -216,21 +223,93 @@ def check_species(df: pd.DataFrame, known_codes: list[str]) -> None:
         )
 
 
+def drop_duplicate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Rows repeating an earlier row's start, end and species: dropped, each one reported."""
+    key = ["start_s", "end_s", "species"]
+    dup = df.duplicated(key, keep="first")
+    if not dup.any():
+        return df, []
+    first_line = df[~dup].set_index(key)["source_line"]
+    notes = [
+        f"{row.source_file}:{row.source_line}: repeats line "
+        f"{first_line[(row.start_s, row.end_s, row.species)]}, dropped"
+        for row in df[dup].itertuples()
+    ]
+    return df[~dup].reset_index(drop=True), notes
+
+
+def fit_to_recording(df: pd.DataFrame, duration_s: float) -> tuple[pd.DataFrame, list[str]]:
+    """A call starting at or after the recording's end is an error (labels for another file?);
+    one running past the end is clipped to it, and reported."""
+    late = df[df["start_s"] >= duration_s]
+    if len(late):
+        row = late.iloc[0]
+        raise AnnotationError(
+            row["source_file"],
+            int(row["source_line"]),
+            f"call starts at {row['start_s']:g} s, at or after the end of the "
+            f"{duration_s:g} s recording",
+        )
+    over = df["end_s"] > duration_s
+    notes = [
+        f"{row.source_file}:{row.source_line}: ends at {row.end_s:g} s, after the recording's "
+        f"end ({duration_s:g} s); clipped"
+        for row in df[over].itertuples()
+    ]
+    df = df.copy()
+    df.loc[over, "end_s"] = duration_s
+    return df, notes
+
+
+BAD_ANNOTATION_POLICIES = ("fail", "skip")
+
+
 def normalise_annotation_file(
     path: str | Path | None,
     recording_id: str,
     out_path: str | Path,
     known_codes: list[str],
     on_blank_label: str = "fail",
-) -> list[str]:
-    """Parse, validate against the species table and write one recording's annotations."""
+    duration_s: float | None = None,
+    on_bad_annotation: str = "fail",
+) -> dict:
+    """Parse, validate and write one recording's annotations; return what happened to them.
+
+    The returned record has `status` ok, no_file, or skipped (a bad file under
+    `on_bad_annotation="skip"`: the recording is then left out, as a bad recording is) and
+    `notes`: every row dropped, clipped or skipped, as "file:line: what".
+    """
+    if on_bad_annotation not in BAD_ANNOTATION_POLICIES:
+        raise ValueError(f"on_bad_annotation must be one of {BAD_ANNOTATION_POLICIES}")
+    record = {
+        "recording_id": recording_id,
+        "annotation_path": None if path is None else str(path),
+        "annotation_sha256": None if path is None else file_sha256(path),
+        "status": "ok",
+        "problem": None,
+        "notes": [],
+        "n_calls": 0,
+    }
+    df = _frame([], recording_id, Path(""))
     if path is None:
-        df, skipped = _frame([], recording_id, Path("")), [f"{recording_id}: no annotation file"]
+        record["status"] = "no_file"
     else:
-        df, skipped = read_annotation_file(path, recording_id, on_blank_label)
-        check_species(df, known_codes)
+        try:
+            df, skipped = read_annotation_file(path, recording_id, on_blank_label)
+            check_species(df, known_codes)
+            df, duplicates = drop_duplicate_calls(df)
+            clipped: list[str] = []
+            if duration_s is not None:
+                df, clipped = fit_to_recording(df, duration_s)
+            record["notes"] = skipped + duplicates + clipped
+        except AnnotationError as err:
+            if on_bad_annotation == "fail":
+                raise
+            df = _frame([], recording_id, Path(path))
+            record.update(status="skipped", problem=str(err))
+    record["n_calls"] = len(df)
     write_parquet(df, out_path)
-    return skipped
+    return record
 
 
 def merge_annotations(paths: list[str | Path], out_path: str | Path) -> pd.DataFrame:

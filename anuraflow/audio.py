@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
 
-from anuraflow.fileio import atomic_path, write_json
+from anuraflow.fileio import atomic_path, file_sha256, write_json
 from anuraflow.recordings import parse_recording_name, recording_site
 
 
@@ -17,21 +16,57 @@ class AudioError(ValueError):
     """A recording that cannot be used, with the file named in the message."""
 
 
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Samples as float32 [frames, channels] and the sample rate."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: empty file (0 bytes)")
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{path}: cannot be read as audio ({err})") from err
+        problem = wav_header_problem(path)
+        detail = f"{problem}; " if problem else ""
+        raise AudioError(f"{path}: cannot be read as audio ({detail}libsndfile: {err})") from err
     return data, int(rate)
+
+
+# WAVE format tags: what a header announces, named so an error says more than "malformed".
+WAV_FORMAT_TAGS = {
+    0x0001: "PCM",
+    0x0002: "MS ADPCM",
+    0x0003: "IEEE float",
+    0x0006: "A-law",
+    0x0007: "mu-law",
+    0x0011: "IMA ADPCM",
+    0x0031: "GSM 6.10",
+    0x0050: "MPEG",
+    0x0055: "MPEG Layer 3",
+    0x0161: "Windows Media Audio",
+    0xFFFE: "extensible",
+}
+READABLE_WAV_TAGS = {0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0xFFFE}
+
+
+def wav_header_problem(path: str | Path) -> str | None:
+    """What is wrong with a RIFF/WAVE header, or None (fine, or not a WAV file at all)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt ":
+            body = head[pos + 8 : pos + 8 + size]
+            if size < 16 or len(body) < 16:
+                return f"truncated WAV header: the 'fmt ' chunk has {len(body)} of 16 bytes"
+            tag = int.from_bytes(body[:2], "little")
+            if tag not in READABLE_WAV_TAGS:
+                name = WAV_FORMAT_TAGS.get(tag, "unknown")
+                return f"unsupported WAV encoding: format tag 0x{tag:04X} ({name})"
+            return None
+        pos += 8 + size + (size & 1)
+    return f"truncated WAV header: no complete 'fmt ' chunk in the file's {len(head)} bytes"
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
@@ -50,40 +85,96 @@ def resample(samples: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     return out.numpy()
 
 
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 384_000
+BAD_RECORDING_POLICIES = ("fail", "skip")
+
+
+def usable_samples(
+    path: str | Path, samples: np.ndarray, rate: int, min_duration_s: float = 0.0
+) -> np.ndarray:
+    """The mono signal of a decoded recording, or an AudioError saying why it cannot be used."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"{path}: sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+        )
+    if samples.shape[0] == 0:
+        raise AudioError(f"{path}: contains no samples (zero-length audio)")
+    bad = ~np.isfinite(samples)
+    if bad.any():
+        first = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise AudioError(
+            f"{path}: contains {int(bad.sum())} NaN or infinite samples "
+            f"(the first at {first / rate:.3f} s)"
+        )
+    mono = to_mono(samples)
+    if not np.any(mono):
+        raise AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
+    duration = samples.shape[0] / rate
+    if duration + 1e-9 < min_duration_s:
+        raise AudioError(
+            f"{path}: is {duration:.3f} s long, shorter than one {min_duration_s:g} s window"
+        )
+    return mono
+
+
 def standardise_recording(
     source: str | Path,
     audio_out: str | Path,
     manifest_out: str | Path,
     sample_rate: int,
     recording_id: str | None = None,
+    min_duration_s: float = 0.0,
+    on_bad_recording: str = "fail",
 ) -> dict[str, Any]:
-    """Ingest one raw recording: mono, `sample_rate`, 16-bit WAV, plus its manifest record."""
+    """Ingest one raw recording: mono, `sample_rate`, 16-bit WAV, plus its manifest record.
+
+    A recording that cannot be used raises AudioError (`on_bad_recording="fail"`), or with
+    "skip" gets a record with status "skipped" and the reason, and a WAV with no samples, so
+    the DAG stays whole while the recording contributes no window.
+    """
+    if on_bad_recording not in BAD_RECORDING_POLICIES:
+        raise ValueError(f"on_bad_recording must be one of {BAD_RECORDING_POLICIES}")
     source = Path(source)
     recording_id = recording_id or source.stem
-    samples, orig_rate = read_audio(source)
-    info = sf.info(str(source))
-    if samples.shape[0] == 0:
-        raise AudioError(f"{source}: contains no samples")
-    mono = to_mono(samples)
-    if not np.all(np.isfinite(mono)):
-        raise AudioError(f"{source}: contains NaN or infinite samples")
-    out = np.clip(resample(mono, orig_rate, sample_rate), -1.0, 1.0 - 2**-15)
-    with atomic_path(audio_out) as tmp:
-        sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
     _, start = parse_recording_name(recording_id)
-    record = {
+    record: dict[str, Any] = {
         "recording_id": recording_id,
         "site": recording_site(recording_id, source),
         "start_datetime": start.isoformat() if start else None,
-        "duration_s": out.shape[0] / sample_rate,
-        "n_samples": int(out.shape[0]),
-        "sample_rate": sample_rate,
-        "orig_sample_rate": orig_rate,
-        "orig_channels": int(samples.shape[1]),
-        "orig_format": f"{info.format}/{info.subtype}" if info else None,
         "source_path": str(source),
         "source_sha256": file_sha256(source),
         "audio_path": str(audio_out),
+        "sample_rate": sample_rate,
+        "notes": [],
     }
+    try:
+        samples, orig_rate = read_audio(source)
+        mono = usable_samples(source, samples, orig_rate, min_duration_s)
+    except AudioError as err:
+        if on_bad_recording == "fail":
+            raise
+        with atomic_path(audio_out) as tmp:
+            sf.write(str(tmp), np.zeros(0, np.float32), sample_rate, subtype="PCM_16", format="WAV")
+        record.update(status="skipped", problem=str(err), duration_s=0.0, n_samples=0)
+        write_json(record, manifest_out)
+        return record
+    info = sf.info(str(source))
+    out = np.clip(resample(mono, orig_rate, sample_rate), -1.0, 1.0 - 2**-15)
+    with atomic_path(audio_out) as tmp:
+        sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
+    if orig_rate < sample_rate:
+        record["notes"].append(
+            f"recorded at {orig_rate} Hz: no content above {orig_rate / 2:g} Hz after "
+            f"resampling to {sample_rate} Hz"
+        )
+    record.update(
+        status="ok",
+        problem=None,
+        duration_s=out.shape[0] / sample_rate,
+        n_samples=int(out.shape[0]),
+        orig_sample_rate=orig_rate,
+        orig_channels=int(samples.shape[1]),
+        orig_format=f"{info.format}/{info.subtype}",
+    )
     write_json(record, manifest_out)
     return record

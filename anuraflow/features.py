@@ -108,7 +108,10 @@ def cache_recording_features(
     audio_path: str | Path, out_path: str | Path, recording_id: str, cfg: LogMelConfig
 ) -> np.ndarray:
     samples, rate = read_audio(audio_path)
-    features = logmel(to_mono(samples), rate, cfg)
+    if samples.shape[0] == 0:  # a recording skipped at ingest: no frames, no windows
+        features = np.zeros((0, cfg.n_mels), np.float32)
+    else:
+        features = logmel(to_mono(samples), rate, cfg)
     write_feature_cache(out_path, features, recording_id, cfg)
     return features
 

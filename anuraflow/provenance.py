@@ -9,6 +9,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
+
 CORE_PACKAGES = (
     "snakemake",
     "torch",
@@ -61,10 +63,31 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def provenance(config: dict | None = None) -> dict:
+def input_checksums(manifest: pd.DataFrame) -> dict[str, dict]:
+    """Per recording: SHA-256 of its raw audio and of its label file, and whether it was used."""
+    return {
+        row.recording_id: {
+            "audio": row.source_path,
+            "audio_sha256": row.source_sha256,
+            "annotation": row.annotation_path,
+            "annotation_sha256": row.annotation_sha256,
+            "status": row.status,
+        }
+        for row in manifest.sort_values("recording_id").itertuples()
+    }
+
+
+def provenance(config: dict | None = None, manifest: pd.DataFrame | None = None) -> dict:
+    """Workflow version (git commit, dirty flag), software versions, the config and its hash,
+    and the checksum of every input file, so a result can be traced to what produced it."""
     from anuraflow import __version__
 
     info = {"anuraflow": __version__, "git": git_state(), "versions": package_versions()}
     if config is not None:
+        info["config"] = config
         info["config_sha256"] = config_hash(config)
+    if manifest is not None:
+        inputs = input_checksums(manifest)
+        info["inputs"] = inputs
+        info["inputs_sha256"] = config_hash(inputs)
     return info

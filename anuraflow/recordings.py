@@ -91,10 +91,57 @@ def discover_recordings(
     return sources
 
 
-def merge_manifest(manifest_jsons: list[str | Path], out_path: str | Path) -> pd.DataFrame:
-    """One Parquet row per recording from the per-recording ingest records."""
-    rows = [json.loads(Path(p).read_text()) for p in manifest_jsons]
+def unmatched_annotation_files(
+    sources: dict[str, RecordingSource], annotation_dir: str | Path | None
+) -> list[str]:
+    """Label files under `annotation_dir` that belong to no discovered recording."""
+    if annotation_dir is None or not Path(annotation_dir).is_dir():
+        return []
+    return sorted(
+        str(path)
+        for stem, paths in _annotation_candidates(Path(annotation_dir)).items()
+        if stem not in sources
+        for path in paths
+    )
+
+
+def merge_manifest(
+    ingest_jsons: list[str | Path], annotation_jsons: list[str | Path], out_path: str | Path
+) -> pd.DataFrame:
+    """One Parquet row per recording from its ingest and annotation records.
+
+    `status` is "skipped" when either the audio or the label file could not be used (the
+    `problem` says which and why); only "ok" recordings get windows. `notes` lists what was
+    adjusted on the way (clipped or duplicate calls, low original sample rates).
+    """
+    audio = {r["recording_id"]: r for r in map(_read_json, ingest_jsons)}
+    labels = {r["recording_id"]: r for r in map(_read_json, annotation_jsons)}
+    if set(audio) != set(labels):
+        raise ValueError(
+            "ingest and annotation records name different recordings: "
+            f"{sorted(set(audio) ^ set(labels))[:5]}"
+        )
+    rows = []
+    for rec_id, rec in audio.items():
+        lab = labels[rec_id]
+        skipped = rec["status"] == "skipped" or lab["status"] == "skipped"
+        rows.append(
+            {
+                **rec,
+                "status": "skipped" if skipped else "ok",
+                "problem": rec["problem"] or lab["problem"],
+                "notes": rec["notes"] + lab["notes"],
+                "annotation_path": lab["annotation_path"],
+                "annotation_sha256": lab["annotation_sha256"],
+                "annotation_status": lab["status"],
+                "n_calls": lab["n_calls"],
+            }
+        )
     df = pd.DataFrame(rows).sort_values("recording_id").reset_index(drop=True)
     df["start_datetime"] = pd.to_datetime(df["start_datetime"])
     write_parquet(df, out_path)
     return df
+
+
+def _read_json(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())

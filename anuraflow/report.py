@@ -242,6 +242,52 @@ def _img(path: str | Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _list_html(items: list[str], empty: str) -> str:
+    if not items:
+        return f"<p>{empty}</p>"
+    return "<ul>" + "".join(f"<li><code>{html.escape(i)}</code></li>" for i in items) + "</ul>"
+
+
+def input_checks_html(manifest: pd.DataFrame, orphan_label_files: list[str]) -> str:
+    """What happened to every input that was not used as is: skipped, unlabelled, adjusted."""
+    skipped = manifest[manifest["status"] == "skipped"]
+    rows = "".join(
+        f"<tr><td>{html.escape(r.recording_id)}</td><td>{html.escape(r.problem)}</td></tr>"
+        for r in skipped.itertuples()
+    )
+    skipped_html = (
+        f"<table><tr><th>recording</th><th>why it was skipped</th></tr>{rows}</table>"
+        if rows
+        else "<p>None.</p>"
+    )
+    no_labels = manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"]
+    notes = [n for ns in manifest["notes"] for n in ns]
+    return f"""<p>{int((manifest["status"] == "ok").sum())} of {len(manifest)} recordings used.
+Policies: <code>on_bad_recording</code> and <code>on_bad_annotation</code> (README, "Failure
+policies").</p>
+<h3>Skipped recordings ({len(skipped)})</h3>{skipped_html}
+<h3>Label files without a recording ({len(orphan_label_files)})</h3>
+{_list_html(orphan_label_files, "None.")}
+<h3>Recordings without a label file, taken as having no calls ({len(no_labels)})</h3>
+{_list_html(no_labels.tolist(), "None.")}
+<h3>Adjusted or dropped annotation rows and other notes ({len(notes)})</h3>
+{_list_html(notes, "None.")}"""
+
+
+def provenance_html(prov: dict) -> str:
+    inputs = prov.pop("inputs", {})
+    rows = "".join(
+        f"<tr><td>{html.escape(rec)}</td><td>{v['status']}</td>"
+        f"<td><code>{v['audio_sha256']}</code></td>"
+        f"<td><code>{v['annotation_sha256'] or '-'}</code></td></tr>"
+        for rec, v in inputs.items()
+    )
+    return f"""<pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre>
+<details><summary>SHA-256 of every input file ({len(inputs)} recordings)</summary>
+<table><tr><th>recording</th><th>status</th><th>audio</th><th>label file</th></tr>{rows}</table>
+</details>"""
+
+
 def build_report(
     metrics_paths: list[str],
     history_paths: list[str],
@@ -253,6 +299,7 @@ def build_report(
     outputs: dict[str, str],
     title: str = "anuraflow report",
     config: dict | None = None,
+    orphan_label_files: list[str] | None = None,
 ) -> None:
     """Write metrics_table.tsv, the four figures and a self-contained report.html."""
     runs = load_runs(metrics_paths)
@@ -278,7 +325,8 @@ def build_report(
     }
     plot_training_curves(histories, outputs["curves"])
 
-    prov = provenance(config)
+    prov = provenance(config, manifest)
+    used = manifest[manifest["status"] == "ok"]
     run_rows = "".join(
         f"<tr><td>{html.escape(str(r['experiment']))}</td><td>{r['seed']}</td>"
         f"<td>{html.escape(r['model'])}</td><td>{r['best_epoch']}/{r['epochs']}</td>"
@@ -317,7 +365,7 @@ variation within each class and between each pair of classes, averaged (seed 001
 <table><tr><th>experiment</th><th>seed</th><th>model</th><th>best epoch</th><th>val macro F1</th>
 <th>test macro F1</th><th>device</th><th>train s</th></tr>{run_rows}</table>
 <h2>Data</h2>
-<p>{len(manifest)} recordings ({manifest["duration_s"].sum() / 3600:.2f} h),
+<p>{len(used)} recordings ({used["duration_s"].sum() / 3600:.2f} h),
 {len(windows)} windows, {int(windows["empty"].sum())} without any species.</p>
 {split_counts.to_html()}
 <table><tr><th>code</th><th>name</th><th>group</th><th>windows</th></tr>{species_rows}</table>
@@ -325,7 +373,8 @@ variation within each class and between each pair of classes, averaged (seed 001
 <h2>F1 per species</h2>{_img(outputs["per_species"], "per-species F1")}
 <h2>Macro F1 by polyphony</h2>{_img(outputs["polyphony"], "F1 by polyphony")}
 <h2>Training curves</h2>{_img(outputs["curves"], "training curves")}
-<h2>Provenance</h2><pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre>
+<h2>Input checks</h2>{input_checks_html(manifest, orphan_label_files or [])}
+<h2>Provenance</h2>{provenance_html(prov)}
 </body></html>
 """
     write_text(doc, outputs["html"])

@@ -24,6 +24,13 @@ from torch import nn
 
 from anuraflow import losses
 from anuraflow.augment import circular_time_shift, mix_noise_at_snr, normalise, spec_augment
+from anuraflow.checkpoint import (
+    capture_rng,
+    load_checkpoint,
+    restore_rng,
+    run_fingerprint,
+    save_checkpoint,
+)
 from anuraflow.experiments import experiment_settings
 from anuraflow.features import LogMelConfig, read_feature_cache
 from anuraflow.fileio import atomic_path, write_json, write_parquet, write_text
@@ -48,6 +55,7 @@ from anuraflow.mixing import (
     pair_mixture,
 )
 from anuraflow.models import build_model
+from anuraflow.provenance import provenance
 from anuraflow.species import assign_groups, species_table
 from anuraflow.tasks import class_index, prepare_task
 
@@ -366,15 +374,22 @@ def train_experiment(
     group_thresholds: dict,
     window_s: float,
     out_model: str | Path,
-    out_checkpoint: str | Path,
     out_predictions: str | Path,
     out_metrics: str | Path,
     out_history: str | Path,
     noise_bank_path: str | Path | None = None,
     threads: int = 1,
     progress: bool = True,
+    resume_path: str | Path | None = None,
+    manifest_path: str | Path | None = None,
+    config: dict | None = None,
 ) -> dict:
-    """Train, select the best epoch on the validation split only, evaluate it on test."""
+    """Train, select the best epoch on the validation split only, evaluate it on test.
+
+    With `resume_path`, the training state is saved there after every epoch and a matching
+    state found there at the start is resumed from (deleted once the run has finished).
+    `manifest_path` and `config` go into the metrics' provenance.
+    """
     from tqdm import tqdm
 
     settings = experiment_settings(experiment)
@@ -430,8 +445,34 @@ def train_experiment(
 
     history, best_score, best_state, best_epoch = [], -math.inf, None, -1
     method_counts: dict[str, int] = {}
+    done_seconds, first_epoch = 0.0, 1
+    fingerprint = ""
+    if resume_path is not None:
+        inputs = [windows_path, splits_path, *feature_paths]
+        inputs += [noise_bank_path] if noise_bank_path else []
+        fingerprint = run_fingerprint(
+            settings, seed, inputs, species=species_entries, groups=group_thresholds,
+            window_s=window_s, threads=threads, device=str(device),
+        )  # fmt: skip
+        state = load_checkpoint(resume_path, fingerprint)
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(state["scheduler"])
+            if stopper is not None:
+                stopper.best, stopper.bad_epochs = state["stopper"]
+            history, method_counts = state["history"], state["method_counts"]
+            best_score, best_epoch = state["best_score"], state["best_epoch"]
+            best_state = state["best_state"]
+            done_seconds, first_epoch = state["train_seconds"], state["epoch"] + 1
+            restore_rng(state["rng"], generator)
+            print(f"resuming from the checkpoint of epoch {state['epoch']} in {resume_path}")
     started = time.time()
-    for epoch in range(1, settings["epochs"] + 1):
+    stop = first_epoch > 1 and stopper is not None and stopper.bad_epochs >= stopper.patience
+    for epoch in range(first_epoch, settings["epochs"] + 1):
+        if stop:
+            break
         model.train()
         t0 = time.time()
         train_idx = subset_idx["train"]
@@ -478,21 +519,29 @@ def train_experiment(
         if score > best_score:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy(model.state_dict())
-        _save(
-            {
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler else None,
-                "history": history,
-                "best_epoch": best_epoch,
-            },
-            out_checkpoint,
-        )
-        if stopper is not None and stopper.step(record):
+        stop = stopper is not None and stopper.step(record)
+        if resume_path is not None:
+            save_checkpoint(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler else None,
+                    "stopper": [stopper.best, stopper.bad_epochs] if stopper else None,
+                    "history": history,
+                    "method_counts": method_counts,
+                    "best_score": best_score,
+                    "best_epoch": best_epoch,
+                    "best_state": best_state,
+                    "train_seconds": done_seconds + time.time() - started,
+                    "rng": capture_rng(generator),
+                },
+                resume_path,
+                fingerprint,
+            )
+        if stop:
             print(f"early stopping after epoch {epoch} ({stopper.monitor})", flush=True)
-            break
-    train_seconds = time.time() - started
+    train_seconds = done_seconds + time.time() - started
 
     model.load_state_dict(best_state)
     _save(
@@ -500,6 +549,8 @@ def train_experiment(
             "model": best_state,
             "model_name": settings["model"],
             "model_args": settings["model_args"],
+            "n_mels": bank.frames.shape[1],
+            "n_frames": bank.n_frames,
             "codes": codes,
             "mean": bank.mean.cpu(),
             "std": bank.std.cpu(),
@@ -539,8 +590,12 @@ def train_experiment(
         **evaluate(true, prob, embeddings, codes, groups, settings),
         "groups": groups,
         "train_seconds": train_seconds,
+        "resumed_from_epoch": first_epoch - 1 if first_epoch > 1 else None,
         "settings": settings,
+        "provenance": provenance(config, pd.read_parquet(manifest_path) if manifest_path else None),
     }
-    write_json(metrics, out_metrics)
     write_text(pd.DataFrame(history).to_csv(sep="\t", index=False), out_history)
+    write_json(metrics, out_metrics)
+    if resume_path is not None:
+        Path(resume_path).unlink(missing_ok=True)  # finished: nothing left to resume
     return metrics

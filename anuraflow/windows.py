@@ -100,6 +100,10 @@ def segment_dataset(
 ) -> pd.DataFrame:
     """windows.parquet for every recording in the manifest."""
     manifest = pd.read_parquet(manifest_path)
+    if "status" in manifest:  # recordings skipped at ingest or annotation parsing get none
+        manifest = manifest[manifest["status"] == "ok"]
+    if manifest.empty:
+        raise ValueError(f"{manifest_path}: no usable recording (every one was skipped)")
     calls = pd.read_parquet(annotations_path)
     by_rec = dict(tuple(calls.groupby("recording_id")))
     empty = calls.iloc[:0]

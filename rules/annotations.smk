@@ -8,11 +8,14 @@ rule parse_annotations:
             if SOURCES[w.recording].annotation
             else []
         ),
+        ingest=f"{RESULTS}/ingest/{{recording}}.json",
     output:
-        f"{RESULTS}/annotations/{{recording}}.parquet",
+        calls=f"{RESULTS}/annotations/{{recording}}.parquet",
+        record=f"{RESULTS}/annotations/{{recording}}.json",
     params:
         codes=SPECIES_CODES,
         on_blank_label=config["annotations"]["on_blank_label"],
+        on_bad_annotation=config["on_bad_annotation"],
     log:
         f"{RESULTS}/logs/annotations/{{recording}}.log",
     benchmark:

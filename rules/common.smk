@@ -11,13 +11,46 @@ import yaml
 # puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
 
+from anuraflow.configcheck import schema_errors  # noqa: E402
 from anuraflow.recordings import (
     AUDIO_EXTENSIONS,
     RecordingSource,
     discover_recordings,
+    unmatched_annotation_files,
 )  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
 from anuraflow.experiments import experiment_settings  # noqa: E402
+
+SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
+
+
+def check_config():
+    """Every config error, by key, before any job runs; then Snakemake fills the defaults."""
+    errors = schema_errors(config, os.path.join(SCHEMAS, "config.schema.yaml"))
+    if errors:
+        raise WorkflowError("invalid config:\n  " + "\n  ".join(errors))
+    validate(config, os.path.join(SCHEMAS, "config.schema.yaml"))
+    data = config["data"]
+    must_exist = [("experiments_dir", config["experiments_dir"])]
+    if data["source"] == "directory":
+        must_exist.append(("data.audio_dir", data["audio_dir"]))
+        if "annotation_dir" in data:
+            must_exist.append(("data.annotation_dir", data["annotation_dir"]))
+    if config.get("noise", {}).get("source") == "directory":
+        must_exist.append(("noise.audio_dir", config["noise"]["audio_dir"]))
+    for key, path in must_exist:
+        here = Path(path).is_dir()
+        if not (
+            here
+            or key == "experiments_dir"
+            and (Path(workflow.basedir) / path).is_dir()
+        ):
+            raise WorkflowError(
+                f"invalid config: {key}: directory {path!r} does not exist"
+            )
+
+
+check_config()
 
 RESULTS = config["results_dir"]
 SPECIES = config["species"]
@@ -67,7 +100,23 @@ def recording_sources():
     return sources
 
 
+def orphan_label_files():
+    """Label files no recording claims: an error, or listed in the report under skip."""
+    data = config["data"]
+    if data["source"] == "synthetic":
+        return []
+    orphans = unmatched_annotation_files(SOURCES, data.get("annotation_dir"))
+    if orphans and config["on_bad_annotation"] == "fail":
+        raise WorkflowError(
+            f"{len(orphans)} annotation files under data.annotation_dir have no recording "
+            f"under data.audio_dir, e.g. {orphans[:5]}; set on_bad_annotation: skip to "
+            "go on without them (they are listed in the report)"
+        )
+    return orphans
+
+
 SOURCES = recording_sources()
+ORPHAN_LABEL_FILES = orphan_label_files()
 RECORDINGS = sorted(SOURCES)
 
 
@@ -89,15 +138,13 @@ def load_experiment(name):
     with open(path) as fh:
         exp = yaml.safe_load(fh)
     exp = {**exp, **config.get("experiment_overrides", {})}
-    try:
-        validate(
-            exp,
-            os.path.join(
-                workflow.basedir, "config", "schemas", "experiment.schema.yaml"
-            ),
+    schema = os.path.join(SCHEMAS, "experiment.schema.yaml")
+    errors = schema_errors(exp, schema)
+    if errors:
+        raise WorkflowError(
+            f"invalid experiment config {path}:\n  " + "\n  ".join(errors)
         )
-    except WorkflowError as err:
-        raise WorkflowError(f"invalid experiment config {path}: {err}") from err
+    validate(exp, schema)
     if exp["name"] != name:
         raise WorkflowError(f"{path}: 'name' is {exp['name']!r}, expected {name!r}")
     try:

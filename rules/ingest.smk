@@ -9,6 +9,8 @@ rule ingest_recording:
         manifest=f"{RESULTS}/ingest/{{recording}}.json",
     params:
         sample_rate=config["audio"]["sample_rate"],
+        min_duration_s=config["windows"]["length_s"],
+        on_bad_recording=config["on_bad_recording"],
     log:
         f"{RESULTS}/logs/ingest/{{recording}}.log",
     benchmark:
@@ -27,7 +29,10 @@ rule ingest_recording:
 
 rule recordings_manifest:
     input:
-        expand(f"{RESULTS}/ingest/{{recording}}.json", recording=RECORDINGS),
+        ingest=expand(f"{RESULTS}/ingest/{{recording}}.json", recording=RECORDINGS),
+        annotations=expand(
+            f"{RESULTS}/annotations/{{recording}}.json", recording=RECORDINGS
+        ),
     output:
         f"{RESULTS}/recordings.parquet",
     log:

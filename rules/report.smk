@@ -41,6 +41,7 @@ rule build_report:
         groups=config["frequency_groups"],
         title=config["report"]["title"],
         config=config,
+        orphan_label_files=ORPHAN_LABEL_FILES,
     log:
         f"{RESULTS}/logs/build_report.log",
     benchmark:

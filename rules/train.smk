@@ -1,10 +1,11 @@
-# Train: one job per experiment config x seed.
+# Train: one job per experiment config x seed, resumable after a kill (resume.pt).
 
 
 rule train_model:
     input:
         windows=f"{RESULTS}/windows.parquet",
         splits=f"{RESULTS}/splits.parquet",
+        manifest=f"{RESULTS}/recordings.parquet",
         features=expand(
             f"{RESULTS}/features/{{recording}}.parquet", recording=RECORDINGS
         ),
@@ -16,7 +17,6 @@ rule train_model:
         ),
     output:
         model=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.pt",
-        checkpoint=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/checkpoint.pt",
         predictions=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
         metrics=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/metrics.json",
         history=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/history.tsv",
@@ -25,6 +25,9 @@ rule train_model:
         species=SPECIES,
         groups=config["frequency_groups"],
         window_s=config["windows"]["length_s"],
+        # not an output: Snakemake deletes a failed job's outputs, and this must survive a
+        # killed job so that the rerun resumes from the last finished epoch
+        resume=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/resume.pt",
     log:
         f"{RESULTS}/logs/train/{{experiment}}/seed{{seed}}.log",
     benchmark:

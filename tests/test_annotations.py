@@ -103,7 +103,9 @@ def test_normalise_writes_parquet(tmp_path):
     path = tmp_path / "r.txt"
     path.write_text("0\t1\tBOAFAB_M\n")
     out = tmp_path / "out.parquet"
-    assert normalise_annotation_file(path, "r", out, ["BOAFAB"]) == []
+    record = normalise_annotation_file(path, "r", out, ["BOAFAB"])
+    assert record["status"] == "ok" and record["notes"] == [] and record["n_calls"] == 1
+    assert len(record["annotation_sha256"]) == 64
     df = pd.read_parquet(out)
     assert df[["recording_id", "species", "quality", "source_line"]].values.tolist() == [
         ["r", "BOAFAB", "M", 1]

@@ -16,4 +16,5 @@ with redirect_output(sm.log[0]):
         outputs=dict(sm.output.items()),
         title=sm.params.title,
         config=sm.params.config,
+        orphan_label_files=sm.params.orphan_label_files,
     )

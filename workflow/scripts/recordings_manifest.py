@@ -1,8 +1,8 @@
-"""Rule recordings_manifest: merge per-recording ingest records into recordings.parquet."""
+"""Rule recordings_manifest: merge per-recording ingest and annotation records."""
 
 from anuraflow.fileio import redirect_output
 from anuraflow.recordings import merge_manifest
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
-    merge_manifest(list(sm.input), sm.output[0])
+    merge_manifest(list(sm.input.ingest), list(sm.input.annotations), sm.output[0])

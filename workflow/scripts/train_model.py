@@ -15,10 +15,12 @@ with redirect_output(sm.log[0]):
         sm.params.groups,
         sm.params.window_s,
         out_model=sm.output.model,
-        out_checkpoint=sm.output.checkpoint,
         out_predictions=sm.output.predictions,
         out_metrics=sm.output.metrics,
         out_history=sm.output.history,
         noise_bank_path=sm.input.noise[0] if sm.input.noise else None,
         threads=sm.threads,
+        resume_path=sm.params.resume,
+        manifest_path=sm.input.manifest,
+        config=sm.config,
     )

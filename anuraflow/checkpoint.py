@@ -1,0 +1,103 @@
+"""Resumable training state: a job killed mid-epoch restarts from its last finished epoch.
+
+The state (model, optimizer, scheduler, best model so far, early stopping, history and every
+random generator) is written atomically after each epoch. It is loaded with
+`torch.load(weights_only=True)`, which unpickles tensors and plain containers only, never code,
+and it is used only when its fingerprint (settings, seed, input files) matches the job's, so a
+checkpoint left by another config is never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from anuraflow.fileio import atomic_path, file_sha256
+
+FORMAT_VERSION = 1
+
+
+def run_fingerprint(settings: dict, seed: int, input_files: list[str | Path], **extra: Any) -> str:
+    """SHA-256 of what a training run depends on: settings, seed, extra keys, input files.
+
+    Input files enter by name, size and modification time (not content: feature caches can
+    be many GB), except small tables (under 64 MB), which enter by content.
+    """
+    files = []
+    for path in sorted(map(str, input_files)):
+        stat = Path(path).stat()
+        if stat.st_size < 64 << 20:
+            files.append([path, file_sha256(path)])
+        else:
+            files.append([path, stat.st_size, stat.st_mtime_ns])
+    blob = {"settings": settings, "seed": seed, "files": files, **extra}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def capture_rng(generator: torch.Generator) -> dict:
+    """Every random state training draws from, as tensors and plain values."""
+    np_state = np.random.get_state()
+    state = {
+        "generator": generator.get_state(),
+        "torch": torch.get_rng_state(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict, generator: torch.Generator) -> None:
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(state: dict, path: str | Path, fingerprint: str) -> None:
+    """Write atomically: a job killed while writing leaves the previous checkpoint intact."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT_VERSION, "fingerprint": fingerprint, **state}, tmp)
+
+
+def load_checkpoint(path: str | Path, fingerprint: str) -> dict | None:
+    """The saved state if `path` holds one for this very run, else None (and why, printed)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # unreadable or not a checkpoint: start afresh, say so
+        print(f"ignoring checkpoint {path}: cannot be loaded ({err})", flush=True)
+        return None
+    if state.get("format") != FORMAT_VERSION or state.get("fingerprint") != fingerprint:
+        print(f"ignoring checkpoint {path}: it was written for other settings or inputs")
+        return None
+    return state
+
+
+def load_trained_model(path: str | Path, device: str | torch.device = "cpu"):
+    """A model.pt written by training, rebuilt with its weights (weights_only loading)."""
+    from anuraflow.models import build_model
+
+    saved = torch.load(path, map_location=device, weights_only=True)
+    model = build_model(
+        saved["model_name"],
+        len(saved["codes"]),
+        n_mels=saved["n_mels"],
+        n_frames=saved["n_frames"],
+        **saved["model_args"],
+    )
+    model.load_state_dict(saved["model"])
+    return model.to(device).eval(), saved
