@@ -211,7 +211,10 @@ def test_bad_audacity_lines_name_file_and_line(tmp_path, text, line, message):
 
 
 def test_raven_non_numeric_time_names_line(tmp_path):
-    text = "Selection\tView\tBegin Time (s)\tEnd Time (s)\tSpecies\n1\tSpectrogram 1\t0.5\tx\tBOAFAB_M\n"
+    text = (
+        "Selection\tView\tBegin Time (s)\tEnd Time (s)\tSpecies\n"
+        "1\tSpectrogram 1\t0.5\tx\tBOAFAB_M\n"
+    )
     _fail_at(tmp_path, _labels(tmp_path, text), 2, "end time 'x' is not a number")
 
 
