@@ -115,11 +115,6 @@ def orphan_label_files():
     return orphans
 
 
-SOURCES = recording_sources()
-ORPHAN_LABEL_FILES = orphan_label_files()
-RECORDINGS = sorted(SOURCES)
-
-
 def experiment_path(name):
     """config/experiments/<name>.yaml, relative to the working directory or this workflow."""
     for base in (Path("."), Path(workflow.basedir)):
@@ -160,6 +155,11 @@ def uses_noise(name):
 
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
 RUNS = [(name, seed) for name, exp in EXPERIMENTS.items() for seed in exp["seeds"]]
+
+# data last: config and experiment errors are reported before the data are looked at
+SOURCES = recording_sources()
+ORPHAN_LABEL_FILES = orphan_label_files()
+RECORDINGS = sorted(SOURCES)
 
 
 def noise_files():

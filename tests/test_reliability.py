@@ -1,0 +1,309 @@
+"""Workflow-level reliability: the skip policy's report, start-up config errors, provenance,
+and a training job killed with SIGKILL mid-epoch that resumes to the same metrics."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+from workflow_helpers import SNAKEMAKE, snakemake
+
+from anuraflow.features import read_feature_cache
+from anuraflow.synthetic import write_dataset
+
+CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
+ODD_NAME = "odd name; $(touch PWNED) 'x'"  # a path that must never reach a shell unquoted
+EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}
+
+
+def _config(**extra):
+    return {
+        "results_dir": "results",
+        "data": {"source": "directory", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
+        "species": [{"code": c} for c in CODES],
+        "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
+        "features": {"n_mels": 64, "hop_length": 256},
+        "experiments_dir": "experiments",
+        "experiments": ["tiny"],
+        "train_threads": 1,
+        **extra,
+    }
+
+
+def _workdir(root: Path, config: dict, experiment: dict = EXPERIMENT) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    (root / "experiments").mkdir(exist_ok=True)
+    (root / "experiments" / f"{experiment['name']}.yaml").write_text(yaml.safe_dump(experiment))
+    return root
+
+
+def _clean_data(raw: Path) -> None:
+    write_dataset(raw, CODES, n_recordings=8, seed=3, duration_s=12, progress=False)
+    first = sorted(raw.rglob("*.wav"))[0]
+    shutil.copy(first, raw / f"{ODD_NAME}.wav")
+    shutil.copy(first.with_suffix(".txt"), raw / f"{ODD_NAME}.txt")
+
+
+def _add_bad_data(raw: Path) -> dict[str, str]:
+    """Bad inputs beside the clean ones; recording id -> the reason the report must give."""
+    site = raw / "INCT4"
+    site.mkdir(exist_ok=True)
+    good = sorted(raw.rglob("*.wav"))[1]
+    (site / "INCT4_20190201_000000.wav").write_bytes(b"")
+    (site / "INCT4_20190201_000000.txt").write_text("0\t1\tBOAFAB_M\n")
+    sf.write(str(site / "INCT4_20190202_000000.wav"), np.full(16000 * 2, 0.1, np.float32), 16000)
+    (site / "INCT4_20190202_000000.txt").write_text("")
+    shutil.copy(good, site / "INCT4_20190203_000000.wav")
+    (site / "INCT4_20190203_000000.txt").write_text("0\t1\tBOAFAB_M\n1\t2\tBOAFOB_M\n")
+    (site / "INCT4_20190204_000000.txt").write_text("0\t1\tBOAFAB_M\n")  # no recording
+    return {
+        "INCT4_20190201_000000": "INCT4_20190201_000000.wav: empty file (0 bytes)",
+        "INCT4_20190202_000000": "is 2.000 s long, shorter than one 3 s window",
+        "INCT4_20190203_000000": "INCT4_20190203_000000.txt:2: unknown species code 'BOAFOB'",
+    }
+
+
+def _files(root: Path) -> set[Path]:
+    return {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def clean_and_skipped(tmp_path_factory):
+    """The same good recordings run alone, and beside bad inputs under the skip policy."""
+    base = tmp_path_factory.mktemp("reliability")
+    clean = _workdir(base / "clean", _config())
+    _clean_data(clean / "data" / "raw")
+    snakemake(clean, "--until", "split_recordings", "compute_features")
+    skip = _workdir(base / "skip", _config(on_bad_recording="skip", on_bad_annotation="skip"))
+    _clean_data(skip / "data" / "raw")
+    reasons = _add_bad_data(skip / "data" / "raw")
+    before = _files(skip)
+    snakemake(skip)
+    return clean, skip, reasons, before
+
+
+@pytest.mark.workflow
+def test_skip_policy_lists_every_skipped_input_in_the_report(clean_and_skipped):
+    _, skip, reasons, _ = clean_and_skipped
+    html = (skip / "results" / "report" / "report.html").read_text()
+    manifest = pd.read_parquet(skip / "results" / "recordings.parquet")
+    skipped = manifest[manifest["status"] == "skipped"].set_index("recording_id")["problem"]
+    assert sorted(skipped.index) == sorted(reasons)
+    for rec, reason in reasons.items():
+        assert reason in skipped[rec]
+        assert rec in html and reason.replace("'", "&#x27;") in html
+    assert "Skipped recordings (3)" in html
+    assert "Label files without a recording (1)" in html
+    assert "data/raw/INCT4/INCT4_20190204_000000.txt" in html
+    assert f"{len(manifest) - 3} of {len(manifest)} recordings used" in html
+
+
+@pytest.mark.workflow
+def test_skipping_changes_no_other_recordings_outputs(clean_and_skipped):
+    clean, skip, reasons, _ = clean_and_skipped
+    for name in ("windows.parquet", "splits.parquet"):
+        a = pd.read_parquet(clean / "results" / name)
+        b = pd.read_parquet(skip / "results" / name)
+        pd.testing.assert_frame_equal(a, b)
+    assert ODD_NAME in set(pd.read_parquet(skip / "results" / "windows.parquet")["recording_id"])
+    clean_features = sorted((clean / "results" / "features").glob("*.parquet"))
+    assert len(clean_features) == 9
+    for path in clean_features:
+        a, meta_a = read_feature_cache(path)
+        b, meta_b = read_feature_cache(skip / "results" / "features" / path.name)
+        assert meta_a == meta_b and np.array_equal(a, b)
+    windows = pd.read_parquet(skip / "results" / "windows.parquet")
+    assert not set(reasons) & set(windows["recording_id"])
+    for rec in ("INCT4_20190201_000000", "INCT4_20190202_000000"):  # bad audio: no frames
+        assert read_feature_cache(skip / "results" / "features" / f"{rec}.parquet")[0].size == 0
+
+
+@pytest.mark.workflow
+def test_nothing_is_written_outside_results_and_no_shell_sees_a_path(clean_and_skipped):
+    _, skip, _, before = clean_and_skipped
+    new = _files(skip) - before
+    outside = {p for p in new if p.parts[0] not in ("results", ".snakemake")}
+    assert not outside, outside
+    assert not list(skip.rglob("PWNED")) and not Path("PWNED").exists()
+
+
+@pytest.mark.workflow
+def test_metrics_and_report_carry_provenance(clean_and_skipped):
+    _, skip, _, _ = clean_and_skipped
+    metrics = json.loads(
+        (skip / "results" / "runs" / "tiny" / "seed0" / "metrics.json").read_text()
+    )
+    prov = metrics["provenance"]
+    assert len(prov["git"]["commit"]) == 40 and isinstance(prov["git"]["dirty"], bool)
+    for package in ("python", "torch", "torchaudio", "snakemake", "pandas", "pyarrow"):
+        assert prov["versions"][package]
+    assert prov["config"]["on_bad_recording"] == "skip" and len(prov["config_sha256"]) == 64
+    odd = prov["inputs"][ODD_NAME]
+    raw = skip / "data" / "raw"
+    assert odd["audio_sha256"] == hashlib.sha256((raw / f"{ODD_NAME}.wav").read_bytes()).hexdigest()
+    assert (
+        odd["annotation_sha256"]
+        == hashlib.sha256((raw / f"{ODD_NAME}.txt").read_bytes()).hexdigest()
+    )
+    assert prov["inputs"]["INCT4_20190201_000000"]["status"] == "skipped"
+    html = (skip / "results" / "report" / "report.html").read_text()
+    for needle in (prov["git"]["commit"], prov["config_sha256"], odd["audio_sha256"]):
+        assert needle in html
+
+
+@pytest.mark.workflow
+def test_fail_policy_stops_with_the_file_named(tmp_path):
+    work = _workdir(tmp_path, _config())
+    _clean_data(work / "data" / "raw")
+    (work / "data" / "raw" / "INCT4_20190201_000000.txt").write_text("0\t1\tBOAFAB_M\n")
+    proc = snakemake(work, "-n", check=False)  # a label file without a recording: at start-up
+    assert proc.returncode != 0
+    assert "INCT4_20190201_000000.txt" in proc.stdout + proc.stderr
+    assert "on_bad_annotation: skip" in proc.stdout + proc.stderr
+    (work / "data" / "raw" / "INCT4_20190201_000000.wav").write_bytes(b"")
+    proc = snakemake(work, "results/recordings.parquet", check=False)
+    assert proc.returncode != 0
+    log = (work / "results" / "logs" / "ingest" / "INCT4_20190201_000000.log").read_text()
+    assert "INCT4_20190201_000000.wav: empty file (0 bytes)" in log
+    assert not (work / "results" / "ingest" / "INCT4_20190201_000000.json").exists()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"windows": {"lenght_s": 3}}, "windows.lenght_s: unknown key"),
+        ({"audio": {"sample_rate": "fast"}}, "audio.sample_rate: 'fast' is not of type 'integer'"),
+        ({"on_bad_recording": "ignore"}, "on_bad_recording: 'ignore' is not one of: fail, skip"),
+        (
+            {"data": {"source": "directory", "audio_dir": "nowhere"}},
+            "data.audio_dir: directory 'nowhere' does not exist",
+        ),
+        (
+            {"data": {"source": "directory", "audio_dir": "data/raw", "annotation_dir": "lab"}},
+            "data.annotation_dir: directory 'lab' does not exist",
+        ),
+        ({"experiments": "tiny"}, "experiments: 'tiny' is not of type 'array'"),
+        ({"species": [{"code": "BOA FAB"}]}, "species[0].code: 'BOA FAB' does not match"),
+    ],
+)
+def test_bad_config_fails_at_start_naming_the_key(tmp_path, change, message):
+    work = _workdir(tmp_path, {**_config(), **change})
+    (work / "data" / "raw").mkdir(parents=True)
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr
+    assert not (work / "results").exists()
+
+
+def test_experiment_with_unknown_model_fails_at_start_naming_the_key(tmp_path):
+    work = _workdir(tmp_path, _config(), {**EXPERIMENT, "model": "resnet19"})
+    (work / "data" / "raw").mkdir(parents=True)
+    proc = snakemake(work, "-n", check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "experiments/tiny.yaml" in text
+    assert "model: 'resnet19' is not one of: small_cnn" in text
+
+
+# --- SIGKILL mid-epoch, then resume ---------------------------------------------------------
+
+RESUME_CONFIG = {
+    "results_dir": "results",
+    "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
+    "synthetic": {"seed": 5, "n_recordings": 8, "duration_s": 40, "min_recordings_per_species": 3},
+    "species": [{"code": c} for c in CODES],
+    "frequency_groups": {"frequent_min_windows": 60, "common_min_windows": 30},
+    "experiments_dir": "experiments",
+    "experiments": ["resumable"],
+    "train_threads": 1,
+}
+RESUMABLE = {
+    "name": "resumable",
+    "model": "small_cnn",
+    "seeds": [0],
+    "epochs": 4,
+    "batch_size": 16,
+    "augment": {"time_shift": 0.5, "spec_augment": {"freq_masks": 1, "time_masks": 1}},
+}
+RUN = Path("results") / "runs" / "resumable" / "seed0"
+TIMING = {"train_seconds", "resumed_from_epoch"}
+
+
+def _without_timing(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k not in TIMING}
+
+
+@pytest.mark.workflow
+def test_sigkill_mid_epoch_resumes_to_identical_metrics(tmp_path):
+    straight = _workdir(tmp_path / "straight", RESUME_CONFIG, RESUMABLE)
+    snakemake(straight)
+    killed = _workdir(tmp_path / "killed", RESUME_CONFIG, RESUMABLE)
+    cmd = SNAKEMAKE + ["--directory", str(killed), "--configfile", str(killed / "config.yaml")]
+    proc = subprocess.Popen(
+        cmd + ["--cores", "2"], start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    resume, log = killed / RUN / "resume.pt", killed / "results/logs/train/resumable/seed0.log"
+    deadline = time.time() + 300
+    while not resume.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the training job: a lost node
+    proc.wait()
+    assert resume.exists(), "training never wrote its first epoch checkpoint"
+    assert "epoch 2: train_loss" not in log.read_text()  # killed during epoch 2
+    assert not (killed / RUN / "metrics.json").exists()
+
+    snakemake(killed, "--unlock")
+    snakemake(killed, "--rerun-incomplete")
+    assert "resuming from the checkpoint of epoch 1" in log.read_text()
+    assert not resume.exists()
+    a = json.loads((straight / RUN / "metrics.json").read_text())
+    b = json.loads((killed / RUN / "metrics.json").read_text())
+    assert b["resumed_from_epoch"] == 1 and a["resumed_from_epoch"] is None
+    assert _without_timing(a) == _without_timing(b)
+    pa = pd.read_parquet(straight / RUN / "predictions.parquet")
+    pb = pd.read_parquet(killed / RUN / "predictions.parquet")
+    pd.testing.assert_frame_equal(pa, pb)
+    ha = pd.read_csv(straight / RUN / "history.tsv", sep="\t").drop(columns="seconds")
+    hb = pd.read_csv(killed / RUN / "history.tsv", sep="\t").drop(columns="seconds")
+    pd.testing.assert_frame_equal(ha, hb)
+
+
+def test_a_checkpoint_for_other_settings_is_not_trusted(tmp_path):
+    import torch
+
+    from anuraflow.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
+
+    table = tmp_path / "windows.parquet"
+    table.write_text("v1")
+    fp = run_fingerprint({"epochs": 4}, 0, [table])
+    save_checkpoint({"epoch": 2, "model": {"w": torch.ones(2)}}, tmp_path / "r.pt", fp)
+    assert load_checkpoint(tmp_path / "r.pt", fp)["epoch"] == 2
+    assert load_checkpoint(tmp_path / "r.pt", run_fingerprint({"epochs": 5}, 0, [table])) is None
+    assert load_checkpoint(tmp_path / "r.pt", run_fingerprint({"epochs": 4}, 1, [table])) is None
+    table.write_text("v2")  # an input changed
+    assert load_checkpoint(tmp_path / "r.pt", run_fingerprint({"epochs": 4}, 0, [table])) is None
+    (tmp_path / "r.pt").write_bytes(b"truncated")
+    assert load_checkpoint(tmp_path / "r.pt", fp) is None
+
+
+def test_checkpoints_refuse_pickled_code(tmp_path):
+    import torch
+
+    from anuraflow.checkpoint import load_checkpoint
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("touch PWNED",))
+
+    torch.save({"format": 1, "fingerprint": "x", "evil": Payload()}, tmp_path / "r.pt")
+    assert load_checkpoint(tmp_path / "r.pt", "x") is None
+    assert not Path("PWNED").exists()
