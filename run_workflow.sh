@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash bin/bootstrap.sh
-.venv/bin/snakemake --cores "${CORES:-2}" "$@"
+# --rerun-incomplete: a job killed earlier reruns (training resumes from its last epoch)
+.venv/bin/snakemake --cores "${CORES:-2}" --rerun-incomplete "$@"
 .venv/bin/snakemake --cores "${CORES:-2}" "$@" --report results/snakemake_report.html
 echo "report: results/report/report.html (Snakemake provenance report: results/snakemake_report.html)"

@@ -72,25 +72,6 @@ def test_audacity_labels_with_bom_crlf_and_frequency_line(tmp_path):
     assert (df["source_file"] == str(path)).all()
 
 
-@pytest.mark.parametrize(
-    "text, line, message",
-    [
-        ("0\t1\tA_M\n1\t2\n", 2, "expected 3 tab-separated fields"),
-        ("0\tx\tA_M\n", 1, "end time 'x' is not a number"),
-        ("2\t1\tA_M\n", 1, "end time 1.0 is before start time 2.0"),
-        ("-1\t1\tA_M\n", 1, "start time -1.0 is negative"),
-        ("0\t1\t \n", 1, "empty label"),
-    ],
-)
-def test_audacity_errors_name_file_and_line(tmp_path, text, line, message):
-    path = tmp_path / "bad.txt"
-    path.write_text(text)
-    with pytest.raises(AnnotationError) as err:
-        parse_audacity_labels(path, "bad")
-    assert str(err.value).startswith(f"{path}:{line}: ")
-    assert message in str(err.value)
-
-
 def test_unknown_species_named_with_line(tmp_path):
     path = tmp_path / "r.txt"
     path.write_text("0\t1\tBOAFAB_M\n1\t2\tBOAFOB_M\n")

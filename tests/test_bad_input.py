@@ -204,6 +204,7 @@ def _fail_at(tmp_path, path, line, message, **kw):
         ("0\t1\tBOAFAB_M\n10\t11\tSPHSUR_H\n", 2, "call starts at 10 s, at or after the end"),
         ("0\t1\tBOAFAB_M\n2\t3\tBOAFOB_M\n", 2, "unknown species code 'BOAFOB'"),
         ("\\\t100\t200\n", 1, "frequency line without a label line above"),
+        ("0\t1\t \n", 1, "empty label"),
     ],
 )
 def test_bad_audacity_lines_name_file_and_line(tmp_path, text, line, message):
