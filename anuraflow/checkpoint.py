@@ -23,19 +23,22 @@ from anuraflow.fileio import atomic_path, file_sha256
 FORMAT_VERSION = 1
 
 
-def run_fingerprint(settings: dict, seed: int, input_files: list[str | Path], **extra: Any) -> str:
-    """SHA-256 of what a training run depends on: settings, seed, extra keys, input files.
+def run_fingerprint(
+    settings: dict,
+    seed: int,
+    tables: list[str | Path],
+    large_files: list[str | Path] = (),
+    **extra: Any,
+) -> str:
+    """SHA-256 of what a training run depends on: settings, seed, extra keys and input files.
 
-    Input files enter by name, size and modification time (not content: feature caches can
-    be many GB), except small tables (under 64 MB), which enter by content.
+    `tables` (windows, splits) enter by content; `large_files` (feature caches, many GB at
+    AnuraSet scale) by name, size and modification time, which any rewrite changes.
     """
-    files = []
-    for path in sorted(map(str, input_files)):
+    files = [[str(p), file_sha256(p)] for p in tables]
+    for path in sorted(map(str, large_files)):
         stat = Path(path).stat()
-        if stat.st_size < 64 << 20:
-            files.append([path, file_sha256(path)])
-        else:
-            files.append([path, stat.st_size, stat.st_mtime_ns])
+        files.append([path, stat.st_size, stat.st_mtime_ns])
     blob = {"settings": settings, "seed": seed, "files": files, **extra}
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -448,10 +448,10 @@ def train_experiment(
     done_seconds, first_epoch = 0.0, 1
     fingerprint = ""
     if resume_path is not None:
-        inputs = [windows_path, splits_path, *feature_paths]
-        inputs += [noise_bank_path] if noise_bank_path else []
+        large = [*feature_paths] + ([noise_bank_path] if noise_bank_path else [])
         fingerprint = run_fingerprint(
-            settings, seed, inputs, species=species_entries, groups=group_thresholds,
+            settings, seed, [windows_path, splits_path], large, species=species_entries,
+            groups=group_thresholds,
             window_s=window_s, threads=threads, device=str(device),
         )  # fmt: skip
         state = load_checkpoint(resume_path, fingerprint)

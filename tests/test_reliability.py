@@ -282,15 +282,24 @@ def test_a_checkpoint_for_other_settings_is_not_trusted(tmp_path):
 
     from anuraflow.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 
-    table = tmp_path / "windows.parquet"
+    table, features = tmp_path / "windows.parquet", tmp_path / "rec.parquet"
     table.write_text("v1")
-    fp = run_fingerprint({"epochs": 4}, 0, [table])
+    features.write_text("frames")
+
+    def fingerprint(epochs=4, seed=0):
+        return run_fingerprint({"epochs": epochs}, seed, [table], [features])
+
+    fp = fingerprint()
     save_checkpoint({"epoch": 2, "model": {"w": torch.ones(2)}}, tmp_path / "r.pt", fp)
     assert load_checkpoint(tmp_path / "r.pt", fp)["epoch"] == 2
-    assert load_checkpoint(tmp_path / "r.pt", run_fingerprint({"epochs": 5}, 0, [table])) is None
-    assert load_checkpoint(tmp_path / "r.pt", run_fingerprint({"epochs": 4}, 1, [table])) is None
-    table.write_text("v2")  # an input changed
-    assert load_checkpoint(tmp_path / "r.pt", run_fingerprint({"epochs": 4}, 0, [table])) is None
+    assert load_checkpoint(tmp_path / "r.pt", fingerprint(epochs=5)) is None
+    assert load_checkpoint(tmp_path / "r.pt", fingerprint(seed=1)) is None
+    table.write_text("v2")  # a table's content changed
+    assert load_checkpoint(tmp_path / "r.pt", fingerprint()) is None
+    table.write_text("v1")
+    assert load_checkpoint(tmp_path / "r.pt", fingerprint()) is not None
+    os.utime(features, ns=(1, 1))  # a feature file was rewritten
+    assert load_checkpoint(tmp_path / "r.pt", fingerprint()) is None
     (tmp_path / "r.pt").write_bytes(b"truncated")
     assert load_checkpoint(tmp_path / "r.pt", fp) is None
 
