@@ -173,3 +173,26 @@ def test_bad_config_key_fails_at_start(tmp_path):
     proc = snakemake(tmp_path, "-n", check=False)
     assert proc.returncode != 0
     assert "lenght_s" in proc.stdout + proc.stderr
+
+
+@pytest.mark.workflow
+def test_local_profile_never_shares_the_gpu_between_training_jobs(workflow_run):
+    """profiles/local: every train_model job holds the one `gpu`, so they run one at a time
+    while the other cores stay free for other jobs (checked on the scheduler's own log)."""
+    # one thread per training job: the 2 cores would fit two at once, only the GPU stops it
+    # (with --resources gpu=2 the same run has two training jobs at once)
+    proc = snakemake(
+        workflow_run,
+        *("--profile", str(REPO / "profiles" / "local"), "--forcerun", "train_model"),
+        *("--set-threads", "train_model=1"),
+    )
+    running, started, peak = set(), 0, 0
+    # the log is a sequence of blocks, each opened by a "[timestamp]" line
+    for block in re.split(r"\n(?=\[\w{3} \w{3} )", proc.stdout + proc.stderr):
+        if re.search(r"^\s*(?:local)?rule train_model:", block, re.M):
+            assert re.search(r"^\s+resources: .*\bgpu=1\b", block, re.M), block
+            running.add(re.search(r"^\s+jobid: (\d+)", block, re.M).group(1))
+            started, peak = started + 1, max(peak, len(running))
+        for done in re.findall(r"^Finished jobid: (\d+) \(Rule: train_model\)", block, re.M):
+            running.discard(done)
+    assert started == 3 and peak == 1
