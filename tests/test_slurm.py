@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from slurm_cluster import SlurmCluster, install_slurm
+from slurm_cluster import JOB_REPORT, SlurmCluster, install_slurm
 from workflow_helpers import SNAKEMAKE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,7 +113,9 @@ def test_every_rule_runs_as_a_slurm_job(cluster, first_run):
     assert set(rules) == ALL_RULES
     # 8 recordings x 3 per-recording rules = 24 jobs, batched into ceil(8 / 3) submissions
     assert rules.count("per_recording") == math.ceil(N_RECORDINGS / PER_GROUP)
-    print("SLURM job ids:", sorted(jobs, key=int))
+    for job_id in sorted(jobs, key=int):
+        job = known[job_id]
+        JOB_REPORT.append(f"job {job_id}: {job['state']} {job['comment']} (log: {jobs[job_id]})")
 
 
 def test_a_failed_job_names_its_slurm_log_and_a_rerun_completes_only_what_is_missing(
@@ -145,3 +147,5 @@ def test_a_failed_job_names_its_slurm_log_and_a_rerun_completes_only_what_is_mis
     after = {p.name: p.stat().st_mtime_ns for p in features}
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {f"{broken.stem}.parquet"}  # no other recording's features recomputed
+    JOB_REPORT.append(f"after breaking {broken.name}: job {job_id} FAILED (log: {log})")
+    JOB_REPORT.append(f"after the fix, reran as jobs {', '.join(sorted(jobs, key=int))}: {reran}")

@@ -1,0 +1,54 @@
+"""The waveform views of seed 003: what each transformation does to a pure tone."""
+
+import numpy as np
+import pytest
+import torch
+
+from anuraflow.views import add_noise, pitch_shift, random_view, time_stretch
+
+SR = 16000
+
+
+def _tone(freq=1000.0, seconds=1.0, rate=SR):
+    t = torch.arange(int(seconds * rate)) / rate
+    return 0.5 * torch.sin(2 * torch.pi * freq * t)
+
+
+def _peak_hz(wave):
+    spectrum = np.abs(np.fft.rfft(wave.numpy()))
+    return np.fft.rfftfreq(len(wave), 1 / SR)[spectrum.argmax()]
+
+
+@pytest.mark.parametrize("rate", [0.7, 1.3])
+def test_time_stretch_keeps_pitch_and_length(rate):
+    out = time_stretch(_tone(), rate)
+    assert out.shape == (SR,) and _peak_hz(out[:8000]) == pytest.approx(1000, abs=2)
+
+
+def test_time_stretch_changes_duration_of_a_burst():
+    wave = torch.zeros(SR)
+    wave[4000:8000] = _tone(seconds=0.25)  # 0.25 s of tone at 0.25-0.5 s
+    slow = time_stretch(wave, 0.5)  # half speed: the burst lasts about 0.5 s
+    loud = (slow.abs() > 0.1).nonzero().squeeze()
+    assert (loud[-1] - loud[0]) / SR == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("steps, hz", [(12, 2000), (-12, 500), (3, 1000 * 2 ** (3 / 12))])
+def test_pitch_shift_moves_the_tone_by_semitones(steps, hz):
+    out = pitch_shift(_tone(), SR, steps)
+    assert out.shape == (SR,) and _peak_hz(out) == pytest.approx(hz, rel=0.01)
+
+
+@pytest.mark.parametrize("snr_db", [2, 12])
+def test_noise_lands_at_the_snr(snr_db):
+    wave = _tone().repeat(3, 1)
+    out = add_noise(wave, snr_db, torch.Generator().manual_seed(0))
+    snr = 10 * torch.log10(wave.pow(2).mean(-1) / (out - wave).pow(2).mean(-1))
+    assert torch.allclose(snr, torch.full((3,), float(snr_db)), atol=1e-3)
+
+
+def test_random_view_is_reproducible_and_keeps_length():
+    wave = _tone()
+    a = random_view(wave, SR, torch.Generator().manual_seed(3))
+    b = random_view(wave, SR, torch.Generator().manual_seed(3))
+    assert a.shape == wave.shape and torch.equal(a, b)
