@@ -8,6 +8,8 @@ Each view applies one of them, drawn at random, to a window's waveform; the leng
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import torch
 import torchaudio.functional as AF
 
@@ -23,20 +25,29 @@ def _fit(wave: torch.Tensor, length: int) -> torch.Tensor:
     return torch.nn.functional.pad(wave, (0, length - wave.shape[-1]))
 
 
-def time_stretch(wave: torch.Tensor, rate: float) -> torch.Tensor:
-    """Play `rate` times faster at the same pitch (phase vocoder), same length as the input."""
+def time_stretch_to(wave: torch.Tensor, rate: float) -> torch.Tensor:
+    """Play `rate` times faster at the same pitch (phase vocoder): length / rate samples."""
     window = torch.hann_window(N_FFT, device=wave.device)
     spec = torch.stft(wave, N_FFT, HOP, window=window, return_complex=True)
     advance = torch.linspace(0, torch.pi * HOP, spec.shape[-2], device=wave.device)[..., None]
     stretched = AF.phase_vocoder(spec, rate, advance)
     length = int(round(wave.shape[-1] / rate))
-    out = torch.istft(stretched, N_FFT, HOP, window=window, length=length)
-    return _fit(out, wave.shape[-1])
+    return torch.istft(stretched, N_FFT, HOP, window=window, length=length)
+
+
+def time_stretch(wave: torch.Tensor, rate: float) -> torch.Tensor:
+    """Play `rate` times faster at the same pitch, cropped or padded to the input's length."""
+    return _fit(time_stretch_to(wave, rate), wave.shape[-1])
 
 
 def pitch_shift(wave: torch.Tensor, sample_rate: int, steps: int) -> torch.Tensor:
-    """Shift by `steps` semitones at the same duration."""
-    out = AF.pitch_shift(wave, sample_rate, steps, n_fft=N_FFT, hop_length=HOP)
+    """Shift by `steps` semitones at the same duration: stretch the time by 2^(steps/12), then
+    resample by the same ratio. The ratio is taken as a fraction with a denominator of at most
+    64 (within 0.03 % of a semitone step), which keeps the resampling kernel small and fast;
+    torchaudio's pitch_shift resamples between rates whose gcd can be 2 (seconds per call)."""
+    ratio = Fraction(2 ** (steps / 12)).limit_denominator(64)
+    stretched = time_stretch_to(wave, 1 / float(ratio))
+    out = AF.resample(stretched, ratio.numerator, ratio.denominator)
     return _fit(out, wave.shape[-1])
 
 
