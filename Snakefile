@@ -16,6 +16,9 @@ wildcard_constraints:
     recording=r"[^/]+",
     experiment=r"[A-Za-z0-9_.-]+",
     seed=r"\d+",
+    fold=r"\d+",
+    k=r"\d+",
+    pretrain=r"[A-Za-z0-9_.-]+",
 
 
 include: "rules/common.smk"
@@ -26,6 +29,7 @@ include: "rules/segment.smk"
 include: "rules/split.smk"
 include: "rules/features.smk"
 include: "rules/noise.smk"
+include: "rules/pretrain.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
 

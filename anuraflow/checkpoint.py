@@ -104,3 +104,25 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu"):
     )
     model.load_state_dict(saved["model"])
     return model.to(device).eval(), saved
+
+
+def load_encoder(model: torch.nn.Module, path: str | Path, model_name: str, freeze: bool) -> list:
+    """Put a pretrained encoder's weights into `model` (weights_only loading); with `freeze`,
+    fix them so only the layers after the encoder train. Returns the frozen modules."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved["model_name"] != model_name:
+        raise ValueError(
+            f"encoder {path} was pretrained as {saved['model_name']!r}, the experiment "
+            f"trains {model_name!r}"
+        )
+    target = getattr(model, "base", model)  # under a dense head, the encoder is the base
+    missing, unexpected = target.load_state_dict(saved["encoder"], strict=False)
+    if unexpected or any(not k.startswith("head.") for k in missing):
+        raise ValueError(f"encoder {path} does not fit: missing {missing}, unexpected {unexpected}")
+    if not freeze:
+        return []
+    frozen = [m for n, m in target.named_children() if n != "head"]
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    return frozen

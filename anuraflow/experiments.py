@@ -14,6 +14,12 @@ MIX2_PROBABILITIES = {"mixup": 0.25, "manifold_mixup": 0.50, "multimix": 0.25}
 EXPERIMENT_DEFAULTS: dict[str, Any] = {
     "model": "small_cnn",
     "model_args": {},
+    "pretrained_weights": None,
+    "dense_head": None,
+    "init": None,
+    "label_fraction": 1.0,
+    "balance": None,
+    "folds": None,
     "task": "multilabel",
     "dataset": {"drop_single_subset_species": False, "drop_empty_windows": False},
     "epochs": 10,
@@ -55,6 +61,12 @@ def experiment_settings(experiment: dict) -> dict:
             out[key] = value
     if out["mixing"] is not None:
         out["mixing"] = {**MIXING_DEFAULTS, **out["mixing"]}
+    if out["dense_head"] is not None:
+        out["dense_head"] = {"units": [256, 128], "dropout": 0.5, "l2": 0.0, **out["dense_head"]}
+    if out["init"] is not None:
+        out["init"] = {"freeze": False, **out["init"]}
+    if out["balance"] is not None:
+        out["balance"] = {"target": "max", **out["balance"]}
     loss = out["loss"]
     if loss["name"] is None:
         loss["name"] = "ce" if out["task"] == "multiclass" else "bce"

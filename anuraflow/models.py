@@ -10,9 +10,55 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import torch
 from torch import nn
+
+
+def load_imagenet_weights(net: nn.Module, path: str | None) -> bool:
+    """Load a torchvision state dict from a local file into `net` (weights_only loading).
+
+    Nothing is downloaded: the file must be there (e.g. torchvision's `densenet121-*.pth`
+    copied from a machine with network access); without it the error says where it looked.
+    """
+    if path is None:
+        return False
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"pretrained_weights: {file} does not exist. Nothing can be downloaded here; put "
+            "the torchvision state dict (.pth) of this model at that path, or remove the key "
+            "to train from random weights"
+        )
+    state = torch.load(file, map_location="cpu", weights_only=True)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"pretrained_weights {file} does not fit {type(net).__name__}: "
+            f"{len(missing)} missing keys (e.g. {missing[:3]}), "
+            f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})"
+        )
+    return True
+
+
+def one_channel(conv: nn.Conv2d, keep_weights: bool) -> nn.Conv2d:
+    """The same convolution for one-channel log-mels; pretrained RGB kernels are summed over
+    their three input channels (a grey image gives the same response as before)."""
+    new = nn.Conv2d(
+        1,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        bias=conv.bias is not None,
+    )
+    if keep_weights:
+        with torch.no_grad():
+            new.weight.copy_(conv.weight.sum(1, keepdim=True))
+            if conv.bias is not None:
+                new.bias.copy_(conv.bias)
+    return new
 
 
 class SmallCNN(nn.Module):
@@ -68,18 +114,18 @@ class SmallCNN(nn.Module):
 class MobileNetV3Large(nn.Module):
     """torchvision's MobileNetV3-Large from scratch with a one-channel stem (Mix2's model)."""
 
-    def __init__(self, n_classes: int, dropout: float = 0.2):
+    def __init__(self, n_classes: int, dropout: float = 0.2, weights: str | None = None):
         super().__init__()
         from torchvision.models import mobilenet_v3_large
 
-        net = mobilenet_v3_large(weights=None, num_classes=n_classes, dropout=dropout)
-        stem = net.features[0][0]
-        net.features[0][0] = nn.Conv2d(
-            1, stem.out_channels, stem.kernel_size, stem.stride, stem.padding, bias=False
-        )
+        net = mobilenet_v3_large(weights=None, dropout=dropout)
+        loaded = load_imagenet_weights(net, weights)
+        net.features[0][0] = one_channel(net.features[0][0], loaded)
         self.features, self.pool = net.features, net.avgpool
         self.pre_head = net.classifier[:-1]  # Linear 960->1280, Hardswish, Dropout
-        self.head = net.classifier[-1]
+        self.head = nn.Linear(net.classifier[-1].in_features, n_classes)
+        nn.init.normal_(self.head.weight, 0, 0.01)  # torchvision's init of this layer
+        nn.init.zeros_(self.head.bias)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.pre_head(torch.flatten(self.pool(self.features(x)), 1))
@@ -95,18 +141,15 @@ class ResNet(nn.Module):
     """torchvision's ResNet18/50/152 from scratch with a one-channel stem (AnuraSet baselines).
 
     The AnuraSet paper fine-tunes ImageNet weights; nothing is downloaded here, so these train
-    from scratch (seed 004's transfer-learning issue loads local weights).
+    from scratch unless `weights` names a local torchvision state dict (seed 004).
     """
 
-    def __init__(self, n_classes: int, depth: int = 18):
+    def __init__(self, n_classes: int, depth: int = 18, weights: str | None = None):
         super().__init__()
         from torchvision import models
 
         net = getattr(models, f"resnet{depth}")(weights=None)
-        stem = net.conv1
-        net.conv1 = nn.Conv2d(
-            1, stem.out_channels, stem.kernel_size, stem.stride, stem.padding, bias=False
-        )
+        net.conv1 = one_channel(net.conv1, load_imagenet_weights(net, weights))
         self.body = nn.Sequential(*list(net.children())[:-1])  # up to the global average pool
         self.head = nn.Linear(net.fc.in_features, n_classes)
 
@@ -254,6 +297,96 @@ class PatchTransformer(nn.Module):
         return self.classify(self.embed(x))
 
 
+class DenseNet121(nn.Module):
+    """torchvision's DenseNet-121 with a one-channel stem (seed 004's transfer learning)."""
+
+    def __init__(self, n_classes: int, weights: str | None = None):
+        super().__init__()
+        from torchvision.models import densenet121
+
+        net = densenet121(weights=None)
+        net.features.conv0 = one_channel(net.features.conv0, load_imagenet_weights(net, weights))
+        self.features = net.features
+        self.head = nn.Linear(net.classifier.in_features, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        h = nn.functional.relu(self.features(x))
+        return torch.flatten(nn.functional.adaptive_avg_pool2d(h, 1), 1)
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(x))
+
+
+class InceptionV3(nn.Module):
+    """torchvision's Inception-v3 (no auxiliary head) with a one-channel stem (seeds 003/004).
+    Needs inputs of at least 75 x 75 (128 mels x 376 frames is fine)."""
+
+    def __init__(self, n_classes: int, weights: str | None = None, dropout: float = 0.5):
+        super().__init__()
+        from torchvision.models import inception_v3
+
+        net = inception_v3(weights=None, aux_logits=True, init_weights=True)
+        loaded = load_imagenet_weights(net, weights)
+        net.Conv2d_1a_3x3.conv = one_channel(net.Conv2d_1a_3x3.conv, loaded)
+        names = ["Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1"]
+        names += ["Conv2d_4a_3x3", "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a"]
+        names += ["Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b"]
+        names += ["Mixed_7c", "avgpool"]
+        self.body = nn.Sequential(*(getattr(net, n) for n in names))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(net.fc.in_features, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(torch.flatten(self.body(x), 1))
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(x))
+
+
+class DenseHead(nn.Module):
+    """Seed 004's extra dense layers between a backbone and its output: Linear-ReLU-Dropout
+    per entry of `units` (256, 128 in the paper), with an L2 penalty on their kernels."""
+
+    def __init__(
+        self,
+        base: nn.Module,
+        n_classes: int,
+        units: tuple[int, ...] = (256, 128),
+        dropout: float = 0.5,
+        l2: float = 0.0,
+    ):
+        super().__init__()
+        self.base, self.l2 = base, l2
+        in_dim = base.head.in_features
+        base.head = nn.Identity()
+        layers: list[nn.Module] = []
+        for n in units:
+            layers += [nn.Linear(in_dim, n), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            in_dim = n
+        self.dense = nn.Sequential(*layers)
+        self.head = nn.Linear(in_dim, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dense(self.base.embed(x))
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(x))
+
+    def penalty(self) -> torch.Tensor:
+        """l2 * sum of squared dense kernels (Keras' kernel_regularizer=l2(l2))."""
+        weights = [m.weight for m in self.dense if isinstance(m, nn.Linear)]
+        return self.l2 * sum(w.pow(2).sum() for w in weights)
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "small_cnn": SmallCNN,
     "mobilenetv3_large": MobileNetV3Large,
@@ -263,16 +396,49 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "conv1d": TemporalCNN,
     "alexnet_mel": AlexNetMel,
     "transformer_mel": PatchTransformer,
+    "densenet121": DenseNet121,
+    "inception_v3": InceptionV3,
 }
+# Models built on torchvision networks: they take `weights`, a local ImageNet state dict.
+PRETRAINABLE = {"mobilenetv3_large", "resnet18", "resnet50", "resnet152", "densenet121"}
+PRETRAINABLE |= {"inception_v3"}
 # Models whose layer sizes depend on the input shape: build_model passes n_mels / n_frames.
 SHAPED_MODELS = {"conv1d", "transformer_mel"}
 
 
 def build_model(
-    name: str, n_classes: int, n_mels: int = 128, n_frames: int = 376, **kwargs
+    name: str,
+    n_classes: int,
+    n_mels: int = 128,
+    n_frames: int = 376,
+    weights: str | None = None,
+    dense_head: dict | None = None,
+    **kwargs,
 ) -> nn.Module:
+    """The registry's `name` for `n_classes`; `weights`: a local ImageNet state dict for the
+    torchvision backbones; `dense_head`: {units, dropout, l2} extra layers (seed 004)."""
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     if name in SHAPED_MODELS:
         kwargs = {"n_mels": n_mels, "n_frames": n_frames, **kwargs}
-    return MODELS[name](n_classes, **kwargs)
+    if name == "inception_v3" and min(n_mels, n_frames) < 75:
+        raise ValueError(
+            f"inception_v3 needs inputs of at least 75 x 75, got {n_mels} mels x {n_frames} frames"
+        )
+    if weights is not None:
+        if name not in PRETRAINABLE:
+            raise ValueError(f"model {name!r} has no ImageNet weights to load")
+        kwargs["weights"] = weights
+    model = MODELS[name](n_classes, **kwargs)
+    if dense_head is not None:
+        model = DenseHead(model, n_classes, **dense_head)
+    return model
+
+
+def encoder_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Every weight but the output layer's: what pretraining hands on to fine-tuning."""
+    return {k: v for k, v in model.state_dict().items() if not k.startswith("head.")}
+
+
+def n_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -28,7 +28,7 @@ def load_runs(metrics_paths: list[str]) -> list[dict]:
 
 
 EXTRA_COLUMNS = ("weighted_f1", "map", "accuracy", "balanced_accuracy")
-EMBEDDING_COLUMNS = ("intra_mean", "intra_cv", "inter_mean", "inter_cv")
+EMBEDDING_COLUMNS = ("intra_mean", "intra_cv", "inter_mean", "inter_cv", "silhouette")
 OTHER_TABLE = "Other experiments"
 
 
@@ -46,6 +46,8 @@ def _run_row(r: dict) -> dict:
         **r["macro_f1"],
         **{k: r.get(k, np.nan) for k in EXTRA_COLUMNS},
         **{k: emb.get(k, np.nan) for k in EMBEDDING_COLUMNS},
+        "silhouette": r.get("silhouette", np.nan),
+        "n_parameters": r.get("n_parameters", np.nan),
     }
 
 
@@ -58,7 +60,9 @@ def metrics_table(runs: list[dict]) -> pd.DataFrame:
     for _, grp in df.groupby("experiment", sort=False):
         first = grp.iloc[0]
         row = {k: first[k] for k in ("experiment", "task", "table", "section", "row", "order")}
-        row["n_seeds"] = len(grp)
+        row["n_seeds"] = grp["seed"].nunique()
+        row["n_runs"] = len(grp)
+        row["n_parameters"] = grp["n_parameters"].iloc[0]
         for col in METRIC_COLUMNS + EXTRA_COLUMNS + EMBEDDING_COLUMNS:
             scale = 1.0 if col in EMBEDDING_COLUMNS else 100.0
             vals = pd.to_numeric(grp[col], errors="coerce").dropna().to_numpy() * scale
@@ -165,6 +169,87 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -
     f1_ax.set_ylabel("validation macro F1")
     f1_ax.legend(fontsize=7)
     _save_figure(fig, path)
+
+
+def plot_tsne(runs: list[dict], path: str | Path) -> None:
+    """Per experiment, the t-SNE of test embeddings of its best run (validation score),
+    coloured by species (seed 003, Figure 2)."""
+    best: dict[str, dict] = {}
+    for r in runs:
+        if r.get("tsne", {}).get("x") and (
+            r["experiment"] not in best
+            or r["best_val_macro_f1"] > best[r["experiment"]]["best_val_macro_f1"]
+        ):
+            best[r["experiment"]] = r
+    n = max(1, len(best))
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4), squeeze=False)
+    cmap = plt.get_cmap("tab20")
+    for ax, (name, r) in zip(axes[0], best.items(), strict=False):
+        t = r["tsne"]
+        classes = np.asarray(t["class"])
+        for c in sorted(set(classes)):
+            sel = classes == c
+            label = r["codes"][c] if "codes" in r else str(c)
+            ax.scatter(np.asarray(t["x"])[sel], np.asarray(t["y"])[sel], s=8, color=cmap(c % 20),
+                       label=label)  # fmt: skip
+        fold = "" if r.get("fold") is None else f" fold {r['fold']}"
+        silhouette = r.get("silhouette", np.nan)
+        ax.set_title(f"{name}{fold} s{r['seed']}\nsilhouette {silhouette:.2f}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.legend(fontsize=6, markerscale=1.5)
+    if not best:
+        axes[0][0].text(0.5, 0.5, "no test window with exactly one species", ha="center")
+    _save_figure(fig, path)
+
+
+def plot_model_size(summary: pd.DataFrame, path: str | Path) -> None:
+    """Parameters against test score per experiment (seed 004): macro F1, or balanced accuracy
+    for single-label experiments."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for _, r in summary.iterrows():
+        col = "balanced_accuracy" if r["task"] == "multiclass" else "all"
+        ax.errorbar(r["n_parameters"], r[f"{col}_mean"], yerr=np.nan_to_num(r[f"{col}_std"]),
+                    fmt="o", capsize=3)  # fmt: skip
+        ax.annotate(r["experiment"], (r["n_parameters"], r[f"{col}_mean"]), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("test macro F1 / balanced accuracy (%)")
+    _save_figure(fig, path)
+
+
+def ttest_table_html(runs: list[dict], pairs: list[list[str]]) -> str:
+    """Paired two-tailed t-tests over the (fold, seed) runs two experiments share."""
+    from anuraflow.stats import paired_ttest
+
+    if not pairs:
+        return "<p>No pairs configured (<code>report.compare</code>).</p>"
+    score = {}
+    for r in runs:
+        metric = "balanced_accuracy" if r.get("task") == "multiclass" else None
+        value = r[metric] if metric else r["macro_f1"]["all"]
+        score[(r["experiment"], r.get("fold"), r["seed"])] = (value, metric or "macro F1")
+    rows = []
+    for a, b in pairs:
+        keys = sorted(
+            {(f, s) for e, f, s in score if e == a} & {(f, s) for e, f, s in score if e == b},
+            key=str,
+        )
+        if len(keys) < 2:
+            rows.append(f"<tr><td>{a} vs {b}</td><td colspan=5>fewer than 2 paired runs</td></tr>")
+            continue
+        out = paired_ttest([score[(a, *k)][0] for k in keys], [score[(b, *k)][0] for k in keys])
+        verdict = "differ" if out["p"] <= 0.05 else "no significant difference"
+        rows.append(
+            f"<tr><td>{html.escape(a)} vs {html.escape(b)}</td><td>{score[(a, *keys[0])][1]}</td>"
+            f"<td>{out['n']}</td><td>{100 * out['mean_difference']:+.2f}</td>"
+            f"<td>{out['t']:.3f}</td><td>{out['p']:.4f} ({verdict})</td></tr>"
+        )
+    return (
+        "<table><tr><th>pair</th><th>metric</th><th>paired runs</th><th>mean difference "
+        "(points)</th><th>t</th><th>p (two-tailed, 0.05)</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 MULTILABEL_HEAD = ("frequent", "common", "rare", "all", "weighted_f1", "map")
@@ -300,6 +385,7 @@ def build_report(
     title: str = "anuraflow report",
     config: dict | None = None,
     orphan_label_files: list[str] | None = None,
+    compare: list[list[str]] | None = None,
 ) -> None:
     """Write metrics_table.tsv, the four figures and a self-contained report.html."""
     runs = load_runs(metrics_paths)
@@ -324,11 +410,14 @@ def build_report(
         for r, p in zip(runs, history_paths, strict=True)
     }
     plot_training_curves(histories, outputs["curves"])
+    plot_tsne(runs, outputs["tsne"])
+    plot_model_size(summary, outputs["model_size"])
 
     prov = provenance(config, manifest)
     used = manifest[manifest["status"] == "ok"]
     run_rows = "".join(
-        f"<tr><td>{html.escape(str(r['experiment']))}</td><td>{r['seed']}</td>"
+        f"<tr><td>{html.escape(str(r['experiment']))}</td>"
+        f"<td>{'' if r.get('fold') is None else r['fold']}</td><td>{r['seed']}</td>"
         f"<td>{html.escape(r['model'])}</td><td>{r['best_epoch']}/{r['epochs']}</td>"
         f"<td>{r['best_val_macro_f1']:.3f}</td><td>{r['macro_f1']['all']:.3f}</td>"
         f"<td>{html.escape(r['device'])}</td><td>{r['train_seconds']:.0f}</td></tr>"
@@ -361,9 +450,18 @@ models of seed 002); hover a method for its experiment name.</p>
 <p>Angular distance d<sub>c</sub> = 1 - cos between test embeddings: mean and coefficient of
 variation within each class and between each pair of classes, averaged (seed 001, Figure 5).</p>
 {embedding_table_html(summary)}
+<h2>Paired t-tests between configurations</h2>
+<p>Two-tailed Student's t-test on paired runs (same fold and seed), significance 0.05
+(seed 003); the metric is balanced accuracy for single-label experiments, macro F1 otherwise.</p>
+{ttest_table_html(runs, compare or [])}
+<h2>Learned features: t-SNE and silhouette</h2>
+<p>Penultimate-layer embeddings of test windows with exactly one species, from each
+experiment's best run on validation; the silhouette coefficient is in the embedding table.</p>
+{_img(outputs["tsne"], "t-SNE of test embeddings")}
+<h2>Model size against score</h2>{_img(outputs["model_size"], "model size vs score")}
 <h2>Runs</h2>
-<table><tr><th>experiment</th><th>seed</th><th>model</th><th>best epoch</th><th>val macro F1</th>
-<th>test macro F1</th><th>device</th><th>train s</th></tr>{run_rows}</table>
+<table><tr><th>experiment</th><th>fold</th><th>seed</th><th>model</th><th>best epoch</th>
+<th>val macro F1</th><th>test macro F1</th><th>device</th><th>train s</th></tr>{run_rows}</table>
 <h2>Data</h2>
 <p>{len(used)} recordings ({used["duration_s"].sum() / 3600:.2f} h),
 {len(windows)} windows, {int(windows["empty"].sum())} without any species.</p>

@@ -69,3 +69,37 @@ def split_dataset(
     splits = split_recordings(ids, y, test_fraction, val_fraction, seed)
     write_parquet(splits, out_path)
     return splits
+
+
+def kfold_recordings(
+    recording_ids: np.ndarray, y: np.ndarray, k: int = 5, seed: int = 0
+) -> pd.DataFrame:
+    """Each recording in exactly one of `k` folds, multi-label stratified (seed 003's 5-fold
+    cross-validation, by recording so overlapping windows never straddle two folds)."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    if len(recording_ids) < k:
+        raise ValueError(f"{k}-fold cross-validation needs at least {k} recordings")
+    fold = np.empty(len(recording_ids), dtype=np.int64)
+    splitter = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    for f, (_, held) in enumerate(splitter.split(np.zeros((len(y), 1)), y)):
+        fold[held] = f
+    return pd.DataFrame({"recording_id": recording_ids, "fold": fold})
+
+
+def kfold_dataset(
+    windows_path: str | Path,
+    splits_path: str | Path,
+    out_path: str | Path,
+    codes: list[str],
+    k: int,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """folds.parquet over the train and validation recordings; test recordings stay out."""
+    windows = pd.read_parquet(windows_path)
+    splits = pd.read_parquet(splits_path)
+    pool = set(splits.loc[splits["subset"] != "test", "recording_id"])
+    ids, y = recording_labels(windows[windows["recording_id"].isin(pool)], codes)
+    folds = kfold_recordings(ids, y, k, seed)
+    write_parquet(folds, out_path)
+    return folds

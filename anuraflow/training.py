@@ -27,6 +27,7 @@ from anuraflow.augment import circular_time_shift, mix_noise_at_snr, normalise, 
 from anuraflow.checkpoint import (
     capture_rng,
     load_checkpoint,
+    load_encoder,
     restore_rng,
     run_fingerprint,
     save_checkpoint,
@@ -54,7 +55,7 @@ from anuraflow.mixing import (
     multimix_mixture,
     pair_mixture,
 )
-from anuraflow.models import build_model
+from anuraflow.models import build_model, n_parameters
 from anuraflow.provenance import provenance
 from anuraflow.species import assign_groups, species_table
 from anuraflow.tasks import class_index, prepare_task
@@ -364,6 +365,60 @@ def evaluate(
     return out
 
 
+def fraction_of_labels(train_idx: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """A random `fraction` of the training windows (seed 003's 100 / 50 / 20 % runs)."""
+    if fraction >= 1.0:
+        return train_idx
+    keep = max(1, int(round(fraction * len(train_idx))))
+    order = np.random.default_rng(seed).permutation(len(train_idx))[:keep]
+    return train_idx[torch.as_tensor(np.sort(order), device=train_idx.device)]
+
+
+def balanced_indices(labels: np.ndarray, target: int | str, seed: int) -> np.ndarray:
+    """Positions into `labels` [n, classes] with minority classes repeated up to `target`
+    windows each (seed 003's balancing; every repeat is augmented anew when drawn).
+
+    A window counts for its rarest species; windows without any species are kept once.
+    """
+    counts = labels.sum(0)
+    rarity = np.where(labels > 0, counts[None, :], np.inf)
+    owner = np.where(labels.any(1), rarity.argmin(1), -1)
+    sizes = np.bincount(owner[owner >= 0], minlength=labels.shape[1])
+    goal = int(sizes.max()) if target == "max" else int(target)
+    rng = np.random.default_rng(seed)
+    extra = [
+        rng.choice(np.flatnonzero(owner == c), goal - sizes[c], replace=True)
+        for c in range(labels.shape[1])
+        if 0 < sizes[c] < goal
+    ]
+    return np.concatenate([np.arange(len(labels)), *extra]).astype(np.int64)
+
+
+def silhouette(embeddings: np.ndarray, classes: np.ndarray, max_windows: int = 2000) -> float:
+    """Silhouette coefficient of penultimate-layer embeddings of one-species windows (seed 003)."""
+    from sklearn.metrics import silhouette_score
+
+    keep = np.flatnonzero(classes >= 0)[:max_windows]
+    if len(set(classes[keep])) < 2 or len(keep) <= len(set(classes[keep])):
+        return float("nan")
+    return float(silhouette_score(embeddings[keep], classes[keep]))
+
+
+def tsne_points(
+    embeddings: np.ndarray, classes: np.ndarray, seed: int, max_windows: int = 500
+) -> dict:
+    """2-D t-SNE of the embeddings of up to `max_windows` one-species windows (seed 003, Fig 2)."""
+    from sklearn.manifold import TSNE
+
+    keep = np.flatnonzero(classes >= 0)[:max_windows]
+    if len(keep) < 5:
+        return {"x": [], "y": [], "class": []}
+    xy = TSNE(2, perplexity=min(30.0, (len(keep) - 1) / 3), random_state=seed).fit_transform(
+        embeddings[keep]
+    )
+    return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "class": classes[keep].tolist()}
+
+
 def train_experiment(
     windows_path: str | Path,
     splits_path: str | Path,
@@ -383,12 +438,17 @@ def train_experiment(
     resume_path: str | Path | None = None,
     manifest_path: str | Path | None = None,
     config: dict | None = None,
+    encoder_path: str | Path | None = None,
+    folds_path: str | Path | None = None,
+    fold: int | None = None,
 ) -> dict:
     """Train, select the best epoch on the validation split only, evaluate it on test.
 
     With `resume_path`, the training state is saved there after every epoch and a matching
     state found there at the start is resumed from (deleted once the run has finished).
-    `manifest_path` and `config` go into the metrics' provenance.
+    `manifest_path` and `config` go into the metrics' provenance. `encoder_path`: a
+    pretrained encoder to start from (`init`). `folds_path` and `fold`: cross-validation, the
+    recordings of `fold` are the validation set and the other train/val ones the training set.
     """
     from tqdm import tqdm
 
@@ -401,6 +461,11 @@ def train_experiment(
     all_windows = pd.read_parquet(windows_path).merge(
         pd.read_parquet(splits_path), on="recording_id"
     )
+    if fold is not None:
+        folds = pd.read_parquet(folds_path).set_index("recording_id")["fold"]
+        in_cv = all_windows["subset"] != "test"
+        val = all_windows["recording_id"].map(folds).eq(fold)
+        all_windows.loc[in_cv, "subset"] = np.where(val[in_cv], "val", "train")
     data = prepare_task(
         all_windows, table["code"].tolist(), settings["task"], **settings["dataset"]
     )
@@ -425,13 +490,26 @@ def train_experiment(
         table[table["code"].isin(codes)], all_windows[codes].sum().to_dict(), group_thresholds
     )
 
+    subset_idx["train"] = fraction_of_labels(subset_idx["train"], settings["label_fraction"], seed)
+    if settings["balance"]:
+        train_labels = bank.labels[subset_idx["train"]].cpu().numpy()
+        order = balanced_indices(train_labels, settings["balance"]["target"], seed)
+        subset_idx["train"] = subset_idx["train"][torch.as_tensor(order, device=device)]
     model = build_model(
         settings["model"],
         len(codes),
         n_mels=bank.frames.shape[1],
         n_frames=bank.n_frames,
+        weights=settings["pretrained_weights"],
+        dense_head=settings["dense_head"],
         **settings["model_args"],
-    ).to(device)
+    )
+    frozen = []
+    if settings["init"]:
+        if encoder_path is None:
+            raise ValueError("init.pretrain is set but no pretrained encoder was given")
+        frozen = load_encoder(model, encoder_path, settings["model"], settings["init"]["freeze"])
+    model = model.to(device)
     optimizer = make_optimizer(model, settings)
     batch_size = settings["batch_size"]
     steps_per_epoch = math.ceil(len(subset_idx["train"]) / batch_size)
@@ -474,6 +552,8 @@ def train_experiment(
         if stop:
             break
         model.train()
+        for module in frozen:  # a frozen encoder keeps its batch-norm statistics too
+            module.eval()
         t0 = time.time()
         train_idx = subset_idx["train"]
         order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
@@ -487,6 +567,8 @@ def train_experiment(
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
                 method, mixture, h, logits = mixing_step(model, x, settings, generator)
             loss = objective(h, logits, y, mixture)
+            if hasattr(model, "penalty"):
+                loss = loss + model.penalty()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -591,6 +673,11 @@ def train_experiment(
         "groups": groups,
         "train_seconds": train_seconds,
         "resumed_from_epoch": first_epoch - 1 if first_epoch > 1 else None,
+        "fold": fold,
+        "n_parameters": n_parameters(model),
+        "silhouette": silhouette(embeddings, class_index(true)),
+        "tsne": tsne_points(embeddings, class_index(true), seed),
+        "codes": codes,
         "settings": settings,
         "provenance": provenance(config, pd.read_parquet(manifest_path) if manifest_path else None),
     }

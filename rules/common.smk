@@ -154,7 +154,82 @@ def uses_noise(name):
 
 
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
-RUNS = [(name, seed) for name, exp in EXPERIMENTS.items() for seed in exp["seeds"]]
+
+
+def config_file(directory_key, name, what):
+    """<directory>/<name>.yaml, relative to the working directory or this workflow."""
+    for base in (Path("."), Path(workflow.basedir)):
+        path = base / config[directory_key] / f"{name}.yaml"
+        if path.exists():
+            return str(path)
+    raise WorkflowError(
+        f"{what} {name!r} has no file {config[directory_key]}/{name}.yaml ({directory_key})"
+    )
+
+
+def load_pretrain(name):
+    """config/pretrain/<name>.yaml, schema-checked like every other config."""
+    path = config_file("pretrain_dir", name, "pretraining")
+    with open(path) as fh:
+        pre = yaml.safe_load(fh)
+    schema = os.path.join(SCHEMAS, "pretrain.schema.yaml")
+    errors = schema_errors(pre, schema)
+    if errors:
+        raise WorkflowError(
+            f"invalid pretraining config {path}:\n  " + "\n  ".join(errors)
+        )
+    validate(pre, schema)
+    if pre["name"] != name:
+        raise WorkflowError(f"{path}: 'name' is {pre['name']!r}, expected {name!r}")
+    return pre
+
+
+PRETRAINS = {
+    exp["init"]["pretrain"]: load_pretrain(exp["init"]["pretrain"])
+    for exp in EXPERIMENTS.values()
+    if exp.get("init")
+}
+for _name, _exp in EXPERIMENTS.items():
+    _weights = _exp.get("pretrained_weights")
+    if _weights and not Path(_weights).expanduser().is_file():
+        raise WorkflowError(
+            f"experiment {_name!r}: pretrained_weights: {_weights!r} does not exist. Nothing "
+            "is downloaded here; put the torchvision state dict (.pth) there, or remove the key"
+        )
+    if (
+        _exp.get("init")
+        and PRETRAINS[_exp["init"]["pretrain"]]["model"] != _exp["model"]
+    ):
+        raise WorkflowError(
+            f"experiment {_name!r}: init.pretrain {_exp['init']['pretrain']!r} pretrains "
+            f"{PRETRAINS[_exp['init']['pretrain']]['model']!r}, the experiment trains "
+            f"{_exp['model']!r}"
+        )
+
+# (experiment, fold, seed); fold None: the fixed train/val split, else k-fold cross-validation
+RUNS = [
+    (name, fold, seed)
+    for name, exp in EXPERIMENTS.items()
+    for fold in (range(exp["folds"]) if exp.get("folds") else [None])
+    for seed in exp["seeds"]
+]
+
+
+def run_dir(name, fold, seed):
+    fold_part = "" if fold is None else f"/fold{fold}"
+    return f"{RESULTS}/runs/{name}{fold_part}/seed{seed}"
+
+
+def encoder_input(wildcards):
+    """The pretrained encoder a fine-tuning run starts from: an input, so the DAG tracks it."""
+    init = EXPERIMENTS[wildcards.experiment].get("init")
+    return [f"{RESULTS}/pretrain/{init['pretrain']}/encoder.pt"] if init else []
+
+
+def weights_input(wildcards):
+    weights = EXPERIMENTS[wildcards.experiment].get("pretrained_weights")
+    return [str(Path(weights).expanduser())] if weights else []
+
 
 # data last: config and experiment errors are reported before the data are looked at
 SOURCES = recording_sources()
@@ -191,4 +266,4 @@ for _name in EXPERIMENTS:
 
 
 def run_files(filename):
-    return [f"{RESULTS}/runs/{name}/seed{seed}/{filename}" for name, seed in RUNS]
+    return [f"{run_dir(name, fold, seed)}/{filename}" for name, fold, seed in RUNS]

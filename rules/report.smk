@@ -36,12 +36,23 @@ rule build_report:
             caption="../workflow/report/training_curves.rst",
             category="Training",
         ),
+        tsne=report(
+            f"{RESULTS}/report/tsne.png",
+            caption="../workflow/report/tsne.rst",
+            category="Results",
+        ),
+        model_size=report(
+            f"{RESULTS}/report/model_size.png",
+            caption="../workflow/report/model_size.rst",
+            category="Results",
+        ),
     params:
         species=SPECIES,
         groups=config["frequency_groups"],
         title=config["report"]["title"],
         config=config,
         orphan_label_files=ORPHAN_LABEL_FILES,
+        compare=config["report"].get("compare", []),
     log:
         f"{RESULTS}/logs/build_report.log",
     benchmark:

@@ -21,3 +21,24 @@ rule split_recordings:
         "../envs/audio.yaml"
     script:
         "../workflow/scripts/split_recordings.py"
+
+
+rule kfold_splits:
+    input:
+        windows=f"{RESULTS}/windows.parquet",
+        splits=f"{RESULTS}/splits.parquet",
+    output:
+        f"{RESULTS}/folds/k{{k}}.parquet",
+    params:
+        codes=SPECIES_CODES,
+        seed=config["split"]["seed"],
+    log:
+        f"{RESULTS}/logs/kfold_splits/k{{k}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/kfold_splits.py"

@@ -15,6 +15,8 @@ rule train_model:
             if uses_noise(w.experiment)
             else []
         ),
+        encoder=encoder_input,
+        weights=weights_input,
     output:
         model=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.pt",
         predictions=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
@@ -41,3 +43,26 @@ rule train_model:
         "../envs/train.yaml"
     script:
         "../workflow/scripts/train_model.py"
+
+
+# k-fold cross-validation (experiment key `folds`): the same job once per fold and seed, the
+# fold's recordings as validation set.
+use rule train_model as train_model_cv with:
+    input:
+        **rules.train_model.input,
+        folds=lambda w: f"{RESULTS}/folds/k{EXPERIMENTS[w.experiment]['folds']}.parquet",
+    output:
+        model=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/model.pt",
+        predictions=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/predictions.parquet",
+        metrics=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/metrics.json",
+        history=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/history.tsv",
+    params:
+        experiment=lambda w: EXPERIMENTS[w.experiment],
+        species=SPECIES,
+        groups=config["frequency_groups"],
+        window_s=config["windows"]["length_s"],
+        resume=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/resume.pt",
+    log:
+        f"{RESULTS}/logs/train/{{experiment}}/fold{{fold}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{experiment}}/fold{{fold}}/seed{{seed}}.tsv"

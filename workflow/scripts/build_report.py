@@ -17,4 +17,5 @@ with redirect_output(sm.log[0]):
         title=sm.params.title,
         config=sm.params.config,
         orphan_label_files=sm.params.orphan_label_files,
+        compare=sm.params.compare,
     )

@@ -23,4 +23,7 @@ with redirect_output(sm.log[0]):
         resume_path=sm.params.resume,
         manifest_path=sm.input.manifest,
         config=sm.config,
+        encoder_path=sm.input.encoder[0] if sm.input.encoder else None,
+        folds_path=sm.input.get("folds"),
+        fold=int(sm.wildcards.fold) if "fold" in sm.wildcards.keys() else None,
     )

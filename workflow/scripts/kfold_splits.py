@@ -1,0 +1,15 @@
+"""Rule kfold_splits: k cross-validation folds of the train and validation recordings."""
+
+from anuraflow.fileio import redirect_output
+from anuraflow.splits import kfold_dataset
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with redirect_output(sm.log[0]):
+    kfold_dataset(
+        sm.input.windows,
+        sm.input.splits,
+        sm.output[0],
+        sm.params.codes,
+        int(sm.wildcards.k),
+        sm.params.seed,
+    )

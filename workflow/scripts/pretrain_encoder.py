@@ -1,0 +1,21 @@
+"""Rule pretrain_encoder: self-supervised pretraining of one encoder (seed 003)."""
+
+from anuraflow.fileio import redirect_output
+from anuraflow.pretrain import pretrain_encoder
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with redirect_output(sm.log[0]):
+    pretrain_encoder(
+        sm.input.windows,
+        sm.input.splits,
+        list(sm.input.audio),
+        sm.params.pretrain,
+        sm.params.features,
+        sm.params.window_s,
+        sm.params.seed,
+        out_encoder=sm.output.encoder,
+        out_history=sm.output.history,
+        out_metrics=sm.output.metrics,
+        threads=sm.threads,
+        workflow_config=sm.config,
+    )
