@@ -509,6 +509,7 @@ def train_experiment(
         if encoder_path is None:
             raise ValueError("init.pretrain is set but no pretrained encoder was given")
         frozen = load_encoder(model, encoder_path, settings["model"], settings["init"]["freeze"])
+        print(f"fine-tuning from the encoder {encoder_path} (frozen: {bool(frozen)})", flush=True)
     model = model.to(device)
     optimizer = make_optimizer(model, settings)
     batch_size = settings["batch_size"]

@@ -1,0 +1,70 @@
+"""Seed 003's evaluation and fine-tuning helpers: folds, label fractions, balancing, encoders."""
+
+import numpy as np
+import pytest
+import torch
+
+from anuraflow.checkpoint import load_encoder
+from anuraflow.models import build_model, encoder_state
+from anuraflow.splits import kfold_recordings
+from anuraflow.training import balanced_indices, fraction_of_labels, silhouette
+
+
+def test_k_folds_partition_the_recordings_exactly():
+    ids = np.array([f"rec{i:02d}" for i in range(23)])
+    y = np.random.default_rng(0).integers(0, 2, size=(23, 4))
+    folds = kfold_recordings(ids, y, k=5, seed=1)
+    assert sorted(folds["recording_id"]) == sorted(ids)  # every recording exactly once
+    assert set(folds["fold"]) == set(range(5))
+    assert folds.groupby("fold").size().between(3, 6).all()
+    with pytest.raises(ValueError, match="at least 5 recordings"):
+        kfold_recordings(ids[:3], y[:3], k=5)
+
+
+def test_label_fraction_keeps_a_seeded_share():
+    idx = torch.arange(100, 200)
+    half = fraction_of_labels(idx, 0.5, seed=3)
+    assert len(half) == 50 and set(half.tolist()) <= set(idx.tolist())
+    assert torch.equal(half, fraction_of_labels(idx, 0.5, seed=3))
+    assert len(fraction_of_labels(idx, 0.2, seed=3)) == 20
+    assert fraction_of_labels(idx, 1.0, seed=3) is idx
+
+
+def test_balancing_repeats_minority_windows_up_to_the_target():
+    labels = np.zeros((10, 3), np.uint8)
+    labels[:6, 0] = 1  # 6 of class 0
+    labels[6:8, 1] = 1  # 2 of class 1
+    labels[8, 2] = 1  # 1 of class 2
+    # window 9 has no species: kept once, never repeated
+    order = balanced_indices(labels, "max", seed=0)
+    owner = labels[order].argmax(1)
+    counts = np.bincount(owner[labels[order].any(1)], minlength=3)
+    assert counts.tolist() == [6, 6, 6]
+    assert (order[:10] == np.arange(10)).all() and (order == 9).sum() == 1
+    assert np.bincount(labels[balanced_indices(labels, 4, 0)].argmax(1))[1:].tolist() == [4, 4]
+
+
+def test_a_multilabel_window_counts_for_its_rarest_species():
+    labels = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], np.uint8)
+    order = balanced_indices(labels, "max", seed=0)
+    assert len(order) == 4 + 2 and (order[4:] == 3).all()  # species 1 (1 window) up to 3
+
+
+def test_silhouette_of_separated_clusters():
+    emb = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 0.0], [10.1, 0.0]])
+    assert silhouette(emb, np.array([0, 0, 1, 1])) == pytest.approx(0.99, abs=0.01)
+    assert np.isnan(silhouette(emb, np.array([0, 0, 0, -1])))
+
+
+def test_pretrained_encoder_is_loaded_and_frozen(tmp_path):
+    source = build_model("small_cnn", 1)
+    path = tmp_path / "encoder.pt"
+    torch.save({"encoder": encoder_state(source), "model_name": "small_cnn"}, path)
+    target = build_model("small_cnn", 4)
+    frozen = load_encoder(target, path, "small_cnn", freeze=True)
+    for key, value in encoder_state(source).items():
+        assert torch.equal(target.state_dict()[key], value)
+    trainable = {n for n, p in target.named_parameters() if p.requires_grad}
+    assert trainable == {"head.weight", "head.bias"} and frozen
+    with pytest.raises(ValueError, match="pretrained as 'small_cnn'"):
+        load_encoder(build_model("resnet18", 4), path, "resnet18", freeze=False)
