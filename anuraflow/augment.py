@@ -46,6 +46,27 @@ def spec_augment(
     return x.masked_fill(drop, 0.0)
 
 
+def time_stretch_frames(
+    x: torch.Tensor, rates: tuple[float, ...], generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Seed 004's time stretch on log-mels [B, C, F, T]: each example played `rate` times
+    faster (a rate drawn from `rates`), by linear interpolation along time only, so the pitch
+    is kept; cropped or edge-padded back to T frames."""
+    b, c, f, t = x.shape
+    choice = torch.randint(len(rates), (b,), generator=generator, device=x.device)
+    rate = torch.tensor(rates, dtype=x.dtype, device=x.device)[choice]
+    pos = torch.arange(t, device=x.device, dtype=x.dtype)[None, :] * rate[:, None]  # [B, T]
+    pos = pos.clamp(max=t - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=t - 1)
+    w = (pos - lo).to(x.dtype)[:, None, None, :]
+
+    def take(i):
+        return torch.gather(x, 3, i[:, None, None, :].expand(b, c, f, t))
+
+    return take(lo) * (1 - w) + take(hi) * w
+
+
 def circular_time_shift(
     x: torch.Tensor, max_fraction: float = 1.0, generator: torch.Generator | None = None
 ) -> torch.Tensor:

@@ -30,7 +30,7 @@ EXPERIMENT_DEFAULTS: dict[str, Any] = {
     "early_stopping": None,
     "select_on": "val_macro_f1",
     "normalise": "dataset",
-    "augment": {"spec_augment": None, "time_shift": 0.0, "noise": None},
+    "augment": {"spec_augment": None, "time_shift": 0.0, "time_stretch": None, "noise": None},
     "mixing": None,
     "loss": {
         "name": None,  # bce (multi-label) / ce (single-label) when not given

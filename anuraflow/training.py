@@ -23,7 +23,13 @@ import torch
 from torch import nn
 
 from anuraflow import losses
-from anuraflow.augment import circular_time_shift, mix_noise_at_snr, normalise, spec_augment
+from anuraflow.augment import (
+    circular_time_shift,
+    mix_noise_at_snr,
+    normalise,
+    spec_augment,
+    time_stretch_frames,
+)
 from anuraflow.checkpoint import (
     capture_rng,
     load_checkpoint,
@@ -232,7 +238,8 @@ def prepare_inputs(
     noise: NoiseBank | None = None,
 ) -> torch.Tensor:
     """Window log-mels -> (train only: noise at an SNR) -> normalisation -> (train only:
-    time shift, SpecAugment). `generator` None means evaluation: nothing random is applied."""
+    time stretch, time shift, SpecAugment). `generator` None means evaluation: nothing random
+    is applied."""
     x = bank.raw(idx)
     aug = settings["augment"]
     if generator is not None and noise is not None and aug.get("noise"):
@@ -244,6 +251,8 @@ def prepare_inputs(
         x = torch.where(keep[:, None, None, None], noisy, x)
     x = normalise(x, settings["normalise"], bank.mean, bank.std)
     if generator is not None:
+        if aug.get("time_stretch"):
+            x = time_stretch_frames(x, tuple(aug["time_stretch"]), generator)
         if aug.get("time_shift"):
             x = circular_time_shift(x, aug["time_shift"], generator)
         if aug.get("spec_augment"):

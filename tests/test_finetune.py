@@ -68,3 +68,16 @@ def test_pretrained_encoder_is_loaded_and_frozen(tmp_path):
     assert trainable == {"head.weight", "head.bias"} and frozen
     with pytest.raises(ValueError, match="pretrained as 'small_cnn'"):
         load_encoder(build_model("resnet18", 4), path, "resnet18", freeze=False)
+
+
+def test_time_stretch_on_log_mels_moves_events_and_keeps_bands():
+    from anuraflow.augment import time_stretch_frames
+
+    x = torch.zeros(2, 1, 4, 100)
+    x[:, :, 2, 40] = 1.0  # an event in mel band 2 at frame 40
+    out = time_stretch_frames(x, (2.0,), torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    assert (out[:, 0, 2].argmax(-1) == 20).all()  # twice as fast: at frame 20
+    assert out[:, 0, [0, 1, 3]].abs().sum() == 0  # no energy moved across bands
+    same = time_stretch_frames(x, (1.0,), torch.Generator().manual_seed(0))
+    assert torch.equal(same, x)
