@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from anuraflow.augment import spec_augment
 from anuraflow.features import LogMelConfig, _mel_transform
 from anuraflow.fileio import atomic_path, write_json, write_text
 from anuraflow.models import build_model, encoder_state
@@ -33,6 +34,7 @@ PRETRAIN_DEFAULTS = {
     "batch_size": 32,
     "lr": 1e-3,
     "max_windows": None,  # cap per epoch (random subset), None: every train window
+    "spec_augment": None,  # SpecAugment on each view's log-mels, after the waveform view
     "device": "auto",
 }
 
@@ -121,6 +123,9 @@ def pretrain_encoder(
             w = crops(rows.iloc[idx])
             xa = _logmel(transform, _views(w, cfg.sample_rate, gen).to(device))
             xb = _logmel(transform, _views(w, cfg.sample_rate, gen).to(device))
+            if settings["spec_augment"]:
+                xa = spec_augment(xa, **settings["spec_augment"], generator=gen)
+                xb = spec_augment(xb, **settings["spec_augment"], generator=gen)
             with torch.set_grad_enabled(train):
                 loss = loss_fn(
                     projector(model.embed(xa)), projector(model.embed(xb)), **settings["loss_args"]
