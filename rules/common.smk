@@ -172,6 +172,7 @@ def load_pretrain(name):
     path = config_file("pretrain_dir", name, "pretraining")
     with open(path) as fh:
         pre = yaml.safe_load(fh)
+    pre = {**pre, **config.get("pretrain_overrides", {})}
     schema = os.path.join(SCHEMAS, "pretrain.schema.yaml")
     errors = schema_errors(pre, schema)
     if errors:
