@@ -217,8 +217,8 @@ RUNS = [
 
 
 def run_dir(name, fold, seed):
-    fold_part = "" if fold is None else f"/fold{fold}"
-    return f"{RESULTS}/runs/{name}{fold_part}/seed{seed}"
+    run = f"{RESULTS}/runs/{name}"
+    return f"{run}/seed{seed}" if fold is None else f"{run}/fold{fold}/seed{seed}"
 
 
 def encoder_input(wildcards):
