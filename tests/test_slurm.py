@@ -60,8 +60,9 @@ def cluster_profile(profile_dir: Path) -> Path:
     profile["default-resources"].update(slurm_partition="debug")
     del profile["default-resources"]["slurm_account"]
     profile["slurm-no-account"] = True  # no slurmdbd, so no accounts
-    profile["set-resources"]["train_model"] = {"mem_mb": 4000, "runtime": 30}  # no GPU here
-    profile["set-threads"]["train_model"] = 1
+    for rule in ("train_model", "train_model_cv", "pretrain_encoder"):  # no GPU here
+        profile["set-resources"][rule] = {"mem_mb": 4000, "runtime": 30}
+        profile["set-threads"][rule] = 1
     profile["cores"] = 2  # the node's CPUs: group jobs stack their jobs to fit
     profile["group-components"] = [f"per_recording={PER_GROUP}"]
     profile["retries"] = 0
