@@ -115,33 +115,43 @@ def orphan_label_files():
     return orphans
 
 
-def experiment_path(name):
-    """config/experiments/<name>.yaml, relative to the working directory or this workflow."""
+def config_file(directory_key, name, what):
+    """<directory>/<name>.yaml, relative to the working directory or this workflow."""
     for base in (Path("."), Path(workflow.basedir)):
-        path = base / config["experiments_dir"] / f"{name}.yaml"
+        path = base / config[directory_key] / f"{name}.yaml"
         if path.exists():
             return str(path)
     raise WorkflowError(
-        f"experiment {name!r} listed in config 'experiments' has no file "
-        f"{config['experiments_dir']}/{name}.yaml"
+        f"{what} {name!r} has no file {config[directory_key]}/{name}.yaml ({directory_key})"
     )
 
 
-def load_experiment(name):
-    """One experiment file, with config 'experiment_overrides' applied, schema-validated."""
-    path = experiment_path(name)
+def experiment_path(name):
+    return config_file("experiments_dir", name, "experiment")
+
+
+def load_named_config(path, name, overrides_key, schema_name, what):
+    """One YAML file with the config's overrides applied, schema-checked (every error by
+    key), defaults filled, and its `name` matching the file name."""
     with open(path) as fh:
-        exp = yaml.safe_load(fh)
-    exp = {**exp, **config.get("experiment_overrides", {})}
-    schema = os.path.join(SCHEMAS, "experiment.schema.yaml")
-    errors = schema_errors(exp, schema)
+        doc = yaml.safe_load(fh)
+    doc = {**doc, **config.get(overrides_key, {})}
+    schema = os.path.join(SCHEMAS, schema_name)
+    errors = schema_errors(doc, schema)
     if errors:
-        raise WorkflowError(
-            f"invalid experiment config {path}:\n  " + "\n  ".join(errors)
-        )
-    validate(exp, schema)
-    if exp["name"] != name:
-        raise WorkflowError(f"{path}: 'name' is {exp['name']!r}, expected {name!r}")
+        raise WorkflowError(f"invalid {what} config {path}:\n  " + "\n  ".join(errors))
+    validate(doc, schema)
+    if doc["name"] != name:
+        raise WorkflowError(f"{path}: 'name' is {doc['name']!r}, expected {name!r}")
+    return doc
+
+
+def load_experiment(name):
+    """One experiment file with 'experiment_overrides', plus the checks beyond the schema."""
+    path = experiment_path(name)
+    exp = load_named_config(
+        path, name, "experiment_overrides", "experiment.schema.yaml", "experiment"
+    )
     try:
         experiment_settings(exp)
     except (ValueError, KeyError) as err:
@@ -156,33 +166,12 @@ def uses_noise(name):
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
 
 
-def config_file(directory_key, name, what):
-    """<directory>/<name>.yaml, relative to the working directory or this workflow."""
-    for base in (Path("."), Path(workflow.basedir)):
-        path = base / config[directory_key] / f"{name}.yaml"
-        if path.exists():
-            return str(path)
-    raise WorkflowError(
-        f"{what} {name!r} has no file {config[directory_key]}/{name}.yaml ({directory_key})"
-    )
-
-
 def load_pretrain(name):
-    """config/pretrain/<name>.yaml, schema-checked like every other config."""
+    """config/pretrain/<name>.yaml with 'pretrain_overrides'."""
     path = config_file("pretrain_dir", name, "pretraining")
-    with open(path) as fh:
-        pre = yaml.safe_load(fh)
-    pre = {**pre, **config.get("pretrain_overrides", {})}
-    schema = os.path.join(SCHEMAS, "pretrain.schema.yaml")
-    errors = schema_errors(pre, schema)
-    if errors:
-        raise WorkflowError(
-            f"invalid pretraining config {path}:\n  " + "\n  ".join(errors)
-        )
-    validate(pre, schema)
-    if pre["name"] != name:
-        raise WorkflowError(f"{path}: 'name' is {pre['name']!r}, expected {name!r}")
-    return pre
+    return load_named_config(
+        path, name, "pretrain_overrides", "pretrain.schema.yaml", "pretraining"
+    )
 
 
 PRETRAINS = {
