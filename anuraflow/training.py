@@ -536,11 +536,15 @@ def train_experiment(
     done_seconds, first_epoch = 0.0, 1
     fingerprint = ""
     if resume_path is not None:
-        large = [*feature_paths] + ([noise_bank_path] if noise_bank_path else [])
+        # every input the run depends on: a checkpoint of another fold, encoder or weights
+        # file must not be resumed from
+        tables = [windows_path, splits_path] + ([folds_path] if fold is not None else [])
+        large = [*feature_paths]
+        extra = (noise_bank_path, encoder_path, settings["pretrained_weights"])
+        large += [Path(p).expanduser() for p in extra if p]
         fingerprint = run_fingerprint(
-            settings, seed, [windows_path, splits_path], large, species=species_entries,
-            groups=group_thresholds,
-            window_s=window_s, threads=threads, device=str(device),
+            settings, seed, tables, large, species=species_entries, groups=group_thresholds,
+            window_s=window_s, threads=threads, device=str(device), fold=fold,
         )  # fmt: skip
         state = load_checkpoint(resume_path, fingerprint)
         if state is not None:
