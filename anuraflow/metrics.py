@@ -12,6 +12,7 @@ from sklearn.metrics import (
     average_precision_score,
     balanced_accuracy_score,
     precision_recall_fscore_support,
+    silhouette_score,
 )
 
 
@@ -148,3 +149,26 @@ def embedding_statistics(
         "n_classes": len(keys),
         "per_class": {str(c): {"mean": m, "cv": v} for c, (m, v) in intra.items()},
     }
+
+
+def silhouette(embeddings: np.ndarray, classes: np.ndarray, max_windows: int = 2000) -> float:
+    """Silhouette coefficient of penultimate-layer embeddings of one-species windows (seed 003)."""
+    keep = np.flatnonzero(classes >= 0)[:max_windows]
+    if len(set(classes[keep])) < 2 or len(keep) <= len(set(classes[keep])):
+        return float("nan")
+    return float(silhouette_score(embeddings[keep], classes[keep]))
+
+
+def tsne_points(
+    embeddings: np.ndarray, classes: np.ndarray, seed: int, max_windows: int = 500
+) -> dict:
+    """2-D t-SNE of the embeddings of up to `max_windows` one-species windows (seed 003, Fig 2)."""
+    from sklearn.manifold import TSNE
+
+    keep = np.flatnonzero(classes >= 0)[:max_windows]
+    if len(keep) < 5:
+        return {"x": [], "y": [], "class": []}
+    xy = TSNE(2, perplexity=min(30.0, (len(keep) - 1) / 3), random_state=seed).fit_transform(
+        embeddings[keep]
+    )
+    return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "class": classes[keep].tolist()}

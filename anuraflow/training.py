@@ -48,7 +48,9 @@ from anuraflow.metrics import (
     macro_f1,
     mean_average_precision,
     per_species_scores,
+    silhouette,
     single_label_scores,
+    tsne_points,
     weighted_f1,
 )
 from anuraflow.mixing import (
@@ -357,14 +359,18 @@ def evaluate(
     codes: list[str],
     groups: dict[str, str],
     settings: dict,
+    seed: int = 0,
 ) -> dict:
     """Every metric of the seeds that fits the task, on one subset's windows."""
     pred = decide(prob, settings)
+    one_species = class_index(true)
     out = {
         "macro_f1": group_macro_f1(true, pred, codes, groups),
         "weighted_f1": weighted_f1(true, pred),
         "per_species": per_species_scores(true, pred, codes),
-        "embedding_stats": embedding_statistics(embeddings, class_index(true)),
+        "embedding_stats": embedding_statistics(embeddings, one_species),
+        "silhouette": silhouette(embeddings, one_species),
+        "tsne": tsne_points(embeddings, one_species, seed),
     }
     if settings["task"] == "multiclass":
         out.update(single_label_scores(true.argmax(1), prob.argmax(1)))
@@ -401,31 +407,6 @@ def balanced_indices(labels: np.ndarray, target: int | str, seed: int) -> np.nda
         if 0 < sizes[c] < goal
     ]
     return np.concatenate([np.arange(len(labels)), *extra]).astype(np.int64)
-
-
-def silhouette(embeddings: np.ndarray, classes: np.ndarray, max_windows: int = 2000) -> float:
-    """Silhouette coefficient of penultimate-layer embeddings of one-species windows (seed 003)."""
-    from sklearn.metrics import silhouette_score
-
-    keep = np.flatnonzero(classes >= 0)[:max_windows]
-    if len(set(classes[keep])) < 2 or len(keep) <= len(set(classes[keep])):
-        return float("nan")
-    return float(silhouette_score(embeddings[keep], classes[keep]))
-
-
-def tsne_points(
-    embeddings: np.ndarray, classes: np.ndarray, seed: int, max_windows: int = 500
-) -> dict:
-    """2-D t-SNE of the embeddings of up to `max_windows` one-species windows (seed 003, Fig 2)."""
-    from sklearn.manifold import TSNE
-
-    keep = np.flatnonzero(classes >= 0)[:max_windows]
-    if len(keep) < 5:
-        return {"x": [], "y": [], "class": []}
-    xy = TSNE(2, perplexity=min(30.0, (len(keep) - 1) / 3), random_state=seed).fit_transform(
-        embeddings[keep]
-    )
-    return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "class": classes[keep].tolist()}
 
 
 def train_experiment(
@@ -683,14 +664,12 @@ def train_experiment(
         "dataset": data.summary(),
         "n_windows": {s: len(i) for s, i in subset_idx.items()},
         "mixing_steps": method_counts,
-        **evaluate(true, prob, embeddings, codes, groups, settings),
+        **evaluate(true, prob, embeddings, codes, groups, settings, seed),
         "groups": groups,
         "train_seconds": train_seconds,
         "resumed_from_epoch": first_epoch - 1 if first_epoch > 1 else None,
         "fold": fold,
         "n_parameters": n_parameters(model),
-        "silhouette": silhouette(embeddings, class_index(true)),
-        "tsne": tsne_points(embeddings, class_index(true), seed),
         "codes": codes,
         "settings": settings,
         "provenance": provenance(config, pd.read_parquet(manifest_path) if manifest_path else None),

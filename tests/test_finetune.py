@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from anuraflow.checkpoint import load_encoder
+from anuraflow.metrics import silhouette
 from anuraflow.models import build_model, encoder_state
 from anuraflow.splits import kfold_recordings
-from anuraflow.training import balanced_indices, fraction_of_labels, silhouette
+from anuraflow.training import balanced_indices, fraction_of_labels
 
 
 def test_k_folds_partition_the_recordings_exactly():
