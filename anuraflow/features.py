@@ -51,31 +51,32 @@ def logmel(samples: np.ndarray, sample_rate: int, cfg: LogMelConfig) -> np.ndarr
     import torch
 
     samples = resample(samples, sample_rate, cfg.sample_rate)
-    with warnings.catch_warnings():
-        # 128 HTK mels over 257 FFT bins (the seed's setting) leaves the lowest filters empty;
-        # torchaudio warns on every call. Those bands are constant log-floor, which is harmless.
-        warnings.filterwarnings("ignore", message="At least one mel filterbank has all zero")
-        transform = _mel_transform(cfg)
+    transform = mel_transform(cfg)
     with torch.no_grad():
         mel = transform(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
         out = 10.0 * torch.log10(torch.clamp(mel, min=LOG_FLOOR))
     return out.T.contiguous().numpy()
 
 
-def _mel_transform(cfg: LogMelConfig):
+def mel_transform(cfg: LogMelConfig):
+    """torchaudio's mel power spectrogram for `cfg` (a module: move it to the data's device)."""
     import torchaudio.transforms as T
 
-    return T.MelSpectrogram(
-        sample_rate=cfg.sample_rate,
-        n_fft=cfg.n_fft,
-        hop_length=cfg.hop_length,
-        n_mels=cfg.n_mels,
-        f_min=cfg.f_min,
-        f_max=cfg.f_max,
-        power=2.0,
-        center=True,
-        pad_mode="reflect",
-    )
+    with warnings.catch_warnings():
+        # 128 HTK mels over 257 FFT bins (the seed's setting) leaves the lowest filters empty;
+        # torchaudio warns on every call. Those bands are constant log-floor, which is harmless.
+        warnings.filterwarnings("ignore", message="At least one mel filterbank has all zero")
+        return T.MelSpectrogram(
+            sample_rate=cfg.sample_rate,
+            n_fft=cfg.n_fft,
+            hop_length=cfg.hop_length,
+            n_mels=cfg.n_mels,
+            f_min=cfg.f_min,
+            f_max=cfg.f_max,
+            power=2.0,
+            center=True,
+            pad_mode="reflect",
+        )
 
 
 def write_feature_cache(

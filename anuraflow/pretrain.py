@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from anuraflow.audio import read_audio, to_mono
 from anuraflow.augment import spec_augment
-from anuraflow.features import LogMelConfig, _mel_transform
+from anuraflow.features import LOG_FLOOR, LogMelConfig, mel_transform
 from anuraflow.fileio import atomic_path, write_json, write_text
 from anuraflow.models import build_model, encoder_state
 from anuraflow.provenance import provenance
@@ -44,9 +45,7 @@ def pretrain_settings(config: dict) -> dict:
 
 
 def _load_waves(recordings: list[str], audio_paths: dict[str, str]) -> dict[str, torch.Tensor]:
-    import soundfile as sf
-
-    return {r: torch.from_numpy(sf.read(audio_paths[r], dtype="float32")[0]) for r in recordings}
+    return {r: torch.from_numpy(to_mono(read_audio(audio_paths[r])[0])) for r in recordings}
 
 
 def _views(waves: torch.Tensor, rate: int, generator: torch.Generator) -> torch.Tensor:
@@ -55,7 +54,7 @@ def _views(waves: torch.Tensor, rate: int, generator: torch.Generator) -> torch.
 
 def _logmel(transform, waves: torch.Tensor) -> torch.Tensor:
     """[B, 1, n_mels, frames] per-example z-normalised log-mels (no dataset statistics)."""
-    x = 10.0 * torch.log10(torch.clamp(transform(waves), min=1e-10)).unsqueeze(1)
+    x = 10.0 * torch.log10(torch.clamp(transform(waves), min=LOG_FLOOR)).unsqueeze(1)
     mean = x.mean(dim=(2, 3), keepdim=True)
     return (x - mean) / x.std(dim=(2, 3), keepdim=True).clamp_min(1e-5)
 
@@ -94,7 +93,7 @@ def pretrain_encoder(
             ]
         )
 
-    transform = _mel_transform(cfg).to(device)
+    transform = mel_transform(cfg).to(device)
     n_frames = cfg.frames_per_window(window_s)
     model = build_model(
         settings["model"], 1, n_mels=cfg.n_mels, n_frames=n_frames, **settings["model_args"]
