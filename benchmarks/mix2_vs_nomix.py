@@ -20,15 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from workflow_run import REPO, config_label, run_workflow, write_report
 
-REPO = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ["t1_timeshift", "t1_mix2"]
 GROUPS = ("all", "frequent", "common", "rare")
 
@@ -67,26 +64,13 @@ def main() -> None:
         overrides["seeds"] = args.seeds
     if args.model:
         overrides["model"] = args.model
-    workdir.mkdir(parents=True, exist_ok=True)
-    overlay = workdir / "benchmark-config.json"  # YAML is a superset of JSON
-    overlay.write_text(
-        json.dumps(
-            {
-                "experiments": EXPERIMENTS,
-                "experiment_overrides": overrides,
-                "train_gpus": args.gpus,
-                "experiments_dir": str(REPO / "config/experiments"),
-            }
-        )
-    )
-    cmd = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(Path(args.configfile).resolve()),
-        str(overlay), "--cores", str(args.cores), "--resources", f"gpu={args.gpus}",
-    ]  # fmt: skip
-    started = time.time()
-    subprocess.run(cmd, check=True)
-    wall = time.time() - started
+    overlay = {
+        "experiments": EXPERIMENTS,
+        "experiment_overrides": overrides,
+        "train_gpus": args.gpus,
+        "experiments_dir": str(REPO / "config/experiments"),
+    }
+    wall = run_workflow(workdir, args.configfile, overlay, args.cores, args.gpus)
 
     results = {}
     for name in EXPERIMENTS:
@@ -101,7 +85,7 @@ def main() -> None:
     }
     report = {
         "benchmark": "mix2_vs_nomix",
-        "configfile": str(Path(args.configfile).resolve().relative_to(REPO)),
+        "configfile": config_label(args.configfile),
         "overrides": overrides,
         "paper_scale": not overrides and args.configfile.endswith("synthetic-anuraset-scale.yaml"),
         "wall_seconds": round(wall, 1),
@@ -113,9 +97,7 @@ def main() -> None:
         "published_anuraset": {"no_mixing(+TimeShift)": 56.6, "mix2": 60.8, "mix2_rare": 51.8},
         "workdir": str(workdir),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

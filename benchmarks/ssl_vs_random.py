@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from workflow_run import REPO, config_label, run_workflow, write_report
 
-REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from anuraflow.stats import paired_ttest  # noqa: E402
 
@@ -55,38 +53,25 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="anuraflow-ssl-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     overrides = {"epochs": args.epochs} if args.epochs else {}
     pre_overrides = {}
     if args.pretrain_epochs:
         pre_overrides["epochs"] = args.pretrain_epochs
     if args.pretrain_windows:
         pre_overrides["max_windows"] = args.pretrain_windows
-    overlay = workdir / "benchmark-config.json"
-    overlay.write_text(
-        json.dumps(
-            {
-                "experiments": EXPERIMENTS,
-                "experiment_overrides": overrides,
-                "pretrain_overrides": pre_overrides,
-                "train_gpus": args.gpus,
-                "train_threads": args.cores,
-                "experiments_dir": str(REPO / "config/experiments"),
-                "pretrain_dir": str(REPO / "config/pretrain"),
-                "report": {"title": "seed 003 protocol", "compare": [
-                    [EXPERIMENTS[1], EXPERIMENTS[0]], [EXPERIMENTS[2], EXPERIMENTS[0]],
-                    [EXPERIMENTS[1], EXPERIMENTS[2]]]},
-            }
-        )
-    )  # fmt: skip
-    cmd = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(Path(args.configfile).resolve()),
-        str(overlay), "--cores", str(args.cores), "--resources", f"gpu={args.gpus}",
-    ]  # fmt: skip
-    started = time.time()
-    subprocess.run(cmd, check=True)
-    wall = time.time() - started
+    pairs = [[EXPERIMENTS[1], EXPERIMENTS[0]], [EXPERIMENTS[2], EXPERIMENTS[0]],
+             [EXPERIMENTS[1], EXPERIMENTS[2]]]  # fmt: skip
+    overlay = {
+        "experiments": EXPERIMENTS,
+        "experiment_overrides": overrides,
+        "pretrain_overrides": pre_overrides,
+        "train_gpus": args.gpus,
+        "train_threads": args.cores,
+        "experiments_dir": str(REPO / "config/experiments"),
+        "pretrain_dir": str(REPO / "config/pretrain"),
+        "report": {"title": "seed 003 protocol", "compare": pairs},
+    }
+    wall = run_workflow(workdir, args.configfile, overlay, args.cores, args.gpus)
 
     results, scores = {}, {}
     for name in EXPERIMENTS:
@@ -109,14 +94,10 @@ def main() -> None:
         }
         for name in PRETRAINS
     }
-    ttests = {
-        f"{a} vs {b}": paired_ttest(scores[a], scores[b])
-        for a, b in [(EXPERIMENTS[1], EXPERIMENTS[0]), (EXPERIMENTS[2], EXPERIMENTS[0]),
-                     (EXPERIMENTS[1], EXPERIMENTS[2])]
-    }  # fmt: skip
+    ttests = {f"{a} vs {b}": paired_ttest(scores[a], scores[b]) for a, b in pairs}
     report = {
         "benchmark": "ssl_vs_random",
-        "configfile": str(Path(args.configfile).resolve().relative_to(REPO)),
+        "configfile": config_label(args.configfile),
         "overrides": overrides,
         "pretrain_overrides": pre_overrides,
         "wall_seconds": round(wall, 1),
@@ -135,9 +116,7 @@ def main() -> None:
         },
         "workdir": str(workdir),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

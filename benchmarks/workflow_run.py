@@ -1,0 +1,39 @@
+"""What the experiment benchmarks share: run the real workflow on a data config with an
+overlay in a working directory, and write the JSON result."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_workflow(workdir: Path, configfile: str, overlay: dict, cores: int, gpus: int) -> float:
+    """`snakemake` on `configfile` + `overlay` (written to the workdir); the wall seconds."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    overlay_path = workdir / "benchmark-config.json"  # YAML is a superset of JSON
+    overlay_path.write_text(json.dumps(overlay))
+    cmd = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(Path(configfile).resolve()),
+        str(overlay_path), "--cores", str(cores), "--resources", f"gpu={gpus}",
+    ]  # fmt: skip
+    started = time.time()
+    subprocess.run(cmd, check=True)
+    return time.time() - started
+
+
+def config_label(configfile: str) -> str:
+    """The data config as the JSON records it: relative to the repository when inside it."""
+    path = Path(configfile).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def write_report(report: dict, out: str | Path) -> None:
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
