@@ -68,10 +68,14 @@ def restore_rng(state: dict, generator: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(state: dict, path: str | Path, fingerprint: str) -> None:
-    """Write atomically: a job killed while writing leaves the previous checkpoint intact."""
+def save_torch(obj: Any, path: str | Path) -> None:
+    """torch.save, atomically: a job killed while writing leaves the previous file intact."""
     with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT_VERSION, "fingerprint": fingerprint, **state}, tmp)
+        torch.save(obj, tmp)
+
+
+def save_checkpoint(state: dict, path: str | Path, fingerprint: str) -> None:
+    save_torch({"format": FORMAT_VERSION, "fingerprint": fingerprint, **state}, path)
 
 
 def load_checkpoint(path: str | Path, fingerprint: str) -> dict | None:

@@ -17,8 +17,9 @@ import torch
 
 from anuraflow.audio import read_audio, to_mono
 from anuraflow.augment import spec_augment
+from anuraflow.checkpoint import save_torch
 from anuraflow.features import LOG_FLOOR, LogMelConfig, mel_transform
-from anuraflow.fileio import atomic_path, write_json, write_text
+from anuraflow.fileio import write_json, write_text
 from anuraflow.models import build_model, encoder_state
 from anuraflow.provenance import provenance
 from anuraflow.ssl import SSL_LOSSES, Projector
@@ -152,19 +153,18 @@ def pretrain_encoder(
         if val_loss < best_loss:
             best_loss, best_epoch = val_loss, epoch
             best_state = copy.deepcopy(encoder_state(model))
-    with atomic_path(out_encoder) as tmp:
-        torch.save(
-            {
-                "encoder": best_state,
-                "model_name": settings["model"],
-                "model_args": settings["model_args"],
-                "n_mels": cfg.n_mels,
-                "n_frames": n_frames,
-                "method": settings["method"],
-                "epoch": best_epoch,
-            },
-            tmp,
-        )
+    save_torch(
+        {
+            "encoder": best_state,
+            "model_name": settings["model"],
+            "model_args": settings["model_args"],
+            "n_mels": cfg.n_mels,
+            "n_frames": n_frames,
+            "method": settings["method"],
+            "epoch": best_epoch,
+        },
+        out_encoder,
+    )
     write_text(pd.DataFrame(history).to_csv(sep="\t", index=False), out_history)
     metrics = {
         "pretrain": config.get("name"),

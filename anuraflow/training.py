@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,10 +36,11 @@ from anuraflow.checkpoint import (
     restore_rng,
     run_fingerprint,
     save_checkpoint,
+    save_torch,
 )
 from anuraflow.experiments import experiment_settings
 from anuraflow.features import LogMelConfig, read_feature_cache
-from anuraflow.fileio import atomic_path, write_json, write_parquet, write_text
+from anuraflow.fileio import write_json, write_parquet, write_text
 from anuraflow.metrics import (
     embedding_statistics,
     f1_by_polyphony,
@@ -327,11 +327,6 @@ def plain_loss(prob: np.ndarray, true: np.ndarray, settings: dict) -> float:
     if settings["task"] == "multiclass":
         return float(-(t * p.log()).sum(1).mean())
     return float(nn.functional.binary_cross_entropy(p, t))
-
-
-def _save(obj: Any, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 class EarlyStopping:
@@ -621,7 +616,7 @@ def train_experiment(
     train_seconds = done_seconds + time.time() - started
 
     model.load_state_dict(best_state)
-    _save(
+    save_torch(
         {
             "model": best_state,
             "model_name": settings["model"],
