@@ -34,7 +34,7 @@ OTHER_TABLE = "Other experiments"
 
 def _run_row(r: dict) -> dict:
     rep = (r.get("settings") or {}).get("report") or {}
-    emb = r.get("embedding_stats") or {}
+    emb = {**(r.get("embedding_stats") or {}), "silhouette": r.get("silhouette", np.nan)}
     return {
         "experiment": r["experiment"],
         "seed": r["seed"],
@@ -46,7 +46,6 @@ def _run_row(r: dict) -> dict:
         **r["macro_f1"],
         **{k: r.get(k, np.nan) for k in EXTRA_COLUMNS},
         **{k: emb.get(k, np.nan) for k in EMBEDDING_COLUMNS},
-        "silhouette": r.get("silhouette", np.nan),
         "n_parameters": r.get("n_parameters", np.nan),
     }
 
