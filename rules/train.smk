@@ -29,7 +29,7 @@ rule train_model:
         window_s=config["windows"]["length_s"],
         # not an output: Snakemake deletes a failed job's outputs, and this must survive a
         # killed job so that the rerun resumes from the last finished epoch
-        resume=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/resume.pt",
+        resume=lambda w: f"{run_dir(w.experiment, w.get('fold'), w.seed)}/resume.pt",
     log:
         f"{RESULTS}/logs/train/{{experiment}}/seed{{seed}}.log",
     benchmark:
@@ -56,12 +56,6 @@ use rule train_model as train_model_cv with:
         predictions=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/predictions.parquet",
         metrics=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/metrics.json",
         history=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/history.tsv",
-    params:
-        experiment=lambda w: EXPERIMENTS[w.experiment],
-        species=SPECIES,
-        groups=config["frequency_groups"],
-        window_s=config["windows"]["length_s"],
-        resume=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/resume.pt",
     log:
         f"{RESULTS}/logs/train/{{experiment}}/fold{{fold}}/seed{{seed}}.log",
     benchmark:
