@@ -400,8 +400,14 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "inception_v3": InceptionV3,
 }
 # Models built on torchvision networks: they take `weights`, a local ImageNet state dict.
-PRETRAINABLE = {"mobilenetv3_large", "resnet18", "resnet50", "resnet152", "densenet121"}
-PRETRAINABLE |= {"inception_v3"}
+PRETRAINABLE = {
+    "mobilenetv3_large",
+    "resnet18",
+    "resnet50",
+    "resnet152",
+    "densenet121",
+    "inception_v3",
+}
 # Models whose layer sizes depend on the input shape: build_model passes n_mels / n_frames.
 SHAPED_MODELS = {"conv1d", "transformer_mel"}
 
