@@ -34,6 +34,8 @@ rule kfold_splits:
         seed=config["split"]["seed"],
     log:
         f"{RESULTS}/logs/kfold_splits/k{{k}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/kfold_splits/k{{k}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
