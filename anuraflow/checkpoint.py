@@ -32,8 +32,9 @@ def run_fingerprint(
 ) -> str:
     """SHA-256 of what a training run depends on: settings, seed, extra keys and input files.
 
-    `tables` (windows, splits) enter by content; `large_files` (feature caches, many GB at
-    AnuraSet scale) by name, size and modification time, which any rewrite changes.
+    `tables` (windows, splits, the feature index with every cache's checksum) enter by
+    content; `large_files` (noise bank, encoders, weights) by name, size and modification
+    time, which any rewrite changes.
     """
     files = [[str(p), file_sha256(p)] for p in tables]
     for path in sorted(map(str, large_files)):

@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         # mkstemp makes the file owner-only (0600); give it the mode a plain open() would
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.chmod(tmp_path, 0o666 & ~UMASK)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -38,6 +38,10 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# read once: os.umask can only be read by setting it, which would race with other threads
+UMASK = _umask()
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -81,3 +85,19 @@ def redirect_output(log_path: str | os.PathLike | None) -> Iterator[None]:
             raise
         finally:
             sys.stdout, sys.stderr = old_out, old_err
+
+
+@contextlib.contextmanager
+def job_log(log_path: str | os.PathLike) -> Iterator[Callable[[str], None]]:
+    """A job's log for jobs that share their process with other jobs' threads.
+
+    Yields a function that writes one line; an exception is written with its traceback and
+    re-raised. Unlike `redirect_output` it leaves sys.stdout alone, which the threads share.
+    """
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", buffering=1) as log:
+        try:
+            yield lambda line: print(line, file=log)
+        except BaseException:
+            traceback.print_exc(file=log)
+            raise

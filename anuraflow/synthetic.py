@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from anuraflow.fileio import atomic_path, write_text
+from anuraflow.fileio import atomic_path, write_json, write_text
 
 SHAPES = ("pulse_train", "fm_sweep", "harmonic_stack", "trill")
 TIER_PREVALENCE = {"frequent": 0.55, "common": 0.3, "rare": 0.12}
@@ -271,8 +271,14 @@ def write_dataset(
     min_recordings_per_species: int = 3,
     prevalence: dict[str, float] | None = None,
     progress: bool = True,
+    listing_path: str | Path | None = None,
 ) -> list[PlannedRecording]:
-    """Write `{out_dir}/{site}/{recording}.wav|flac` and `.txt` for the whole plan."""
+    """Write `{out_dir}/{site}/{recording}.wav|flac` and `.txt` for the whole plan.
+
+    `listing_path`: also write a JSON list of every recording's files, last, so that its
+    existence says the dataset is complete (the workflow's jobs depend on it instead of on
+    each of the thousands of files).
+    """
     from tqdm import tqdm
 
     plans = plan_dataset(
@@ -298,6 +304,16 @@ def write_dataset(
             seed,
             snr_db,
         )
+    if listing_path is not None:
+        listing = [
+            {
+                "recording_id": p.recording_id,
+                "audio": str(out_dir / p.site / p.audio_name),
+                "labels": str(out_dir / p.site / p.label_name),
+            }
+            for p in plans
+        ]
+        write_json(listing, listing_path)
     return plans
 
 

@@ -39,7 +39,7 @@ from anuraflow.checkpoint import (
     save_torch,
 )
 from anuraflow.experiments import experiment_settings
-from anuraflow.features import LogMelConfig, read_feature_cache
+from anuraflow.features import LogMelConfig, read_feature_cache, read_feature_index
 from anuraflow.fileio import write_json, write_parquet, write_text
 from anuraflow.metrics import (
     embedding_statistics,
@@ -285,6 +285,32 @@ def mixing_step(
     return method, mixture, h, model.classify(h)
 
 
+def train_step(
+    model: nn.Module,
+    bank: WindowBank,
+    idx: torch.Tensor,
+    settings: dict,
+    generator: torch.Generator,
+    objective: Objective,
+    optimizer: torch.optim.Optimizer,
+    noise: NoiseBank | None = None,
+) -> tuple[str, torch.Tensor]:
+    """One optimisation step on windows `idx`, all on the bank's device: inputs, augmentation,
+    mixing, loss, update. Returns the mixing method and the detached loss (still on the
+    device: reading it would wait for the GPU every step)."""
+    x = prepare_inputs(bank, idx, settings, generator, noise)
+    y = bank.labels[idx]
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=x.device.type == "cuda"):
+        method, mixture, h, logits = mixing_step(model, x, settings, generator)
+    loss = objective(h, logits, y, mixture)
+    if hasattr(model, "penalty"):
+        loss = loss + model.penalty()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return method, loss.detach()
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -407,7 +433,7 @@ def balanced_indices(labels: np.ndarray, target: int | str, seed: int) -> np.nda
 def train_experiment(
     windows_path: str | Path,
     splits_path: str | Path,
-    feature_paths: list[str],
+    feature_index_path: str | Path,
     experiment: dict,
     seed: int,
     species_entries: list[dict],
@@ -455,7 +481,7 @@ def train_experiment(
         all_windows, table["code"].tolist(), settings["task"], **settings["dataset"]
     )
     windows, codes = data.windows, data.codes
-    paths = {Path(p).stem: p for p in feature_paths}
+    paths = read_feature_index(feature_index_path)
     train_recs = set(all_windows.loc[all_windows["subset"] == "train", "recording_id"])
     bank = build_bank(windows, paths, codes, window_s, train_recs, device)
     noise = None
@@ -503,7 +529,6 @@ def train_experiment(
     objective = make_objective(settings, bank.labels[subset_idx["train"]])
     stopper = EarlyStopping(**settings["early_stopping"]) if settings["early_stopping"] else None
     generator = torch.Generator(device=device).manual_seed(seed)
-    use_bf16 = device.type == "cuda"
     val_true = bank.labels[subset_idx["val"]].cpu().numpy()
     select_sign = -1.0 if settings["select_on"] == "val_loss" else 1.0
 
@@ -514,10 +539,11 @@ def train_experiment(
     if resume_path is not None:
         # every input the run depends on: a checkpoint of another fold, encoder or weights
         # file must not be resumed from
-        tables = [windows_path, splits_path] + ([folds_path] if fold is not None else [])
-        large = [*feature_paths]
+        # the feature index holds every cache's checksum, so hashing it covers them all
+        tables = [windows_path, splits_path, feature_index_path]
+        tables += [folds_path] if fold is not None else []
         extra = (noise_bank_path, encoder_path, settings["pretrained_weights"])
-        large += [Path(p).expanduser() for p in extra if p]
+        large = [Path(p).expanduser() for p in extra if p]
         fingerprint = run_fingerprint(
             settings, seed, tables, large, species=species_entries, groups=group_thresholds,
             window_s=window_s, threads=threads, device=str(device), fold=fold,
@@ -550,24 +576,19 @@ def train_experiment(
         running, seen = 0.0, 0
         starts = [s for s in range(0, len(order), batch_size) if len(order) - s >= 2]
         bar = tqdm(starts, desc=f"epoch {epoch}", unit="batch", disable=not progress, mininterval=5)
-        for start in bar:
+        for step, start in enumerate(bar):
             idx = order[start : start + batch_size]
-            x = prepare_inputs(bank, idx, settings, generator, noise)
-            y = bank.labels[idx]
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-                method, mixture, h, logits = mixing_step(model, x, settings, generator)
-            loss = objective(h, logits, y, mixture)
-            if hasattr(model, "penalty"):
-                loss = loss + model.penalty()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            method, loss = train_step(
+                model, bank, idx, settings, generator, objective, optimizer, noise
+            )
             if settings["scheduler"] == "cosine":
                 scheduler.step()
             method_counts[method] = method_counts.get(method, 0) + 1
-            running += loss.item() * len(y)
-            seen += len(y)
-            bar.set_postfix(loss=f"{running / seen:.4f}")
+            running = running + loss.double() * len(idx)  # on the device: no sync per step
+            seen += len(idx)
+            if progress and step % 50 == 0:  # reading the loss waits for the device
+                bar.set_postfix(loss=f"{float(running) / seen:.4f}")
+        running = float(running)
         val_prob, _ = predict(model, bank, subset_idx["val"], settings)
         val_loss = plain_loss(val_prob, val_true, settings)
         val_f1 = macro_f1(val_true, decide(val_prob, settings))

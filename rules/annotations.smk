@@ -3,16 +3,13 @@
 
 rule parse_annotations:
     input:
-        labels=lambda w: (
-            [SOURCES[w.recording].annotation]
-            if SOURCES[w.recording].annotation
-            else []
-        ),
+        labels=lambda w: raw_input(w.recording, "annotation"),
         ingest=f"{RESULTS}/ingest/{{recording}}.json",
     output:
         calls=f"{RESULTS}/annotations/{{recording}}.parquet",
         record=f"{RESULTS}/annotations/{{recording}}.json",
     params:
+        labels=lambda w: SOURCES[w.recording].annotation,
         codes=SPECIES_CODES,
         on_blank_label=config["annotations"]["on_blank_label"],
         on_bad_annotation=config["on_bad_annotation"],
@@ -26,10 +23,21 @@ rule parse_annotations:
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/audio.yaml"
-    script:
-        "../workflow/scripts/parse_annotations.py"
+    # in Snakemake's own process, a thread per job (anuraflow/jobs.py)
+    run:
+        from anuraflow.jobs import annotation_job
+
+        annotation_job(
+            params.labels,
+            input.ingest,
+            output.calls,
+            output.record,
+            log[0],
+            wildcards.recording,
+            params.codes,
+            params.on_blank_label,
+            params.on_bad_annotation,
+        )
 
 
 rule merge_annotations:

@@ -72,6 +72,19 @@ def synthetic_plan():
     )
 
 
+SYNTHETIC_LISTING = f"{config['data']['audio_dir']}/dataset.json"
+
+
+def raw_input(recording, kind):
+    """What a per-recording job depends on for its raw `kind` ("audio" or "annotation")
+    file: the file itself, or for synthetic data the listing synthesize_dataset writes last.
+    """
+    path = getattr(SOURCES[recording], kind)
+    if path is None:
+        return []
+    return SYNTHETIC_LISTING if config["data"]["source"] == "synthetic" else path
+
+
 def recording_sources():
     """Recording id -> raw audio and label file, known when the DAG is built."""
     data = config["data"]

@@ -3,11 +3,12 @@
 
 rule ingest_recording:
     input:
-        audio=lambda w: SOURCES[w.recording].audio,
+        raw=lambda w: raw_input(w.recording, "audio"),
     output:
         audio=f"{RESULTS}/audio/{{recording}}.wav",
         manifest=f"{RESULTS}/ingest/{{recording}}.json",
     params:
+        source=lambda w: SOURCES[w.recording].audio,
         sample_rate=config["audio"]["sample_rate"],
         min_duration_s=config["windows"]["length_s"],
         on_bad_recording=config["on_bad_recording"],
@@ -21,10 +22,21 @@ rule ingest_recording:
     resources:
         mem_mb=1500,
         runtime=10,
-    conda:
-        "../envs/audio.yaml"
-    script:
-        "../workflow/scripts/ingest.py"
+    # in Snakemake's own process, a thread per job (anuraflow/jobs.py says why); so no
+    # conda env of its own: it uses the environment Snakemake runs in
+    run:
+        from anuraflow.jobs import ingest_job
+
+        ingest_job(
+            params.source,
+            output.audio,
+            output.manifest,
+            log[0],
+            wildcards.recording,
+            params.sample_rate,
+            params.min_duration_s,
+            params.on_bad_recording,
+        )
 
 
 rule recordings_manifest:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from workflow_helpers import SNAKEMAKE, snakemake
+from workflow_helpers import SNAKEMAKE, planned_jobs, snakemake
 
 from anuraflow.features import read_feature_cache
 from anuraflow.synthetic import write_dataset
@@ -316,3 +316,39 @@ def test_checkpoints_refuse_pickled_code(tmp_path):
     torch.save({"format": 1, "fingerprint": "x", "evil": Payload()}, tmp_path / "r.pt")
     assert load_checkpoint(tmp_path / "r.pt", "x") is None
     assert not Path("PWNED").exists()
+
+
+PER_RECORDING_RULES = {"ingest_recording", "parse_annotations", "compute_features"}
+
+
+def _per_recording_jobs(jobs):
+    return {(r, rec) for r, rec in jobs if r in PER_RECORDING_RULES}
+
+
+@pytest.mark.workflow
+def test_touching_one_recording_reruns_only_its_jobs(clean_and_skipped):
+    clean = clean_and_skipped[0]
+    before = planned_jobs(clean, "--max-checksum-file-size", "0")
+    wav = sorted((clean / "data" / "raw").rglob("*.wav"))[0]
+    os.utime(wav)
+    # Snakemake >= 9.18 compares checksums of inputs under --max-checksum-file-size (1 MB),
+    # so a bare touch of these 0.5 MB test files counts only with checksums off; a one-minute
+    # recording (2.6 MB at 22.05 kHz) is above the threshold and reruns on touch by default.
+    jobs = planned_jobs(clean, "--max-checksum-file-size", "0")
+    # parse_annotations reruns too: it checks the calls against the recording's duration
+    added = _per_recording_jobs(jobs) - _per_recording_jobs(before)
+    assert added == {(r, wav.stem) for r in PER_RECORDING_RULES}, jobs
+    assert _per_recording_jobs(before) == set()
+
+
+@pytest.mark.workflow
+def test_editing_one_label_file_reruns_only_its_jobs(clean_and_skipped):
+    clean = clean_and_skipped[0]
+    label = sorted((clean / "data" / "raw").rglob("*.txt"))[1]
+    original = label.read_text()
+    try:
+        label.write_text(original + "11.0000\t11.5000\tBOAFAB_M\n")
+        jobs = planned_jobs(clean)
+    finally:
+        label.write_text(original)
+    assert _per_recording_jobs(jobs) == {("parse_annotations", label.stem)}

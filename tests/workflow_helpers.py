@@ -1,6 +1,7 @@
 """Running the real `snakemake` on a config in a temporary directory (for the workflow tests)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +27,21 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
             f"{' '.join(cmd)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
         )
     return proc
+
+
+def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
+    """(rule, recording wildcard or '') of every job a dry run would run."""
+    out = snakemake(workdir, "-n", *args)
+    text = out.stdout + out.stderr
+    jobs, rule = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\s*(?:local)?rule (\w+):", line)
+        if m:
+            rule = m.group(1)
+            jobs.append([rule, ""])
+            continue
+        m = re.match(r"^\s+wildcards: (.*)", line)
+        if m and rule:
+            rec = re.search(r"recording=([^,\s]+)", m.group(1))
+            jobs[-1][1] = rec.group(1) if rec else ""
+    return [tuple(j) for j in jobs]

@@ -6,4 +6,9 @@ from anuraflow.synthetic import write_dataset
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
     # the config's `synthetic` keys are write_dataset's keyword arguments
-    write_dataset(sm.params.out_dir, sm.params.codes, **sm.params.synthetic)
+    write_dataset(
+        sm.params.out_dir,
+        sm.params.codes,
+        **sm.params.synthetic,
+        listing_path=sm.output.listing,
+    )
