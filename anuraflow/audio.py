@@ -71,6 +71,8 @@ def wav_header_problem(path: str | Path) -> str | None:
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
     """Average the channels: keeps calls that reach only one microphone."""
+    if samples.ndim == 2 and samples.shape[1] == 1:
+        return samples[:, 0]  # already mono: a view, not a mean over one channel
     return samples.mean(axis=1) if samples.ndim == 2 else samples
 
 

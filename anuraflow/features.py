@@ -49,15 +49,33 @@ class LogMelConfig:
 
 
 def logmel(samples: np.ndarray, sample_rate: int, cfg: LogMelConfig) -> np.ndarray:
-    """[n_frames, n_mels] float32 log-mel of mono samples (resampled to cfg.sample_rate)."""
+    """[n_frames, n_mels] float32 log-mel of mono samples (resampled to cfg.sample_rate).
+
+    The same numbers as `mel_transform` (tested), with the power spectrum taken as re^2 + im^2:
+    torchaudio's |X|^2 takes a complex square root first, a fifth of the feature job's time.
+    """
     import torch
 
     samples = resample(samples, sample_rate, cfg.sample_rate)
     transform = mel_transform(cfg)
+    stft, mel = transform.spectrogram, transform.mel_scale
     with torch.no_grad():
-        mel = transform(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
-        out = 10.0 * torch.log10(torch.clamp(mel, min=LOG_FLOOR))
-    return out.T.contiguous().numpy()
+        x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+        spec = torch.stft(
+            x,
+            stft.n_fft,
+            stft.hop_length,
+            stft.win_length,
+            stft.window,
+            center=True,
+            pad_mode="reflect",
+            normalized=False,
+            onesided=True,
+            return_complex=True,
+        )
+        power = spec.real.square() + spec.imag.square()  # [n_fft // 2 + 1, frames]
+        out = 10.0 * torch.log10(torch.clamp(power.T @ mel.fb, min=LOG_FLOOR))
+    return out.contiguous().numpy()
 
 
 def mel_transform(cfg: LogMelConfig):

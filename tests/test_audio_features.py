@@ -91,3 +91,18 @@ def test_logmel_resamples_to_config_rate():
     cfg = LogMelConfig()
     audio = np.zeros(22050 * 3, dtype=np.float32)
     assert logmel(audio, 22050, cfg).shape == (376, 128)
+
+
+def test_logmel_equals_torchaudio_mel_spectrogram():
+    # the fast power spectrum (re^2 + im^2) must give torchaudio's |X|^2 numbers
+    import torch
+
+    from anuraflow.features import LOG_FLOOR, mel_transform
+
+    cfg = LogMelConfig()
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    with torch.no_grad():
+        ref = mel_transform(cfg)(torch.from_numpy(audio))
+        ref = (10 * torch.log10(torch.clamp(ref, min=LOG_FLOOR))).T.numpy()
+    np.testing.assert_allclose(logmel(audio, 16000, cfg), ref, atol=1e-3)
