@@ -25,6 +25,13 @@ def _one_torch_thread() -> None:
     torch.set_num_threads(1)  # per calling thread under OpenMP; the rules declare threads: 1
 
 
+def _say_notes(say, record: dict, policy: str) -> None:
+    for note in record["notes"]:
+        say(f"note: {note}")
+    if record["status"] == "skipped":
+        say(f"skipped ({policy}: skip): {record['problem']}")
+
+
 def ingest_job(
     source: str,
     audio_out: str,
@@ -48,10 +55,7 @@ def ingest_job(
             on_bad_recording=on_bad_recording,
         )
         say(f"{source}: {record['status']}, {record['duration_s']:.3f} s")
-        for note in record["notes"]:
-            say(f"note: {note}")
-        if record["status"] == "skipped":
-            say(f"skipped (on_bad_recording: skip): {record['problem']}")
+        _say_notes(say, record, "on_bad_recording")
     return record
 
 
@@ -80,10 +84,7 @@ def annotation_job(
         )
         write_json(record, record_out)
         say(f"{labels}: {record['status']}, {record['n_calls']} calls")
-        for note in record["notes"]:
-            say(f"note: {note}")
-        if record["status"] == "skipped":
-            say(f"skipped (on_bad_annotation: skip): {record['problem']}")
+        _say_notes(say, record, "on_bad_annotation")
     return record
 
 
