@@ -39,12 +39,15 @@ sys.path.insert(0, str(REPO))
 from anuraflow.synthetic import plan_dataset, species_voices, write_recording  # noqa: E402
 
 SCALE_CONFIG = REPO / "config/synthetic-anuraset-scale.yaml"
+NEW_STAMP = "20300101_000000"  # the recording added to measure the incremental cost
 PER_RECORDING_RULES = ("ingest_recording", "parse_annotations", "compute_features")
 
 
 def _write_one(args) -> None:
     plan, voices, root, duration_s, seed = args
     site = Path(root) / plan.site
+    if (site / plan.label_name).exists():  # a kept working directory: written last, so whole
+        return
     write_recording(plan, voices, site / plan.audio_name, site / plan.label_name, duration_s, seed)
 
 
@@ -178,6 +181,10 @@ def main() -> None:
         "results_dir": "results",
     }
     (workdir / "benchmark-config.yaml").write_text(yaml.safe_dump(overlay))
+    for old in ("results", ".snakemake"):  # a reused working directory starts from its data
+        shutil.rmtree(workdir / old, ignore_errors=True)
+    for old in (workdir / "data").glob(f"*/*_{NEW_STAMP}.*"):  # and without the added one
+        old.unlink()
     t0 = time.perf_counter()
     plans = write_data(workdir / "data", codes, args.recordings, syn, args.cores)
     print(f"wrote {len(plans)} recordings in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -192,9 +199,9 @@ def main() -> None:
     # one more recording: a copy of the first plan under a new name (a later night)
     new = dataclasses.replace(
         plans[0],
-        recording_id=f"{plans[0].site}_20300101_000000",
-        audio_name=f"{plans[0].site}_20300101_000000.wav",
-        label_name=f"{plans[0].site}_20300101_000000.txt",
+        recording_id=f"{plans[0].site}_{NEW_STAMP}",
+        audio_name=f"{plans[0].site}_{NEW_STAMP}.wav",
+        label_name=f"{plans[0].site}_{NEW_STAMP}.txt",
         sample_rate=22050,
         channels=1,
     )
