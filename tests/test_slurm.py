@@ -14,13 +14,15 @@ import yaml
 from slurm_cluster import JOB_REPORT, SlurmCluster, install_slurm
 from workflow_helpers import SNAKEMAKE
 
+from anuraflow.synthetic import write_dataset
+
 REPO = Path(__file__).resolve().parent.parent
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 N_RECORDINGS, PER_GROUP = 8, 3
 CONFIG = {
     "results_dir": "results",
-    "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
-    "synthetic": {"seed": 3, "n_recordings": N_RECORDINGS, "duration_s": 12},
+    # your own recordings (tracked file by file), as on a real cluster; written by the fixture
+    "data": {"source": "directory", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
     "species": [{"code": c} for c in CODES],
     "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
     "features": {"n_mels": 64, "hop_length": 256},
@@ -30,8 +32,8 @@ CONFIG = {
 EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 ALL_RULES = {
-    "synthesize_dataset",
     "per_recording",  # the group of ingest_recording, parse_annotations, compute_features
+    "feature_index",
     "recordings_manifest",
     "merge_annotations",
     "segment_windows",
@@ -97,6 +99,9 @@ def first_run(cluster, tmp_path_factory):
     (workdir / "experiments").mkdir()
     (workdir / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(EXPERIMENT))
     cluster_profile(workdir / "profile")
+    write_dataset(
+        workdir / "data" / "raw", CODES, N_RECORDINGS, seed=3, duration_s=12, progress=False
+    )
     proc, jobs = run(cluster, workdir)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return workdir, jobs
