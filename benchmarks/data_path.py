@@ -22,7 +22,7 @@ temporary directory and cycles over them.
 from __future__ import annotations
 
 import argparse
-import platform
+import os
 import shutil
 import sys
 import tempfile
@@ -33,7 +33,7 @@ import numpy as np
 import soundfile as sf
 import torch
 import yaml
-from workflow_run import REPO, write_report
+from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
 from anuraflow.experiments import experiment_settings  # noqa: E402
@@ -232,7 +232,7 @@ def main() -> None:
     settings = experiment_settings(experiment)
     steps = args.steps or (100 if cuda else 20)
     recordings = args.recordings or (1612 if cuda else 100)
-    workers = args.workers if args.workers is not None else min(8, len(_cores()))
+    workers = args.workers if args.workers is not None else min(8, len(os.sched_getaffinity(0)))
     bank = make_bank(recordings, device)
     tmp = Path(tempfile.mkdtemp(prefix="anuraflow-windows-"))
     try:
@@ -259,8 +259,8 @@ def main() -> None:
     report = {
         "benchmark": "data_path",
         "machine": {
-            "device": torch.cuda.get_device_name(device) if cuda else platform.processor(),
-            "cpu_cores": len(_cores()),
+            "device": torch.cuda.get_device_name(device) if cuda else cpu_name(),
+            "cpu_cores": len(os.sched_getaffinity(0)),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
         },
@@ -284,12 +284,6 @@ def main() -> None:
         ),
     }
     write_report(report, args.out)
-
-
-def _cores() -> set[int]:
-    import os
-
-    return os.sched_getaffinity(0)
 
 
 if __name__ == "__main__":

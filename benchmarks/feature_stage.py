@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import shutil
 import subprocess
 import sys
@@ -33,9 +32,11 @@ from pathlib import Path
 import psutil
 import yaml
 from demo_workflow import rule_costs
-from workflow_run import REPO, write_report
+from workflow_run import REPO, cpu_name, write_report
 
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from workflow_helpers import parse_planned_jobs  # noqa: E402  (the tests' dry-run parser)
+
 from anuraflow.synthetic import plan_dataset, species_voices, write_recording  # noqa: E402
 
 SCALE_CONFIG = REPO / "config/synthetic-anuraset-scale.yaml"
@@ -112,20 +113,6 @@ def snakemake(workdir: Path, cores: int, *args: str) -> dict:
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out[-5000:]}")
     return {"command": " ".join(cmd), "wall_s": round(wall, 2), **memory, "output": out}
-
-
-def planned(output: str) -> list[tuple[str, str]]:
-    """(rule, recording) of every job in a dry run's output."""
-    jobs, rule = [], None
-    for line in output.splitlines():
-        m = re.match(r"^\s*(?:local)?rule (\w+):", line)
-        if m:
-            rule = m.group(1)
-            jobs.append([rule, ""])
-        m = re.match(r"^\s+wildcards: .*recording=([^,\s]+)", line)
-        if m and rule:
-            jobs[-1][1] = m.group(1)
-    return [tuple(j) for j in jobs]
 
 
 def in_process_limit(workdir: Path, plans: list, n: int) -> dict:
@@ -208,7 +195,7 @@ def main() -> None:
     voices = {v.code: v for v in species_voices(codes, syn["seed"])}
     _write_one((new, voices, workdir / "data", syn["duration_s"], syn["seed"]))
     dry = snakemake(workdir, args.cores, "--until", "compute_features", "-n")
-    jobs = planned(dry["output"])
+    jobs = parse_planned_jobs(dry["output"])
     added = snakemake(workdir, args.cores, "--until", "compute_features")
     bench = workdir / "results/benchmarks"
     new_job_s = sum(
@@ -224,7 +211,7 @@ def main() -> None:
     report = {
         "benchmark": "feature_stage",
         "machine": {
-            "cpu": platform_cpu(),
+            "cpu": cpu_name(),
             "cpu_count": psutil.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         },
@@ -273,18 +260,6 @@ def main() -> None:
     write_report(report, args.out)
     if not args.keep and not args.workdir:
         shutil.rmtree(workdir)
-
-
-def platform_cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor()
 
 
 if __name__ == "__main__":

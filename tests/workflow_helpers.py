@@ -32,7 +32,12 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
 def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
     """(rule, recording wildcard or '') of every job a dry run would run."""
     out = snakemake(workdir, "-n", *args)
-    text = out.stdout + out.stderr
+    return parse_planned_jobs(out.stdout + out.stderr)
+
+
+def parse_planned_jobs(text: str) -> list[tuple[str, str]]:
+    """(rule, recording wildcard or '') of every job in a dry run's output (also used by
+    benchmarks/feature_stage.py)."""
     jobs, rule = [], None
     for line in text.splitlines():
         m = re.match(r"^\s*(?:local)?rule (\w+):", line)
