@@ -6,7 +6,7 @@ rule train_model:
         windows=f"{RESULTS}/windows.parquet",
         splits=f"{RESULTS}/splits.parquet",
         manifest=f"{RESULTS}/recordings.parquet",
-        features=f"{RESULTS}/feature_index.parquet",
+        feature_index=f"{RESULTS}/feature_index.parquet",
         experiment=lambda w: experiment_path(w.experiment),
         noise=lambda w: (
             [f"{RESULTS}/features/noise_bank.parquet"]

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from workflow_helpers import SNAKEMAKE, planned_jobs, snakemake
+from workflow_helpers import SNAKEMAKE, planned_jobs, snakemake, tiny_directory_config
 
 from anuraflow.features import read_feature_cache
 from anuraflow.synthetic import write_dataset
@@ -26,17 +26,7 @@ EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "
 
 
 def _config(**extra):
-    return {
-        "results_dir": "results",
-        "data": {"source": "directory", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
-        "species": [{"code": c} for c in CODES],
-        "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
-        "features": {"n_mels": 64, "hop_length": 256},
-        "experiments_dir": "experiments",
-        "experiments": ["tiny"],
-        "train_threads": 1,
-        **extra,
-    }
+    return tiny_directory_config(CODES, train_threads=1, **extra)
 
 
 def _workdir(root: Path, config: dict, experiment: dict = EXPERIMENT) -> Path:

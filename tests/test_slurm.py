@@ -12,23 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 from slurm_cluster import JOB_REPORT, SlurmCluster, install_slurm
-from workflow_helpers import SNAKEMAKE
+from workflow_helpers import SNAKEMAKE, tiny_directory_config
 
 from anuraflow.synthetic import write_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 N_RECORDINGS, PER_GROUP = 8, 3
-CONFIG = {
-    "results_dir": "results",
-    # your own recordings (tracked file by file), as on a real cluster; written by the fixture
-    "data": {"source": "directory", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
-    "species": [{"code": c} for c in CODES],
-    "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
-    "features": {"n_mels": 64, "hop_length": 256},
-    "experiments_dir": "experiments",
-    "experiments": ["tiny"],
-}
+# your own recordings (tracked file by file), as on a real cluster; written by the fixture
+CONFIG = tiny_directory_config(CODES)
 EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 ALL_RULES = {

@@ -29,6 +29,21 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return proc
 
 
+def tiny_directory_config(codes: list[str], **extra) -> dict:
+    """The tests' tiny config over their own recordings in data/raw (`data.source: directory`,
+    tracked file by file), small log-mels, one experiment `tiny`; `extra` keys added on top."""
+    return {
+        "results_dir": "results",
+        "data": {"source": "directory", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
+        "species": [{"code": c} for c in codes],
+        "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
+        "features": {"n_mels": 64, "hop_length": 256},
+        "experiments_dir": "experiments",
+        "experiments": ["tiny"],
+        **extra,
+    }
+
+
 def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
     """(rule, recording wildcard or '') of every job a dry run would run."""
     out = snakemake(workdir, "-n", *args)

@@ -8,7 +8,7 @@ with redirect_output(sm.log[0]):
     train_experiment(
         sm.input.windows,
         sm.input.splits,
-        sm.input.features,
+        sm.input.feature_index,
         sm.params.experiment,
         int(sm.wildcards.seed),
         sm.params.species,
