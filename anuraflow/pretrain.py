@@ -24,7 +24,7 @@ from anuraflow.models import build_model, encoder_state
 from anuraflow.provenance import provenance
 from anuraflow.ssl import SSL_LOSSES, Projector
 from anuraflow.training import pick_device, seed_everything
-from anuraflow.views import random_view
+from anuraflow.views import random_views
 
 PRETRAIN_DEFAULTS = {
     "method": "vicreg",
@@ -47,10 +47,6 @@ def pretrain_settings(config: dict) -> dict:
 
 def _load_waves(recordings: list[str], audio_paths: dict[str, str]) -> dict[str, torch.Tensor]:
     return {r: torch.from_numpy(to_mono(read_audio(audio_paths[r])[0])) for r in recordings}
-
-
-def _views(waves: torch.Tensor, rate: int, generator: torch.Generator) -> torch.Tensor:
-    return torch.stack([random_view(w, rate, generator) for w in waves])
 
 
 def _logmel(transform, waves: torch.Tensor) -> torch.Tensor:
@@ -106,23 +102,32 @@ def pretrain_encoder(
     params = [p for n, p in model.named_parameters() if not n.startswith("head.")]
     optimizer = torch.optim.Adam(params + list(projector.parameters()), lr=settings["lr"])
     loss_fn = SSL_LOSSES[settings["method"]]
-    generator = torch.Generator().manual_seed(seed)
     batch = settings["batch_size"]
 
-    def run_epoch(rows: pd.DataFrame, train: bool, gen: torch.Generator) -> float:
+    def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
+        """One for the order of the windows (CPU), one for the views and SpecAugment (on the
+        device, where a CPU generator cannot draw)."""
+        return torch.Generator().manual_seed(seed), torch.Generator(device).manual_seed(seed)
+
+    def run_epoch(rows: pd.DataFrame, train: bool, gens: tuple) -> float:
         model.train(train)
         projector.train(train)
         total, seen = 0.0, 0
-        order = torch.randperm(len(rows), generator=gen).numpy() if train else np.arange(len(rows))
+        order_gen, gen = gens
+        order = (
+            torch.randperm(len(rows), generator=order_gen).numpy()
+            if train
+            else np.arange(len(rows))
+        )
         if train and settings["max_windows"]:
             order = order[: settings["max_windows"]]
         for start in range(0, len(order), batch):
             idx = order[start : start + batch]
             if len(idx) < 2:
                 continue
-            w = crops(rows.iloc[idx])
-            xa = _logmel(transform, _views(w, cfg.sample_rate, gen).to(device))
-            xb = _logmel(transform, _views(w, cfg.sample_rate, gen).to(device))
+            w = crops(rows.iloc[idx]).to(device)  # the views are made on the device, batched
+            xa = _logmel(transform, random_views(w, cfg.sample_rate, gen))
+            xb = _logmel(transform, random_views(w, cfg.sample_rate, gen))
             if settings["spec_augment"]:
                 xa = spec_augment(xa, **settings["spec_augment"], generator=gen)
                 xb = spec_augment(xb, **settings["spec_augment"], generator=gen)
@@ -138,13 +143,14 @@ def pretrain_encoder(
             seen += len(idx)
         return total / max(seen, 1)
 
+    train_gens = generators(seed)
     history, best_loss, best_state, best_epoch = [], math.inf, None, 0
     started = time.time()
     for epoch in range(1, settings["epochs"] + 1):
         t0 = time.time()
-        train_loss = run_epoch(subsets["train"], True, generator)
+        train_loss = run_epoch(subsets["train"], True, train_gens)
         # the same views every epoch for validation: losses are comparable across epochs
-        val_loss = run_epoch(subsets["val"], False, torch.Generator().manual_seed(seed + 1))
+        val_loss = run_epoch(subsets["val"], False, generators(seed + 1))
         history.append(
             {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
              "seconds": time.time() - t0}

@@ -16,6 +16,9 @@ import torchaudio.functional as AF
 STRETCH_FACTORS = (0.7, 0.8, 0.9, 1.1, 1.2, 1.3)
 PITCH_STEPS = (-12, -6, -3, 3, 6, 12)
 NOISE_SNR_DB = (2, 4, 6, 8, 10, 12)
+VIEWS = (STRETCH_FACTORS, PITCH_STEPS, NOISE_SNR_DB)  # kinds 0, 1, 2 of random_views
+VALUES_PER_VIEW = 6
+assert all(len(values) == VALUES_PER_VIEW for values in VIEWS)
 N_FFT, HOP = 512, 128
 
 
@@ -51,23 +54,45 @@ def pitch_shift(wave: torch.Tensor, sample_rate: int, steps: int) -> torch.Tenso
     return _fit(out, wave.shape[-1])
 
 
-def add_noise(wave: torch.Tensor, snr_db: float, generator: torch.Generator) -> torch.Tensor:
-    """White Gaussian noise scaled to exactly `snr_db` below each waveform's power."""
-    noise = torch.randn(wave.shape, generator=generator, device=wave.device)
+def add_noise(
+    wave: torch.Tensor,
+    snr_db: float,
+    generator: torch.Generator | None = None,
+    noise: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """White Gaussian noise scaled to exactly `snr_db` below each waveform's power (drawn with
+    `generator` unless given as `noise`, standard normal of the waves' shape)."""
+    if noise is None:
+        noise = torch.randn(wave.shape, generator=generator, device=wave.device)
     p_signal = wave.pow(2).mean(-1, keepdim=True)
     p_noise = noise.pow(2).mean(-1, keepdim=True).clamp_min(1e-12)
     return wave + noise * torch.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))
 
 
-def random_view(wave: torch.Tensor, sample_rate: int, generator: torch.Generator) -> torch.Tensor:
-    """One augmentation of Table 2 with one of its parameter values, both drawn at random."""
-
-    def pick(values):
-        return values[int(torch.randint(len(values), (1,), generator=generator))]
-
-    kind = int(torch.randint(3, (1,), generator=generator))
+def _group_view(waves: torch.Tensor, sample_rate: int, kind: int, value, generator) -> torch.Tensor:
     if kind == 0:
-        return time_stretch(wave, pick(STRETCH_FACTORS))
+        return time_stretch(waves, value)
     if kind == 1:
-        return pitch_shift(wave, sample_rate, pick(PITCH_STEPS))
-    return add_noise(wave, pick(NOISE_SNR_DB), generator)
+        return pitch_shift(waves, sample_rate, value)
+    # the noise is drawn on the generator's device (a CPU generator cannot fill a GPU tensor)
+    noise = torch.randn(waves.shape, generator=generator, device=generator.device)
+    return add_noise(waves, value, noise=noise.to(waves.device))
+
+
+def random_views(waves: torch.Tensor, sample_rate: int, generator: torch.Generator) -> torch.Tensor:
+    """One augmentation of Table 2 per waveform of `waves` [B, T], with one of its parameter
+    values, both drawn at random per waveform.
+
+    Waveforms that drew the same augmentation and value are transformed together, on their own
+    device: at most 18 batched calls per batch instead of one call per window.
+    """
+    n = len(waves)
+    kinds = torch.randint(len(VIEWS), (n,), generator=generator, device=generator.device)
+    picks = torch.randint(VALUES_PER_VIEW, (n,), generator=generator, device=generator.device)
+    keys = (kinds * VALUES_PER_VIEW + picks).cpu()
+    out = torch.empty_like(waves)
+    for key in keys.unique().tolist():
+        rows = (keys == key).nonzero().squeeze(1).to(waves.device)
+        kind, pick = divmod(key, VALUES_PER_VIEW)
+        out[rows] = _group_view(waves[rows], sample_rate, kind, VIEWS[kind][pick], generator)
+    return out

@@ -10,8 +10,17 @@ stamp=.venv/.requirements.sha256
 want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "installing requirements into .venv (torch 2.11.0 with its CUDA libraries, about 2 minutes)"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -r requirements-dev.txt
-    .venv/bin/python -m pip install --quiet --no-deps -e .
+    # the venv takes 5.4 GB, and pip unpacks the torch wheels in the temporary directory first
+    for dir in . "${TMPDIR:-/tmp}"; do
+        free_gb=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+        if [ "$free_gb" -lt 7 ]; then
+            echo "warning: only ${free_gb} GB free under $(cd "$dir" && pwd); the install needs about 7 GB" >&2
+        fi
+    done
+    # no pip cache: it would hold a second copy of the 4 GB of wheels
+    pip=(.venv/bin/python -m pip install --quiet --no-cache-dir)
+    "${pip[@]}" --upgrade pip
+    "${pip[@]}" -r requirements-dev.txt
+    "${pip[@]}" --no-deps -e .
     echo "$want" > "$stamp"
 fi

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from anuraflow.views import add_noise, pitch_shift, random_view, time_stretch
+from anuraflow.views import (
+    NOISE_SNR_DB,
+    PITCH_STEPS,
+    STRETCH_FACTORS,
+    add_noise,
+    pitch_shift,
+    random_views,
+    time_stretch,
+)
 
 SR = 16000
 
@@ -47,8 +55,27 @@ def test_noise_lands_at_the_snr(snr_db):
     assert torch.allclose(snr, torch.full((3,), float(snr_db)), atol=1e-3)
 
 
-def test_random_view_is_reproducible_and_keeps_length():
-    wave = _tone()
-    a = random_view(wave, SR, torch.Generator().manual_seed(3))
-    b = random_view(wave, SR, torch.Generator().manual_seed(3))
-    assert a.shape == wave.shape and torch.equal(a, b)
+def test_random_views_are_reproducible_and_keep_length():
+    waves = torch.stack([_tone(), _tone(440.0)])
+    a = random_views(waves, SR, torch.Generator().manual_seed(3))
+    b = random_views(waves, SR, torch.Generator().manual_seed(3))
+    assert a.shape == waves.shape and torch.equal(a, b)
+
+
+def test_random_views_batched_equal_one_window_at_a_time():
+    """64 copies of one tone: every view must be one of Table 2's 18 transformations of it,
+    computed batched exactly as one window alone would be, and the draws must cover them."""
+    tone = _tone(seconds=0.5)
+    out = random_views(tone.repeat(64, 1), SR, torch.Generator().manual_seed(0))
+    singles = [time_stretch(tone[None], r)[0] for r in STRETCH_FACTORS]
+    singles += [pitch_shift(tone[None], SR, s)[0] for s in PITCH_STEPS]
+    seen = set()
+    for view in out:
+        match = [i for i, single in enumerate(singles) if torch.allclose(view, single, atol=1e-5)]
+        if match:
+            seen.add(("transform", match[0]))
+            continue
+        snr = float(10 * torch.log10(tone.pow(2).mean() / (view - tone).pow(2).mean()))
+        assert min(abs(snr - s) for s in NOISE_SNR_DB) < 1e-3, snr  # a noise view, at its SNR
+        seen.add(("noise", round(snr)))
+    assert len(seen) == 18  # seed 0 draws every one of them

@@ -1,0 +1,85 @@
+"""Benchmark: seed 003's waveform views for pretraining, one window at a time vs batched.
+
+Pretraining makes two random views (time stretch, pitch shift or noise; Table 2) of every 3 s
+window of every batch. Made one window at a time in Python they cost a loop of STFTs per
+batch, on the CPU; `anuraflow.views.random_views` groups the windows that drew the same
+transformation and runs each group as one batched call on the windows' own device.
+
+    .venv/bin/python benchmarks/pretrain_views.py                 # CPU
+    .venv/bin/python benchmarks/pretrain_views.py --device cuda   # on a GPU
+
+Both ways draw from the same distribution; the figure is views per second (3 s windows of
+filtered noise at 16 kHz; the content does not change the cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import torch
+from workflow_run import REPO, cpu_name, write_report
+
+sys.path.insert(0, str(REPO))
+from anuraflow.views import random_views  # noqa: E402
+
+SAMPLE_RATE, WINDOW_S = 16000, 3.0
+
+
+def one_at_a_time(waves: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The way pretraining made its views before: a Python loop over the windows."""
+    return torch.cat([random_views(w[None], SAMPLE_RATE, generator) for w in waves])
+
+
+def views_per_second(make, waves: torch.Tensor, batches: int, device: torch.device) -> float:
+    generator = torch.Generator(device).manual_seed(0)
+    make(waves, generator)  # warm-up: FFT plans, resampling kernels
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(batches):
+        make(waves, generator)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return batches * len(waves) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch", type=int, default=32, help="pretraining's default batch")
+    parser.add_argument("--batches", type=int, help="timed batches (default 20 CUDA, 5 CPU)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--out", default=str(REPO / "benchmarks/results/pretrain_views.json"))
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    batches = args.batches or (20 if device.type == "cuda" else 5)
+    gen = torch.Generator().manual_seed(1)
+    waves = torch.randn(args.batch, int(SAMPLE_RATE * WINDOW_S), generator=gen).cumsum(-1)
+    waves = (waves - waves.mean(-1, keepdim=True)).to(device) * 1e-3
+    per_window = views_per_second(one_at_a_time, waves, batches, device)
+    batched = views_per_second(lambda w, g: random_views(w, SAMPLE_RATE, g), waves, batches, device)
+    report = {
+        "benchmark": "pretrain_views",
+        "machine": {
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+            "cpu_cores": len(os.sched_getaffinity(0)),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        },
+        "batch": args.batch,
+        "window_s": WINDOW_S,
+        "timed_batches": batches,
+        "views_per_s": {"one_at_a_time": round(per_window, 1), "batched": round(batched, 1)},
+        "speedup": round(batched / per_window, 2),
+    }
+    write_report(report, args.out)
+
+
+if __name__ == "__main__":
+    main()
