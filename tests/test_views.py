@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 import torch
+import torchaudio.functional as AF
 
 from anuraflow.views import (
     NOISE_SNR_DB,
     PITCH_STEPS,
     STRETCH_FACTORS,
     add_noise,
+    phase_vocoder,
     pitch_shift,
     random_views,
     time_stretch,
@@ -25,6 +27,15 @@ def _tone(freq=1000.0, seconds=1.0, rate=SR):
 def _peak_hz(wave):
     spectrum = np.abs(np.fft.rfft(wave.numpy()))
     return np.fft.rfftfreq(len(wave), 1 / SR)[spectrum.argmax()]
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.7, 1.0, 1.3, 2 ** (-7 / 12)])
+def test_phase_vocoder_gives_torchaudios_numbers(rate):
+    waves = torch.randn(3, SR, generator=torch.Generator().manual_seed(0))
+    spec = torch.stft(waves, 512, 128, window=torch.hann_window(512), return_complex=True)
+    advance = torch.linspace(0, torch.pi * 128, spec.shape[-2])[..., None]
+    expected = AF.phase_vocoder(spec, rate, advance)
+    torch.testing.assert_close(phase_vocoder(spec, rate, advance), expected, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("rate", [0.7, 1.3])
