@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -58,9 +60,31 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
         df.to_parquet(tmp, index=False)
 
 
+def json_safe(obj: Any) -> Any:
+    """`obj` in plain JSON values: NaN and infinities (an undefined metric, e.g. macro F1 of a
+    group with no species) become null, which every JSON reader takes (jq, JavaScript, R
+    reject Python's bare NaN); numpy scalars and arrays become Python numbers and lists."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def json_text(obj: Any, **kwargs: Any) -> str:
+    """Strict JSON of `obj` (see `json_safe`), indented."""
+    return json.dumps(json_safe(obj), indent=2, allow_nan=False, default=str, **kwargs) + "\n"
+
+
 def write_json(obj: Any, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        tmp.write_text(json_text(obj, sort_keys=True))
 
 
 def write_text(text: str, path: str | os.PathLike) -> None:

@@ -69,8 +69,11 @@ def pretrain_encoder(
     out_metrics: str | Path,
     threads: int = 1,
     workflow_config: dict | None = None,
+    progress: bool = True,
 ) -> dict:
     """Pretrain the registry's `model` as an encoder with a projector; write the best encoder."""
+    from tqdm import tqdm
+
     settings = pretrain_settings(config)
     torch.set_num_threads(max(1, threads))
     seed_everything(seed)
@@ -109,7 +112,7 @@ def pretrain_encoder(
         device, where a CPU generator cannot draw)."""
         return torch.Generator().manual_seed(seed), torch.Generator(device).manual_seed(seed)
 
-    def run_epoch(rows: pd.DataFrame, train: bool, gens: tuple) -> float:
+    def run_epoch(rows: pd.DataFrame, train: bool, gens: tuple, desc: str) -> float:
         model.train(train)
         projector.train(train)
         total, seen = 0.0, 0
@@ -121,10 +124,9 @@ def pretrain_encoder(
         )
         if train and settings["max_windows"]:
             order = order[: settings["max_windows"]]
-        for start in range(0, len(order), batch):
+        starts = [s for s in range(0, len(order), batch) if len(order) - s >= 2]
+        for start in tqdm(starts, desc=desc, unit="batch", disable=not progress, mininterval=5):
             idx = order[start : start + batch]
-            if len(idx) < 2:
-                continue
             w = crops(rows.iloc[idx]).to(device)  # the views are made on the device, batched
             xa = _logmel(transform, random_views(w, cfg.sample_rate, gen))
             xb = _logmel(transform, random_views(w, cfg.sample_rate, gen))
@@ -148,9 +150,9 @@ def pretrain_encoder(
     started = time.time()
     for epoch in range(1, settings["epochs"] + 1):
         t0 = time.time()
-        train_loss = run_epoch(subsets["train"], True, train_gens)
+        train_loss = run_epoch(subsets["train"], True, train_gens, f"epoch {epoch} train")
         # the same views every epoch for validation: losses are comparable across epochs
-        val_loss = run_epoch(subsets["val"], False, generators(seed + 1))
+        val_loss = run_epoch(subsets["val"], False, generators(seed + 1), f"epoch {epoch} val")
         history.append(
             {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
              "seconds": time.time() - t0}

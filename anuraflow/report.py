@@ -27,6 +27,11 @@ def load_runs(metrics_paths: list[str]) -> list[dict]:
     return [json.loads(Path(p).read_text()) for p in metrics_paths]
 
 
+def _number(value) -> float:
+    """A metric read back from metrics.json, where an undefined one is null: NaN then."""
+    return np.nan if value is None else float(value)
+
+
 EXTRA_COLUMNS = ("weighted_f1", "map", "accuracy", "balanced_accuracy")
 EMBEDDING_COLUMNS = ("intra_mean", "intra_cv", "inter_mean", "inter_cv", "silhouette")
 OTHER_TABLE = "Other experiments"
@@ -177,7 +182,7 @@ def plot_tsne(runs: list[dict], path: str | Path) -> None:
     for r in runs:
         if r.get("tsne", {}).get("x") and (
             r["experiment"] not in best
-            or r["best_val_macro_f1"] > best[r["experiment"]]["best_val_macro_f1"]
+            or _number(r["best_val_macro_f1"]) > _number(best[r["experiment"]]["best_val_macro_f1"])
         ):
             best[r["experiment"]] = r
     n = max(1, len(best))
@@ -192,7 +197,7 @@ def plot_tsne(runs: list[dict], path: str | Path) -> None:
             ax.scatter(np.asarray(t["x"])[sel], np.asarray(t["y"])[sel], s=8, color=cmap(c % 20),
                        label=label)  # fmt: skip
         fold = "" if r.get("fold") is None else f" fold {r['fold']}"
-        silhouette = r.get("silhouette", np.nan)
+        silhouette = _number(r.get("silhouette"))
         ax.set_title(f"{name}{fold} s{r['seed']}\nsilhouette {silhouette:.2f}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -227,7 +232,7 @@ def ttest_table_html(runs: list[dict], pairs: list[list[str]]) -> str:
     score = {}
     for r in runs:
         metric = "balanced_accuracy" if r.get("task") == "multiclass" else None
-        value = r[metric] if metric else r["macro_f1"]["all"]
+        value = _number(r[metric] if metric else r["macro_f1"]["all"])
         score[(r["experiment"], r.get("fold"), r["seed"])] = (value, metric or "macro F1")
     rows = []
     for a, b in pairs:

@@ -23,6 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from anuraflow.fileio import json_text  # noqa: E402
 
 
 def rule_costs(benchmark_dir: Path) -> dict[str, dict]:
@@ -114,8 +116,8 @@ def main() -> None:
         },
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("wall_s", "macro_f1_percent", "targets")}, indent=2))
+    Path(args.out).write_text(json_text(report))
+    print(json_text({k: report[k] for k in ("wall_s", "macro_f1_percent", "targets")}), end="")
 
 
 if __name__ == "__main__":

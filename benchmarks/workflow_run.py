@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from anuraflow.fileio import json_text  # noqa: E402
 
 
 def run_workflow(workdir: Path, configfile: str, overlay: dict, cores: int, gpus: int) -> float:
@@ -49,5 +51,5 @@ def cpu_name() -> str:
 
 def write_report(report: dict, out: str | Path) -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    Path(out).write_text(json_text(report))
+    print(json_text(report), end="")

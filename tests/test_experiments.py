@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from workflow_helpers import snakemake
+from workflow_helpers import snakemake, strict_json
 
 from anuraflow.experiments import experiment_settings
 
@@ -127,6 +127,8 @@ def test_every_experiment_runs_one_epoch_and_reaches_the_report(tmp_path):
             assert "map" in metrics and "f1_by_polyphony" in metrics
         assert html.escape(exp["report"]["row"]) in page
         assert html.escape(exp["report"]["table"]) in page
+    for path in res.rglob("*.json"):  # undefined metrics (a group with no species) are null
+        strict_json(path.read_text())
     variant = json.loads((res / "runs/t2_36_nomix/seed0/metrics.json").read_text())["dataset"]
     assert variant["dropped_windows"]["empty"] > 0
     assert (res / "features" / "noise_bank.parquet").exists()

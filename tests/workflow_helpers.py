@@ -1,5 +1,6 @@
 """Running the real `snakemake` on a config in a temporary directory (for the workflow tests)."""
 
+import json
 import os
 import re
 import subprocess
@@ -65,3 +66,12 @@ def parse_planned_jobs(text: str) -> list[tuple[str, str]]:
             rec = re.search(r"recording=([^,\s]+)", m.group(1))
             jobs[-1][1] = rec.group(1) if rec else ""
     return [tuple(j) for j in jobs]
+
+
+def strict_json(text: str):
+    """json.loads that refuses Python's NaN / Infinity, as jq, JavaScript and R do."""
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
