@@ -27,7 +27,7 @@ N_FFT, HOP = 512, 128
 def _fit(wave: torch.Tensor, length: int) -> torch.Tensor:
     if wave.shape[-1] >= length:
         return wave[..., :length]
-    return torch.nn.functional.pad(wave, (0, length - wave.shape[-1]))
+    return F.pad(wave, (0, length - wave.shape[-1]))
 
 
 def phase_vocoder(spec: torch.Tensor, rate: float, advance: torch.Tensor) -> torch.Tensor:
