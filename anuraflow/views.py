@@ -78,16 +78,10 @@ def pitch_shift(wave: torch.Tensor, sample_rate: int, steps: int) -> torch.Tenso
     return _fit(out, wave.shape[-1])
 
 
-def add_noise(
-    wave: torch.Tensor,
-    snr_db: float,
-    generator: torch.Generator | None = None,
-    noise: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """White Gaussian noise scaled to exactly `snr_db` below each waveform's power (drawn with
-    `generator` unless given as `noise`, standard normal of the waves' shape)."""
-    if noise is None:
-        noise = torch.randn(wave.shape, generator=generator, device=wave.device)
+def add_noise(wave: torch.Tensor, snr_db: float, generator: torch.Generator) -> torch.Tensor:
+    """White Gaussian noise scaled to exactly `snr_db` below each waveform's power. The noise
+    is drawn on the generator's device (a CPU generator cannot fill a GPU tensor)."""
+    noise = torch.randn(wave.shape, generator=generator, device=generator.device).to(wave.device)
     p_signal = wave.pow(2).mean(-1, keepdim=True)
     p_noise = noise.pow(2).mean(-1, keepdim=True).clamp_min(1e-12)
     return wave + noise * torch.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))
@@ -98,9 +92,7 @@ def _group_view(waves: torch.Tensor, sample_rate: int, kind: int, value, generat
         return time_stretch(waves, value)
     if kind == 1:
         return pitch_shift(waves, sample_rate, value)
-    # the noise is drawn on the generator's device (a CPU generator cannot fill a GPU tensor)
-    noise = torch.randn(waves.shape, generator=generator, device=generator.device)
-    return add_noise(waves, value, noise=noise.to(waves.device))
+    return add_noise(waves, value, generator)
 
 
 def random_views(waves: torch.Tensor, sample_rate: int, generator: torch.Generator) -> torch.Tensor:

@@ -37,7 +37,7 @@ SAMPLE_RATE, WINDOW_S = 16000, 3.0
 
 
 def one_at_a_time(waves: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The way pretraining made its views before: a Python loop over the windows."""
+    """A Python loop over the windows, each a batch of one (with `views.phase_vocoder`)."""
     return torch.cat([random_views(w[None], SAMPLE_RATE, generator) for w in waves])
 
 
