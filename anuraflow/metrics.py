@@ -11,57 +11,107 @@ from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     balanced_accuracy_score,
-    precision_recall_fscore_support,
     silhouette_score,
 )
 
-
-def per_species_scores(y_true: np.ndarray, y_pred: np.ndarray, codes: list[str]) -> dict[str, dict]:
-    """Precision, recall, F1 and support (positive windows) per species; 0 where undefined."""
-    p, r, f, s = precision_recall_fscore_support(
-        y_true, y_pred, average=None, labels=range(len(codes)), zero_division=0
-    )
-    return {
-        c: {
-            "precision": float(p[i]),
-            "recall": float(r[i]),
-            "f1": float(f[i]),
-            "support": int(s[i]),
-        }
-        for i, c in enumerate(codes)
-    }
+CONVENTIONS = ("active", "all")  # macro F1 over active species / over all species
 
 
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, columns: np.ndarray | None = None) -> float:
-    """Mean F1 over the species (columns) that have at least one positive window.
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num.astype(float), den, out=np.zeros(len(num)), where=den > 0)
 
-    Species absent from the evaluated windows are left out, as in the AnuraSet benchmark's
-    assessment on active classes: their F1 is undefined, not zero. NaN when none is active.
+
+def species_counts(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, ...]:
+    """True positives, false positives and false negatives of every column [N, C].
+
+    Counted directly rather than through `precision_recall_fscore_support`: handed a single
+    column, scikit-learn sees a binary problem and scores "absent" and "present" as two
+    classes, which made a one-species group's macro F1 the mean of two numbers.
     """
+    t = np.asarray(y_true).astype(bool).reshape(len(y_true), -1)
+    p = np.asarray(y_pred).astype(bool).reshape(len(y_pred), -1)
+    return (t & p).sum(axis=0), (~t & p).sum(axis=0), (t & ~p).sum(axis=0)
+
+
+def species_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """F1 of every column as its own binary problem, 2 tp / (2 tp + fp + fn); 0 where the
+    column has no positive and no prediction (scikit-learn's zero_division=0)."""
+    tp, fp, fn = species_counts(y_true, y_pred)
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+def per_species_scores(
+    y_true: np.ndarray, y_pred: np.ndarray, codes: list[str], y_score: np.ndarray | None = None
+) -> dict[str, dict]:
+    """Precision, recall, F1 and support (positive windows) per species, 0 where undefined;
+    with scores also average precision (null for a species with no positive window)."""
+    tp, fp, fn = species_counts(y_true, y_pred)
+    precision, recall, f1 = _ratio(tp, tp + fp), _ratio(tp, tp + fn), species_f1(y_true, y_pred)
+    out = {}
+    for i, c in enumerate(codes):
+        row = {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(tp[i] + fn[i]),
+        }
+        if y_score is not None:
+            row["ap"] = average_precision(y_true[:, i], y_score[:, i])
+        out[c] = row
+    return out
+
+
+def average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
+    """Area under the precision-recall curve of one species; None when it has no positive."""
+    if np.asarray(y_true).sum() == 0:
+        return None
+    return float(average_precision_score(y_true, y_score))
+
+
+def macro_f1(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    columns: np.ndarray | None = None,
+    over: str = "active",
+) -> float:
+    """Mean F1 over species (columns).
+
+    `over="active"`: the species with at least one positive window, as the Mix2 paper's text
+    says ("the assessment is exclusively conducted on the active classes"); NaN when none is
+    active. `over="all"`: every species, an absent one counting F1 = 0, as the authors'
+    evaluation code (torchmetrics' macro F1) computed the published numbers; NaN when there
+    are no columns.
+    """
+    if over not in CONVENTIONS:
+        raise ValueError(f"over must be one of {CONVENTIONS}, got {over!r}")
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if columns is not None:
         y_true, y_pred = y_true[:, columns], y_pred[:, columns]
-    active = y_true.sum(axis=0) > 0
-    if not active.any():
+    keep = y_true.sum(axis=0) > 0 if over == "active" else np.ones(y_true.shape[1], dtype=bool)
+    if not keep.any():
         return float("nan")
-    _, _, f, _ = precision_recall_fscore_support(
-        y_true[:, active], y_pred[:, active], average=None, zero_division=0
-    )
-    return float(np.mean(f))
+    return float(np.mean(species_f1(y_true[:, keep], y_pred[:, keep])))
 
 
 def group_macro_f1(
-    y_true: np.ndarray, y_pred: np.ndarray, codes: list[str], groups: Mapping[str, str]
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    codes: list[str],
+    groups: Mapping[str, str],
+    over: str = "active",
 ) -> dict[str, float]:
     """Macro F1 over all species and within each frequency group (Table I of Mix2)."""
-    out = {"all": macro_f1(y_true, y_pred)}
+    out = {"all": macro_f1(y_true, y_pred, over=over)}
     for group in ("frequent", "common", "rare"):
         cols = np.array([i for i, c in enumerate(codes) if groups.get(c) == group], dtype=int)
-        out[group] = macro_f1(y_true, y_pred, cols) if len(cols) else float("nan")
+        out[group] = macro_f1(y_true, y_pred, cols, over) if len(cols) else float("nan")
     return out
 
 
 def f1_by_polyphony(y_true: np.ndarray, y_pred: np.ndarray) -> dict[int, float]:
-    """Macro F1 among windows with exactly k species active, for each k >= 1 (Mix2 Fig. 3)."""
+    """Macro F1 over active species among windows with exactly k species active, for each
+    k >= 1 (Mix2 Fig. 3). Active species only: a level holds few species, and counting every
+    absent one as 0 would measure how many species the level lacks, not the classifier."""
     poly = y_true.sum(axis=1)
     return {
         int(k): macro_f1(y_true[poly == k], y_pred[poly == k]) for k in np.unique(poly) if k > 0
@@ -73,10 +123,7 @@ def weighted_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     support = y_true.sum(axis=0)
     if support.sum() == 0:
         return float("nan")
-    _, _, f, _ = precision_recall_fscore_support(
-        y_true, y_pred, average=None, labels=range(y_true.shape[1]), zero_division=0
-    )
-    return float(np.sum(f * support) / support.sum())
+    return float(np.sum(species_f1(y_true, y_pred) * support) / support.sum())
 
 
 def mean_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
@@ -85,9 +132,7 @@ def mean_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
     if not active.any():
         return float("nan")
     return float(
-        np.mean(
-            [average_precision_score(y_true[:, j], y_score[:, j]) for j in np.flatnonzero(active)]
-        )
+        np.mean([average_precision(y_true[:, j], y_score[:, j]) for j in np.flatnonzero(active)])
     )
 
 

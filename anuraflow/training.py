@@ -392,9 +392,10 @@ def evaluate(
     pred = decide(prob, settings)
     one_species = class_index(true)
     out = {
-        "macro_f1": group_macro_f1(true, pred, codes, groups),
+        "macro_f1": group_macro_f1(true, pred, codes, groups, over="active"),
+        "macro_f1_all_species": group_macro_f1(true, pred, codes, groups, over="all"),
         "weighted_f1": weighted_f1(true, pred),
-        "per_species": per_species_scores(true, pred, codes),
+        "per_species": per_species_scores(true, pred, codes, prob),
         "embedding_stats": embedding_statistics(embeddings, one_species),
         "silhouette": silhouette(embeddings, one_species),
         "tsne": tsne_points(embeddings, one_species, seed),

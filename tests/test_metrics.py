@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
 from anuraflow.metrics import (
     embedding_statistics,
@@ -11,6 +12,7 @@ from anuraflow.metrics import (
     mean_average_precision,
     per_species_scores,
     single_label_scores,
+    species_f1,
     weighted_f1,
 )
 
@@ -71,3 +73,122 @@ def test_embedding_statistics_by_hand():
     inter = np.array([1, 0, 2, 1, 1, 2], dtype=float)
     assert s["inter_mean"] == pytest.approx(inter.mean())
     assert s["inter_cv"] == pytest.approx(inter.std(ddof=1) / inter.mean())
+
+
+# --- independent checks against scikit-learn, one binary problem per species (issue 13) ---
+
+
+def _sklearn_f1(y_true, y_pred, j):
+    return f1_score(y_true[:, j], y_pred[:, j], zero_division=0)
+
+
+def _random_case(seed=0, n=400, c=9):
+    rng = np.random.default_rng(seed)
+    y_true = (rng.random((n, c)) < rng.uniform(0.0, 0.3, c)).astype(int)
+    y_true[:, 3] = 0  # a species absent from the evaluated windows
+    y_pred = ((y_true + (rng.random((n, c)) < 0.15)) % 2).astype(int)
+    y_pred[:, 5] = 0  # a species present but never predicted: F1 0
+    score = np.clip(y_true * 0.4 + rng.random((n, c)) * 0.6, 0, 1)
+    return y_true, y_pred, score
+
+
+def test_one_species_group_equals_that_species_f1():
+    # the reported bug: one active species in a group, scored by scikit-learn as a binary
+    # problem, gave the mean of the F1 of "absent" and "present" (85.0 for a species at 76.0)
+    y_true = np.array([[1, 0], [1, 0], [0, 0], [0, 0], [1, 0], [0, 0], [0, 0], [0, 0]])
+    y_pred = np.array([[1, 0], [0, 0], [1, 0], [0, 0], [1, 0], [0, 0], [0, 0], [0, 0]])
+    expected = _sklearn_f1(y_true, y_pred, 0)  # tp 2, fp 1, fn 1: 2/3
+    assert expected == pytest.approx(2 / 3)
+    groups = {"A": "frequent", "B": "frequent"}
+    assert group_macro_f1(y_true, y_pred, ["A", "B"], groups)["frequent"] == expected
+    assert macro_f1(y_true[:, [0]], y_pred[:, [0]]) == expected
+    # the all-species convention counts the absent B as 0
+    g = group_macro_f1(y_true, y_pred, ["A", "B"], groups, over="all")
+    assert g["frequent"] == pytest.approx(expected / 2)
+
+
+def test_never_detected_species_give_zero_not_one_half():
+    y_true = np.array([[1], [0], [0], [1], [0]])
+    y_pred = np.zeros_like(y_true)
+    assert macro_f1(y_true, y_pred) == 0.0
+    assert macro_f1(y_true, y_pred, over="all") == 0.0
+    g = group_macro_f1(y_true, y_pred, ["A"], {"A": "rare"})
+    assert g["rare"] == 0.0 and g["all"] == 0.0
+    assert math.isnan(g["frequent"]) and math.isnan(g["common"])  # empty groups
+
+
+def test_group_of_absent_species_only():
+    y_true = np.array([[1, 0], [0, 0], [1, 0]])
+    y_pred = np.array([[1, 1], [0, 0], [1, 0]])
+    groups = {"A": "frequent", "B": "rare"}
+    active = group_macro_f1(y_true, y_pred, ["A", "B"], groups)
+    everyone = group_macro_f1(y_true, y_pred, ["A", "B"], groups, over="all")
+    assert math.isnan(active["rare"])  # no active species: undefined, not 0
+    assert everyone["rare"] == 0.0  # the authors' convention: absent B counts 0
+    assert active["all"] == 1.0 and everyone["all"] == 0.5
+
+
+def test_macro_f1_conventions_equal_sklearn_per_species_mean():
+    y_true, y_pred, _ = _random_case()
+    per = np.array([_sklearn_f1(y_true, y_pred, j) for j in range(y_true.shape[1])])
+    active = y_true.sum(0) > 0
+    assert np.allclose(species_f1(y_true, y_pred), per)
+    assert macro_f1(y_true, y_pred) == pytest.approx(per[active].mean())
+    assert macro_f1(y_true, y_pred, over="all") == pytest.approx(per.mean())
+    # scikit-learn's own macro average over all labels is the all-species convention
+    assert macro_f1(y_true, y_pred, over="all") == pytest.approx(
+        f1_score(y_true, y_pred, average="macro", zero_division=0)
+    )
+    codes = [f"S{j}" for j in range(y_true.shape[1])]
+    groups = dict(zip(codes, ["frequent"] * 2 + ["common"] * 3 + ["rare"] * 4, strict=True))
+    for over in ("active", "all"):
+        g = group_macro_f1(y_true, y_pred, codes, groups, over=over)
+        for name in ("frequent", "common", "rare"):
+            cols = [j for j, c in enumerate(codes) if groups[c] == name]
+            if over == "active":
+                cols = [j for j in cols if active[j]]
+            assert g[name] == pytest.approx(per[cols].mean())
+
+
+def test_polyphony_levels_equal_per_species_mean():
+    y_true, y_pred, _ = _random_case(seed=3)
+    poly = y_true.sum(1)
+    got = f1_by_polyphony(y_true, y_pred)
+    assert set(got) == {int(k) for k in np.unique(poly) if k > 0}
+    for k, value in got.items():
+        rows = poly == k
+        cols = np.flatnonzero(y_true[rows].sum(0) > 0)
+        expected = np.mean([_sklearn_f1(y_true[rows], y_pred[rows], j) for j in cols])
+        assert value == pytest.approx(expected)
+
+
+def test_per_species_scores_equal_sklearn():
+    y_true, y_pred, score = _random_case(seed=5)
+    codes = [f"S{j}" for j in range(y_true.shape[1])]
+    s = per_species_scores(y_true, y_pred, codes, score)
+    for j, c in enumerate(codes):
+        t, p = y_true[:, j], y_pred[:, j]
+        assert s[c]["precision"] == pytest.approx(precision_score(t, p, zero_division=0))
+        assert s[c]["recall"] == pytest.approx(recall_score(t, p, zero_division=0))
+        assert s[c]["f1"] == pytest.approx(f1_score(t, p, zero_division=0))
+        assert s[c]["support"] == int(t.sum())
+        if t.sum():
+            assert s[c]["ap"] == pytest.approx(average_precision_score(t, score[:, j]))
+        else:
+            assert s[c]["ap"] is None
+    # one species alone: the same numbers as inside the table
+    one = per_species_scores(y_true[:, [0]], y_pred[:, [0]], ["S0"], score[:, [0]])
+    assert one["S0"] == s["S0"]
+    assert mean_average_precision(y_true, score) == pytest.approx(
+        np.mean([average_precision_score(y_true[:, j], score[:, j]) for j in range(9) if j != 3])
+    )
+
+
+def test_weighted_f1_equals_sklearn():
+    y_true, y_pred, _ = _random_case(seed=7)
+    assert weighted_f1(y_true, y_pred) == pytest.approx(
+        f1_score(y_true, y_pred, average="weighted", zero_division=0)
+    )
+    assert weighted_f1(y_true[:, [0]], y_pred[:, [0]]) == pytest.approx(
+        f1_score(y_true[:, 0], y_pred[:, 0], zero_division=0)
+    )
