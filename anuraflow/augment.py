@@ -18,11 +18,16 @@ def _stripe_mask(
     generator: torch.Generator | None,
     device: torch.device,
 ) -> torch.Tensor:
-    """[batch, length] bool, True inside any of `count` stripes of width 0..max_width."""
+    """[batch, length] bool, True inside any of `count` stripes of width 0..max_width - 1.
+
+    `max_width` is SpecAugment's mask parameter as torchaudio (and the Mix2 authors' code
+    through it) reads it: widths strictly below it, so FrequencyMasking(10) masks 0-9 bands.
+    """
     mask = torch.zeros(batch, length, dtype=torch.bool, device=device)
     pos = torch.arange(length, device=device)
     for _ in range(count):
-        width = torch.randint(0, max_width + 1, (batch, 1), generator=generator, device=device)
+        high = max(1, min(max_width, length + 1))
+        width = torch.randint(0, high, (batch, 1), generator=generator, device=device)
         start = (
             torch.rand(batch, 1, generator=generator, device=device) * (length - width + 1)
         ).long()
@@ -38,7 +43,8 @@ def spec_augment(
     time_width: int = 60,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Zero `freq_masks` mel stripes and `time_masks` frame stripes per example of [B, C, F, T]."""
+    """Zero `freq_masks` mel stripes (widths 0..freq_width - 1) and `time_masks` frame stripes
+    (widths 0..time_width - 1) per example of [B, C, F, T]."""
     b, _, f, t = x.shape
     fmask = _stripe_mask(b, f, freq_masks, freq_width, generator, x.device)
     tmask = _stripe_mask(b, t, time_masks, time_width, generator, x.device)

@@ -21,7 +21,11 @@ EXPERIMENT_DEFAULTS: dict[str, Any] = {
     "balance": None,
     "folds": None,
     "task": "multilabel",
-    "dataset": {"drop_single_subset_species": False, "drop_empty_windows": False},
+    "dataset": {
+        "drop_single_subset_species": False,
+        "drop_empty_windows": False,
+        "empty_over": "all_species",
+    },
     "epochs": 10,
     "batch_size": 64,
     "optimizer": {"name": "adamw", "lr": 1e-3, "weight_decay": 1e-6},
@@ -46,7 +50,7 @@ EXPERIMENT_DEFAULTS: dict[str, Any] = {
 MIXING_DEFAULTS = {
     "methods": MIX2_PROBABILITIES,
     "alpha": 1.0,
-    "multimix_alpha": 1.0,
+    "multimix_alpha": 0.2,  # the Mix2 authors' code
     "multimix_n": None,
 }
 

@@ -73,10 +73,15 @@ def vicreg_loss(
     gamma: float = 1.0,
     eps: float = 1e-4,
 ) -> torch.Tensor:
-    """lambda mse(Za, Zb) + mu [v(Za) + v(Zb)] + nu [c(Za) + c(Zb)] (Bardes et al. 2022)."""
+    """lambda mse(Za, Zb) + mu [v(Za) + v(Zb)] / 2 + nu [c(Za) + c(Zb)] (Bardes et al. 2022).
+
+    The variance term is the mean of the two views' terms, as in the official implementation
+    (the paper's eq. 6 sums them): its coefficients 25 / 25 / 1, which seed 003 uses, were
+    tuned with that code, so a sum would weigh variance twice as much.
+    """
     za, zb = za.float(), zb.float()
     invariance = nn.functional.mse_loss(za, zb)
-    variance = vicreg_variance(za, gamma, eps) + vicreg_variance(zb, gamma, eps)
+    variance = (vicreg_variance(za, gamma, eps) + vicreg_variance(zb, gamma, eps)) / 2
     covariance = vicreg_covariance(za) + vicreg_covariance(zb)
     return lambd * invariance + mu * variance + nu * covariance
 

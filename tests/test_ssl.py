@@ -56,6 +56,14 @@ def test_vicreg_weights_its_three_terms():
     assert vicreg_loss(za, zb, lambd=1.0).item() == pytest.approx(0.25, rel=1e-6)
 
 
+def test_vicreg_variance_term_is_the_mean_of_the_two_views():
+    # the official implementation: std_loss = mean(relu(1 - std_a)) / 2 + mean(relu(1 - std_b)) / 2
+    za = DECORRELATED * (0.5 / DECORRELATED.std(0))  # every dimension's std 0.5
+    zb = za.clone()  # no invariance term; covariance 0 (decorrelated)
+    v = 1 - torch.sqrt(torch.tensor(0.25 + 1e-4))
+    assert vicreg_loss(za, zb).item() == pytest.approx(25 * (v + v).item() / 2, rel=1e-5)
+
+
 def test_projector_shape():
     out = Projector(16, n=32)(torch.randn(5, 16))
     assert out.shape == (5, 32)

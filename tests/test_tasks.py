@@ -36,6 +36,19 @@ def test_36_also_drops_windows_that_had_no_species():
     assert data.dropped_windows == {"empty": 1}
 
 
+def test_36_with_the_authors_rule_drops_windows_empty_over_the_kept_species():
+    data = prepare_task(
+        WINDOWS,
+        CODES,
+        drop_single_subset_species=True,
+        drop_empty_windows=True,
+        empty_over="kept_species",
+    )
+    # windows 1 (only B) and 4 (only C) hold no kept species either: dropped with window 5
+    assert data.windows["window_id"].tolist() == [0, 2, 3]
+    assert data.dropped_windows == {"empty": 3}
+
+
 def test_multiclass_keeps_windows_with_exactly_one_species():
     data = prepare_task(WINDOWS, CODES, task="multiclass")
     assert data.windows["window_id"].tolist() == [0, 1, 2, 4]
