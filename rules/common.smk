@@ -48,6 +48,11 @@ def check_config():
             raise WorkflowError(
                 f"invalid config: {key}: directory {path!r} does not exist"
             )
+    split_file = config["split"].get("file")
+    if split_file and not Path(split_file).is_file():
+        raise WorkflowError(
+            f"invalid config: split.file: file {split_file!r} does not exist"
+        )
 
 
 check_config()

@@ -1,14 +1,19 @@
-# Split: recording-level train / val / test, multi-label stratified.
+# Split: recording-level train / val / test, multi-label stratified, stable as data grow.
 
 
 rule split_recordings:
     input:
-        f"{RESULTS}/windows.parquet",
+        windows=f"{RESULTS}/windows.parquet",
+        split_file=config["split"].get("file") or [],
     output:
-        f"{RESULTS}/splits.parquet",
+        splits=f"{RESULTS}/splits.parquet",
+        balance=f"{RESULTS}/split_balance.tsv",
     params:
         codes=SPECIES_CODES,
         split=config["split"],
+        # every assignment made so far: added recordings never move earlier ones
+        # (not an output: Snakemake deletes a job's outputs before it runs)
+        ledger=f"{RESULTS}/split_ledger.json",
     log:
         f"{RESULTS}/logs/split_recordings.log",
     benchmark:

@@ -2,7 +2,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anuraflow.splits import recording_labels, split_recordings
+from anuraflow.splits import (
+    SUBSETS,
+    pinned_split,
+    place_new_recordings,
+    read_split_file,
+    recording_labels,
+    split_balance,
+    split_dataset,
+    split_recordings,
+    stable_split,
+    subset_targets,
+)
 
 
 def make_windows(n_recordings=30, codes=("A", "B", "C", "D"), seed=0):
@@ -66,3 +77,129 @@ def test_every_subset_exists_for_few_recordings(n):
         splits = split_recordings(ids, y, seed=seed)
         assert set(splits["subset"]) == {"train", "val", "test"}
         assert splits["recording_id"].is_unique and len(splits) == n
+
+
+# --- stable splits as data grow, pinned splits, balance (issue 13) ---
+
+
+def _grown(n_before=40, n_after=48, seed=0):
+    windows, codes = make_windows(n_after, seed=seed)
+    ids, y = recording_labels(windows, codes)
+    before = windows[windows["recording_id"].isin(ids[:n_before])]
+    return windows, before, codes
+
+
+def test_added_recordings_move_no_earlier_recording():
+    windows, before, codes = _grown()
+    ids0, y0 = recording_labels(before, codes)
+    first = stable_split(ids0, y0, {})
+    assert set(first["origin"]) == {"stratified"}
+    pd.testing.assert_frame_equal(
+        first.drop(columns="origin"), split_recordings(ids0, y0)
+    )  # no earlier assignment: the stratified split
+    earlier = dict(zip(first["recording_id"], first["subset"], strict=True))
+    ids, y = recording_labels(windows, codes)
+    grown = stable_split(ids, y, earlier)
+    kept = grown[grown["recording_id"].isin(earlier)]
+    assert (kept["subset"] == kept["recording_id"].map(earlier)).all()
+    assert (kept["origin"] == "kept").all()
+    added = grown[~grown["recording_id"].isin(earlier)]
+    assert len(added) == 8 and (added["origin"] == "added").all()
+    assert set(added["subset"]) <= set(SUBSETS)
+    # removed recordings simply disappear
+    shrunk = stable_split(ids0[5:], y0[5:], earlier)
+    assert (shrunk["subset"] == shrunk["recording_id"].map(earlier)).all()
+
+
+def test_placement_takes_the_largest_shortfall_by_hand():
+    # targets train .5, val .2, test .3; species A in 10 recordings: train 6, val 2, test 2.
+    # A new recording with A: totals 11 A-recordings, 11 recordings.
+    # shortfall(s) = (t_s * 11 - have_A) / 11 + (t_s * 11 - have_rec) / 11
+    #   train (5.5 - 6) / 11 * 2 = -1/11, val (2.2 - 2) * 2 / 11, test (3.3 - 2) * 2 / 11: test
+    targets = {"train": 0.5, "val": 0.2, "test": 0.3}
+    subset = np.array(["train"] * 6 + ["val"] * 2 + ["test"] * 2 + [None], dtype=object)
+    y = np.ones((11, 1), dtype=int)
+    ids = np.array([f"r{i}" for i in range(11)])
+    out = place_new_recordings(ids, subset, y, targets, seed=0)
+    assert out[:10].tolist() == subset[:10].tolist() and out[10] == "test"
+    # an empty recording follows the recording counts alone: train lacks most (5.5 - 6 < ...)
+    subset2 = np.array(["train"] * 4 + ["val"] * 3 + ["test"] * 3 + [None], dtype=object)
+    y2 = np.zeros((11, 1), dtype=int)
+    assert place_new_recordings(ids, subset2, y2, targets, seed=0)[10] == "train"
+
+
+def test_placement_does_not_depend_on_listing_order():
+    windows, before, codes = _grown()
+    ids0, y0 = recording_labels(before, codes)
+    earlier = dict(zip(ids0, stable_split(ids0, y0, {})["subset"], strict=True))
+    ids, y = recording_labels(windows, codes)
+    a = stable_split(ids, y, earlier).set_index("recording_id")["subset"]
+    order = np.random.default_rng(0).permutation(len(ids))
+    b = stable_split(ids[order], y[order], earlier).set_index("recording_id")["subset"]
+    assert a.sort_index().equals(b.sort_index())
+
+
+def test_growth_keeps_the_subsets_stratified():
+    windows, before, codes = _grown(60, 80)
+    targets = subset_targets(1 / 3, 0.2)
+    ids0, y0 = recording_labels(before, codes)
+    earlier = dict(zip(ids0, stable_split(ids0, y0, {})["subset"], strict=True))
+    ids, y = recording_labels(windows, codes)
+    grown = stable_split(ids, y, earlier)
+    fresh = split_recordings(ids, y).assign(origin="stratified")
+    b_grown = split_balance(grown, windows, codes, targets).set_index("species")
+    b_fresh = split_balance(fresh, windows, codes, targets).set_index("species")
+    # every species keeps recordings in every subset, and no share strays further than 0.1
+    # beyond what a fresh stratified split of all 80 recordings gives
+    for c in codes:
+        assert min(b_grown.loc[c, s] for s in SUBSETS) > 0
+    assert (b_grown["max_deviation"] <= b_fresh["max_deviation"] + 0.1).all()
+
+
+def test_split_balance_by_hand():
+    windows = pd.DataFrame(
+        {"recording_id": ["a", "b", "c", "d"], "A": [1, 1, 0, 1], "B": [0, 0, 0, 0]}
+    )
+    splits = pd.DataFrame(
+        {"recording_id": list("abcd"), "subset": ["train", "train", "val", "test"]}
+    )
+    targets = {"train": 0.5, "val": 0.25, "test": 0.25}
+    b = split_balance(splits, windows, ["A", "B"], targets).set_index("species")
+    assert b.loc["(recordings)", "max_deviation"] == 0.0
+    # A: train 2/3 (target .5), val 0 (.25), test 1/3 (.25): max |.| = 0.25
+    assert b.loc["A", ["train", "val", "test"]].tolist() == [2, 0, 1]
+    assert b.loc["A", "max_deviation"] == pytest.approx(0.25)
+    assert b.loc["B", "recordings"] == 0 and np.isnan(b.loc["B", "max_deviation"])
+
+
+def test_pinned_split_file(tmp_path):
+    windows, codes = make_windows(12)
+    ids, y = recording_labels(windows, codes)
+    path = tmp_path / "official.csv"
+    given = ["test" if i % 3 == 0 else "train" for i in range(12)]
+    pd.DataFrame({"recording_id": ids, "subset": given}).to_csv(path, index=False)
+    splits = pinned_split(ids, y, read_split_file(path), str(path), 0.25, 0)
+    assert (splits.loc[splits["subset"] == "test", "recording_id"] == ids[::3]).all()
+    assert (splits["subset"] == "val").sum() == 2  # carved from the 8 train recordings
+    assert set(splits.loc[np.array(given) == "test", "subset"]) == {"test"}
+    with pytest.raises(ValueError, match="assigns no subset to 1 recording"):
+        pinned_split(ids, y, read_split_file(path).iloc[1:], str(path), 0.25, 0)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("recording_id\tsubset\nrec00\ttrain\nrec01\tvalidation\n")
+    with pytest.raises(ValueError, match="bad.tsv: line 3: subset 'validation'"):
+        read_split_file(bad)
+
+
+def test_ledger_is_kept_under_the_same_settings_only(tmp_path):
+    windows, before, codes = _grown(20, 24)
+    win_path, out, ledger = tmp_path / "w.parquet", tmp_path / "s.parquet", tmp_path / "l.json"
+    before.to_parquet(win_path)
+    first = split_dataset(win_path, out, codes, seed=0, ledger_path=ledger)
+    windows.to_parquet(win_path)
+    grown = split_dataset(win_path, out, codes, seed=0, ledger_path=ledger,
+                          balance_path=tmp_path / "b.tsv")  # fmt: skip
+    merged = grown.merge(first, on="recording_id", suffixes=("", "_before"))
+    assert len(merged) == 20 and (merged["subset"] == merged["subset_before"]).all()
+    assert pd.read_csv(tmp_path / "b.tsv", sep="\t")["species"].tolist() == ["(recordings)", *codes]
+    reseeded = split_dataset(win_path, out, codes, seed=5, ledger_path=ledger)
+    assert set(reseeded["origin"]) == {"stratified"}  # a new seed asks for a new split

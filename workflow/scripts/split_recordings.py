@@ -7,10 +7,13 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 s = sm.params.split
 with redirect_output(sm.log[0]):
     split_dataset(
-        sm.input[0],
-        sm.output[0],
+        sm.input.windows,
+        sm.output.splits,
         sm.params.codes,
         s["test_fraction"],
         s["val_fraction"],
         s["seed"],
+        ledger_path=sm.params.ledger,
+        split_file=s.get("file"),
+        balance_path=sm.output.balance,
     )
