@@ -1,10 +1,12 @@
-"""The report: Table I-style metrics (mean +/- std over seeds) and the Mix2 figures, in HTML."""
+"""The report: Table I-style metrics (mean +/- std over seeds), per-species tables and the
+Mix2 figures, rendered into one self-contained HTML page from a Jinja2 template
+(`templates/report.html.j2`, autoescaped) whose tables and figures are filled in by name."""
 
 from __future__ import annotations
 
 import base64
-import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -14,13 +16,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from anuraflow.fileio import atomic_path, write_text  # noqa: E402
 from anuraflow.provenance import provenance  # noqa: E402
 from anuraflow.species import assign_groups, species_table  # noqa: E402
 
 GROUP_COLOURS = {"frequent": "#1b9e77", "common": "#d95f02", "rare": "#7570b3"}
-METRIC_COLUMNS = ("frequent", "common", "rare", "all")
+GROUP_COLUMNS = ("frequent", "common", "rare", "all")
+# macro F1 over active species (the paper's text) and over all species (the authors' code)
+ALL_SPECIES = "_allsp"
+METRIC_COLUMNS = GROUP_COLUMNS + tuple(c + ALL_SPECIES for c in GROUP_COLUMNS)
 
 
 def load_runs(metrics_paths: list[str]) -> list[dict]:
@@ -49,9 +55,11 @@ def _run_row(r: dict) -> dict:
         "row": rep.get("row", r["experiment"]),
         "order": rep.get("order", float("inf")),
         **r["macro_f1"],
+        **{k + ALL_SPECIES: v for k, v in (r.get("macro_f1_all_species") or {}).items()},
         **{k: r.get(k, np.nan) for k in EXTRA_COLUMNS},
         **{k: emb.get(k, np.nan) for k in EMBEDDING_COLUMNS},
         "n_parameters": r.get("n_parameters", np.nan),
+        "published": rep.get("published"),
     }
 
 
@@ -59,7 +67,9 @@ def metrics_table(runs: list[dict]) -> pd.DataFrame:
     """Per experiment: mean and sample std (ddof=1) over seeds of macro F1 (%) overall and per
     group (Table I), weighted F1, mAP, accuracy, balanced accuracy (%) and ADD's embedding
     statistics; with the table, section, row label and order the experiment asks for."""
-    df = pd.DataFrame([_run_row(r) for r in runs]).astype({c: float for c in METRIC_COLUMNS})
+    df = pd.DataFrame([_run_row(r) for r in runs])
+    for c in METRIC_COLUMNS:
+        df[c] = pd.to_numeric(df[c] if c in df else np.nan, errors="coerce")
     out = []
     for _, grp in df.groupby("experiment", sort=False):
         first = grp.iloc[0]
@@ -67,6 +77,7 @@ def metrics_table(runs: list[dict]) -> pd.DataFrame:
         row["n_seeds"] = grp["seed"].nunique()
         row["n_runs"] = len(grp)
         row["n_parameters"] = grp["n_parameters"].iloc[0]
+        row["published"] = first["published"]
         for col in METRIC_COLUMNS + EXTRA_COLUMNS + EMBEDDING_COLUMNS:
             scale = 1.0 if col in EMBEDDING_COLUMNS else 100.0
             vals = pd.to_numeric(grp[col], errors="coerce").dropna().to_numpy() * scale
@@ -101,38 +112,80 @@ def plot_species_frequency(
     ]
     handles += [Patch(color=colour, label=g) for g, colour in GROUP_COLOURS.items()]
     ax.set_ylabel("windows with the species")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", rotation=90)
     ax.legend(handles=handles, fontsize=8)
     ax.set_title("Species frequency")
     _save_figure(fig, path)
 
 
+def absent_species(runs: list[dict], codes: list[str]) -> set[str]:
+    """Species with no positive test window in any run: their F1 is undefined, not 0."""
+    return {
+        c
+        for c in codes
+        if all((r["per_species"].get(c) or {}).get("support", 0) == 0 for r in runs)
+    }
+
+
 def plot_per_species_f1(runs: list[dict], order: list[str], path: str | Path) -> None:
-    """Per-species test F1, mean +/- std over seeds, one bar series per experiment."""
+    """Per-species test F1, mean +/- std over seeds, one bar series per experiment; a species
+    absent from the test split is greyed and labelled, an F1 of 0 gets a mark at 0."""
     exps = list(dict.fromkeys(r["experiment"] for r in runs))
     width = 0.8 / len(exps)
     fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(order) + 2), 4))
     x = np.arange(len(order))
+    absent = absent_species(runs, order)
+    for i, c in enumerate(order):
+        if c in absent:
+            ax.axvspan(i - 0.1, i + 0.9, color="#dddddd", zorder=0)
+            ax.text(
+                i + 0.4,
+                0.5,
+                "absent from test",
+                rotation=90,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="#666666",
+            )
     for k, exp in enumerate(exps):
         f1 = np.array(
             [
-                [r["per_species"].get(c, {}).get("f1", np.nan) for c in order]
+                [
+                    np.nan if c in absent else r["per_species"].get(c, {}).get("f1", np.nan)
+                    for c in order
+                ]
                 for r in runs
                 if r["experiment"] == exp
             ],
             dtype=float,
         )
-        ax.bar(
+        mean = f1.mean(0)
+        bars = ax.bar(
             x + k * width,
-            np.nan_to_num(f1.mean(0)),
+            np.nan_to_num(mean),
             width,
             yerr=np.nan_to_num(f1.std(0)) if len(f1) > 1 else None,
             label=exp,
             capsize=2,
         )
-    ax.set_xticks(x + 0.4 - width / 2, order, rotation=90)
+        zero = np.flatnonzero(mean == 0)
+        ax.plot(
+            x[zero] + k * width,
+            np.zeros(len(zero)),
+            "_",
+            ms=8,
+            mew=2,
+            color=bars.patches[0].get_facecolor() if bars.patches else "k",
+        )
+    labels = [f"{c} (absent)" if c in absent else c for c in order]
+    ax.set_xticks(x + 0.4 - width / 2, labels, rotation=90)
+    for tick, c in zip(ax.get_xticklabels(), order, strict=True):
+        if c in absent:
+            tick.set_color("#888888")
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("test F1")
+    ax.set_ylabel("test F1 (a mark at 0: F1 = 0)")
     ax.legend(fontsize=8)
     ax.set_title("F1 per species (sorted by frequency)")
     _save_figure(fig, path)
@@ -154,6 +207,8 @@ def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str 
             ks, np.nanmean(vals, 0), yerr=np.nanstd(vals, 0), marker="o", capsize=3, label=exp
         )
     bottom.set_xlabel("polyphony (species active in the window)")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    top.yaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.set_ylabel("macro F1")
     bottom.set_ylim(0, 1.05)
     if bottom.get_legend_handles_labels()[0]:
@@ -170,6 +225,8 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("loss (solid: train, dashed: validation)")
     f1_ax.set_xlabel("epoch")
+    for ax in (loss_ax, f1_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     f1_ax.set_ylabel("validation macro F1")
     f1_ax.legend(fontsize=7)
     _save_figure(fig, path)
@@ -223,65 +280,49 @@ def plot_model_size(summary: pd.DataFrame, path: str | Path) -> None:
     _save_figure(fig, path)
 
 
-def ttest_table_html(runs: list[dict], pairs: list[list[str]]) -> str:
-    """Paired two-tailed t-tests over the (fold, seed) runs two experiments share."""
-    from anuraflow.stats import paired_ttest
-
-    if not pairs:
-        return "<p>No pairs configured (<code>report.compare</code>).</p>"
-    score = {}
-    for r in runs:
-        metric = "balanced_accuracy" if r.get("task") == "multiclass" else None
-        value = _number(r[metric] if metric else r["macro_f1"]["all"])
-        score[(r["experiment"], r.get("fold"), r["seed"])] = (value, metric or "macro F1")
-    rows = []
-    for a, b in pairs:
-        keys = sorted(
-            {(f, s) for e, f, s in score if e == a} & {(f, s) for e, f, s in score if e == b},
-            key=str,
-        )
-        if len(keys) < 2:
-            rows.append(f"<tr><td>{a} vs {b}</td><td colspan=5>fewer than 2 paired runs</td></tr>")
-            continue
-        out = paired_ttest([score[(a, *k)][0] for k in keys], [score[(b, *k)][0] for k in keys])
-        verdict = "differ" if out["p"] <= 0.05 else "no significant difference"
-        rows.append(
-            f"<tr><td>{html.escape(a)} vs {html.escape(b)}</td><td>{score[(a, *keys[0])][1]}</td>"
-            f"<td>{out['n']}</td><td>{100 * out['mean_difference']:+.2f}</td>"
-            f"<td>{out['t']:.3f}</td><td>{out['p']:.4f} ({verdict})</td></tr>"
-        )
-    return (
-        "<table><tr><th>pair</th><th>metric</th><th>paired runs</th><th>mean difference "
-        "(points)</th><th>t</th><th>p (two-tailed, 0.05)</th></tr>" + "".join(rows) + "</table>"
-    )
-
-
-MULTILABEL_HEAD = ("frequent", "common", "rare", "all", "weighted_f1", "map")
+MULTILABEL_HEAD = (
+    *GROUP_COLUMNS,
+    *(c + ALL_SPECIES for c in GROUP_COLUMNS),
+    "weighted_f1",
+    "map",
+)
 MULTICLASS_HEAD = ("accuracy", "balanced_accuracy", "weighted_f1", "all")
 HEAD_LABELS = {
     "frequent": "Frequent",
     "common": "Common",
     "rare": "Rare",
     "all": "All (macro F1)",
+    **{c + ALL_SPECIES: f"{c.capitalize()}, all sp." for c in ("frequent", "common", "rare")},
+    "all" + ALL_SPECIES: "All, all sp.",
     "weighted_f1": "weighted F1",
     "map": "mAP",
     "accuracy": "accuracy",
     "balanced_accuracy": "balanced acc.",
 }
+HEAD_TITLES = {
+    **dict.fromkeys(GROUP_COLUMNS, "macro F1 over the species active in the test split"),
+    **{
+        c + ALL_SPECIES: "macro F1 over all species, an absent one counting 0 (authors' code)"
+        for c in GROUP_COLUMNS
+    },
+}
 
 
-def _cell(r: pd.Series, col: str, digits: int = 1) -> str:
-    mean, std = r[f"{col}_mean"], r[f"{col}_std"]
-    if np.isnan(mean):
-        return "<td>-</td>"
-    text = f"{mean:.{digits}f}" + (f" &plusmn; {std:.{digits}f}" if not np.isnan(std) else "")
-    return f"<td>{text}</td>"
+def _mean_std(mean: float, std: float, digits: int = 1) -> str:
+    if mean is None or np.isnan(mean):
+        return "-"
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if not np.isnan(std) else "")
 
 
-def paper_tables_html(summary: pd.DataFrame) -> str:
-    """One HTML table per `report.table` (Table I, Table II, ...), rows in `report.order`, a
-    spanning row per section; multi-label and single-label experiments get their own columns."""
-    parts = []
+def _header(columns) -> list[dict]:
+    return [{"label": HEAD_LABELS.get(c, c), "title": HEAD_TITLES.get(c)} for c in columns]
+
+
+def paper_tables(summary: pd.DataFrame) -> list[dict]:
+    """One table per `report.table` (Table I, Table II, ...), rows in `report.order`, a section
+    row per section, a `published` row under an experiment whose `report.published` quotes
+    the paper (all-species convention); multi-label and single-label get their own columns."""
+    out = []
     tables = sorted(
         summary["table"].unique(),
         key=lambda t: (t == OTHER_TABLE, not t.startswith("Table"), t),  # the paper's tables first
@@ -295,94 +336,284 @@ def paper_tables_html(summary: pd.DataFrame) -> str:
             for _, r in rows.iterrows():
                 if r["section"] and r["section"] != section:
                     section = r["section"]
-                    body.append(
-                        f'<tr><th colspan="{len(head) + 2}">{html.escape(section)}</th></tr>'
-                    )
-                body.append(
-                    f'<tr><td title="{html.escape(r["experiment"])}">{html.escape(str(r["row"]))}'
-                    f"</td><td>{r['n_seeds']}</td>" + "".join(_cell(r, c) for c in head) + "</tr>"
-                )
-            header = "".join(f"<th>{HEAD_LABELS[c]}</th>" for c in head)
+                    body.append({"section": section})
+                cells = [str(r["row"]), r["n_seeds"]]
+                cells += [_mean_std(r[f"{c}_mean"], r[f"{c}_std"]) for c in head]
+                body.append({"cells": cells, "title": r["experiment"]})
+                if isinstance(r.get("published"), dict) and task == "multilabel":
+                    quoted = {k + ALL_SPECIES: v for k, v in r["published"].items()}
+                    cells = ["published (paper, all species)", ""]
+                    cells += [f"{quoted[c]:.1f}" if c in quoted else "" for c in head]
+                    body.append({"cells": cells, "css": "published"})
             suffix = "" if task == "multilabel" else " (single-label task)"
-            parts.append(
-                f"<h3>{html.escape(name)}{suffix}</h3><table><tr><th>method</th><th>seeds</th>"
-                f"{header}</tr>{''.join(body)}</table>"
-            )
-    return "\n".join(parts)
+            header = [{"label": "method"}, {"label": "seeds"}, *_header(head)]
+            out.append({"name": name + suffix, "header": header, "rows": body})
+    return out
 
 
-def embedding_table_html(summary: pd.DataFrame) -> str:
-    """ADD's embedding statistics of each experiment's test embeddings (seed 001, Figure 5)."""
-    rows = "".join(
-        f"<tr><td>{html.escape(r['experiment'])}</td>"
-        + "".join(_cell(r, c, 3) for c in EMBEDDING_COLUMNS)
-        + "</tr>"
+def embedding_table(summary: pd.DataFrame) -> dict:
+    """ADD's embedding statistics and the silhouette of each experiment's test embeddings."""
+    header = [
+        "experiment",
+        "intra-class mean d_c",
+        "intra-class CV",
+        "inter-class mean d_c",
+        "inter-class CV",
+        "silhouette",
+    ]
+    rows = [
+        {
+            "cells": [r["experiment"]]
+            + [_mean_std(r[f"{c}_mean"], r[f"{c}_std"], 3) for c in EMBEDDING_COLUMNS]
+        }
         for _, r in summary.iterrows()
-    )
-    return (
-        "<table><tr><th>experiment</th><th>intra-class mean d<sub>c</sub></th>"
-        "<th>intra-class CV</th><th>inter-class mean d<sub>c</sub></th><th>inter-class CV</th>"
-        f"</tr>{rows}</table>"
-    )
+    ]
+    return {"header": header, "rows": rows}
 
 
-def _img(path: str | Path, alt: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def species_tables(runs: list[dict], order: list[str], groups: dict[str, str]) -> list[dict]:
+    """Per experiment, per species: precision, recall, F1 (mean ± std over runs), AP, support;
+    a species absent from the test split is marked, with dashes for what it cannot have."""
+    out = []
+    for exp in dict.fromkeys(r["experiment"] for r in runs):
+        mine = [r for r in runs if r["experiment"] == exp]
+        rows = []
+        for c in order:
+            scores = [r["per_species"][c] for r in mine if c in r["per_species"]]
+            if not scores:
+                continue  # not a species of this experiment (e.g. AnuraSet-36N)
+
+            def values(key, scores=scores):
+                return np.array([_number(s.get(key)) for s in scores], dtype=float)
+
+            support = values("support")
+            if support.sum() == 0:
+                cells = [c, groups.get(c, ""), "-", "-", "-", "-", 0, "absent from test"]
+                rows.append({"cells": cells, "css": "absent"})
+                continue
+            f1 = values("f1") * 100
+            ap = values("ap") * 100
+            cells = [
+                c,
+                groups.get(c, ""),
+                f"{np.nanmean(values('precision')) * 100:.1f}",
+                f"{np.nanmean(values('recall')) * 100:.1f}",
+                _mean_std(f1.mean(), f1.std(ddof=1) if len(f1) > 1 else np.nan),
+                f"{np.nanmean(ap):.1f}" if not np.isnan(ap).all() else "-",
+                f"{support.mean():g}",
+                "F1 = 0" if f1.max() == 0 else "",
+            ]
+            rows.append({"cells": cells})
+        header = ["species", "group", "precision", "recall", "F1", "AP", "support", "note"]
+        out.append({"name": f"{exp} ({len(mine)} runs)", "header": header, "rows": rows})
+    return out
 
 
-def _list_html(items: list[str], empty: str) -> str:
-    if not items:
-        return f"<p>{empty}</p>"
-    return "<ul>" + "".join(f"<li><code>{html.escape(i)}</code></li>" for i in items) + "</ul>"
+def species_table_tsv(runs: list[dict], order: list[str], groups: dict[str, str]) -> str:
+    """The per-species tables as one TSV (experiment, species, ... ; values in %)."""
+    rows = []
+    for t in species_tables(runs, order, groups):
+        for row in t["rows"]:
+            rows.append([t["name"].rsplit(" (", 1)[0], *row["cells"]])
+    columns = [
+        "experiment",
+        "species",
+        "group",
+        "precision",
+        "recall",
+        "f1",
+        "ap",
+        "support",
+        "note",
+    ]
+    return pd.DataFrame(rows, columns=columns).to_csv(sep="\t", index=False)
 
 
-def input_checks_html(manifest: pd.DataFrame, orphan_label_files: list[str]) -> str:
+def ttest_table(runs: list[dict], pairs: list[list[str]]) -> dict | None:
+    """Paired two-tailed t-tests over the (fold, seed) runs two experiments share."""
+    from anuraflow.stats import paired_ttest
+
+    if not pairs:
+        return None
+    score = {}
+    for r in runs:
+        metric = "balanced_accuracy" if r.get("task") == "multiclass" else None
+        value = _number(r[metric] if metric else r["macro_f1"]["all"])
+        score[(r["experiment"], r.get("fold"), r["seed"])] = (value, metric or "macro F1")
+    rows = []
+    for a, b in pairs:
+        keys = sorted(
+            {(f, s) for e, f, s in score if e == a} & {(f, s) for e, f, s in score if e == b},
+            key=str,
+        )
+        if len(keys) < 2:
+            rows.append(
+                {"cells": [f"{a} vs {b}", "-", len(keys), "-", "-", "fewer than 2 paired runs"]}
+            )
+            continue
+        out = paired_ttest([score[(a, *k)][0] for k in keys], [score[(b, *k)][0] for k in keys])
+        verdict = "differ" if out["p"] <= 0.05 else "no significant difference"
+        rows.append(
+            {
+                "cells": [
+                    f"{a} vs {b}",
+                    score[(a, *keys[0])][1],
+                    out["n"],
+                    f"{100 * out['mean_difference']:+.2f}",
+                    f"{out['t']:.3f}",
+                    f"{out['p']:.4f} ({verdict})",
+                ]
+            }
+        )
+    header = [
+        "pair",
+        "metric",
+        "paired runs",
+        "mean difference (points)",
+        "t",
+        "p (two-tailed, 0.05)",
+    ]
+    return {"header": header, "rows": rows}
+
+
+def run_table(runs: list[dict]) -> dict:
+    header = [
+        "experiment",
+        "fold",
+        "seed",
+        "model",
+        "parameters",
+        "best epoch",
+        "val macro F1",
+        "test macro F1 (active)",
+        "test macro F1 (all sp.)",
+        "device",
+        "train s",
+    ]
+    rows = []
+    for r in runs:
+        all_sp = _number((r.get("macro_f1_all_species") or {}).get("all"))
+        rows.append(
+            {
+                "cells": [
+                    r["experiment"],
+                    "" if r.get("fold") is None else r["fold"],
+                    r["seed"],
+                    r["model"],
+                    f"{r.get('n_parameters', 0):,}",
+                    f"{r['best_epoch']}/{r['epochs']}",
+                    f"{_number(r['best_val_macro_f1']):.3f}",
+                    f"{_number(r['macro_f1']['all']):.3f}",
+                    f"{all_sp:.3f}",
+                    r["device"],
+                    f"{r['train_seconds']:.0f}",
+                ]
+            }
+        )
+    return {"header": header, "rows": rows}
+
+
+def input_checks(manifest: pd.DataFrame, orphan_label_files: list[str]) -> dict:
     """What happened to every input that was not used as is: skipped, unlabelled, adjusted."""
     skipped = manifest[manifest["status"] == "skipped"]
-    rows = "".join(
-        f"<tr><td>{html.escape(r.recording_id)}</td><td>{html.escape(r.problem)}</td></tr>"
-        for r in skipped.itertuples()
-    )
-    skipped_html = (
-        f"<table><tr><th>recording</th><th>why it was skipped</th></tr>{rows}</table>"
-        if rows
-        else "<p>None.</p>"
-    )
     no_labels = manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"]
-    notes = [n for ns in manifest["notes"] for n in ns]
-    return f"""<p>{int((manifest["status"] == "ok").sum())} of {len(manifest)} recordings used.
-Policies: <code>on_bad_recording</code> and <code>on_bad_annotation</code> (README, "Failure
-policies").</p>
-<h3>Skipped recordings ({len(skipped)})</h3>{skipped_html}
-<h3>Label files without a recording ({len(orphan_label_files)})</h3>
-{_list_html(orphan_label_files, "None.")}
-<h3>Recordings without a label file, taken as having no calls ({len(no_labels)})</h3>
-{_list_html(no_labels.tolist(), "None.")}
-<h3>Adjusted or dropped annotation rows and other notes ({len(notes)})</h3>
-{_list_html(notes, "None.")}"""
+    return {
+        "used": int((manifest["status"] == "ok").sum()),
+        "total": len(manifest),
+        "skipped": [{"cells": [r.recording_id, r.problem]} for r in skipped.itertuples()],
+        "lists": [
+            ("Label files without a recording", list(orphan_label_files)),
+            ("Recordings without a label file, taken as having no calls", no_labels.tolist()),
+            (
+                "Adjusted or dropped annotation rows and other notes",
+                [n for ns in manifest["notes"] for n in ns],
+            ),
+        ],
+    }
 
 
-def provenance_html(prov: dict) -> str:
-    inputs = prov.pop("inputs", {})
-    rows = "".join(
-        f"<tr><td>{html.escape(rec)}</td><td>{v['status']}</td>"
-        f"<td><code>{v['audio_sha256']}</code></td>"
-        f"<td><code>{v['annotation_sha256'] or '-'}</code></td></tr>"
+def checksum_table(inputs: dict) -> dict:
+    rows = [
+        {"cells": [rec, v["status"], v["audio_sha256"], v["annotation_sha256"] or "-"]}
         for rec, v in inputs.items()
+    ]
+    return {"header": ["recording", "status", "audio", "label file"], "rows": rows}
+
+
+def balance_table(balance: pd.DataFrame) -> dict:
+    rows = [
+        {
+            "cells": [
+                r.species,
+                r.recordings,
+                r.train,
+                r.val,
+                r.test,
+                "-" if np.isnan(r.max_deviation) else f"{r.max_deviation:.3f}",
+            ]
+        }
+        for r in balance.itertuples()
+    ]
+    header = ["species", "recordings", "train", "val", "test", "largest share deviation"]
+    return {"header": header, "rows": rows}
+
+
+def split_origin_text(splits: pd.DataFrame) -> str:
+    """One sentence on where the split came from (fresh, kept from earlier runs, pinned)."""
+    counts = splits["origin"].value_counts() if "origin" in splits else pd.Series(dtype=int)
+    if counts.get("file", 0):
+        return f"The split is pinned by split.file ({counts['file']} recordings)."
+    if counts.get("kept", 0):
+        return (
+            f"{counts['kept']} recordings keep the subset an earlier run gave them "
+            f"(results/split_ledger.json), {counts.get('added', 0)} were added since."
+        )
+    return f"A stratified split of all {len(splits)} recordings."
+
+
+CONTENTS = [
+    ("results", "Results on the test split"),
+    ("per-species", "Per-species results"),
+    ("polyphony", "Macro F1 by polyphony"),
+    ("embeddings", "Embedding statistics"),
+    ("ttests", "Paired t-tests"),
+    ("tsne", "t-SNE"),
+    ("model-size", "Model size against score"),
+    ("runs", "Runs"),
+    ("data", "Data"),
+    ("curves", "Training curves"),
+    ("inputs", "Input checks"),
+    ("provenance", "Provenance"),
+]
+
+
+def render_report(context: dict) -> str:
+    """report.html from the template, every value autoescaped."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=False,
     )
-    return f"""<pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre>
-<details><summary>SHA-256 of every input file ({len(inputs)} recordings)</summary>
-<table><tr><th>recording</th><th>status</th><th>audio</th><th>label file</th></tr>{rows}</table>
-</details>"""
+    return env.get_template("report.html.j2").render(**context)
+
+
+@dataclass
+class ReportInputs:
+    """What the report reads: every run's metrics and history, and the data tables."""
+
+    metrics: list[str]
+    histories: list[str]
+    windows: str
+    splits: str
+    manifest: str
+    split_balance: str
 
 
 def build_report(
-    metrics_paths: list[str],
-    history_paths: list[str],
-    windows_path: str,
-    splits_path: str,
-    manifest_path: str,
+    inputs: ReportInputs,
     species_entries: list[dict],
     group_thresholds: dict,
     outputs: dict[str, str],
@@ -391,92 +622,88 @@ def build_report(
     orphan_label_files: list[str] | None = None,
     compare: list[list[str]] | None = None,
 ) -> None:
-    """Write metrics_table.tsv, the four figures and a self-contained report.html."""
-    runs = load_runs(metrics_paths)
-    windows = pd.read_parquet(windows_path).merge(pd.read_parquet(splits_path), on="recording_id")
-    manifest = pd.read_parquet(manifest_path)
+    """Write metrics_table.tsv, per_species_table.tsv, the figures and a self-contained
+    report.html."""
+    runs = load_runs(inputs.metrics)
+    splits = pd.read_parquet(inputs.splits)
+    windows = pd.read_parquet(inputs.windows).merge(
+        splits[["recording_id", "subset"]], on="recording_id"
+    )
+    manifest = pd.read_parquet(inputs.manifest)
     table = species_table(species_entries)
     codes = table["code"].tolist()
     counts = windows[codes].sum()
     groups = assign_groups(table, counts.to_dict(), group_thresholds)
+    order = counts.sort_values(ascending=False).index.tolist()
 
     summary = metrics_table(runs)
-    write_text(summary.to_csv(sep="\t", index=False, float_format="%.3f"), outputs["table"])
-    plot_species_frequency(counts, groups, group_thresholds, outputs["frequency"])
-    plot_per_species_f1(
-        runs, counts.sort_values(ascending=False).index.tolist(), outputs["per_species"]
+    write_text(
+        summary.drop(columns="published").to_csv(sep="\t", index=False, float_format="%.3f"),
+        outputs["table"],
     )
+    write_text(species_table_tsv(runs, order, groups), outputs["species_table"])
+    plot_species_frequency(counts, groups, group_thresholds, outputs["frequency"])
+    plot_per_species_f1(runs, order, outputs["per_species"])
     plot_f1_by_polyphony(
         runs, windows.loc[windows["subset"] == "test", "polyphony"], outputs["polyphony"]
     )
     histories = {
         f"{r['experiment']} s{r['seed']}": pd.read_csv(p, sep="\t")
-        for r, p in zip(runs, history_paths, strict=True)
+        for r, p in zip(runs, inputs.histories, strict=True)
     }
     plot_training_curves(histories, outputs["curves"])
     plot_tsne(runs, outputs["tsne"])
     plot_model_size(summary, outputs["model_size"])
 
     prov = provenance(config, manifest)
+    checksums = checksum_table(prov.pop("inputs", {}))
     used = manifest[manifest["status"] == "ok"]
-    run_rows = "".join(
-        f"<tr><td>{html.escape(str(r['experiment']))}</td>"
-        f"<td>{'' if r.get('fold') is None else r['fold']}</td><td>{r['seed']}</td>"
-        f"<td>{html.escape(r['model'])}</td><td>{r['best_epoch']}/{r['epochs']}</td>"
-        f"<td>{r['best_val_macro_f1']:.3f}</td><td>{r['macro_f1']['all']:.3f}</td>"
-        f"<td>{html.escape(r['device'])}</td><td>{r['train_seconds']:.0f}</td></tr>"
-        for r in runs
-    )
     split_counts = windows.groupby("subset").agg(
         recordings=("recording_id", "nunique"), windows=("window_id", "size")
     )
-    species_rows = "".join(
-        f"<tr><td>{c}</td><td>{html.escape(n)}</td><td>{groups[c]}</td><td>{int(counts[c])}</td></tr>"
-        for c, n in zip(table["code"], table["name"], strict=True)
+    split = (config or {}).get("split", {})
+    targets = (
+        f"test {split.get('test_fraction', 1 / 3):.3g}, "
+        f"val {split.get('val_fraction', 0.2):.3g} of the rest"
     )
-    doc = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
-th{{background:#f2f2f2}}td:first-child{{text-align:left}}img{{max-width:100%}}
-pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<h2>Results on the test split (%)</h2>
-<p>Mean &plusmn; sample standard deviation over seeds. Macro F1 is averaged over the species
-with at least one positive test window; frequent / common / rare as in Figure 2 of Mix2.
-Each run's model is the epoch chosen on the validation split (its <code>select_on</code>);
-the test split is used only for these numbers. Rows follow the experiments'
-<code>report</code> keys (Table I and II of Mix2, the loss comparison of the ADD paper, the
-models of seed 002); hover a method for its experiment name.</p>
-{paper_tables_html(summary)}
-<h2>Embedding statistics (test windows with one species)</h2>
-<p>Angular distance d<sub>c</sub> = 1 - cos between test embeddings: mean and coefficient of
-variation within each class and between each pair of classes, averaged (seed 001, Figure 5).</p>
-{embedding_table_html(summary)}
-<h2>Paired t-tests between configurations</h2>
-<p>Two-tailed Student's t-test on paired runs (same fold and seed), significance 0.05
-(seed 003); the metric is balanced accuracy for single-label experiments, macro F1 otherwise.</p>
-{ttest_table_html(runs, compare or [])}
-<h2>Learned features: t-SNE and silhouette</h2>
-<p>Penultimate-layer embeddings of test windows with exactly one species, from each
-experiment's best run on validation; the silhouette coefficient is in the embedding table.</p>
-{_img(outputs["tsne"], "t-SNE of test embeddings")}
-<h2>Model size against score</h2>{_img(outputs["model_size"], "model size vs score")}
-<h2>Runs</h2>
-<table><tr><th>experiment</th><th>fold</th><th>seed</th><th>model</th><th>best epoch</th>
-<th>val macro F1</th><th>test macro F1</th><th>device</th><th>train s</th></tr>{run_rows}</table>
-<h2>Data</h2>
-<p>{len(used)} recordings ({used["duration_s"].sum() / 3600:.2f} h),
-{len(windows)} windows, {int(windows["empty"].sum())} without any species.</p>
-{split_counts.to_html()}
-<table><tr><th>code</th><th>name</th><th>group</th><th>windows</th></tr>{species_rows}</table>
-<h2>Species frequency</h2>{_img(outputs["frequency"], "species frequency")}
-<h2>F1 per species</h2>{_img(outputs["per_species"], "per-species F1")}
-<h2>Macro F1 by polyphony</h2>{_img(outputs["polyphony"], "F1 by polyphony")}
-<h2>Training curves</h2>{_img(outputs["curves"], "training curves")}
-<h2>Input checks</h2>{input_checks_html(manifest, orphan_label_files or [])}
-<h2>Provenance</h2>{provenance_html(prov)}
-</body></html>
-"""
-    write_text(doc, outputs["html"])
+    images = {
+        name: base64.b64encode(Path(outputs[name]).read_bytes()).decode()
+        for name in ("frequency", "per_species", "polyphony", "curves", "tsne", "model_size")
+    }
+    context = {
+        "title": title,
+        "contents": CONTENTS,
+        "images": images,
+        "paper_tables": paper_tables(summary),
+        "species_tables": species_tables(runs, order, groups),
+        "embedding_table": embedding_table(summary),
+        "ttest_table": ttest_table(runs, compare or []),
+        "run_table": run_table(runs),
+        "data": {
+            "recordings": len(used),
+            "hours": f"{used['duration_s'].sum() / 3600:.2f}",
+            "windows": len(windows),
+            "empty": int(windows["empty"].sum()),
+        },
+        "subset_table": {
+            "header": ["subset", "recordings", "windows"],
+            "rows": [
+                {"cells": [s, int(r.recordings), int(r.windows)]}
+                for s, r in split_counts.iterrows()
+            ],
+        },
+        "split_origin": split_origin_text(splits),
+        "split_targets": targets,
+        "balance_table": balance_table(pd.read_csv(inputs.split_balance, sep="\t")),
+        "species_table": {
+            "header": ["code", "name", "group", "windows"],
+            "rows": [
+                {"cells": [c, n, groups[c], int(counts[c])]}
+                for c, n in zip(table["code"], table["name"], strict=True)
+            ],
+        },
+        "checks": input_checks(manifest, orphan_label_files or []),
+        "provenance_json": json.dumps(prov, indent=2, default=str),
+        "checksum_table": checksums,
+    }
+    write_text(render_report(context), outputs["html"])

@@ -8,12 +8,18 @@ rule build_report:
         predictions=run_files("predictions.parquet"),
         windows=f"{RESULTS}/windows.parquet",
         splits=f"{RESULTS}/splits.parquet",
+        split_balance=f"{RESULTS}/split_balance.tsv",
         manifest=f"{RESULTS}/recordings.parquet",
     output:
         html=f"{RESULTS}/report/report.html",
         table=report(
             f"{RESULTS}/report/metrics_table.tsv",
             caption="../workflow/report/metrics_table.rst",
+            category="Tables",
+        ),
+        species_table=report(
+            f"{RESULTS}/report/per_species_table.tsv",
+            caption="../workflow/report/per_species_table.rst",
             category="Tables",
         ),
         frequency=report(

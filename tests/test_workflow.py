@@ -3,6 +3,7 @@
 import json
 import re
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -158,3 +159,68 @@ def test_local_profile_never_shares_the_gpu_between_training_jobs(workflow_run):
         for done in re.findall(r"^Finished jobid: (\d+) \(Rule: train_model\)", block, re.M):
             running.discard(done)
     assert started == 3 and peak == 1
+
+
+class _TableShapes(HTMLParser):
+    """The width (cells, counting colspan) of every row of every <table> in a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.open_tables = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.open_tables.append([])
+        elif tag == "tr" and self.open_tables:
+            self.open_tables[-1].append(0)
+        elif tag in ("td", "th") and self.open_tables:
+            self.open_tables[-1][-1] += int(dict(attrs).get("colspan") or 1)
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.tables.append(self.open_tables.pop())
+
+
+@pytest.mark.workflow
+def test_report_tables_are_well_formed(workflow_run):
+    html = (workflow_run / "results" / "report" / "report.html").read_text()
+    parser = _TableShapes()
+    parser.feed(html)
+    assert not parser.open_tables and len(parser.tables) >= 8
+    for rows in parser.tables:
+        assert rows and all(width == rows[0] for width in rows), rows
+    assert "Per-species results" in html and "intra-class mean d_c" in html
+    assert "silhouette</th>" in html
+    species = pd.read_csv(workflow_run / "results/report/per_species_table.tsv", sep="\t")
+    assert set(species["species"]) == set(CODES)
+    assert set(species["experiment"]) == {"tiny_cnn", "tiny_mobilenet"}
+
+
+@pytest.mark.workflow
+def test_reported_macro_f1_equals_sklearn_on_the_predictions(workflow_run):
+    """Every group figure in metrics.json is the mean of scikit-learn's per-species F1 on the
+    saved predictions: over active species, and over all species (absent ones count 0)."""
+    from sklearn.metrics import f1_score
+
+    res = workflow_run / "results"
+    for run in ("tiny_cnn/seed0", "tiny_cnn/seed1", "tiny_mobilenet/seed0"):
+        metrics = json.loads((res / "runs" / run / "metrics.json").read_text())
+        preds = pd.read_parquet(res / "runs" / run / "predictions.parquet")
+        f1, active = {}, {}
+        for c in metrics["codes"]:
+            true = preds[f"true_{c}"].to_numpy()
+            f1[c] = f1_score(true, preds[f"prob_{c}"].to_numpy() >= 0.5, zero_division=0)
+            active[c] = true.sum() > 0
+            assert metrics["per_species"][c]["f1"] == pytest.approx(f1[c])
+        for group in ("all", "frequent", "common", "rare"):
+            members = [
+                c for c in metrics["codes"] if group == "all" or metrics["groups"][c] == group
+            ]
+            on = [f1[c] for c in members if active[c]]
+            got = metrics["macro_f1"][group]
+            assert (got is None and not on) or got == pytest.approx(sum(on) / len(on))
+            got_all = metrics["macro_f1_all_species"][group]
+            expected_all = [f1[c] for c in members]
+            assert (got_all is None and not members) or got_all == pytest.approx(
+                sum(expected_all) / len(expected_all)
+            )

@@ -1,16 +1,19 @@
-"""Rule build_report: aggregate every run into report.html, a metrics table and figures."""
+"""Rule build_report: aggregate every run into report.html, metric tables and figures."""
 
 from anuraflow.fileio import redirect_output
-from anuraflow.report import build_report
+from anuraflow.report import ReportInputs, build_report
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
     build_report(
-        metrics_paths=list(sm.input.metrics),
-        history_paths=list(sm.input.histories),
-        windows_path=sm.input.windows,
-        splits_path=sm.input.splits,
-        manifest_path=sm.input.manifest,
+        ReportInputs(
+            metrics=list(sm.input.metrics),
+            histories=list(sm.input.histories),
+            windows=sm.input.windows,
+            splits=sm.input.splits,
+            manifest=sm.input.manifest,
+            split_balance=sm.input.split_balance,
+        ),
         species_entries=sm.params.species,
         group_thresholds=sm.params.groups,
         outputs=dict(sm.output.items()),
