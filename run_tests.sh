@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash bin/bootstrap.sh
-.venv/bin/ruff check anuraflow workflow/scripts tests
+.venv/bin/ruff check anuraflow workflow/scripts tests benchmarks
+.venv/bin/snakefmt --check Snakefile rules
 set +e
 .venv/bin/python -m pytest -q "$@"
 rc=$?

@@ -9,20 +9,22 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from anuraflow.figures import (
+    metric_value,
+    plot_f1_by_polyphony,
+    plot_model_size,
+    plot_per_species_f1,
+    plot_species_frequency,
+    plot_training_curves,
+    plot_tsne,
+)
+from anuraflow.fileio import write_text
+from anuraflow.provenance import provenance
+from anuraflow.species import assign_groups, species_table
 
-from anuraflow.fileio import atomic_path, write_text  # noqa: E402
-from anuraflow.provenance import provenance  # noqa: E402
-from anuraflow.species import assign_groups, species_table  # noqa: E402
-
-GROUP_COLOURS = {"frequent": "#1b9e77", "common": "#d95f02", "rare": "#7570b3"}
 GROUP_COLUMNS = ("frequent", "common", "rare", "all")
 # macro F1 over active species (the paper's text) and over all species (the authors' code)
 ALL_SPECIES = "_allsp"
@@ -31,11 +33,6 @@ METRIC_COLUMNS = GROUP_COLUMNS + tuple(c + ALL_SPECIES for c in GROUP_COLUMNS)
 
 def load_runs(metrics_paths: list[str]) -> list[dict]:
     return [json.loads(Path(p).read_text()) for p in metrics_paths]
-
-
-def _number(value) -> float:
-    """A metric read back from metrics.json, where an undefined one is null: NaN then."""
-    return np.nan if value is None else float(value)
 
 
 EXTRA_COLUMNS = ("weighted_f1", "map", "accuracy", "balanced_accuracy")
@@ -85,199 +82,6 @@ def metrics_table(runs: list[dict]) -> pd.DataFrame:
             row[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
         out.append(row)
     return pd.DataFrame(out).sort_values(["table", "order"], kind="stable").reset_index(drop=True)
-
-
-def _save_figure(fig: plt.Figure, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-
-def plot_species_frequency(
-    counts: pd.Series, groups: dict[str, str], thresholds: dict, path: str | Path
-) -> None:
-    """Windows per species, sorted, coloured by group, thresholds dashed (Mix2 Figure 2)."""
-    counts = counts.sort_values(ascending=False)
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(counts) + 2), 4))
-    ax.bar(counts.index, counts.values, color=[GROUP_COLOURS[groups[c]] for c in counts.index])
-    handles = [
-        ax.axhline(
-            thresholds[key],
-            ls="--",
-            color=GROUP_COLOURS[label],
-            lw=1,
-            label=f"{label} threshold ({thresholds[key]} windows)",
-        )
-        for key, label in (("frequent_min_windows", "frequent"), ("common_min_windows", "common"))
-    ]
-    handles += [Patch(color=colour, label=g) for g, colour in GROUP_COLOURS.items()]
-    ax.set_ylabel("windows with the species")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.tick_params(axis="x", rotation=90)
-    ax.legend(handles=handles, fontsize=8)
-    ax.set_title("Species frequency")
-    _save_figure(fig, path)
-
-
-def absent_species(runs: list[dict], codes: list[str]) -> set[str]:
-    """Species with no positive test window in any run: their F1 is undefined, not 0."""
-    return {
-        c
-        for c in codes
-        if all((r["per_species"].get(c) or {}).get("support", 0) == 0 for r in runs)
-    }
-
-
-def plot_per_species_f1(runs: list[dict], order: list[str], path: str | Path) -> None:
-    """Per-species test F1, mean +/- std over seeds, one bar series per experiment; a species
-    absent from the test split is greyed and labelled, an F1 of 0 gets a mark at 0."""
-    exps = list(dict.fromkeys(r["experiment"] for r in runs))
-    width = 0.8 / len(exps)
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(order) + 2), 4))
-    x = np.arange(len(order))
-    absent = absent_species(runs, order)
-    for i, c in enumerate(order):
-        if c in absent:
-            ax.axvspan(i - 0.1, i + 0.9, color="#dddddd", zorder=0)
-            ax.text(
-                i + 0.4,
-                0.5,
-                "absent from test",
-                rotation=90,
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="#666666",
-            )
-    for k, exp in enumerate(exps):
-        f1 = np.array(
-            [
-                [
-                    np.nan if c in absent else r["per_species"].get(c, {}).get("f1", np.nan)
-                    for c in order
-                ]
-                for r in runs
-                if r["experiment"] == exp
-            ],
-            dtype=float,
-        )
-        mean = f1.mean(0)
-        bars = ax.bar(
-            x + k * width,
-            np.nan_to_num(mean),
-            width,
-            yerr=np.nan_to_num(f1.std(0)) if len(f1) > 1 else None,
-            label=exp,
-            capsize=2,
-        )
-        zero = np.flatnonzero(mean == 0)
-        ax.plot(
-            x[zero] + k * width,
-            np.zeros(len(zero)),
-            "_",
-            ms=8,
-            mew=2,
-            color=bars.patches[0].get_facecolor() if bars.patches else "k",
-        )
-    labels = [f"{c} (absent)" if c in absent else c for c in order]
-    ax.set_xticks(x + 0.4 - width / 2, labels, rotation=90)
-    for tick, c in zip(ax.get_xticklabels(), order, strict=True):
-        if c in absent:
-            tick.set_color("#888888")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("test F1 (a mark at 0: F1 = 0)")
-    ax.legend(fontsize=8)
-    ax.set_title("F1 per species (sorted by frequency)")
-    _save_figure(fig, path)
-
-
-def plot_f1_by_polyphony(runs: list[dict], test_polyphony: pd.Series, path: str | Path) -> None:
-    """Test windows per polyphony level (top) and macro F1 per level (bottom), Mix2 Figure 3."""
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [1, 2]}
-    )
-    levels = test_polyphony.value_counts().sort_index()
-    top.bar(levels.index, levels.values, color="grey")
-    top.set_ylabel("test windows")
-    for exp in dict.fromkeys(r["experiment"] for r in runs if "f1_by_polyphony" in r):
-        per_run = [r["f1_by_polyphony"] for r in runs if r["experiment"] == exp]
-        ks = sorted({int(k) for d in per_run for k in d})
-        vals = np.array([[d.get(str(k), np.nan) for k in ks] for d in per_run], dtype=float)
-        bottom.errorbar(
-            ks, np.nanmean(vals, 0), yerr=np.nanstd(vals, 0), marker="o", capsize=3, label=exp
-        )
-    bottom.set_xlabel("polyphony (species active in the window)")
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    top.yaxis.set_major_locator(MaxNLocator(integer=True))
-    bottom.set_ylabel("macro F1")
-    bottom.set_ylim(0, 1.05)
-    if bottom.get_legend_handles_labels()[0]:
-        bottom.legend(fontsize=7, ncol=2)
-    _save_figure(fig, path)
-
-
-def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -> None:
-    fig, (loss_ax, f1_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    for label, h in histories.items():
-        (line,) = loss_ax.plot(h["epoch"], h["train_loss"], label=f"{label} train")
-        loss_ax.plot(h["epoch"], h["val_loss"], ls="--", color=line.get_color())
-        f1_ax.plot(h["epoch"], h["val_macro_f1"], color=line.get_color(), label=label)
-    loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("loss (solid: train, dashed: validation)")
-    f1_ax.set_xlabel("epoch")
-    for ax in (loss_ax, f1_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    f1_ax.set_ylabel("validation macro F1")
-    f1_ax.legend(fontsize=7)
-    _save_figure(fig, path)
-
-
-def plot_tsne(runs: list[dict], path: str | Path) -> None:
-    """Per experiment, the t-SNE of test embeddings of its best run (validation score),
-    coloured by species (seed 003, Figure 2)."""
-    best: dict[str, dict] = {}
-    for r in runs:
-        if r.get("tsne", {}).get("x") and (
-            r["experiment"] not in best
-            or _number(r["best_val_macro_f1"]) > _number(best[r["experiment"]]["best_val_macro_f1"])
-        ):
-            best[r["experiment"]] = r
-    n = max(1, len(best))
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4), squeeze=False)
-    cmap = plt.get_cmap("tab20")
-    for ax, (name, r) in zip(axes[0], best.items(), strict=False):
-        t = r["tsne"]
-        classes = np.asarray(t["class"])
-        for c in sorted(set(classes)):
-            sel = classes == c
-            label = r["codes"][c] if "codes" in r else str(c)
-            ax.scatter(np.asarray(t["x"])[sel], np.asarray(t["y"])[sel], s=8, color=cmap(c % 20),
-                       label=label)  # fmt: skip
-        fold = "" if r.get("fold") is None else f" fold {r['fold']}"
-        silhouette = _number(r.get("silhouette"))
-        ax.set_title(f"{name}{fold} s{r['seed']}\nsilhouette {silhouette:.2f}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.legend(fontsize=6, markerscale=1.5)
-    if not best:
-        axes[0][0].text(0.5, 0.5, "no test window with exactly one species", ha="center")
-    _save_figure(fig, path)
-
-
-def plot_model_size(summary: pd.DataFrame, path: str | Path) -> None:
-    """Parameters against test score per experiment (seed 004): macro F1, or balanced accuracy
-    for single-label experiments."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for _, r in summary.iterrows():
-        col = "balanced_accuracy" if r["task"] == "multiclass" else "all"
-        ax.errorbar(r["n_parameters"], r[f"{col}_mean"], yerr=np.nan_to_num(r[f"{col}_std"]),
-                    fmt="o", capsize=3)  # fmt: skip
-        ax.annotate(r["experiment"], (r["n_parameters"], r[f"{col}_mean"]), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_xlabel("parameters")
-    ax.set_ylabel("test macro F1 / balanced accuracy (%)")
-    _save_figure(fig, path)
 
 
 MULTILABEL_HEAD = (
@@ -384,7 +188,7 @@ def species_tables(runs: list[dict], order: list[str], groups: dict[str, str]) -
                 continue  # not a species of this experiment (e.g. AnuraSet-36N)
 
             def values(key, scores=scores):
-                return np.array([_number(s.get(key)) for s in scores], dtype=float)
+                return np.array([metric_value(s.get(key)) for s in scores], dtype=float)
 
             support = values("support")
             if support.sum() == 0:
@@ -438,7 +242,7 @@ def ttest_table(runs: list[dict], pairs: list[list[str]]) -> dict | None:
     score = {}
     for r in runs:
         metric = "balanced_accuracy" if r.get("task") == "multiclass" else None
-        value = _number(r[metric] if metric else r["macro_f1"]["all"])
+        value = metric_value(r[metric] if metric else r["macro_f1"]["all"])
         score[(r["experiment"], r.get("fold"), r["seed"])] = (value, metric or "macro F1")
     rows = []
     for a, b in pairs:
@@ -492,7 +296,7 @@ def run_table(runs: list[dict]) -> dict:
     ]
     rows = []
     for r in runs:
-        all_sp = _number((r.get("macro_f1_all_species") or {}).get("all"))
+        all_sp = metric_value((r.get("macro_f1_all_species") or {}).get("all"))
         rows.append(
             {
                 "cells": [
@@ -502,8 +306,8 @@ def run_table(runs: list[dict]) -> dict:
                     r["model"],
                     f"{r.get('n_parameters', 0):,}",
                     f"{r['best_epoch']}/{r['epochs']}",
-                    f"{_number(r['best_val_macro_f1']):.3f}",
-                    f"{_number(r['macro_f1']['all']):.3f}",
+                    f"{metric_value(r['best_val_macro_f1']):.3f}",
+                    f"{metric_value(r['macro_f1']['all']):.3f}",
                     f"{all_sp:.3f}",
                     r["device"],
                     f"{r['train_seconds']:.0f}",
