@@ -28,8 +28,9 @@ def species_counts(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, 
     column, scikit-learn sees a binary problem and scores "absent" and "present" as two
     classes, which made a one-species group's macro F1 the mean of two numbers.
     """
-    t = np.asarray(y_true).astype(bool).reshape(len(y_true), -1)
-    p = np.asarray(y_pred).astype(bool).reshape(len(y_pred), -1)
+    t, p = (np.asarray(a).astype(bool) for a in (y_true, y_pred))
+    if t.ndim == 1:  # one species given as a vector
+        t, p = t[:, None], p[:, None]
     return (t & p).sum(axis=0), (~t & p).sum(axis=0), (t & ~p).sum(axis=0)
 
 

@@ -192,3 +192,11 @@ def test_weighted_f1_equals_sklearn():
     assert weighted_f1(y_true[:, [0]], y_pred[:, [0]]) == pytest.approx(
         f1_score(y_true[:, 0], y_pred[:, 0], zero_division=0)
     )
+
+
+def test_no_windows_at_all():
+    empty = np.zeros((0, 3), dtype=int)
+    assert math.isnan(macro_f1(empty, empty))
+    assert macro_f1(empty, empty, over="all") == 0.0  # every species absent: F1 0
+    assert species_f1(np.array([1, 0, 1]), np.array([1, 1, 0])).tolist() == [0.5]
+    assert per_species_scores(empty, empty, ["A", "B", "C"])["A"]["support"] == 0
