@@ -1,0 +1,77 @@
+"""The report's tables from hand-made runs: absent species marked, the paper quoted in the
+all-species columns, every row as wide as its header."""
+
+import numpy as np
+
+from anuraflow.report import metrics_table, paper_tables, render_report, species_tables
+
+
+def _run(seed: int, f1_a: float) -> dict:
+    return {
+        "experiment": "t1_mix2",
+        "seed": seed,
+        "task": "multilabel",
+        "macro_f1": {"all": f1_a, "frequent": f1_a, "common": None, "rare": None},
+        "macro_f1_all_species": {"all": f1_a / 2, "frequent": f1_a, "common": None, "rare": 0.0},
+        "weighted_f1": f1_a,
+        "map": 0.9,
+        "per_species": {
+            "A": {"precision": 1.0, "recall": f1_a, "f1": f1_a, "support": 4, "ap": 0.9},
+            "B": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "ap": None},
+        },
+        "settings": {
+            "report": {
+                "table": "Table I",
+                "row": "Mix2",
+                "published": {"frequent": 89.2, "common": 77.1, "rare": 51.8, "all": 60.8},
+            }
+        },
+    }
+
+
+def test_tables_mark_absent_species_and_quote_the_paper_as_all_species():
+    runs = [_run(0, 0.5), _run(1, 0.7)]
+    summary = metrics_table(runs)
+    assert summary.loc[0, "all_mean"] == 60.0 and summary.loc[0, "all_allsp_mean"] == 30.0
+    assert np.isclose(summary.loc[0, "all_std"], np.std([50, 70], ddof=1))
+    (table,) = paper_tables(summary)
+    labels = [h["label"] for h in table["header"]]
+    ours, published = table["rows"][0]["cells"], table["rows"][1]["cells"]
+    assert published[0].startswith("published") and table["rows"][1]["css"] == "published"
+    assert published[labels.index("All, all sp.")] == "60.8"
+    assert published[labels.index("All (macro F1)")] == ""  # never in the active columns
+    assert ours[labels.index("All (macro F1)")] == "60.0 ± 14.1"
+    assert all(len(r["cells"]) == len(labels) for r in table["rows"])
+    (species,) = species_tables(runs, ["A", "B"], {"A": "frequent", "B": "rare"})
+    a, b = species["rows"]
+    assert a["cells"][4] == "60.0 ± 14.1" and a["cells"][-1] == ""
+    assert b["css"] == "absent" and b["cells"][-1] == "absent from test"
+    assert all(len(r["cells"]) == len(species["header"]) for r in species["rows"])
+
+
+def test_template_escapes_what_it_is_given():
+    table = {"header": ["<b>"], "rows": [{"cells": ["<script>alert(1)</script>"]}]}
+    context = {
+        "title": "<i>t</i>",
+        "contents": [],
+        "images": dict.fromkeys(
+            ("frequency", "per_species", "polyphony", "curves", "tsne", "model_size"), ""
+        ),
+        "paper_tables": [],
+        "species_tables": [],
+        "embedding_table": table,
+        "ttest_table": None,
+        "run_table": table,
+        "data": {"recordings": 1, "hours": "0.01", "windows": 1, "empty": 0},
+        "subset_table": table,
+        "split_origin": "",
+        "split_targets": "",
+        "balance_table": table,
+        "species_table": table,
+        "checks": {"used": 1, "total": 1, "skipped": [], "lists": []},
+        "provenance_json": "{}",
+        "checksum_table": table,
+    }
+    html = render_report(context)
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<title>&lt;i&gt;t&lt;/i&gt;</title>" in html
