@@ -45,11 +45,13 @@ def identity_mixture(batch: int, device: torch.device | None = None) -> Mixture:
 def pair_mixture(
     batch: int, alpha: float = 1.0, generator: torch.Generator | None = None, device=None
 ) -> Mixture:
-    """Mixup pairs: x~ = lam x_i + (1 - lam) x_perm(i), one lam ~ Beta(alpha, alpha) per batch."""
-    lam = _beta(alpha, generator, device)
+    """Mixup pairs: x~_i = lam_i x_i + (1 - lam_i) x_perm(i), one lam_i ~ Beta(alpha, alpha) per
+    example, as the Mix2 authors' code draws it (the paper does not say; Zhang et al. draw one
+    per batch)."""
+    lam = _beta(alpha, batch, generator, device)
     perm = torch.randperm(batch, generator=generator, device=device)
     index = torch.stack([torch.arange(batch, device=device), perm], dim=1)
-    weight = torch.stack([lam.expand(batch), 1 - lam.expand(batch)], dim=1)
+    weight = torch.stack([lam, 1 - lam], dim=1)
     return Mixture(index, weight)
 
 
@@ -121,7 +123,8 @@ def _gamma(alpha: float, shape: tuple, generator, device) -> torch.Tensor:
     return torch._standard_gamma(conc, generator=generator).clamp_min(1e-12)
 
 
-def _beta(alpha: float, generator, device) -> torch.Tensor:
-    a = _gamma(alpha, (1,), generator, device)
-    b = _gamma(alpha, (1,), generator, device)
-    return (a / (a + b))[0]
+def _beta(alpha: float, n: int, generator, device) -> torch.Tensor:
+    """n draws of Beta(alpha, alpha), as a / (a + b) of two Gamma(alpha, 1) draws."""
+    a = _gamma(alpha, (n,), generator, device)
+    b = _gamma(alpha, (n,), generator, device)
+    return a / (a + b)

@@ -34,12 +34,17 @@ def test_mixup_is_the_convex_combination():
     assert torch.allclose(m.targets(Y), 0.3 * Y + 0.7 * Y[PERM])
 
 
-def test_mixup_and_manifold_mixup_draw_one_lambda_per_batch():
+def test_mixup_and_manifold_mixup_draw_one_lambda_per_example():
+    # the Mix2 authors' code: Beta(alpha, alpha).sample((batch, 1))
     g = torch.Generator().manual_seed(0)
     m = pair_mixture(4, alpha=0.4, generator=g)
     assert torch.allclose(m.weight.sum(1), torch.ones(4))
-    assert len(set(m.weight[:, 0].tolist())) == 1
+    assert len(set(m.weight[:, 0].tolist())) == 4
     assert sorted(m.index[:, 1].tolist()) == [0, 1, 2, 3]  # a permutation of the batch
+    big = pair_mixture(20000, alpha=0.4, generator=g).weight[:, 0].double()
+    # Beta(0.4, 0.4): mean 1/2, variance a^2 / ((2a)^2 (2a + 1)) = 1 / (4 * 1.8)
+    assert abs(big.mean().item() - 0.5) < 0.01
+    assert abs(big.var().item() - 1 / 7.2) < 0.005
 
 
 @pytest.mark.parametrize("n_mixed", [None, 3, 10])
