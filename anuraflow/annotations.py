@@ -27,7 +27,9 @@ COLUMNS = [
 ]
 RAVEN_LABEL_COLUMNS = ("species", "annotation", "label")  # matched case-insensitively
 RAVEN_BEGIN, RAVEN_END = "begin time (s)", "end time (s)"
-QUALITY_SUFFIX = re.compile(r"^(?P<code>.+)_(?P<quality>[A-Za-z])$")
+QUALITY_SUFFIX = re.compile(r"^(?P<code>[^_]+)_(?P<quality>[A-Za-z]+)$")
+# Qualities that mark a call to ignore: AnuraSet's FALSE, also spelled LALSE in its raw labels
+IGNORED_QUALITIES = frozenset({"FALSE", "LALSE"})
 
 
 class AnnotationError(ValueError):
@@ -40,7 +42,8 @@ class AnnotationError(ValueError):
 
 
 def split_code_quality(label: str) -> tuple[str, str | None]:
-    """'BOAFAB_M' -> ('BOAFAB', 'M'); a label without a one-letter suffix keeps quality None."""
+    """'BOAFAB_M' -> ('BOAFAB', 'M'), 'BOAFAB_FALSE' -> ('BOAFAB', 'FALSE'); a label without a
+    letters-only suffix keeps quality None."""
     match = QUALITY_SUFFIX.match(label)
     if match:
         return match["code"], match["quality"].upper()
@@ -223,6 +226,17 @@ def check_species(df: pd.DataFrame, known_codes: list[str]) -> None:
         )
 
 
+def drop_ignored_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Rows whose quality marks a call to ignore (`_FALSE`, `_LALSE`): dropped, each noted."""
+    ignored = df["quality"].isin(IGNORED_QUALITIES)
+    notes = [
+        f"{row.source_file}:{row.source_line}: {row.species}_{row.quality} marks a call to "
+        "ignore; dropped"
+        for row in df[ignored].itertuples()
+    ]
+    return df[~ignored].reset_index(drop=True), notes
+
+
 def drop_duplicate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Rows repeating an earlier row's start, end and species: dropped, each one reported."""
     key = ["start_s", "end_s", "species"]
@@ -296,12 +310,13 @@ def normalise_annotation_file(
     else:
         try:
             df, skipped = read_annotation_file(path, recording_id, on_blank_label)
+            df, ignored = drop_ignored_calls(df)
             check_species(df, known_codes)
             df, duplicates = drop_duplicate_calls(df)
             clipped: list[str] = []
             if duration_s is not None:
                 df, clipped = fit_to_recording(df, duration_s)
-            record["notes"] = skipped + duplicates + clipped
+            record["notes"] = skipped + ignored + duplicates + clipped
         except AnnotationError as err:
             if on_bad_annotation == "fail":
                 raise

@@ -1,4 +1,5 @@
-"""Sliding windows over recordings with multi-hot labels (the AnuraSet labelling rule)."""
+"""Sliding windows over recordings with multi-hot labels: the overlap rule, or the AnuraSet
+authors' rule that made the release's labels."""
 
 from __future__ import annotations
 
@@ -22,20 +23,31 @@ def window_starts(duration_s: float, window_s: float, hop_s: float) -> np.ndarra
     return np.round(np.arange(n) * hop_s, 6)
 
 
+LABEL_RULES = ("overlap", "anuraset")
+
+
 def window_labels(
     starts: np.ndarray,
     window_s: float,
     calls: pd.DataFrame,
     codes: list[str],
     min_overlap_s: float = 0.0,
+    rule: str = "overlap",
 ) -> np.ndarray:
     """Multi-hot [n_windows, n_species] labels.
 
-    AnuraSet rule: a species is active in a window if any portion of one of its calls falls
+    `rule="overlap"`: a species is active in a window if any portion of one of its calls falls
     inside it (overlap strictly positive; a call ending exactly at the window start does not
     count). With `min_overlap_s` the overlap must also reach min(min_overlap_s, call length),
     so a call shorter than the threshold still counts when it lies wholly inside.
+
+    `rule="anuraset"`: the AnuraSet authors' preprocessing, which made the release's labels:
+    each call is rounded outwards to whole seconds (start floored, end ceiled) and a species
+    is active in [w, w + window_s] when w <= end and w + window_s >= start, closed intervals,
+    so a window that only touches the rounded call counts. `min_overlap_s` does not apply.
     """
+    if rule not in LABEL_RULES:
+        raise ValueError(f"label rule {rule!r}: one of {', '.join(LABEL_RULES)}")
     labels = np.zeros((len(starts), len(codes)), dtype=np.uint8)
     if len(starts) == 0 or len(calls) == 0:
         return labels
@@ -44,9 +56,13 @@ def window_labels(
     w_end = w_start + window_s
     c_start = calls["start_s"].to_numpy()[None, :]
     c_end = calls["end_s"].to_numpy()[None, :]
-    overlap = np.minimum(w_end, c_end) - np.maximum(w_start, c_start)
-    needed = np.minimum(min_overlap_s, c_end - c_start)
-    active = (overlap > EPS) & (overlap + EPS >= needed)
+    if rule == "anuraset":
+        c_start, c_end = np.floor(c_start + EPS), np.ceil(c_end - EPS)
+        active = (w_start <= c_end + EPS) & (w_end + EPS >= c_start)
+    else:
+        overlap = np.minimum(w_end, c_end) - np.maximum(w_start, c_start)
+        needed = np.minimum(min_overlap_s, c_end - c_start)
+        active = (overlap > EPS) & (overlap + EPS >= needed)
     cols = np.array([index[s] for s in calls["species"]])
     for j in range(len(codes)):
         hits = cols == j
@@ -63,10 +79,11 @@ def segment_recording(
     window_s: float = 3.0,
     hop_s: float = 1.0,
     min_overlap_s: float = 0.0,
+    label_rule: str = "overlap",
 ) -> pd.DataFrame:
     """The windows of one recording: ids, times, one 0/1 column per species, polyphony, empty."""
     starts = window_starts(duration_s, window_s, hop_s)
-    labels = window_labels(starts, window_s, calls, codes, min_overlap_s)
+    labels = window_labels(starts, window_s, calls, codes, min_overlap_s, label_rule)
     ends = np.round(starts + window_s, 6)
     df = pd.DataFrame(
         {
@@ -97,6 +114,7 @@ def segment_dataset(
     window_s: float = 3.0,
     hop_s: float = 1.0,
     min_overlap_s: float = 0.0,
+    label_rule: str = "overlap",
 ) -> pd.DataFrame:
     """windows.parquet for every recording in the manifest."""
     manifest = pd.read_parquet(manifest_path)
@@ -117,6 +135,7 @@ def segment_dataset(
             window_s,
             hop_s,
             min_overlap_s,
+            label_rule,
         )
         df.insert(2, "site", rec.site)
         frames.append(df)

@@ -96,4 +96,25 @@ def test_normalise_writes_parquet(tmp_path):
 def test_split_code_quality():
     assert split_code_quality("BOAFAB_M") == ("BOAFAB", "M")
     assert split_code_quality("BOAFAB") == ("BOAFAB", None)
-    assert split_code_quality("SOME_CODE") == ("SOME_CODE", None)
+    # multi-letter qualities (AnuraSet's FALSE / LALSE and others); codes never hold a '_'
+    assert split_code_quality("SOME_CODE") == ("SOME", "CODE")
+    assert split_code_quality("BOAFAB_FALSE") == ("BOAFAB", "FALSE")
+    assert split_code_quality("A_B_C") == ("A_B_C", None)
+    assert split_code_quality("BOAFAB_M2") == ("BOAFAB_M2", None)
+
+
+def test_false_calls_are_dropped_with_a_note(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text("0\t1\tBOAFAB_M\n1\t2\tBOAFAB_FALSE\n2\t3\tLEPPOD_LALSE\n3\t4\tLEPPOD_MH\n")
+    out = tmp_path / "out.parquet"
+    record = normalise_annotation_file(path, "r", out, ["BOAFAB", "LEPPOD"])
+    assert record["status"] == "ok" and record["n_calls"] == 2
+    assert record["notes"] == [
+        f"{path}:2: BOAFAB_FALSE marks a call to ignore; dropped",
+        f"{path}:3: LEPPOD_LALSE marks a call to ignore; dropped",
+    ]
+    df = pd.read_parquet(out)
+    assert df[["species", "quality", "source_line"]].values.tolist() == [
+        ["BOAFAB", "M", 1],
+        ["LEPPOD", "MH", 4],
+    ]

@@ -73,3 +73,36 @@ def test_segment_recording_table():
 def test_bad_window_parameters():
     with pytest.raises(ValueError):
         window_starts(10, 0, 1)
+
+
+def _calls(*rows):
+    return pd.DataFrame(rows, columns=["start_s", "end_s", "species"])
+
+
+@pytest.mark.parametrize(
+    "call, overlap_windows, anuraset_windows",
+    [
+        # [5.2, 6.1] -> rounded [5, 7]: w <= 7 and w + 3 >= 5 -> w = 2..7
+        ((5.2, 6.1), [3, 4, 5, 6], [2, 3, 4, 5, 6, 7]),
+        # whole seconds [2, 3]: windows that only touch it count under the AnuraSet rule
+        ((2.0, 3.0), [0, 1, 2], [0, 1, 2, 3]),
+        # [9.5, 11.9] -> [9, 12]: w >= 6 (the last window starts at 9 in 12 s)
+        ((9.5, 11.9), [7, 8, 9], [6, 7, 8, 9]),
+        # a call inside one second: [0.4, 0.6] -> [0, 1]: w = 0, 1
+        ((0.4, 0.6), [0], [0, 1]),
+    ],
+)
+def test_anuraset_rule_by_hand(call, overlap_windows, anuraset_windows):
+    starts = window_starts(12, 3, 1)  # 0 .. 9
+    calls = _calls((*call, "A"))
+    for rule, expected in (("overlap", overlap_windows), ("anuraset", anuraset_windows)):
+        labels = window_labels(starts, 3, calls, ["A"], rule=rule)[:, 0]
+        assert starts[labels == 1].tolist() == expected, rule
+
+
+def test_anuraset_rule_ignores_min_overlap_and_unknown_rules_fail():
+    starts = window_starts(6, 3, 1)
+    calls = _calls((2.9, 3.0, "A"))
+    assert window_labels(starts, 3, calls, ["A"], 0.5, "anuraset")[:, 0].tolist() == [1, 1, 1, 1]
+    with pytest.raises(ValueError, match="label rule 'strict'"):
+        window_labels(starts, 3, calls, ["A"], rule="strict")

@@ -14,4 +14,5 @@ with redirect_output(sm.log[0]):
         w["length_s"],
         w["hop_s"],
         w["min_overlap_s"],
+        w.get("label_rule", "overlap"),
     )
