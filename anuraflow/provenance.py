@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -91,3 +92,9 @@ def provenance(config: dict | None = None, manifest: pd.DataFrame | None = None)
         info["inputs"] = inputs
         info["inputs_sha256"] = config_hash(inputs)
     return info
+
+
+def gpu_visible() -> bool:
+    """An NVIDIA GPU on this machine, found without importing torch (the workflow builds its
+    DAG without it): a device node or the driver's nvidia-smi."""
+    return Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi") is not None

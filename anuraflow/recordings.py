@@ -145,3 +145,25 @@ def merge_manifest(
 
 def _read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def estimate_windows(
+    audio_paths: list[str], window_s: float, hop_s: float, sample: int = 200
+) -> int:
+    """About how many windows the recordings hold, from the headers of up to `sample` of them
+    (evenly spaced) scaled to all; unreadable files count as none."""
+    import soundfile as sf
+
+    if not audio_paths:
+        return 0
+    step = max(1, len(audio_paths) // sample)
+    picked = audio_paths[::step]
+    total = 0
+    for path in picked:
+        try:
+            duration = sf.info(path).duration
+        except (RuntimeError, sf.LibsndfileError):
+            continue
+        if duration >= window_s:
+            total += int((duration - window_s) // hop_s) + 1
+    return round(total * len(audio_paths) / len(picked))

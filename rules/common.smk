@@ -12,14 +12,16 @@ import yaml
 sys.path.insert(0, workflow.basedir)
 
 from anuraflow.configcheck import schema_errors  # noqa: E402
+from anuraflow.provenance import gpu_visible  # noqa: E402
 from anuraflow.recordings import (
     AUDIO_EXTENSIONS,
     RecordingSource,
     discover_recordings,
+    estimate_windows,
     unmatched_annotation_files,
 )  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
-from anuraflow.experiments import experiment_settings  # noqa: E402
+from anuraflow.experiments import cpu_training_note, experiment_settings  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 
@@ -29,6 +31,8 @@ def check_config():
     errors = schema_errors(config, os.path.join(SCHEMAS, "config.schema.yaml"))
     if errors:
         raise WorkflowError("invalid config:\n  " + "\n  ".join(errors))
+    if config["data"]["source"] == "synthetic":
+        config.setdefault("synthetic", {})  # filled with the schema's defaults next
     validate(config, os.path.join(SCHEMAS, "config.schema.yaml"))
     data = config["data"]
     must_exist = [("experiments_dir", config["experiments_dir"])]
@@ -243,6 +247,27 @@ def weights_input(wildcards):
 SOURCES = recording_sources()
 ORPHAN_LABEL_FILES = orphan_label_files()
 RECORDINGS = sorted(SOURCES)
+
+
+def warn_cpu_training():
+    """A real-data run that will train on this machine's CPU says so, with the work it asks
+    for, instead of silently starting e.g. 100 epochs on two cores."""
+    if (
+        config["data"]["source"] == "synthetic"
+        or config["train_gpus"] > 0
+        or gpu_visible()
+    ):
+        return
+    windows = estimate_windows(
+        [s.audio for s in SOURCES.values()],
+        config["windows"]["length_s"],
+        config["windows"]["hop_s"],
+    )
+    epochs = sum(EXPERIMENTS[name]["epochs"] for name, _, _ in RUNS)
+    logger.warning(cpu_training_note(len(RUNS), epochs, windows))
+
+
+warn_cpu_training()
 
 
 def noise_files():

@@ -139,6 +139,9 @@ def test_metrics_and_report_carry_provenance(clean_and_skipped):
     for package in ("python", "torch", "torchaudio", "snakemake", "pandas", "pyarrow"):
         assert prov["versions"][package]
     assert prov["config"]["on_bad_recording"] == "skip" and len(prov["config_sha256"]) == 64
+    # the user's config stands alone: nothing of the demo's config.yaml comes along
+    assert "synthetic" not in prov["config"] and "noise" not in prov["config"]
+    assert prov["config"]["report"]["title"] == "anuraflow report"  # the schema's default
     odd = prov["inputs"][ODD_NAME]
     raw = skip / "data" / "raw"
     assert odd["audio_sha256"] == hashlib.sha256((raw / f"{ODD_NAME}.wav").read_bytes()).hexdigest()
@@ -343,3 +346,23 @@ def test_editing_one_label_file_reruns_only_its_jobs(clean_and_skipped):
     finally:
         label.write_text(original)
     assert _per_recording_jobs(jobs) == {("parse_annotations", label.stem)}
+
+
+@pytest.mark.workflow
+def test_real_data_without_a_gpu_says_so_at_start(clean_and_skipped, tmp_path):
+    clean, _, _, _ = clean_and_skipped
+    out = snakemake(clean, "-n")
+    text = out.stdout + out.stderr
+    if Path("/dev/nvidia0").exists():
+        pytest.skip("this machine has a GPU")
+    # 9 recordings of 12 s: 10 windows each; one run of 1 epoch
+    assert (
+        "no GPU on this machine and train_gpus is 0: 1 training run(s), 1 epochs in all, "
+        "over about 90 windows" in text
+    )
+    config = yaml.safe_load((clean / "config.yaml").read_text())
+    gpu = _workdir(tmp_path / "gpu", {**config, "train_gpus": 1})
+    shutil.copytree(clean / "data", gpu / "data")
+    assert "no GPU on this machine" not in "".join(
+        [p.stdout + p.stderr for p in [snakemake(gpu, "-n")]]
+    )
