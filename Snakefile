@@ -27,6 +27,7 @@ wildcard_constraints:
 
 include: "rules/common.smk"
 include: "rules/synthetic.smk"
+include: "rules/release.smk"
 include: "rules/ingest.smk"
 include: "rules/annotations.smk"
 include: "rules/segment.smk"

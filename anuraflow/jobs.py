@@ -17,6 +17,7 @@ from anuraflow.annotations import normalise_annotation_file
 from anuraflow.audio import standardise_recording
 from anuraflow.features import LogMelConfig, cache_recording_features
 from anuraflow.fileio import job_log, write_json
+from anuraflow.release import ingest_release_recording
 
 
 def _one_torch_thread() -> None:
@@ -41,19 +42,26 @@ def ingest_job(
     sample_rate: int,
     min_duration_s: float,
     on_bad_recording: str,
+    release: bool = False,
 ) -> dict:
-    """Rule ingest_recording: one raw recording to mono 16-bit WAV plus its record."""
+    """Rule ingest_recording: one raw recording (or, with `release`, the clips its listing
+    names) to mono 16-bit WAV plus its record."""
     with job_log(log) as say:
         _one_torch_thread()
-        record = standardise_recording(
-            source,
-            audio_out,
-            record_out,
-            sample_rate,
-            recording_id=recording_id,
-            min_duration_s=min_duration_s,
-            on_bad_recording=on_bad_recording,
-        )
+        if release:
+            record = ingest_release_recording(
+                source, audio_out, record_out, sample_rate, on_bad_recording
+            )
+        else:
+            record = standardise_recording(
+                source,
+                audio_out,
+                record_out,
+                sample_rate,
+                recording_id=recording_id,
+                min_duration_s=min_duration_s,
+                on_bad_recording=on_bad_recording,
+            )
         say(f"{source}: {record['status']}, {record['duration_s']:.3f} s")
         _say_notes(say, record, "on_bad_recording")
     return record

@@ -116,6 +116,8 @@ def merge_manifest(
     """
     audio = {r["recording_id"]: r for r in map(_read_json, ingest_jsons)}
     labels = {r["recording_id"]: r for r in map(_read_json, annotation_jsons)}
+    if not annotation_jsons:  # the release: labels from metadata.csv, named in the ingest record
+        labels = {rec_id: _release_labels(r) for rec_id, r in audio.items()}
     if set(audio) != set(labels):
         raise ValueError(
             "ingest and annotation records name different recordings: "
@@ -143,6 +145,18 @@ def merge_manifest(
     return df
 
 
+def _release_labels(ingest: dict) -> dict:
+    """The annotation record of a release recording: its labels are metadata.csv's rows."""
+    return {
+        "status": ingest.get("annotation_status", "no_file"),
+        "problem": None,
+        "notes": [],
+        "annotation_path": ingest.get("annotation_path"),
+        "annotation_sha256": ingest.get("annotation_sha256"),
+        "n_calls": ingest.get("n_calls"),
+    }
+
+
 def _read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 
@@ -167,3 +181,10 @@ def estimate_windows(
         if duration >= window_s:
             total += int((duration - window_s) // hop_s) + 1
     return round(total * len(audio_paths) / len(picked))
+
+
+def release_recordings(metadata_csv: str | Path) -> list[str]:
+    """The recordings (`fname`) an AnuraSet release's metadata.csv names, read when the DAG is
+    built (only that column: 93,378 rows in a fraction of a second)."""
+    names = pd.read_csv(metadata_csv, usecols=["fname"], dtype=str)["fname"]
+    return sorted(names.dropna().unique().tolist())

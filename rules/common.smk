@@ -18,6 +18,7 @@ from anuraflow.recordings import (
     RecordingSource,
     discover_recordings,
     estimate_windows,
+    release_recordings,
     unmatched_annotation_files,
 )  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
@@ -36,6 +37,8 @@ def check_config():
     validate(config, os.path.join(SCHEMAS, "config.schema.yaml"))
     data = config["data"]
     must_exist = [("experiments_dir", config["experiments_dir"])]
+    if data["source"] == "anuraset_release":
+        must_exist.append(("data.release_dir", data["release_dir"]))
     if data["source"] == "directory":
         must_exist.append(("data.audio_dir", data["audio_dir"]))
         if "annotation_dir" in data:
@@ -60,10 +63,20 @@ def check_config():
 
 
 check_config()
+if (
+    config["data"]["source"] == "anuraset_release"
+    and not (Path(config["data"]["release_dir"]) / "metadata.csv").is_file()
+):
+    raise WorkflowError(
+        f"invalid config: data.release_dir: {config['data']['release_dir']!r} has no metadata.csv"
+    )
 
 RESULTS = config["results_dir"]
 SPECIES = config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
+RELEASE = config["data"]["source"] == "anuraset_release"
+# the clips of each recording of the release, as release_index checked them
+RELEASE_LISTING = f"{RESULTS}/release/clips/{{recording}}.json"
 TRAIN_THREADS = config.get("train_threads", 4)
 
 
@@ -81,7 +94,7 @@ def synthetic_plan():
     )
 
 
-SYNTHETIC_LISTING = f"{config['data']['audio_dir']}/dataset.json"
+SYNTHETIC_LISTING = f"{config['data'].get('audio_dir')}/dataset.json"
 
 
 def raw_input(recording, kind):
@@ -91,12 +104,20 @@ def raw_input(recording, kind):
     path = getattr(SOURCES[recording], kind)
     if path is None:
         return []
+    if RELEASE:
+        return RELEASE_LISTING.format(recording=recording)
     return SYNTHETIC_LISTING if config["data"]["source"] == "synthetic" else path
 
 
 def recording_sources():
     """Recording id -> raw audio and label file, known when the DAG is built."""
     data = config["data"]
+    if RELEASE:
+        names = release_recordings(Path(data["release_dir"]) / "metadata.csv")
+        return {
+            r: RecordingSource(r, RELEASE_LISTING.format(recording=r), None)
+            for r in names
+        }
     if data["source"] == "synthetic":
         root = data["audio_dir"]
         return {
@@ -125,7 +146,7 @@ def recording_sources():
 def orphan_label_files():
     """Label files no recording claims: an error, or listed in the report under skip."""
     data = config["data"]
-    if data["source"] == "synthetic":
+    if data["source"] != "directory":
         return []
     orphans = unmatched_annotation_files(SOURCES, data.get("annotation_dir"))
     if orphans and config["on_bad_annotation"] == "fail":
@@ -258,11 +279,15 @@ def warn_cpu_training():
         or gpu_visible()
     ):
         return
-    windows = estimate_windows(
-        [s.audio for s in SOURCES.values()],
-        config["windows"]["length_s"],
-        config["windows"]["hop_s"],
-    )
+    if RELEASE:  # one window per row of metadata.csv
+        with open(Path(config["data"]["release_dir"]) / "metadata.csv") as table:
+            windows = sum(1 for _ in table) - 1
+    else:
+        windows = estimate_windows(
+            [s.audio for s in SOURCES.values()],
+            config["windows"]["length_s"],
+            config["windows"]["hop_s"],
+        )
     epochs = sum(EXPERIMENTS[name]["epochs"] for name, _, _ in RUNS)
     logger.warning(cpu_training_note(len(RUNS), epochs, windows))
 

@@ -36,14 +36,20 @@ rule ingest_recording:
             params.sample_rate,
             params.min_duration_s,
             params.on_bad_recording,
+            release=RELEASE,
         )
 
 
 rule recordings_manifest:
     input:
         ingest=expand(f"{RESULTS}/ingest/{{recording}}.json", recording=RECORDINGS),
-        annotations=expand(
-            f"{RESULTS}/annotations/{{recording}}.json", recording=RECORDINGS
+        # the release has no label files: its labels are metadata.csv's
+        annotations=(
+            []
+            if RELEASE
+            else expand(
+                f"{RESULTS}/annotations/{{recording}}.json", recording=RECORDINGS
+            )
         ),
     output:
         f"{RESULTS}/recordings.parquet",

@@ -1,24 +1,50 @@
-# Segment: sliding windows with multi-hot labels -> windows.parquet.
+# Segment: sliding windows with multi-hot labels -> windows.parquet (for the AnuraSet release:
+# one window per clip of metadata.csv, with its labels).
 
 
-rule segment_windows:
-    input:
-        manifest=f"{RESULTS}/recordings.parquet",
-        annotations=f"{RESULTS}/annotations.parquet",
-    output:
-        f"{RESULTS}/windows.parquet",
-    params:
-        codes=SPECIES_CODES,
-        windows=config["windows"],
-    log:
-        f"{RESULTS}/logs/segment_windows.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/segment_windows.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/audio.yaml"
-    script:
-        "../workflow/scripts/segment_windows.py"
+if RELEASE:
+
+    rule release_windows:
+        input:
+            metadata=f"{RESULTS}/release/metadata.parquet",
+            manifest=f"{RESULTS}/recordings.parquet",
+        output:
+            f"{RESULTS}/windows.parquet",
+        params:
+            codes=SPECIES_CODES,
+        log:
+            f"{RESULTS}/logs/release_windows.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/release_windows.tsv"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=10,
+        conda:
+            "../envs/audio.yaml"
+        script:
+            "../workflow/scripts/release_windows.py"
+
+else:
+
+    rule segment_windows:
+        input:
+            manifest=f"{RESULTS}/recordings.parquet",
+            annotations=f"{RESULTS}/annotations.parquet",
+        output:
+            f"{RESULTS}/windows.parquet",
+        params:
+            codes=SPECIES_CODES,
+            windows=config["windows"],
+        log:
+            f"{RESULTS}/logs/segment_windows.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/segment_windows.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../envs/audio.yaml"
+        script:
+            "../workflow/scripts/segment_windows.py"

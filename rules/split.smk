@@ -1,10 +1,16 @@
 # Split: recording-level train / val / test, multi-label stratified, stable as data grow.
 
 
+# a pinned split: split.file, or the official train / test split of the AnuraSet release
+SPLIT_FILE = config["split"].get("file") or (
+    f"{RESULTS}/release/official_split.tsv" if RELEASE else None
+)
+
+
 rule split_recordings:
     input:
         windows=f"{RESULTS}/windows.parquet",
-        split_file=config["split"].get("file") or [],
+        split_file=SPLIT_FILE or [],
     output:
         splits=f"{RESULTS}/splits.parquet",
         balance=f"{RESULTS}/split_balance.tsv",
@@ -14,6 +20,7 @@ rule split_recordings:
         # every assignment made so far: added recordings never move earlier ones
         # (not an output: Snakemake deletes a job's outputs before it runs)
         ledger=f"{RESULTS}/split_ledger.json",
+        split_file=SPLIT_FILE,
     log:
         f"{RESULTS}/logs/split_recordings.log",
     benchmark:

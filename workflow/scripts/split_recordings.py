@@ -14,6 +14,6 @@ with redirect_output(sm.log[0]):
         s["val_fraction"],
         s["seed"],
         ledger_path=sm.params.ledger,
-        split_file=s.get("file"),
+        split_file=sm.params.split_file,
         balance_path=sm.output.balance,
     )

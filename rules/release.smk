@@ -1,0 +1,30 @@
+# The AnuraSet release: metadata.csv and its clips checked once, one listing per recording.
+
+
+if RELEASE:
+
+    rule release_index:
+        input:
+            Path(config["data"]["release_dir"]) / "metadata.csv",
+        output:
+            listings=expand(RELEASE_LISTING, recording=RECORDINGS),
+            metadata=f"{RESULTS}/release/metadata.parquet",
+            split=f"{RESULTS}/release/official_split.tsv",
+        params:
+            release_dir=config["data"]["release_dir"],
+            codes=SPECIES_CODES,
+            recordings=RECORDINGS,
+            on_bad_recording=config["on_bad_recording"],
+            on_bad_annotation=config["on_bad_annotation"],
+        log:
+            f"{RESULTS}/logs/release_index.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/release_index.tsv"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+        conda:
+            "../envs/audio.yaml"
+        script:
+            "../workflow/scripts/release_index.py"

@@ -1,0 +1,176 @@
+"""The AnuraSet release route: metadata checks naming the CSV line, recordings rebuilt from
+clips, and a workflow run equal to the raw route with the AnuraSet labelling rule."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+from workflow_helpers import snakemake
+
+from anuraflow.audio import AudioError
+from anuraflow.features import read_feature_cache
+from anuraflow.release import (
+    ReleaseError,
+    assemble_clips,
+    index_release,
+    read_metadata,
+    release_from_recordings,
+)
+from anuraflow.synthetic import write_dataset
+
+CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
+HEADER = "sample_name,fname,min_t,max_t,site,date,species_number,subset," + ",".join(CODES)
+
+
+def _csv(tmp_path, *rows, header=HEADER):
+    path = tmp_path / "metadata.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def _row(fname="INCT4_20190101_000000", t=0, subset="train", labels="0,1,0,0"):
+    return f"{fname}_{t}_{t + 3},{fname},{t},{t + 3},INCT4,20190101,1,{subset},{labels}"
+
+
+def test_metadata_errors_name_the_line(tmp_path):
+    with pytest.raises(
+        ReleaseError, match=r"metadata.csv:1: no column for the config's species LEPPOD"
+    ):
+        read_metadata(_csv(tmp_path, header=HEADER.rsplit(",", 1)[0]), CODES)
+    with pytest.raises(ReleaseError, match=r"metadata.csv:1: species column\(s\) not in"):
+        read_metadata(_csv(tmp_path, header=HEADER + ",XXX"), CODES)
+    with pytest.raises(ReleaseError, match=r"metadata.csv:3: column BOABIS is '2', not 0 or 1"):
+        read_metadata(_csv(tmp_path, _row(), _row(t=1, labels="0,2,0,0")), CODES)
+    with pytest.raises(ReleaseError, match=r"metadata.csv:2: subset 'dev' is not train or test"):
+        read_metadata(_csv(tmp_path, _row(subset="dev")), CODES)
+    with pytest.raises(ReleaseError, match=r"metadata.csv:2: recording .* clips in both subsets"):
+        read_metadata(_csv(tmp_path, _row(), _row(t=1, subset="test")), CODES)
+    table, notes = read_metadata(
+        _csv(tmp_path, _row(), _row(t=1, labels="0,x,0,0")), CODES, on_bad_annotation="skip"
+    )
+    assert table["line"].tolist() == [2]
+    assert notes == {
+        "INCT4_20190101_000000": [
+            f"{tmp_path / 'metadata.csv'}:3: column BOABIS is 'x', not 0 or 1; row dropped"
+        ]
+    }
+
+
+def _clip(tmp_path, name, samples, rate=22050):
+    path = tmp_path / f"{name}.wav"
+    sf.write(str(path), samples, rate, subtype="PCM_16")
+    return str(path)
+
+
+def test_clips_rebuild_the_recording_and_gaps_stay_gaps(tmp_path):
+    rate = 100
+    signal = (np.random.default_rng(0).uniform(-0.5, 0.5, 9 * rate) * 32768).round() / 32768
+    clips = [
+        {
+            "min_t": t,
+            "max_t": t + 3,
+            "path": _clip(tmp_path, f"c{t}", signal[t * rate : (t + 3) * rate], rate),
+        }
+        for t in (0, 1, 2, 6)
+    ]
+    out, got_rate, notes = assemble_clips(clips)
+    assert got_rate == rate and len(out) == 9 * rate
+    assert np.allclose(out[: 5 * rate], signal[: 5 * rate], atol=1e-6)
+    assert np.allclose(out[6 * rate :], signal[6 * rate :], atol=1e-6)
+    assert (out[5 * rate : 6 * rate] == 0).all()  # no clip covers 5-6 s: never invented
+    assert notes == ["1 s of the recording are in no clip: kept as a gap of zeros"]
+    wrong = dict(clips[1], path=_clip(tmp_path, "bad", signal[rate : 4 * rate] * 0.5, rate))
+    with pytest.raises(AudioError, match="bad.wav: differs by up to"):
+        assemble_clips([clips[0], wrong])
+    short = dict(clips[0], path=_clip(tmp_path, "short", signal[: 2 * rate], rate))
+    with pytest.raises(AudioError, match=r"short.wav: 2.0000 s long, expected 3 s"):
+        assemble_clips([short])
+    other_rate = dict(clips[3], path=_clip(tmp_path, "rate", np.zeros(3 * 200), 200))
+    with pytest.raises(AudioError, match="rate.wav: sample rate 200 Hz"):
+        assemble_clips([clips[0], other_rate])
+
+
+def test_a_row_naming_no_file_is_an_error_or_dropped(tmp_path):
+    release = tmp_path / "release"
+    release.mkdir()
+    csv = _csv(release, _row(), _row(t=1))
+    clip = release / "audio" / "INCT4" / "INCT4_20190101_000000_0_3.wav"
+    clip.parent.mkdir(parents=True)
+    sf.write(str(clip), np.zeros(3 * 22050), 22050, subtype="PCM_16")
+    args = (release, CODES, ["INCT4_20190101_000000"], tmp_path / "lst", tmp_path / "m.parquet",
+            tmp_path / "split.tsv")  # fmt: skip
+    with pytest.raises(ReleaseError, match=r"metadata.csv:3: clip .*_1_4.wav does not exist"):
+        index_release(*args)
+    table = index_release(*args, on_bad_recording="skip")
+    assert table["line"].tolist() == [2]
+    listing = yaml.safe_load((tmp_path / "lst" / "INCT4_20190101_000000.json").read_text())
+    assert len(listing["clips"]) == 1 and "_1_4.wav, which does not exist" in listing["notes"][0]
+    assert pd.read_csv(tmp_path / "split.tsv", sep="\t").values.tolist() == [
+        ["INCT4_20190101_000000", "train"]
+    ]
+    assert csv.exists()
+
+
+EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}
+
+
+def _workdir(root: Path, data: dict, **extra) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    config = {
+        "results_dir": "results",
+        "data": data,
+        "species": [{"code": c} for c in CODES],
+        "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
+        "features": {"n_mels": 64, "hop_length": 256},
+        "experiments_dir": "experiments",
+        "experiments": ["tiny"],
+        "train_threads": 1,
+        **extra,
+    }
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    (root / "experiments").mkdir(exist_ok=True)
+    (root / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(EXPERIMENT))
+    return root
+
+
+@pytest.mark.workflow
+def test_release_route_equals_the_raw_route_with_the_anuraset_rule(tmp_path):
+    raw = tmp_path / "raw"
+    write_dataset(raw, CODES, n_recordings=6, seed=3, duration_s=12, format_variety=False,
+                  progress=False)  # fmt: skip
+    metadata = release_from_recordings(raw, tmp_path / "release", CODES)
+    rel = _workdir(tmp_path / "rel", {"source": "anuraset_release",
+                                      "release_dir": str(tmp_path / "release")})  # fmt: skip
+    snakemake(rel)
+    res = rel / "results"
+    assert (res / "report" / "report.html").exists()
+    windows = pd.read_parquet(res / "windows.parquet")
+    # the windows are metadata.csv's rows, row for row, with its labels
+    assert windows["window_id"].tolist() == metadata["sample_name"].tolist()
+    assert (windows[CODES].to_numpy() == metadata[CODES].to_numpy()).all()
+    # the official split: its test recordings are test, validation comes from its train ones
+    splits = pd.read_parquet(res / "splits.parquet").set_index("recording_id")["subset"]
+    official = metadata.groupby("fname")["subset"].first()
+    assert (splits[official == "test"] == "test").all()
+    assert set(splits[official == "train"]) == {"train", "val"}
+    manifest = pd.read_parquet(res / "recordings.parquet")
+    assert (manifest["status"] == "ok").all() and (manifest["n_clips"] == 10).all()
+
+    # the raw route on the same recordings, labelled by the AnuraSet authors' rule
+    direct = _workdir(tmp_path / "direct", {"source": "directory", "audio_dir": str(raw),
+                                            "annotation_dir": str(raw)},
+                      windows={"label_rule": "anuraset"},
+                      split={"file": str(res / "splits.parquet")})  # fmt: skip
+    snakemake(direct, "--until", "split_recordings", "feature_index")
+    raw_windows = pd.read_parquet(direct / "results" / "windows.parquet")
+    columns = ["window_id", "recording_id", "site", "start_s", "end_s", *CODES, "polyphony"]
+    pd.testing.assert_frame_equal(windows[columns], raw_windows[columns], check_dtype=False)
+    for cache in sorted((res / "features").glob("*.parquet")):
+        a, _ = read_feature_cache(cache)
+        b, _ = read_feature_cache(direct / "results" / "features" / cache.name)
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-4)  # every clip present: equal
+    shutil.rmtree(raw)

@@ -1,0 +1,19 @@
+"""Rule release_index: check metadata.csv and the clips; a listing per recording."""
+
+from pathlib import Path
+
+from anuraflow.fileio import redirect_output
+from anuraflow.release import index_release
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with redirect_output(sm.log[0]):
+    index_release(
+        sm.params.release_dir,
+        sm.params.codes,
+        sm.params.recordings,
+        Path(sm.output.listings[0]).parent,
+        sm.output.metadata,
+        sm.output.split,
+        sm.params.on_bad_recording,
+        sm.params.on_bad_annotation,
+    )
