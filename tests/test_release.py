@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from workflow_helpers import snakemake
+from workflow_helpers import REPO, snakemake
 
 from anuraflow.audio import AudioError
 from anuraflow.features import read_feature_cache
@@ -174,3 +174,41 @@ def test_release_route_equals_the_raw_route_with_the_anuraset_rule(tmp_path):
         b, _ = read_feature_cache(direct / "results" / "features" / cache.name)
         assert a.shape == b.shape and np.allclose(a, b, atol=1e-4)  # every clip present: equal
     shutil.rmtree(raw)
+
+
+@pytest.mark.workflow
+def test_the_shipped_release_config_runs_with_only_release_dir_edited(tmp_path):
+    """config/anuraset-release.yaml on a release-format dataset written by another script
+    (release_from_recordings); a second config file only shrinks the run to a smoke test."""
+    shipped = yaml.safe_load((REPO / "config/anuraset-release.yaml").read_text())
+    codes = [s["code"] for s in shipped["species"]]
+    write_dataset(tmp_path / "raw", codes, n_recordings=5, seed=4, duration_s=12,
+                  format_variety=False, min_recordings_per_species=1, progress=False)  # fmt: skip
+    metadata = release_from_recordings(tmp_path / "raw", tmp_path / "release", codes)
+    work = tmp_path / "work"
+    work.mkdir()
+    shipped["data"]["release_dir"] = str(tmp_path / "release")  # the one edit
+    (work / "config.yaml").write_text(yaml.safe_dump(shipped))
+    smoke = {
+        "experiments_dir": str(REPO / "config/experiments"),
+        "experiments": ["t1_timeshift", "t2_36n_nomix"],
+        "experiment_overrides": {"epochs": 1, "seeds": [0], "batch_size": 16},
+        "features": {"n_mels": 64, "hop_length": 256},
+        "train_threads": 1,
+        "train_gpus": 0,
+    }
+    (work / "smoke.yaml").write_text(yaml.safe_dump(smoke))
+    snakemake(work, "--configfile", str(work / "config.yaml"), str(work / "smoke.yaml"))
+    res = work / "results" / "anuraset-release"
+    windows = pd.read_parquet(res / "windows.parquet")
+    assert windows["window_id"].tolist() == metadata["sample_name"].tolist()
+    splits = pd.read_parquet(res / "splits.parquet").set_index("recording_id")["subset"]
+    official = metadata.groupby("fname")["subset"].first()
+    assert (splits[official == "test"] == "test").all()
+    # AnuraSet-36N drops exactly the species present in only one official subset
+    m = metadata.assign(fit=metadata["subset"] == "train")
+    in_fit, in_test = m[m["fit"]][codes].any(), m[~m["fit"]][codes].any()
+    single = sorted(c for c in codes if in_fit[c] != in_test[c])
+    metrics = yaml.safe_load((res / "runs/t2_36n_nomix/seed0/metrics.json").read_text())
+    assert sorted(metrics["dataset"]["dropped_species"]) == single
+    assert (res / "report" / "report.html").exists()
