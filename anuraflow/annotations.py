@@ -6,6 +6,7 @@ that every label in a result can be traced back to a line someone wrote.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -203,10 +204,66 @@ def is_raven_table(path: str | Path) -> bool:
     return bool(lines) and RAVEN_BEGIN in lines[0].lower()
 
 
+TABLE_COLUMNS = {"recording": "fname", "start": "start", "end": "end", "label": "label"}
+
+
+@functools.lru_cache(maxsize=4)
+def _table_rows(path: str, mtime: float, columns: tuple) -> dict[str, pd.DataFrame]:
+    """A whole-dataset annotation table read once per process (the per-recording jobs run as
+    threads of one process), grouped by recording id; `mtime` keys the cache to the file."""
+    sep = "\t" if Path(path).suffix.lower() in (".tsv", ".txt") else ","
+    table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    recording, start, end, label = columns
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise AnnotationError(
+            path,
+            1,
+            f"no column {', '.join(map(repr, missing))} (the columns "
+            f"are {', '.join(table.columns)}); set data.annotation_table",
+        )
+    table["line"] = np.arange(len(table)) + 2
+    ids = table[recording].map(lambda name: Path(name).stem if name else name)
+    return dict(tuple(table.assign(_id=ids).groupby("_id")))
+
+
+def table_recordings(path: str | Path, columns: dict) -> set[str]:
+    """The recording ids a whole-dataset annotation table names."""
+    cols = {**TABLE_COLUMNS, **columns}
+    key = tuple(cols[k] for k in TABLE_COLUMNS)
+    return set(_table_rows(str(path), Path(path).stat().st_mtime, key))
+
+
+def parse_annotation_table(path: str | Path, recording_id: str, columns: dict) -> pd.DataFrame:
+    """One recording's calls from a whole-dataset table (CSV, or TSV for .tsv / .txt) with a
+    row per call: the recording's file name, start, end and label (`CODE_Q`) columns, named by
+    `columns` (keys recording, start, end, label). Errors name the table's line."""
+    cols = {**TABLE_COLUMNS, **columns}
+    key = tuple(cols[k] for k in TABLE_COLUMNS)
+    groups = _table_rows(str(path), Path(path).stat().st_mtime, key)
+    rows, where = [], Path(path)
+    for values in groups.get(recording_id, pd.DataFrame()).to_dict("records"):
+        line = int(values["line"])
+        start = _number(where, line, "start time", values[cols["start"]])
+        end = _number(where, line, "end time", values[cols["end"]])
+        _check_times(where, line, start, end)
+        label = values[cols["label"]].strip()
+        if not label:
+            raise AnnotationError(path, line, "empty label")
+        rows.append(_call_row(line, start, end, label, np.nan, np.nan))
+    return _frame(rows, recording_id, Path(path))
+
+
 def read_annotation_file(
-    path: str | Path, recording_id: str, on_blank_label: str = "fail"
+    path: str | Path,
+    recording_id: str,
+    on_blank_label: str = "fail",
+    table_columns: dict | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Parse either format, telling them apart by the Raven header."""
+    """Parse a label file of either format (told apart by the Raven header), or with
+    `table_columns` this recording's rows of a whole-dataset table."""
+    if table_columns is not None:
+        return parse_annotation_table(path, recording_id, table_columns), []
     if is_raven_table(path):
         return parse_raven_table(path, recording_id, on_blank_label)
     return parse_audacity_labels(path, recording_id), []
@@ -286,6 +343,7 @@ def normalise_annotation_file(
     on_blank_label: str = "fail",
     duration_s: float | None = None,
     on_bad_annotation: str = "fail",
+    table_columns: dict | None = None,
 ) -> dict:
     """Parse, validate and write one recording's annotations; return what happened to them.
 
@@ -309,7 +367,7 @@ def normalise_annotation_file(
         record["status"] = "no_file"
     else:
         try:
-            df, skipped = read_annotation_file(path, recording_id, on_blank_label)
+            df, skipped = read_annotation_file(path, recording_id, on_blank_label, table_columns)
             df, ignored = drop_ignored_calls(df)
             check_species(df, known_codes)
             df, duplicates = drop_duplicate_calls(df)

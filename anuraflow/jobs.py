@@ -77,8 +77,10 @@ def annotation_job(
     codes: list[str],
     on_blank_label: str,
     on_bad_annotation: str,
+    table_columns: dict | None = None,
 ) -> dict:
-    """Rule parse_annotations: one label file, checked against its recording's duration."""
+    """Rule parse_annotations: one label file (or a recording's rows of a whole-dataset table,
+    `table_columns`), checked against its recording's duration."""
     with job_log(log) as say:
         ingest = json.loads(Path(ingest_record).read_text())
         record = normalise_annotation_file(
@@ -89,6 +91,7 @@ def annotation_job(
             on_blank_label,
             duration_s=ingest["duration_s"] if ingest["status"] == "ok" else None,
             on_bad_annotation=on_bad_annotation,
+            table_columns=table_columns,
         )
         write_json(record, record_out)
         say(f"{labels}: {record['status']}, {record['n_calls']} calls")

@@ -188,3 +188,16 @@ def release_recordings(metadata_csv: str | Path) -> list[str]:
     built (only that column: 93,378 rows in a fraction of a second)."""
     names = pd.read_csv(metadata_csv, usecols=["fname"], dtype=str)["fname"]
     return sorted(names.dropna().unique().tolist())
+
+
+def with_annotation_table(
+    sources: dict[str, RecordingSource], table: str | Path, recordings_in_table: set[str]
+) -> tuple[dict[str, RecordingSource], list[str]]:
+    """Every recording the table names gets the table as its annotation source; the others
+    have none. Also the table's recordings without audio (reported like orphan label files)."""
+    paired = {
+        rec: RecordingSource(rec, s.audio, str(table) if rec in recordings_in_table else None)
+        for rec, s in sources.items()
+    }
+    orphans = sorted(f"{table}: recording {rec}" for rec in recordings_in_table - set(sources))
+    return paired, orphans

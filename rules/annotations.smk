@@ -13,6 +13,7 @@ rule parse_annotations:
         codes=SPECIES_CODES,
         on_blank_label=config["annotations"]["on_blank_label"],
         on_bad_annotation=config["on_bad_annotation"],
+        table_columns=config["data"].get("annotation_table"),
     log:
         f"{RESULTS}/logs/annotations/{{recording}}.log",
     benchmark:
@@ -37,6 +38,7 @@ rule parse_annotations:
             params.codes,
             params.on_blank_label,
             params.on_bad_annotation,
+            params.table_columns,
         )
 
 

@@ -20,7 +20,9 @@ from anuraflow.recordings import (
     estimate_windows,
     release_recordings,
     unmatched_annotation_files,
+    with_annotation_table,
 )  # noqa: E402
+from anuraflow.annotations import table_recordings  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
 from anuraflow.experiments import cpu_training_note, experiment_settings  # noqa: E402
 
@@ -109,6 +111,9 @@ def raw_input(recording, kind):
     return SYNTHETIC_LISTING if config["data"]["source"] == "synthetic" else path
 
 
+TABLE_ORPHANS = []  # recordings an annotation table names that have no audio
+
+
 def recording_sources():
     """Recording id -> raw audio and label file, known when the DAG is built."""
     data = config["data"]
@@ -128,7 +133,14 @@ def recording_sources():
             )
             for p in synthetic_plan()
         }
-    sources = discover_recordings(data["audio_dir"], data.get("annotation_dir"))
+    table = data.get("annotation_table")
+    sources = discover_recordings(
+        data["audio_dir"],
+        None if table else data.get("annotation_dir", data["audio_dir"]),
+    )
+    if table:
+        named = table_recordings(table["path"], table)
+        sources, TABLE_ORPHANS[:] = with_annotation_table(sources, table["path"], named)
     if not sources:
         raise WorkflowError(
             f"no audio files found under data.audio_dir={data['audio_dir']!r}"
@@ -137,7 +149,7 @@ def recording_sources():
     if missing and data["require_annotations"]:
         raise WorkflowError(
             f"{len(missing)} recordings have no annotation file under "
-            f"data.annotation_dir={data.get('annotation_dir')!r}, e.g. {missing[:5]}; "
+            f"data.annotation_dir={data.get('annotation_dir', data['audio_dir'])!r}, e.g. {missing[:5]}; "
             "set data.require_annotations: false to treat them as having no calls"
         )
     return sources
@@ -148,7 +160,12 @@ def orphan_label_files():
     data = config["data"]
     if data["source"] != "directory":
         return []
-    orphans = unmatched_annotation_files(SOURCES, data.get("annotation_dir"))
+    if data.get("annotation_table"):
+        orphans = list(TABLE_ORPHANS)
+    else:
+        orphans = unmatched_annotation_files(
+            SOURCES, data.get("annotation_dir", data["audio_dir"])
+        )
     if orphans and config["on_bad_annotation"] == "fail":
         raise WorkflowError(
             f"{len(orphans)} annotation files under data.annotation_dir have no recording "

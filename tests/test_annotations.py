@@ -118,3 +118,36 @@ def test_false_calls_are_dropped_with_a_note(tmp_path):
         ["BOAFAB", "M", 1],
         ["LEPPOD", "MH", 4],
     ]
+
+
+def test_annotation_table_rows_of_one_recording(tmp_path):
+    from anuraflow.annotations import parse_annotation_table, table_recordings
+
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        "file,begin,stop,tag\n"
+        "INCT4_20190101_000000.wav,0.5,1.5,BOAFAB_M\n"
+        "INCT4_20190102_000000.wav,2,3,LEPPOD_M\n"
+        "INCT4_20190101_000000.wav,4,5.25,LEPPOD_FALSE\n"
+    )
+    columns = {"recording": "file", "start": "begin", "end": "stop", "label": "tag"}
+    assert table_recordings(path, columns) == {"INCT4_20190101_000000", "INCT4_20190102_000000"}
+    df = parse_annotation_table(path, "INCT4_20190101_000000", columns)
+    assert df[["start_s", "end_s", "species", "quality", "source_line"]].values.tolist() == [
+        [0.5, 1.5, "BOAFAB", "M", 2],
+        [4.0, 5.25, "LEPPOD", "FALSE", 4],
+    ]
+    assert parse_annotation_table(path, "INCT4_20190109_000000", columns).empty
+    out = tmp_path / "out.parquet"
+    record = normalise_annotation_file(
+        path, "INCT4_20190101_000000", out, ["BOAFAB", "LEPPOD"], table_columns=columns
+    )
+    assert record["n_calls"] == 1 and record["notes"] == [
+        f"{path}:4: LEPPOD_FALSE marks a call to ignore; dropped"
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,begin,stop,tag\nINCT4_20190101_000000.wav,one,2,BOAFAB_M\n")
+    with pytest.raises(AnnotationError, match=r"bad.csv:2: start time 'one' is not a number"):
+        parse_annotation_table(bad, "INCT4_20190101_000000", columns)
+    with pytest.raises(AnnotationError, match=r"bad.csv:1: no column 'fname'"):
+        parse_annotation_table(bad, "INCT4_20190101_000000", {})

@@ -101,8 +101,14 @@ def test_a_row_naming_no_file_is_an_error_or_dropped(tmp_path):
     clip = release / "audio" / "INCT4" / "INCT4_20190101_000000_0_3.wav"
     clip.parent.mkdir(parents=True)
     sf.write(str(clip), np.zeros(3 * 22050), 22050, subtype="PCM_16")
-    args = (release, CODES, ["INCT4_20190101_000000"], tmp_path / "lst", tmp_path / "m.parquet",
-            tmp_path / "split.tsv")  # fmt: skip
+    args = (
+        release,
+        CODES,
+        ["INCT4_20190101_000000"],
+        tmp_path / "lst",
+        tmp_path / "m.parquet",
+        tmp_path / "split.tsv",
+    )
     with pytest.raises(ReleaseError, match=r"metadata.csv:3: clip .*_1_4.wav does not exist"):
         index_release(*args)
     table = index_release(*args, on_bad_recording="skip")
@@ -140,11 +146,13 @@ def _workdir(root: Path, data: dict, **extra) -> Path:
 @pytest.mark.workflow
 def test_release_route_equals_the_raw_route_with_the_anuraset_rule(tmp_path):
     raw = tmp_path / "raw"
-    write_dataset(raw, CODES, n_recordings=6, seed=3, duration_s=12, format_variety=False,
-                  progress=False)  # fmt: skip
+    write_dataset(
+        raw, CODES, n_recordings=6, seed=3, duration_s=12, format_variety=False, progress=False
+    )
     metadata = release_from_recordings(raw, tmp_path / "release", CODES)
-    rel = _workdir(tmp_path / "rel", {"source": "anuraset_release",
-                                      "release_dir": str(tmp_path / "release")})  # fmt: skip
+    rel = _workdir(
+        tmp_path / "rel", {"source": "anuraset_release", "release_dir": str(tmp_path / "release")}
+    )
     snakemake(rel)
     res = rel / "results"
     assert (res / "report" / "report.html").exists()
@@ -161,10 +169,12 @@ def test_release_route_equals_the_raw_route_with_the_anuraset_rule(tmp_path):
     assert (manifest["status"] == "ok").all() and (manifest["n_clips"] == 10).all()
 
     # the raw route on the same recordings, labelled by the AnuraSet authors' rule
-    direct = _workdir(tmp_path / "direct", {"source": "directory", "audio_dir": str(raw),
-                                            "annotation_dir": str(raw)},
-                      windows={"label_rule": "anuraset"},
-                      split={"file": str(res / "splits.parquet")})  # fmt: skip
+    direct = _workdir(
+        tmp_path / "direct",
+        {"source": "directory", "audio_dir": str(raw), "annotation_dir": str(raw)},
+        windows={"label_rule": "anuraset"},
+        split={"file": str(res / "splits.parquet")},
+    )
     snakemake(direct, "--until", "split_recordings", "feature_index")
     raw_windows = pd.read_parquet(direct / "results" / "windows.parquet")
     columns = ["window_id", "recording_id", "site", "start_s", "end_s", *CODES, "polyphony"]
@@ -182,8 +192,16 @@ def test_the_shipped_release_config_runs_with_only_release_dir_edited(tmp_path):
     (release_from_recordings); a second config file only shrinks the run to a smoke test."""
     shipped = yaml.safe_load((REPO / "config/anuraset-release.yaml").read_text())
     codes = [s["code"] for s in shipped["species"]]
-    write_dataset(tmp_path / "raw", codes, n_recordings=5, seed=4, duration_s=12,
-                  format_variety=False, min_recordings_per_species=1, progress=False)  # fmt: skip
+    write_dataset(
+        tmp_path / "raw",
+        codes,
+        n_recordings=5,
+        seed=4,
+        duration_s=12,
+        format_variety=False,
+        min_recordings_per_species=1,
+        progress=False,
+    )
     metadata = release_from_recordings(tmp_path / "raw", tmp_path / "release", codes)
     work = tmp_path / "work"
     work.mkdir()
@@ -212,3 +230,42 @@ def test_the_shipped_release_config_runs_with_only_release_dir_edited(tmp_path):
     metrics = yaml.safe_load((res / "runs/t2_36n_nomix/seed0/metrics.json").read_text())
     assert sorted(metrics["dataset"]["dropped_species"]) == single
     assert (res / "report" / "report.html").exists()
+
+
+@pytest.mark.workflow
+def test_one_annotation_table_gives_the_windows_of_the_label_files(tmp_path):
+    raw = tmp_path / "raw"
+    write_dataset(
+        raw, CODES, n_recordings=5, seed=6, duration_s=12, format_variety=False, progress=False
+    )
+    rows = []
+    for labels in sorted(raw.rglob("*.txt")):
+        for line in labels.read_text().splitlines():
+            start, end, label = line.split("\t")
+            rows.append({"recording": labels.stem + ".wav", "t0": start, "t1": end, "code": label})
+    rows.append({"recording": "INCT4_20200101_000000.wav", "t0": 0, "t1": 1, "code": "BOAFAB_M"})
+    pd.DataFrame(rows).to_csv(tmp_path / "all_labels.csv", index=False)
+    audio = tmp_path / "audio"
+    shutil.copytree(raw, audio, ignore=shutil.ignore_patterns("*.txt"))
+    files = _workdir(tmp_path / "files", {"source": "directory", "audio_dir": str(raw)})
+    table = {
+        "path": str(tmp_path / "all_labels.csv"),
+        "recording": "recording",
+        "start": "t0",
+        "end": "t1",
+        "label": "code",
+    }
+    one = _workdir(
+        tmp_path / "table",
+        {"source": "directory", "audio_dir": str(audio), "annotation_table": table},
+        on_bad_annotation="skip",
+    )
+    for work in (files, one):
+        snakemake(work, "--until", "segment_windows")
+    a = pd.read_parquet(files / "results" / "windows.parquet")
+    b = pd.read_parquet(one / "results" / "windows.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    calls = pd.read_parquet(one / "results" / "annotations.parquet")
+    assert set(calls["source_file"]) == {table["path"]} and calls["source_line"].min() == 2
+    out = snakemake(one, "-n")  # the table's recording without audio is reported, not fatal
+    assert out.returncode == 0
