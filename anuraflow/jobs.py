@@ -15,6 +15,7 @@ from pathlib import Path
 
 from anuraflow.annotations import normalise_annotation_file
 from anuraflow.audio import standardise_recording
+from anuraflow.clips import ingest_clip
 from anuraflow.features import LogMelConfig, cache_recording_features
 from anuraflow.fileio import job_log, write_json
 from anuraflow.release import ingest_release_recording
@@ -42,15 +43,30 @@ def ingest_job(
     sample_rate: int,
     min_duration_s: float,
     on_bad_recording: str,
-    release: bool = False,
+    kind: str = "recording",
+    clip_fit: str = "start",
+    clip_margin_s: float = 0.0,
 ) -> dict:
-    """Rule ingest_recording: one raw recording (or, with `release`, the clips its listing
-    names) to mono 16-bit WAV plus its record."""
+    """Rule ingest_recording: to mono 16-bit WAV plus its record, one raw recording (`kind`
+    "recording"), one recording rebuilt from the release's clips its listing names ("release"),
+    or one class-folder clip fitted to a window of `min_duration_s` ("clip")."""
     with job_log(log) as say:
         _one_torch_thread()
-        if release:
+        if kind == "release":
             record = ingest_release_recording(
                 source, audio_out, record_out, sample_rate, on_bad_recording
+            )
+        elif kind == "clip":
+            record = ingest_clip(
+                source,
+                audio_out,
+                record_out,
+                recording_id,
+                sample_rate,
+                min_duration_s,
+                clip_fit,
+                on_bad_recording,
+                clip_margin_s,
             )
         else:
             record = standardise_recording(

@@ -116,8 +116,8 @@ def merge_manifest(
     """
     audio = {r["recording_id"]: r for r in map(_read_json, ingest_jsons)}
     labels = {r["recording_id"]: r for r in map(_read_json, annotation_jsons)}
-    if not annotation_jsons:  # the release: labels from metadata.csv, named in the ingest record
-        labels = {rec_id: _release_labels(r) for rec_id, r in audio.items()}
+    if not annotation_jsons:  # labels from the release's metadata or the clip's folder
+        labels = {rec_id: _labels_from_ingest(r) for rec_id, r in audio.items()}
     if set(audio) != set(labels):
         raise ValueError(
             "ingest and annotation records name different recordings: "
@@ -145,8 +145,9 @@ def merge_manifest(
     return df
 
 
-def _release_labels(ingest: dict) -> dict:
-    """The annotation record of a release recording: its labels are metadata.csv's rows."""
+def _labels_from_ingest(ingest: dict) -> dict:
+    """The annotation record of a recording without a label file (a release recording: its
+    labels are metadata.csv's rows; a class-folder clip: its folder), from its ingest record."""
     return {
         "status": ingest.get("annotation_status", "no_file"),
         "problem": None,

@@ -23,6 +23,7 @@ from anuraflow.recordings import (
     with_annotation_table,
 )  # noqa: E402
 from anuraflow.annotations import table_recordings  # noqa: E402
+from anuraflow.clips import class_folder_sources, clip_margin_s  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
 from anuraflow.experiments import cpu_training_note, experiment_settings  # noqa: E402
 
@@ -41,6 +42,8 @@ def check_config():
     must_exist = [("experiments_dir", config["experiments_dir"])]
     if data["source"] == "anuraset_release":
         must_exist.append(("data.release_dir", data["release_dir"]))
+    if data["source"] == "class_folders":
+        must_exist.append(("data.class_dir", data["class_dir"]))
     if data["source"] == "directory":
         must_exist.append(("data.audio_dir", data["audio_dir"]))
         if "annotation_dir" in data:
@@ -77,6 +80,9 @@ RESULTS = config["results_dir"]
 SPECIES = config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
 RELEASE = config["data"]["source"] == "anuraset_release"
+CLASS_FOLDERS = config["data"]["source"] == "class_folders"
+LABELS_WITHOUT_FILES = RELEASE or CLASS_FOLDERS
+INGEST_KIND = "release" if RELEASE else "clip" if CLASS_FOLDERS else "recording"
 # the clips of each recording of the release, as release_index checked them
 RELEASE_LISTING = f"{RESULTS}/release/clips/{{recording}}.json"
 TRAIN_THREADS = config.get("train_threads", 4)
@@ -123,6 +129,16 @@ def recording_sources():
             r: RecordingSource(r, RELEASE_LISTING.format(recording=r), None)
             for r in names
         }
+    if CLASS_FOLDERS:
+        try:
+            sources = class_folder_sources(data["class_dir"], SPECIES_CODES)
+        except ValueError as err:
+            raise WorkflowError(f"data.class_dir: {err}") from None
+        if not sources:
+            raise WorkflowError(
+                f"no audio clips under data.class_dir={data['class_dir']!r}"
+            )
+        return sources
     if data["source"] == "synthetic":
         root = data["audio_dir"]
         return {
@@ -296,7 +312,9 @@ def warn_cpu_training():
         or gpu_visible()
     ):
         return
-    if RELEASE:  # one window per row of metadata.csv
+    if CLASS_FOLDERS:  # one window per clip
+        windows = len(SOURCES)
+    elif RELEASE:  # one window per row of metadata.csv
         with open(Path(config["data"]["release_dir"]) / "metadata.csv") as table:
             windows = sum(1 for _ in table) - 1
     else:

@@ -12,6 +12,12 @@ rule ingest_recording:
         sample_rate=config["audio"]["sample_rate"],
         min_duration_s=config["windows"]["length_s"],
         on_bad_recording=config["on_bad_recording"],
+        clip_fit=config["data"].get("clip_fit", "start"),
+        clip_margin_s=clip_margin_s(
+            config["windows"]["length_s"],
+            config["features"]["sample_rate"],
+            config["features"]["hop_length"],
+        ),
     log:
         f"{RESULTS}/logs/ingest/{{recording}}.log",
     benchmark:
@@ -36,17 +42,19 @@ rule ingest_recording:
             params.sample_rate,
             params.min_duration_s,
             params.on_bad_recording,
-            release=RELEASE,
+            kind=INGEST_KIND,
+            clip_fit=params.clip_fit,
+            clip_margin_s=params.clip_margin_s,
         )
 
 
 rule recordings_manifest:
     input:
         ingest=expand(f"{RESULTS}/ingest/{{recording}}.json", recording=RECORDINGS),
-        # the release has no label files: its labels are metadata.csv's
+        # no label files: the labels are the release's metadata or the clips' folders
         annotations=(
             []
-            if RELEASE
+            if LABELS_WITHOUT_FILES
             else expand(
                 f"{RESULTS}/annotations/{{recording}}.json", recording=RECORDINGS
             )

@@ -1,5 +1,5 @@
 # Segment: sliding windows with multi-hot labels -> windows.parquet (for the AnuraSet release:
-# one window per clip of metadata.csv, with its labels).
+# one window per clip of metadata.csv, with its labels; for class folders: one per clip).
 
 
 if RELEASE:
@@ -24,6 +24,29 @@ if RELEASE:
             "../envs/audio.yaml"
         script:
             "../workflow/scripts/release_windows.py"
+
+elif CLASS_FOLDERS:
+
+    rule class_folder_windows:
+        input:
+            manifest=f"{RESULTS}/recordings.parquet",
+        output:
+            f"{RESULTS}/windows.parquet",
+        params:
+            codes=SPECIES_CODES,
+            window_s=config["windows"]["length_s"],
+        log:
+            f"{RESULTS}/logs/class_folder_windows.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/class_folder_windows.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../envs/audio.yaml"
+        script:
+            "../workflow/scripts/class_folder_windows.py"
 
 else:
 

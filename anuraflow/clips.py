@@ -1,0 +1,181 @@
+"""Clips in one folder per class (seed 002's dataset layout, and the layout BirdNET users train
+from): `{class_dir}/{CODE}/*.wav`, each clip one window of the single-label task.
+
+Each clip is a "recording" of its own (`{CODE}_{file stem}`), standardised like a raw recording
+and then fitted to the window as seed 002 aligns its inputs: a longer clip is cut (from its start,
+or around its centre), a shorter one zero-padded at the end. Its label is its folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from anuraflow.audio import AudioError, read_audio, resample, to_mono
+from anuraflow.fileio import atomic_path, file_sha256, write_json, write_parquet
+from anuraflow.recordings import AUDIO_EXTENSIONS, RecordingSource
+
+CLIP_FITS = ("start", "center")
+
+
+def class_folder_sources(class_dir: str | Path, codes: list[str]) -> dict[str, RecordingSource]:
+    """Every clip under `{class_dir}/{CODE}/`, by recording id `{CODE}_{stem}`. A folder that
+    is not a species of the config is an error naming it (a typo must not drop a class)."""
+    root = Path(class_dir)
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    unknown = [p.name for p in folders if p.name not in codes]
+    if unknown:
+        raise ValueError(
+            f"{root}: folder(s) {', '.join(unknown)} are not species of the config "
+            f"(known: {', '.join(codes)})"
+        )
+    sources = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS:
+                rec = f"{folder.name}_{path.stem}"
+                if rec in sources:
+                    raise ValueError(f"{path}: a second clip named {path.stem} in {folder}")
+                sources[rec] = RecordingSource(rec, str(path), None)
+    return sources
+
+
+def fit_clip(samples: np.ndarray, n: int, fit: str = "start") -> tuple[np.ndarray, str | None]:
+    """`samples` cut or zero-padded to exactly `n`; a note when either happened."""
+    if fit not in CLIP_FITS:
+        raise ValueError(f"clip_fit {fit!r}: one of {', '.join(CLIP_FITS)}")
+    if len(samples) > n:
+        first = 0 if fit == "start" else (len(samples) - n) // 2
+        return samples[first : first + n], f"cut from {len(samples)} to {n} samples ({fit})"
+    if len(samples) < n:
+        padded = np.concatenate([samples, np.zeros(n - len(samples), samples.dtype)])
+        return padded, f"zero-padded from {len(samples)} to {n} samples"
+    return samples, None
+
+
+def clip_margin_s(window_s: float, feature_rate: int, hop_length: int) -> float:
+    """Zeros to add after a window-long clip so that every frame of its window has its centre
+    inside the audio: a window's frames reach round(window_s * rate / hop) hops, up to half a
+    hop past its end (e.g. 3 s at hop 256: 188 hops = 3.008 s)."""
+    hops = round(window_s * feature_rate / hop_length)
+    return max(0.0, hops * hop_length / feature_rate - window_s)
+
+
+def ingest_clip(
+    source: str | Path,
+    audio_out: str | Path,
+    record_out: str | Path,
+    recording_id: str,
+    sample_rate: int,
+    window_s: float,
+    fit: str = "start",
+    on_bad_recording: str = "fail",
+    margin_s: float = 0.0,
+) -> dict:
+    """One clip to mono `sample_rate` 16-bit WAV of one window (plus `margin_s` of zeros, see
+    `clip_margin_s`), and its record (its class is its folder)."""
+    source = Path(source)
+    record = {
+        "recording_id": recording_id,
+        "site": source.parent.name,
+        "class_code": source.parent.name,
+        "start_datetime": None,
+        "source_path": str(source),
+        "source_sha256": file_sha256(source),
+        "audio_path": str(audio_out),
+        "sample_rate": sample_rate,
+        "notes": [],
+        "annotation_path": str(source.parent),
+        "annotation_sha256": None,
+        "annotation_status": "folder",
+        "n_calls": None,
+    }
+    try:
+        data, rate = read_audio(source)
+        if data.shape[0] == 0:
+            raise AudioError(f"{source}: contains no samples (zero-length audio)")
+        mono = resample(to_mono(data), rate, sample_rate)
+        if not np.isfinite(mono).all():
+            raise AudioError(f"{source}: contains NaN or infinite samples")
+    except AudioError as err:
+        if on_bad_recording == "fail":
+            raise
+        with atomic_path(audio_out) as tmp:
+            sf.write(str(tmp), np.zeros(0, np.float32), sample_rate, subtype="PCM_16", format="WAV")
+        record.update(status="skipped", problem=str(err), duration_s=0.0, n_samples=0)
+        write_json(record, record_out)
+        return record
+    out, note = fit_clip(mono, round(window_s * sample_rate), fit)
+    if note:
+        record["notes"].append(f"{source}: {note}")
+    out = np.concatenate([out, np.zeros(round(margin_s * sample_rate), out.dtype)])
+    out = np.clip(out, -1.0, 1.0 - 2**-15)
+    with atomic_path(audio_out) as tmp:
+        sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
+    record.update(
+        status="ok",
+        problem=None,
+        duration_s=out.shape[0] / sample_rate,
+        n_samples=int(out.shape[0]),
+        orig_sample_rate=rate,
+        orig_channels=int(data.shape[1]),
+        orig_duration_s=data.shape[0] / rate,
+        orig_format=f"{sf.info(str(source)).format}",
+    )
+    write_json(record, record_out)
+    return record
+
+
+def class_folder_windows(
+    manifest_path: str | Path, out_path: str | Path, codes: list[str], window_s: float
+) -> pd.DataFrame:
+    """windows.parquet: one window per usable clip, labelled by its folder."""
+    manifest = pd.read_parquet(manifest_path)
+    manifest = manifest[manifest["status"] == "ok"].sort_values("recording_id")
+    if manifest.empty:
+        raise ValueError(f"{manifest_path}: no usable clip (every one was skipped)")
+    end = f"{window_s:g}"
+    windows = pd.DataFrame(
+        {
+            "window_id": [f"{r}_0_{end}" for r in manifest["recording_id"]],
+            "recording_id": manifest["recording_id"].to_numpy(),
+            "site": manifest["site"].to_numpy(),
+            "start_s": 0.0,
+            "end_s": float(window_s),
+        }
+    )
+    for c in codes:
+        windows[c] = (manifest["class_code"].to_numpy() == c).astype(np.uint8)
+    windows["polyphony"] = windows[codes].sum(axis=1).astype(np.int16)
+    windows["empty"] = windows["polyphony"] == 0
+    write_parquet(windows, out_path)
+    return windows
+
+
+def class_folders_from_windows(
+    windows: pd.DataFrame,
+    audio_paths: dict[str, str],
+    out_dir: str | Path,
+    codes: list[str],
+    lengths_s: tuple[float, ...] = (2.5, 3.0, 4.0),
+) -> pd.DataFrame:
+    """A class-folders copy of labelled recordings (test data): every window with exactly one
+    species, cut from its recording (`audio_paths`: recording id -> file) and written to
+    `{out_dir}/{CODE}/`; clip lengths cycle through `lengths_s`, so padding and cutting are
+    both exercised."""
+    single = windows[windows[codes].sum(axis=1) == 1].reset_index(drop=True)
+    rows = []
+    for k, w in single.iterrows():
+        data, rate = read_audio(audio_paths[w["recording_id"]])
+        length = lengths_s[k % len(lengths_s)]
+        start = int(w["start_s"] * rate)
+        clip = to_mono(data)[start : start + int(length * rate)]
+        code = codes[int(np.argmax(w[codes].to_numpy()))]
+        path = Path(out_dir) / code / f"{w['window_id']}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), clip, rate, subtype="PCM_16")
+        rows.append({"clip": str(path), "code": code, "seconds": len(clip) / rate})
+    return pd.DataFrame(rows)
