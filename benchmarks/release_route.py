@@ -108,7 +108,7 @@ def workdir(root: Path, data: dict) -> Path:
 
 def dag_at_scale(root: Path, cores: int) -> dict:
     """A metadata.csv of 1,612 recordings x 58 clips; `snakemake -n` on it."""
-    release = root / "release"
+    release = root / "scale-release"
     release.mkdir(parents=True)
     rows = []
     for i in range(1612):
@@ -143,6 +143,7 @@ def main() -> None:
         metadata = release_from_recordings(root / "raw", root / "release", CODES)
         edge = CFG.n_fft // CFG.hop_length + 8  # STFT half-window plus the resampler's reach
         compare = strategies(root / "release", metadata, args.compare, edge)
+        print(compare, flush=True)
         raw = workdir(root / "raw-route", {"source": "directory", "audio_dir": str(root / "raw")})
         release = {"source": "anuraset_release", "release_dir": str(root / "release")}
         rel = workdir(root / "release-route", release)
