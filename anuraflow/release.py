@@ -12,7 +12,9 @@ release's official one (validation carved from its train recordings by `splits`)
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -134,16 +136,15 @@ def read_metadata(
 def index_release(
     release_dir: str | Path,
     codes: list[str],
-    recordings: list[str],
-    listing_dir: str | Path,
+    clips_out: str | Path,
     metadata_out: str | Path,
     split_out: str | Path,
     on_bad_recording: str = "fail",
     on_bad_annotation: str = "fail",
 ) -> pd.DataFrame:
-    """Check metadata.csv and the clip files once, and write what the per-recording jobs read:
-    `{listing_dir}/{recording}.json` (its clips: times, path, size, CSV line; and the notes),
-    the checked metadata as Parquet, and the official split (recording_id, subset)."""
+    """Check metadata.csv and the clip files once, and write the checked metadata (Parquet),
+    every usable clip with its file, size and CSV line and every note on a dropped row
+    (`clips_out`, Parquet), and the official split (recording_id, subset)."""
     release_dir = Path(release_dir)
     csv = release_dir / "metadata.csv"
     table, notes = read_metadata(csv, codes, on_bad_annotation)
@@ -158,27 +159,14 @@ def index_release(
             raise ReleaseError(csv, int(table["line"].iloc[i]), f"clip {paths[i]} does not exist")
         notes.setdefault(table["fname"].iloc[i], []).append(f"{csv}: {message}; row dropped")
     table = table.assign(path=[str(p) for p in paths])[exists].reset_index(drop=True)
-    by_rec = dict(tuple(table.groupby("fname")))
-    for rec in recordings:
-        clips = by_rec.get(rec, table.iloc[:0]).sort_values("min_t")
-        write_json(
-            {
-                "recording_id": rec,
-                "metadata": str(csv),
-                "clips": [
-                    {
-                        "min_t": int(c.min_t),
-                        "max_t": int(c.max_t),
-                        "path": c.path,
-                        "line": int(c.line),
-                        "bytes": Path(c.path).stat().st_size,
-                    }
-                    for c in clips.itertuples()
-                ],
-                "notes": notes.get(rec, []),
-            },
-            Path(listing_dir) / f"{rec}.json",
-        )
+    clips = table[["fname", "min_t", "max_t", "path", "line"]].assign(
+        bytes=[Path(p).stat().st_size for p in table["path"]], note=None
+    )
+    dropped = pd.DataFrame(
+        [{"fname": rec, "note": n} for rec, ns in notes.items() for n in ns],
+        columns=["fname", "note"],
+    )
+    write_parquet(pd.concat([clips, dropped], ignore_index=True), clips_out)
     write_parquet(table.drop(columns="path"), metadata_out)
     split = table.groupby("fname")["subset"].first().rename_axis("recording_id").reset_index()
     with atomic_path(split_out) as tmp:
@@ -186,18 +174,57 @@ def index_release(
     return table
 
 
-def assemble_clips(clips: list[dict]) -> tuple[np.ndarray, int, list[str]]:
+@functools.lru_cache(maxsize=2)
+def _clips_by_recording(path: str, mtime: float) -> dict[str, pd.DataFrame]:
+    """The clip index grouped by recording, read once per process (the listing jobs run as
+    threads of Snakemake's process); `mtime` keys the cache to the file."""
+    return dict(tuple(pd.read_parquet(path).groupby("fname")))
+
+
+def write_listing(clips_index: str | Path, recording_id: str, metadata_csv: str, out: str | Path):
+    """One recording's listing (its clips: times, file, size, CSV line; and the notes on its
+    dropped rows). Rewritten with the same content when other recordings change, so its
+    ingest job does not rerun (Snakemake compares small inputs by checksum)."""
+    rows = _clips_by_recording(str(clips_index), Path(clips_index).stat().st_mtime).get(
+        recording_id, pd.DataFrame(columns=["note", "min_t"])
+    )
+    clips = rows[rows["note"].isna()].sort_values("min_t")
+    write_json(
+        {
+            "recording_id": recording_id,
+            "metadata": metadata_csv,
+            "clips": [
+                {
+                    "min_t": int(c.min_t),
+                    "max_t": int(c.max_t),
+                    "path": c.path,
+                    "line": int(c.line),
+                    "bytes": int(c.bytes),
+                }
+                for c in clips.itertuples()
+            ],
+            "notes": rows.loc[rows["note"].notna(), "note"].tolist(),
+        },
+        out,
+    )
+
+
+def assemble_clips(clips: list[dict], digest=None) -> tuple[np.ndarray, int, list[str]]:
     """One recording's samples rebuilt from its clips, its rate, and notes on gaps.
 
     Every clip must be (max_t - min_t) s long at one common rate; where clips overlap their
     samples must agree. A stretch no clip covers stays zeros, and is noted: no window of the
-    release lies there, so only the STFT context at its edges sees it.
+    release lies there, so only the STFT context at its edges sees it. `digest` (a hashlib
+    object) is fed every clip's bytes, in order.
     """
     if not clips:
         raise AudioError("no usable clip")
     rate, pieces = None, []
     for clip in clips:
-        data, clip_rate = sf.read(clip["path"], dtype="float32", always_2d=True)
+        raw = Path(clip["path"]).read_bytes()  # read once: decoded and, with `digest`, hashed
+        if digest is not None:
+            digest.update(raw)
+        data, clip_rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
         mono = to_mono(data)
         rate = rate or clip_rate
         if clip_rate != rate:
@@ -249,8 +276,6 @@ def ingest_release_recording(
     rec = listing["recording_id"]
     _, start = parse_recording_name(rec)
     digest = hashlib.sha256()
-    for clip in listing["clips"]:
-        digest.update(Path(clip["path"]).read_bytes())
     record = {
         "recording_id": rec,
         "site": clip_site(rec),
@@ -267,7 +292,7 @@ def ingest_release_recording(
         "n_clips": len(listing["clips"]),
     }
     try:
-        samples, rate, notes = assemble_clips(listing["clips"])
+        samples, rate, notes = assemble_clips(listing["clips"], digest)
     except (AudioError, sf.LibsndfileError, RuntimeError) as err:
         if on_bad_recording == "fail":
             raise AudioError(f"recording {rec}: {err}") from err

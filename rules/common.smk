@@ -163,9 +163,14 @@ def recording_sources():
         )
     missing = [r for r, s in sources.items() if s.annotation is None]
     if missing and data["require_annotations"]:
+        where = (
+            f"rows in data.annotation_table={table['path']!r}"
+            if table
+            else f"an annotation file under data.annotation_dir="
+            f"{data.get('annotation_dir', data['audio_dir'])!r}"
+        )
         raise WorkflowError(
-            f"{len(missing)} recordings have no annotation file under "
-            f"data.annotation_dir={data.get('annotation_dir', data['audio_dir'])!r}, e.g. {missing[:5]}; "
+            f"{len(missing)} recordings have no {where}, e.g. {missing[:5]}; "
             "set data.require_annotations: false to treat them as having no calls"
         )
     return sources

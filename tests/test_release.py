@@ -19,6 +19,7 @@ from anuraflow.release import (
     index_release,
     read_metadata,
     release_from_recordings,
+    write_listing,
 )
 from anuraflow.synthetic import write_dataset
 
@@ -104,8 +105,7 @@ def test_a_row_naming_no_file_is_an_error_or_dropped(tmp_path):
     args = (
         release,
         CODES,
-        ["INCT4_20190101_000000"],
-        tmp_path / "lst",
+        tmp_path / "clips.parquet",
         tmp_path / "m.parquet",
         tmp_path / "split.tsv",
     )
@@ -113,12 +113,12 @@ def test_a_row_naming_no_file_is_an_error_or_dropped(tmp_path):
         index_release(*args)
     table = index_release(*args, on_bad_recording="skip")
     assert table["line"].tolist() == [2]
-    listing = yaml.safe_load((tmp_path / "lst" / "INCT4_20190101_000000.json").read_text())
-    assert len(listing["clips"]) == 1 and "_1_4.wav, which does not exist" in listing["notes"][0]
-    assert pd.read_csv(tmp_path / "split.tsv", sep="\t").values.tolist() == [
-        ["INCT4_20190101_000000", "train"]
-    ]
-    assert csv.exists()
+    rec = "INCT4_20190101_000000"
+    write_listing(tmp_path / "clips.parquet", rec, str(csv), tmp_path / "listing.json")
+    listing = yaml.safe_load((tmp_path / "listing.json").read_text())
+    assert [c["line"] for c in listing["clips"]] == [2] and listing["clips"][0]["bytes"] > 0
+    assert len(listing["notes"]) == 1 and "_1_4.wav, which does not exist" in listing["notes"][0]
+    assert pd.read_csv(tmp_path / "split.tsv", sep="\t").values.tolist() == [[rec, "train"]]
 
 
 EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}

@@ -1,6 +1,4 @@
-"""Rule release_index: check metadata.csv and the clips; a listing per recording."""
-
-from pathlib import Path
+"""Rule release_index: check metadata.csv and the clips once."""
 
 from anuraflow.fileio import redirect_output
 from anuraflow.release import index_release
@@ -10,8 +8,7 @@ with redirect_output(sm.log[0]):
     index_release(
         sm.params.release_dir,
         sm.params.codes,
-        sm.params.recordings,
-        Path(sm.output.listings[0]).parent,
+        sm.output.clips,
         sm.output.metadata,
         sm.output.split,
         sm.params.on_bad_recording,
