@@ -43,6 +43,27 @@ def class_folder_sources(class_dir: str | Path, codes: list[str]) -> dict[str, R
     return sources
 
 
+def clip_groups(path: str | Path, class_dir: str | Path, codes: list[str]) -> dict[str, str]:
+    """Recording id -> group from a table (CSV, or TSV for .tsv / .txt) with columns `file` (a
+    clip's path under class_dir, e.g. BOAFAB/x.wav) and `group`. A file that is no clip of
+    class_dir is an error naming its line; clips the table leaves out are groups of their own."""
+    path = Path(path)
+    sep = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
+    table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    missing = {"file", "group"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}:1: no column {', '.join(sorted(missing))} (needs file, group)")
+    sources = class_folder_sources(class_dir, codes)
+    by_file = {str(Path(s.audio).relative_to(class_dir)): rec for rec, s in sources.items()}
+    out = {}
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        rec = by_file.get(str(Path(row.file)))
+        if rec is None:
+            raise ValueError(f"{path}:{line}: {row.file} is not a clip under {class_dir}")
+        out[rec] = row.group
+    return out
+
+
 def fit_clip(samples: np.ndarray, n: int, fit: str = "start") -> tuple[np.ndarray, str | None]:
     """`samples` cut or zero-padded to exactly `n`; a note when either happened."""
     if fit not in CLIP_FITS:

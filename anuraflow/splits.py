@@ -223,14 +223,20 @@ def split_dataset(
     ledger_path: str | Path | None = None,
     split_file: str | Path | None = None,
     balance_path: str | Path | None = None,
+    groups: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """splits.parquet (recording_id, subset, origin) from windows.parquet.
 
     `split_file` pins the split. Otherwise `ledger_path` remembers every assignment made under
     the current settings, so recordings added later never move earlier ones; a recording that
-    leaves the data keeps its entry and gets its subset back if it returns.
+    leaves the data keeps its entry and gets its subset back if it returns. `groups` (recording
+    -> group, e.g. the recording class-folder clips were cut from) splits by group: the
+    recordings of a group always share a subset.
     """
     windows = pd.read_parquet(windows_path)
+    recordings = windows["recording_id"]
+    if groups:
+        windows = windows.assign(recording_id=recordings.map(groups).fillna(recordings))
     ids, y = recording_labels(windows, codes)
     settings = {"test_fraction": test_fraction, "val_fraction": val_fraction, "seed": seed}
     if split_file:
@@ -245,6 +251,13 @@ def split_dataset(
                 **dict(zip(splits["recording_id"], splits["subset"], strict=True)),
             }
             write_json({"settings": settings, "assignments": assignments}, ledger_path)
+    if groups:  # back from groups to their recordings
+        by_group = splits.rename(columns={"recording_id": "group"})
+        members = pd.DataFrame({"recording_id": recordings.unique()})
+        members["group"] = members["recording_id"].map(groups).fillna(members["recording_id"])
+        splits = members.merge(by_group, on="group").sort_values("recording_id")
+        splits = splits[["recording_id", "subset", "origin", "group"]].reset_index(drop=True)
+        windows = windows.assign(recording_id=recordings)
     counts = splits["origin"].value_counts().to_dict()
     print(f"split: {len(splits)} recordings; " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     write_parquet(splits, out_path)

@@ -23,7 +23,11 @@ from anuraflow.recordings import (
     with_annotation_table,
 )  # noqa: E402
 from anuraflow.annotations import table_recordings  # noqa: E402
-from anuraflow.clips import class_folder_sources, clip_margin_s  # noqa: E402
+from anuraflow.clips import (
+    class_folder_sources,
+    clip_groups,
+    clip_margin_s,
+)  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
 from anuraflow.experiments import cpu_training_note, experiment_settings  # noqa: E402
 
@@ -304,6 +308,24 @@ def weights_input(wildcards):
 
 # data last: config and experiment errors are reported before the data are looked at
 SOURCES = recording_sources()
+
+
+def recording_groups():
+    """Recording -> group for a grouped split (class folders with data.clip_groups), or None."""
+    table = config["data"].get("clip_groups")
+    if not (CLASS_FOLDERS and table):
+        return None
+    if not Path(table).is_file():
+        raise WorkflowError(
+            f"invalid config: data.clip_groups: file {table!r} does not exist"
+        )
+    try:
+        return clip_groups(table, config["data"]["class_dir"], SPECIES_CODES)
+    except ValueError as err:
+        raise WorkflowError(f"data.clip_groups: {err}") from None
+
+
+CLIP_GROUPS = recording_groups()
 ORPHAN_LABEL_FILES = orphan_label_files()
 RECORDINGS = sorted(SOURCES)
 

@@ -21,6 +21,7 @@ rule split_recordings:
         # (not an output: Snakemake deletes a job's outputs before it runs)
         ledger=f"{RESULTS}/split_ledger.json",
         split_file=SPLIT_FILE,
+        groups=CLIP_GROUPS,
     log:
         f"{RESULTS}/logs/split_recordings.log",
     benchmark:

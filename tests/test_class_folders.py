@@ -1,6 +1,8 @@
 """Class folders (seed 002's layout): clips fitted to one window, labelled by their folder, the
 single-label task through the real workflow."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,6 +77,15 @@ def test_class_folders_run_the_single_label_task_to_the_report(tmp_path):
         "experiments": ["tiny"],
         "train_threads": 1,
     }
+    # clips cut from one recording overlap: a grouped split keeps them in one subset
+    groups = pd.DataFrame(
+        {
+            "file": [str(Path(c).relative_to(tmp_path / "clips")) for c in clips["clip"]],
+            "group": [Path(c).stem.rsplit("_", 2)[0] for c in clips["clip"]],
+        }
+    )
+    groups.to_csv(tmp_path / "groups.csv", index=False)
+    config["data"]["clip_groups"] = str(tmp_path / "groups.csv")
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     experiment = {"name": "tiny", "model": "small_cnn", "task": "multiclass", "seeds": [0],
                   "epochs": 1, "batch_size": 16}  # fmt: skip
@@ -96,4 +107,6 @@ def test_class_folders_run_the_single_label_task_to_the_report(tmp_path):
     assert metrics["task"] == "multiclass" and 0 <= metrics["balanced_accuracy"] <= 1
     splits = pd.read_parquet(res / "splits.parquet")
     assert set(splits["subset"]) == {"train", "val", "test"}
+    assert (splits.groupby("group")["subset"].nunique() == 1).all()  # no group straddles
+    assert splits["group"].nunique() == 6 and len(splits) == len(clips)
     assert (res / "report" / "report.html").exists()

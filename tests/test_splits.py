@@ -203,3 +203,14 @@ def test_ledger_is_kept_under_the_same_settings_only(tmp_path):
     assert pd.read_csv(tmp_path / "b.tsv", sep="\t")["species"].tolist() == ["(recordings)", *codes]
     reseeded = split_dataset(win_path, out, codes, seed=5, ledger_path=ledger)
     assert set(reseeded["origin"]) == {"stratified"}  # a new seed asks for a new split
+
+
+def test_grouped_split_keeps_each_group_in_one_subset(tmp_path):
+    windows, codes = make_windows(30)
+    groups = {f"rec{r:02d}": f"g{r // 3}" for r in range(30)}  # 10 groups of 3 recordings
+    path = tmp_path / "w.parquet"
+    windows.to_parquet(path)
+    splits = split_dataset(path, tmp_path / "s.parquet", codes, groups=groups)
+    assert len(splits) == 30 and set(splits["group"]) == set(groups.values())
+    assert (splits.groupby("group")["subset"].nunique() == 1).all()
+    assert set(splits["subset"]) == {"train", "val", "test"}

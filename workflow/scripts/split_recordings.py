@@ -16,4 +16,5 @@ with redirect_output(sm.log[0]):
         ledger_path=sm.params.ledger,
         split_file=sm.params.split_file,
         balance_path=sm.output.balance,
+        groups=sm.params.groups,
     )
