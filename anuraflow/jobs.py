@@ -46,15 +46,22 @@ def ingest_job(
     kind: str = "recording",
     clip_fit: str = "start",
     clip_margin_s: float = 0.0,
+    release_metadata: str = "",
 ) -> dict:
     """Rule ingest_recording: to mono 16-bit WAV plus its record, one raw recording (`kind`
-    "recording"), one recording rebuilt from the release's clips its listing names ("release"),
+    "recording"), one recording rebuilt from its clips in the release's clip index ("release"),
     or one class-folder clip fitted to a window of `min_duration_s` ("clip")."""
     with job_log(log) as say:
         _one_torch_thread()
         if kind == "release":
             record = ingest_release_recording(
-                source, audio_out, record_out, sample_rate, on_bad_recording
+                source,
+                recording_id,
+                release_metadata,
+                audio_out,
+                record_out,
+                sample_rate,
+                on_bad_recording,
             )
         elif kind == "clip":
             record = ingest_clip(

@@ -176,37 +176,29 @@ def index_release(
 
 @functools.lru_cache(maxsize=2)
 def _clips_by_recording(path: str, mtime: float) -> dict[str, pd.DataFrame]:
-    """The clip index grouped by recording, read once per process (the listing jobs run as
+    """The clip index grouped by recording, read once per process (the ingest jobs run as
     threads of Snakemake's process); `mtime` keys the cache to the file."""
     return dict(tuple(pd.read_parquet(path).groupby("fname")))
 
 
-def write_listing(clips_index: str | Path, recording_id: str, metadata_csv: str, out: str | Path):
-    """One recording's listing (its clips: times, file, size, CSV line; and the notes on its
-    dropped rows). Rewritten with the same content when other recordings change, so its
-    ingest job does not rerun (Snakemake compares small inputs by checksum)."""
+def recording_clips(clips_index: str | Path, recording_id: str) -> tuple[list[dict], list[str]]:
+    """One recording's usable clips (times, file, size, CSV line), in time order, and the notes
+    on its dropped rows, from the clip index `index_release` wrote."""
     rows = _clips_by_recording(str(clips_index), Path(clips_index).stat().st_mtime).get(
         recording_id, pd.DataFrame(columns=["note", "min_t"])
     )
     clips = rows[rows["note"].isna()].sort_values("min_t")
-    write_json(
+    listing = [
         {
-            "recording_id": recording_id,
-            "metadata": metadata_csv,
-            "clips": [
-                {
-                    "min_t": int(c.min_t),
-                    "max_t": int(c.max_t),
-                    "path": c.path,
-                    "line": int(c.line),
-                    "bytes": int(c.bytes),
-                }
-                for c in clips.itertuples()
-            ],
-            "notes": rows.loc[rows["note"].notna(), "note"].tolist(),
-        },
-        out,
-    )
+            "min_t": int(c.min_t),
+            "max_t": int(c.max_t),
+            "path": c.path,
+            "line": int(c.line),
+            "bytes": int(c.bytes),
+        }
+        for c in clips.itertuples()
+    ]
+    return listing, rows.loc[rows["note"].notna(), "note"].tolist()
 
 
 def assemble_clips(clips: list[dict], digest=None) -> tuple[np.ndarray, int, list[str]]:
@@ -262,7 +254,9 @@ def assemble_clips(clips: list[dict], digest=None) -> tuple[np.ndarray, int, lis
 
 
 def ingest_release_recording(
-    listing_path: str | Path,
+    clips_index: str | Path,
+    recording_id: str,
+    metadata_csv: str,
     audio_out: str | Path,
     record_out: str | Path,
     sample_rate: int,
@@ -270,29 +264,28 @@ def ingest_release_recording(
 ) -> dict:
     """Rebuild one recording from its clips, standardise it like a raw recording (mono,
     `sample_rate`, 16-bit WAV) and write its manifest record."""
-    import json
-
-    listing = json.loads(Path(listing_path).read_text())
-    rec = listing["recording_id"]
+    rec = recording_id
+    clips, dropped = recording_clips(clips_index, rec)
     _, start = parse_recording_name(rec)
     digest = hashlib.sha256()
     record = {
         "recording_id": rec,
         "site": clip_site(rec),
         "start_datetime": start.isoformat() if start else None,
-        "source_path": str(Path(listing["metadata"]).parent / "audio" / clip_site(rec)),
-        "source_sha256": digest.hexdigest(),
+        "source_path": str(Path(metadata_csv).parent / "audio" / clip_site(rec)),
+        "source_sha256": None,
         "audio_path": str(audio_out),
         "sample_rate": sample_rate,
-        "notes": list(listing["notes"]),
-        "annotation_path": listing["metadata"],
+        "notes": list(dropped),
+        "annotation_path": metadata_csv,
         "annotation_sha256": None,
         "annotation_status": "metadata",
         "n_calls": None,
-        "n_clips": len(listing["clips"]),
+        "n_clips": len(clips),
     }
     try:
-        samples, rate, notes = assemble_clips(listing["clips"], digest)
+        samples, rate, notes = assemble_clips(clips, digest)
+        record["source_sha256"] = digest.hexdigest()  # of every clip's bytes, in time order
     except (AudioError, sf.LibsndfileError, RuntimeError) as err:
         if on_bad_recording == "fail":
             raise AudioError(f"recording {rec}: {err}") from err

@@ -87,8 +87,8 @@ RELEASE = config["data"]["source"] == "anuraset_release"
 CLASS_FOLDERS = config["data"]["source"] == "class_folders"
 LABELS_WITHOUT_FILES = RELEASE or CLASS_FOLDERS
 INGEST_KIND = "release" if RELEASE else "clip" if CLASS_FOLDERS else "recording"
-# the clips of each recording of the release, as release_index checked them
-RELEASE_LISTING = f"{RESULTS}/release/clips/{{recording}}.json"
+# every usable clip of the release, as release_index checked them
+RELEASE_CLIPS = f"{RESULTS}/release/clips.parquet"
 TRAIN_THREADS = config.get("train_threads", 4)
 
 
@@ -116,12 +116,17 @@ def raw_input(recording, kind):
     path = getattr(SOURCES[recording], kind)
     if path is None:
         return []
-    if RELEASE:
-        return RELEASE_LISTING.format(recording=recording)
+    if (
+        RELEASE
+    ):  # one index of every clip: a change to metadata.csv reruns every recording
+        return RELEASE_CLIPS
     return SYNTHETIC_LISTING if config["data"]["source"] == "synthetic" else path
 
 
 TABLE_ORPHANS = []  # recordings an annotation table names that have no audio
+RELEASE_DIGESTS = (
+    {}
+)  # release recording -> digest of its clips' times (an ingest parameter)
 
 
 def recording_sources():
@@ -129,10 +134,7 @@ def recording_sources():
     data = config["data"]
     if RELEASE:
         names = release_recordings(Path(data["release_dir"]) / "metadata.csv")
-        return {
-            r: RecordingSource(r, RELEASE_LISTING.format(recording=r), None)
-            for r in names
-        }
+        return {r: RecordingSource(r, RELEASE_CLIPS, None) for r in names}
     if CLASS_FOLDERS:
         try:
             sources = class_folder_sources(data["class_dir"], SPECIES_CODES)

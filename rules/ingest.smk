@@ -13,6 +13,9 @@ rule ingest_recording:
         min_duration_s=config["windows"]["length_s"],
         on_bad_recording=config["on_bad_recording"],
         clip_fit=config["data"].get("clip_fit", "start"),
+        release_metadata=str(
+            Path(config["data"].get("release_dir", ".")) / "metadata.csv"
+        ),
         clip_margin_s=clip_margin_s(
             config["windows"]["length_s"],
             config["features"]["sample_rate"],
@@ -45,6 +48,7 @@ rule ingest_recording:
             kind=INGEST_KIND,
             clip_fit=params.clip_fit,
             clip_margin_s=params.clip_margin_s,
+            release_metadata=params.release_metadata,
         )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from workflow_helpers import REPO, snakemake
+from workflow_helpers import REPO, planned_jobs, snakemake
 
 from anuraflow.audio import AudioError
 from anuraflow.features import read_feature_cache
@@ -18,8 +18,8 @@ from anuraflow.release import (
     assemble_clips,
     index_release,
     read_metadata,
+    recording_clips,
     release_from_recordings,
-    write_listing,
 )
 from anuraflow.synthetic import write_dataset
 
@@ -98,7 +98,7 @@ def test_clips_rebuild_the_recording_and_gaps_stay_gaps(tmp_path):
 def test_a_row_naming_no_file_is_an_error_or_dropped(tmp_path):
     release = tmp_path / "release"
     release.mkdir()
-    csv = _csv(release, _row(), _row(t=1))
+    _csv(release, _row(), _row(t=1))
     clip = release / "audio" / "INCT4" / "INCT4_20190101_000000_0_3.wav"
     clip.parent.mkdir(parents=True)
     sf.write(str(clip), np.zeros(3 * 22050), 22050, subtype="PCM_16")
@@ -114,10 +114,9 @@ def test_a_row_naming_no_file_is_an_error_or_dropped(tmp_path):
     table = index_release(*args, on_bad_recording="skip")
     assert table["line"].tolist() == [2]
     rec = "INCT4_20190101_000000"
-    write_listing(tmp_path / "clips.parquet", rec, str(csv), tmp_path / "listing.json")
-    listing = yaml.safe_load((tmp_path / "listing.json").read_text())
-    assert [c["line"] for c in listing["clips"]] == [2] and listing["clips"][0]["bytes"] > 0
-    assert len(listing["notes"]) == 1 and "_1_4.wav, which does not exist" in listing["notes"][0]
+    clips, notes = recording_clips(tmp_path / "clips.parquet", rec)
+    assert [c["line"] for c in clips] == [2] and clips[0]["bytes"] > 0
+    assert len(notes) == 1 and "_1_4.wav, which does not exist" in notes[0]
     assert pd.read_csv(tmp_path / "split.tsv", sep="\t").values.tolist() == [[rec, "train"]]
 
 
@@ -184,6 +183,13 @@ def test_release_route_equals_the_raw_route_with_the_anuraset_rule(tmp_path):
         b, _ = read_feature_cache(direct / "results" / "features" / cache.name)
         assert a.shape == b.shape and np.allclose(a, b, atol=1e-4)  # every clip present: equal
     shutil.rmtree(raw)
+
+    # editing metadata.csv reruns the release's recordings (one clip index for all of them)
+    changed = metadata["fname"].iloc[0]
+    last = metadata.index[metadata["fname"] == changed][-1]
+    metadata.drop(index=last).to_csv(tmp_path / "release" / "metadata.csv", index=False)
+    ingests = {rec for rule, rec in planned_jobs(rel) if rule == "ingest_recording"}
+    assert ingests == set(metadata["fname"])
 
 
 @pytest.mark.workflow
