@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from anuraflow.audio import AudioError, resample, to_mono
+from anuraflow.audio import AudioError, decode_pcm16_wav, resample, to_mono
 from anuraflow.fileio import atomic_path, write_json, write_parquet
 from anuraflow.recordings import parse_recording_name
 
@@ -207,16 +207,19 @@ def assemble_clips(clips: list[dict], digest=None) -> tuple[np.ndarray, int, lis
     Every clip must be (max_t - min_t) s long at one common rate; where clips overlap their
     samples must agree. A stretch no clip covers stays zeros, and is noted: no window of the
     release lies there, so only the STFT context at its edges sees it. `digest` (a hashlib
-    object) is fed every clip's bytes, in order.
+    object) is fed every clip's bytes, in time order.
     """
     if not clips:
         raise AudioError("no usable clip")
     rate, pieces = None, []
-    for clip in clips:
-        raw = Path(clip["path"]).read_bytes()  # read once: decoded and, with `digest`, hashed
+    for clip in sorted(clips, key=lambda c: c["min_t"]):
+        raw = Path(clip["path"]).read_bytes()  # read once: hashed and decoded
         if digest is not None:
             digest.update(raw)
-        data, clip_rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
+        decoded = decode_pcm16_wav(raw)
+        if decoded is None:  # not plain 16-bit PCM: libsndfile reads it
+            decoded = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
+        data, clip_rate = decoded
         mono = to_mono(data)
         rate = rate or clip_rate
         if clip_rate != rate:
@@ -233,23 +236,25 @@ def assemble_clips(clips: list[dict], digest=None) -> tuple[np.ndarray, int, lis
             )
         pieces.append((clip, mono[:want]))
     end = max(c["max_t"] for c in clips) * rate
-    out, covered = np.zeros(end, np.float32), np.zeros(end, dtype=bool)
+    out = np.zeros(end, np.float32)
+    covered_to, gap = 0, 0  # clips in time order: [start of the first, covered_to) is whole
     for clip, mono in pieces:
         a = clip["min_t"] * rate
         b = a + len(mono)
-        seen = covered[a:b]
-        if seen.any():
-            diff = np.abs(out[a:b][seen] - mono[seen]).max()
+        shared = min(b, covered_to) - a  # overlap with the clips before it
+        if shared > 0:
+            diff = np.abs(out[a : a + shared] - mono[:shared]).max()
             if diff > OVERLAP_TOLERANCE:
                 raise AudioError(
                     f"{clip['path']}: differs by up to {diff:.5f} from the clip "
                     "before it where they overlap; not cut from one recording?"
                 )
-        out[a:b], covered[a:b] = mono, True
+        gap += max(0, a - covered_to)
+        out[a:b] = mono
+        covered_to = max(covered_to, b)
     notes = []
-    if not covered.all():
-        gap_s = (~covered).sum() / rate
-        notes.append(f"{gap_s:g} s of the recording are in no clip: kept as a gap of zeros")
+    if gap:
+        notes.append(f"{gap / rate:g} s of the recording are in no clip: kept as a gap of zeros")
     return out, rate, notes
 
 

@@ -106,3 +106,19 @@ def test_logmel_equals_torchaudio_mel_spectrogram():
         ref = mel_transform(cfg)(torch.from_numpy(audio))
         ref = (10 * torch.log10(torch.clamp(ref, min=LOG_FLOOR))).T.numpy()
     np.testing.assert_allclose(logmel(audio, 16000, cfg), ref, atol=1e-3)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_pcm16_fast_path_equals_soundfile(tmp_path, channels):
+    from anuraflow.audio import decode_pcm16_wav
+
+    rng = np.random.default_rng(channels)
+    path = tmp_path / "x.wav"
+    sf.write(str(path), rng.uniform(-0.9, 0.9, (1000, channels)), 22050, subtype="PCM_16")
+    got, rate = decode_pcm16_wav(path.read_bytes())
+    want, want_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    assert rate == want_rate == 22050 and np.array_equal(got, want)
+    sf.write(str(path), np.zeros(100), 22050, subtype="FLOAT")
+    assert decode_pcm16_wav(path.read_bytes()) is None  # left to libsndfile
+    sf.write(str(tmp_path / "x.flac"), np.zeros(100), 22050)
+    assert decode_pcm16_wav((tmp_path / "x.flac").read_bytes()) is None
