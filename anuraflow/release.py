@@ -79,6 +79,18 @@ def read_metadata_header(path: str | Path, codes: list[str]) -> list[str]:
     return species
 
 
+def _suspect_rows(table: pd.DataFrame, species: list[str]) -> np.ndarray:
+    """Rows `_row_problem` must look at: a vectorised pass over 93,378 rows, so the row-by-row
+    check (which words the message) runs on bad rows only."""
+    t0 = pd.to_numeric(table["min_t"], errors="coerce")
+    t1 = pd.to_numeric(table["max_t"], errors="coerce")
+    bad = t0.isna() | t1.isna() | (t0 % 1 != 0) | (t1 % 1 != 0) | (t0 < 0) | (t1 <= t0)
+    bad |= ~table["subset"].isin(RELEASE_SUBSETS)
+    labels = table[species].apply(lambda col: col.str.strip())
+    bad |= ~labels.isin(["0", "1"]).all(axis=1)
+    return bad.to_numpy()
+
+
 def _row_problem(row: pd.Series, species: list[str]) -> str | None:
     """What is wrong with one metadata row, or None."""
     for col in ("min_t", "max_t"):
@@ -110,7 +122,8 @@ def read_metadata(
     table["line"] = np.arange(len(table)) + 2
     notes: dict[str, list[str]] = {}
     keep = np.ones(len(table), dtype=bool)
-    for i, row in table.iterrows():
+    for i in np.flatnonzero(_suspect_rows(table, species)):  # vectorised; messages row by row
+        row = table.iloc[i]
         problem = _row_problem(row, species)
         if problem is None:
             continue
