@@ -148,6 +148,43 @@ def usable_samples(
     return mono
 
 
+def write_standard_wav(samples: np.ndarray, audio_out: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float samples at `sample_rate` written (atomically) as the workflow's standardised
+    16-bit WAV, clipped to the 16-bit range; the samples written."""
+    out = np.clip(samples, -1.0, 1.0 - 2**-15)
+    with atomic_path(audio_out) as tmp:
+        sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
+    return out
+
+
+def write_skipped(
+    record: dict, problem: str, audio_out: str | Path, record_out: str | Path
+) -> dict:
+    """A recording left out under `on_bad_recording: skip`: a WAV with no samples (the DAG
+    stays whole) and its record, status "skipped" with the reason."""
+    write_standard_wav(np.zeros(0, np.float32), audio_out, record["sample_rate"])
+    record.update(status="skipped", problem=problem, duration_s=0.0, n_samples=0)
+    write_json(record, record_out)
+    return record
+
+
+def write_ingested(
+    record: dict, samples: np.ndarray, audio_out: str | Path, record_out: str | Path, **facts
+) -> dict:
+    """A usable recording: its standardised WAV and its record, status "ok", with its duration
+    and sample count and the `facts` about its source (original rate, channels, format)."""
+    out = write_standard_wav(samples, audio_out, record["sample_rate"])
+    record.update(
+        status="ok",
+        problem=None,
+        duration_s=out.shape[0] / record["sample_rate"],
+        n_samples=int(out.shape[0]),
+        **facts,
+    )
+    write_json(record, record_out)
+    return record
+
+
 def standardise_recording(
     source: str | Path,
     audio_out: str | Path,
@@ -184,28 +221,19 @@ def standardise_recording(
     except AudioError as err:
         if on_bad_recording == "fail":
             raise
-        with atomic_path(audio_out) as tmp:
-            sf.write(str(tmp), np.zeros(0, np.float32), sample_rate, subtype="PCM_16", format="WAV")
-        record.update(status="skipped", problem=str(err), duration_s=0.0, n_samples=0)
-        write_json(record, manifest_out)
-        return record
+        return write_skipped(record, str(err), audio_out, manifest_out)
     info = sf.info(str(source))
-    out = np.clip(resample(mono, orig_rate, sample_rate), -1.0, 1.0 - 2**-15)
-    with atomic_path(audio_out) as tmp:
-        sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
     if orig_rate < sample_rate:
         record["notes"].append(
             f"recorded at {orig_rate} Hz: no content above {orig_rate / 2:g} Hz after "
             f"resampling to {sample_rate} Hz"
         )
-    record.update(
-        status="ok",
-        problem=None,
-        duration_s=out.shape[0] / sample_rate,
-        n_samples=int(out.shape[0]),
+    return write_ingested(
+        record,
+        resample(mono, orig_rate, sample_rate),
+        audio_out,
+        manifest_out,
         orig_sample_rate=orig_rate,
         orig_channels=int(samples.shape[1]),
         orig_format=f"{info.format}/{info.subtype}",
     )
-    write_json(record, manifest_out)
-    return record

@@ -14,8 +14,15 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from anuraflow.audio import AudioError, read_audio, resample, to_mono
-from anuraflow.fileio import atomic_path, file_sha256, write_json, write_parquet
+from anuraflow.audio import (
+    AudioError,
+    read_audio,
+    resample,
+    to_mono,
+    write_ingested,
+    write_skipped,
+)
+from anuraflow.fileio import file_sha256, write_parquet
 from anuraflow.recordings import AUDIO_EXTENSIONS, RecordingSource
 
 CLIP_FITS = ("start", "center")
@@ -124,30 +131,21 @@ def ingest_clip(
     except AudioError as err:
         if on_bad_recording == "fail":
             raise
-        with atomic_path(audio_out) as tmp:
-            sf.write(str(tmp), np.zeros(0, np.float32), sample_rate, subtype="PCM_16", format="WAV")
-        record.update(status="skipped", problem=str(err), duration_s=0.0, n_samples=0)
-        write_json(record, record_out)
-        return record
+        return write_skipped(record, str(err), audio_out, record_out)
     out, note = fit_clip(mono, round(window_s * sample_rate), fit)
     if note:
         record["notes"].append(f"{source}: {note}")
     out = np.concatenate([out, np.zeros(round(margin_s * sample_rate), out.dtype)])
-    out = np.clip(out, -1.0, 1.0 - 2**-15)
-    with atomic_path(audio_out) as tmp:
-        sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
-    record.update(
-        status="ok",
-        problem=None,
-        duration_s=out.shape[0] / sample_rate,
-        n_samples=int(out.shape[0]),
+    return write_ingested(
+        record,
+        out,
+        audio_out,
+        record_out,
         orig_sample_rate=rate,
         orig_channels=int(data.shape[1]),
         orig_duration_s=data.shape[0] / rate,
         orig_format=f"{sf.info(str(source)).format}",
     )
-    write_json(record, record_out)
-    return record
 
 
 def class_folder_windows(

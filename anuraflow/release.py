@@ -21,8 +21,15 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from anuraflow.audio import AudioError, decode_pcm16_wav, resample, to_mono
-from anuraflow.fileio import atomic_path, write_json, write_parquet
+from anuraflow.audio import (
+    AudioError,
+    decode_pcm16_wav,
+    resample,
+    to_mono,
+    write_ingested,
+    write_skipped,
+)
+from anuraflow.fileio import atomic_path, write_parquet
 from anuraflow.recordings import parse_recording_name
 
 RELEASE_COLUMNS = [
@@ -307,26 +314,17 @@ def ingest_release_recording(
     except (AudioError, sf.LibsndfileError, RuntimeError) as err:
         if on_bad_recording == "fail":
             raise AudioError(f"recording {rec}: {err}") from err
-        with atomic_path(audio_out) as tmp:
-            sf.write(str(tmp), np.zeros(0, np.float32), sample_rate, subtype="PCM_16", format="WAV")
-        record.update(status="skipped", problem=f"{rec}: {err}", duration_s=0.0, n_samples=0)
-        write_json(record, record_out)
-        return record
-    out = np.clip(resample(samples, rate, sample_rate), -1.0, 1.0 - 2**-15)
-    with atomic_path(audio_out) as tmp:
-        sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
+        return write_skipped(record, f"{rec}: {err}", audio_out, record_out)
     record["notes"] += notes
-    record.update(
-        status="ok",
-        problem=None,
-        duration_s=out.shape[0] / sample_rate,
-        n_samples=int(out.shape[0]),
+    return write_ingested(
+        record,
+        resample(samples, rate, sample_rate),
+        audio_out,
+        record_out,
         orig_sample_rate=rate,
         orig_channels=1,
         orig_format="release clips",
     )
-    write_json(record, record_out)
-    return record
 
 
 def release_windows(
