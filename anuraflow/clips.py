@@ -24,6 +24,7 @@ from anuraflow.audio import (
 )
 from anuraflow.fileio import file_sha256, write_parquet
 from anuraflow.recordings import AUDIO_EXTENSIONS, RecordingSource
+from anuraflow.windows import window_id, with_labels
 
 CLIP_FITS = ("start", "center")
 
@@ -156,20 +157,17 @@ def class_folder_windows(
     manifest = manifest[manifest["status"] == "ok"].sort_values("recording_id")
     if manifest.empty:
         raise ValueError(f"{manifest_path}: no usable clip (every one was skipped)")
-    end = f"{window_s:g}"
     windows = pd.DataFrame(
         {
-            "window_id": [f"{r}_0_{end}" for r in manifest["recording_id"]],
+            "window_id": [window_id(r, 0, window_s) for r in manifest["recording_id"]],
             "recording_id": manifest["recording_id"].to_numpy(),
             "site": manifest["site"].to_numpy(),
             "start_s": 0.0,
             "end_s": float(window_s),
         }
     )
-    for c in codes:
-        windows[c] = (manifest["class_code"].to_numpy() == c).astype(np.uint8)
-    windows["polyphony"] = windows[codes].sum(axis=1).astype(np.int16)
-    windows["empty"] = windows["polyphony"] == 0
+    labels = manifest["class_code"].to_numpy()[:, None] == np.array(codes)[None, :]
+    windows = with_labels(windows, labels, codes)
     write_parquet(windows, out_path)
     return windows
 

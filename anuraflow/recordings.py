@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from anuraflow.fileio import write_parquet
+from anuraflow.windows import window_starts
 
 # {site}_{YYYYMMDD}_{HHMMSS}, e.g. INCT20955_20190904_003000
 NAME_PATTERN = re.compile(r"^(?P<site>.+)_(?P<date>\d{8})_(?P<time>\d{6})$")
@@ -179,8 +180,7 @@ def estimate_windows(
             duration = sf.info(path).duration
         except (RuntimeError, sf.LibsndfileError):
             continue
-        if duration >= window_s:
-            total += int((duration - window_s) // hop_s) + 1
+        total += len(window_starts(duration, window_s, hop_s))
     return round(total * len(audio_paths) / len(picked))
 
 

@@ -31,6 +31,7 @@ from anuraflow.audio import (
 )
 from anuraflow.fileio import atomic_path, write_parquet
 from anuraflow.recordings import parse_recording_name
+from anuraflow.windows import window_id, with_labels
 
 RELEASE_COLUMNS = [
     "sample_name",
@@ -86,32 +87,35 @@ def read_metadata_header(path: str | Path, codes: list[str]) -> list[str]:
     return species
 
 
-def _suspect_rows(table: pd.DataFrame, species: list[str]) -> np.ndarray:
-    """Rows `_row_problem` must look at: a vectorised pass over 93,378 rows, so the row-by-row
-    check (which words the message) runs on bad rows only."""
-    t0 = pd.to_numeric(table["min_t"], errors="coerce")
-    t1 = pd.to_numeric(table["max_t"], errors="coerce")
-    bad = t0.isna() | t1.isna() | (t0 % 1 != 0) | (t1 % 1 != 0) | (t0 < 0) | (t1 <= t0)
-    bad |= ~table["subset"].isin(RELEASE_SUBSETS)
-    labels = table[species].apply(lambda col: col.str.strip())
-    bad |= ~labels.isin(["0", "1"]).all(axis=1)
-    return bad.to_numpy()
+def row_problems(table: pd.DataFrame, species: list[str]) -> pd.Series:
+    """Per metadata row, what is wrong with it (the first failing check, in column order), or
+    None; each check runs over all rows at once (93,378 rows in about a second)."""
+    problems = pd.Series(None, index=table.index, dtype=object)
 
+    def flag(mask: pd.Series, message) -> None:
+        todo = mask & problems.isna()
+        problems[todo] = [message(row) for _, row in table[todo].iterrows()]
 
-def _row_problem(row: pd.Series, species: list[str]) -> str | None:
-    """What is wrong with one metadata row, or None."""
-    for col in ("min_t", "max_t"):
-        value = pd.to_numeric(row[col], errors="coerce")
-        if pd.isna(value) or value != int(value) or value < 0:
-            return f"{col} {row[col]!r} is not a whole number of seconds"
-    if int(row["max_t"]) <= int(row["min_t"]):
-        return f"max_t {row['max_t']} is not after min_t {row['min_t']}"
-    if row["subset"] not in RELEASE_SUBSETS:
-        return f"subset {row['subset']!r} is not train or test"
+    times = {c: pd.to_numeric(table[c], errors="coerce") for c in ("min_t", "max_t")}
+    for col, t in times.items():
+        flag(
+            t.isna() | (t % 1 != 0) | (t < 0),
+            lambda r, col=col: f"{col} {r[col]!r} is not a whole number of seconds",
+        )
+    flag(
+        times["max_t"] <= times["min_t"],
+        lambda r: f"max_t {r['max_t']} is not after min_t {r['min_t']}",
+    )
+    flag(
+        ~table["subset"].isin(RELEASE_SUBSETS),
+        lambda r: f"subset {r['subset']!r} is not train or test",
+    )
     for c in species:
-        if str(row[c]).strip() not in ("0", "1"):
-            return f"column {c} is {row[c]!r}, not 0 or 1"
-    return None
+        flag(
+            ~table[c].str.strip().isin(["0", "1"]),
+            lambda r, c=c: f"column {c} is {r[c]!r}, not 0 or 1",
+        )
+    return problems
 
 
 def read_metadata(
@@ -129,11 +133,9 @@ def read_metadata(
     table["line"] = np.arange(len(table)) + 2
     notes: dict[str, list[str]] = {}
     keep = np.ones(len(table), dtype=bool)
-    for i in np.flatnonzero(_suspect_rows(table, species)):  # vectorised; messages row by row
-        row = table.iloc[i]
-        problem = _row_problem(row, species)
-        if problem is None:
-            continue
+    problems = row_problems(table, species)
+    for i in np.flatnonzero(problems.notna().to_numpy()):
+        row, problem = table.iloc[i], problems.iloc[i]
         if on_bad_annotation == "fail":
             raise ReleaseError(path, int(row["line"]), problem)
         keep[i] = False
@@ -341,7 +343,7 @@ def release_windows(
     windows = pd.DataFrame(
         {
             "window_id": [
-                f"{f}_{a}_{b}"
+                window_id(f, a, b)
                 for f, a, b in zip(table["fname"], table["min_t"], table["max_t"], strict=True)
             ],
             "recording_id": table["fname"].to_numpy(),
@@ -350,10 +352,7 @@ def release_windows(
             "end_s": table["max_t"].astype(float).to_numpy(),
         }
     )
-    for c in codes:
-        windows[c] = table[c].to_numpy().astype(np.uint8)
-    windows["polyphony"] = windows[codes].sum(axis=1).astype(np.int16)
-    windows["empty"] = windows["polyphony"] == 0
+    windows = with_labels(windows, table[codes].to_numpy(), codes)
     write_parquet(windows, out_path)
     return windows
 

@@ -213,10 +213,10 @@ def species_tables(runs: list[dict], order: list[str], groups: dict[str, str]) -
     return out
 
 
-def species_table_tsv(runs: list[dict], order: list[str], groups: dict[str, str]) -> str:
-    """The per-species tables as one TSV (experiment, species, ... ; values in %)."""
+def species_table_tsv(tables: list[dict]) -> str:
+    """The per-species tables (`species_tables`) as one TSV (experiment, species, ...; %)."""
     rows = []
-    for t in species_tables(runs, order, groups):
+    for t in tables:
         for row in t["rows"]:
             rows.append([t["name"].rsplit(" (", 1)[0], *row["cells"]])
     columns = [
@@ -445,7 +445,8 @@ def build_report(
         summary.drop(columns="published").to_csv(sep="\t", index=False, float_format="%.3f"),
         outputs["table"],
     )
-    write_text(species_table_tsv(runs, order, groups), outputs["species_table"])
+    per_species = species_tables(runs, order, groups)
+    write_text(species_table_tsv(per_species), outputs["species_table"])
     plot_species_frequency(counts, groups, group_thresholds, outputs["frequency"])
     plot_per_species_f1(runs, order, outputs["per_species"])
     plot_f1_by_polyphony(
@@ -479,7 +480,7 @@ def build_report(
         "contents": CONTENTS,
         "images": images,
         "paper_tables": paper_tables(summary),
-        "species_tables": species_tables(runs, order, groups),
+        "species_tables": per_species,
         "embedding_table": embedding_table(summary),
         "ttest_table": ttest_table(runs, compare or []),
         "run_table": run_table(runs),

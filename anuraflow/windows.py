@@ -87,23 +87,29 @@ def segment_recording(
     ends = np.round(starts + window_s, 6)
     df = pd.DataFrame(
         {
-            "window_id": [
-                f"{recording_id}_{_fmt(s)}_{_fmt(e)}" for s, e in zip(starts, ends, strict=True)
-            ],
+            "window_id": [window_id(recording_id, s, e) for s, e in zip(starts, ends, strict=True)],
             "recording_id": recording_id,
             "start_s": starts.astype(float),
             "end_s": ends.astype(float),
         }
     )
+    return with_labels(df, labels, codes)
+
+
+def window_id(recording_id: str, start_s: float, end_s: float) -> str:
+    """`{recording}_{start}_{end}`, as AnuraSet's sample_name (whole seconds without '.0')."""
+    return f"{recording_id}_{start_s:g}_{end_s:g}"
+
+
+def with_labels(windows: pd.DataFrame, labels: np.ndarray, codes: list[str]) -> pd.DataFrame:
+    """The windows with one 0/1 column per species (`labels` [n_windows, n_species]), their
+    polyphony and whether they are empty: the label columns of every windows.parquet."""
+    labels = np.asarray(labels).astype(np.uint8)
     for j, code in enumerate(codes):
-        df[code] = labels[:, j]
-    df["polyphony"] = labels.sum(axis=1).astype(np.int16)
-    df["empty"] = df["polyphony"] == 0
-    return df
-
-
-def _fmt(t: float) -> str:
-    return f"{t:g}"
+        windows[code] = labels[:, j]
+    windows["polyphony"] = labels.sum(axis=1).astype(np.int16)
+    windows["empty"] = windows["polyphony"] == 0
+    return windows
 
 
 def segment_dataset(

@@ -69,16 +69,16 @@ def check_config():
         raise WorkflowError(
             f"invalid config: split.file: file {split_file!r} does not exist"
         )
+    if (
+        data["source"] == "anuraset_release"
+        and not (Path(data["release_dir"]) / "metadata.csv").is_file()
+    ):
+        raise WorkflowError(
+            f"invalid config: data.release_dir: {data['release_dir']!r} has no metadata.csv"
+        )
 
 
 check_config()
-if (
-    config["data"]["source"] == "anuraset_release"
-    and not (Path(config["data"]["release_dir"]) / "metadata.csv").is_file()
-):
-    raise WorkflowError(
-        f"invalid config: data.release_dir: {config['data']['release_dir']!r} has no metadata.csv"
-    )
 
 RESULTS = config["results_dir"]
 SPECIES = config["species"]

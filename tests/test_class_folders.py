@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from workflow_helpers import snakemake
+from workflow_helpers import snakemake, tiny_directory_config
 
 from anuraflow.annotations import parse_audacity_labels
 from anuraflow.clips import (
@@ -67,16 +67,8 @@ def test_class_folders_run_the_single_label_task_to_the_report(tmp_path):
     )
     work = tmp_path / "work"
     (work / "experiments").mkdir(parents=True)
-    config = {
-        "results_dir": "results",
-        "data": {"source": "class_folders", "class_dir": str(tmp_path / "clips")},
-        "species": [{"code": c} for c in CODES],
-        "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
-        "features": {"n_mels": 64, "hop_length": 256},
-        "experiments_dir": "experiments",
-        "experiments": ["tiny"],
-        "train_threads": 1,
-    }
+    data = {"source": "class_folders", "class_dir": str(tmp_path / "clips")}
+    config = tiny_directory_config(CODES, data=data, train_threads=1)
     # clips cut from one recording overlap: a grouped split keeps them in one subset
     groups = pd.DataFrame(
         {

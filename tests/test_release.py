@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from workflow_helpers import REPO, planned_jobs, snakemake
+from workflow_helpers import REPO, planned_jobs, snakemake, tiny_directory_config
 
 from anuraflow.audio import AudioError
 from anuraflow.features import read_feature_cache
@@ -125,17 +125,7 @@ EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "
 
 def _workdir(root: Path, data: dict, **extra) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    config = {
-        "results_dir": "results",
-        "data": data,
-        "species": [{"code": c} for c in CODES],
-        "frequency_groups": {"frequent_min_windows": 30, "common_min_windows": 15},
-        "features": {"n_mels": 64, "hop_length": 256},
-        "experiments_dir": "experiments",
-        "experiments": ["tiny"],
-        "train_threads": 1,
-        **extra,
-    }
+    config = tiny_directory_config(CODES, data=data, **{"train_threads": 1, **extra})
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     (root / "experiments").mkdir(exist_ok=True)
     (root / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(EXPERIMENT))
