@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +149,24 @@ def usable_samples(
     return mono
 
 
+def clip_pcm16(samples: np.ndarray) -> np.ndarray:
+    return np.clip(samples, -1.0, 1.0 - 2**-15)
+
+
+def pcm16_levels(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float samples as the standardised 16-bit WAV holds them (written and read back
+    through libsndfile in memory): what prediction scores, so that a recording scored without
+    ingest gets the features a training recording got."""
+    buffer = io.BytesIO()
+    sf.write(buffer, clip_pcm16(samples), sample_rate, subtype="PCM_16", format="WAV")
+    buffer.seek(0)
+    return sf.read(buffer, dtype="float32")[0]
+
+
 def write_standard_wav(samples: np.ndarray, audio_out: str | Path, sample_rate: int) -> np.ndarray:
     """Mono float samples at `sample_rate` written (atomically) as the workflow's standardised
     16-bit WAV, clipped to the 16-bit range; the samples written."""
-    out = np.clip(samples, -1.0, 1.0 - 2**-15)
+    out = clip_pcm16(samples)
     with atomic_path(audio_out) as tmp:
         sf.write(str(tmp), out, sample_rate, subtype="PCM_16", format="WAV")
     return out

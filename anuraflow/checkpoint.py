@@ -20,7 +20,7 @@ import torch
 
 from anuraflow.fileio import atomic_path, file_sha256
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the loop state under "state" (anuraflow.run.TrainState)
 
 
 def run_fingerprint(
@@ -93,22 +93,6 @@ def load_checkpoint(path: str | Path, fingerprint: str) -> dict | None:
         print(f"ignoring checkpoint {path}: it was written for other settings or inputs")
         return None
     return state
-
-
-def load_trained_model(path: str | Path, device: str | torch.device = "cpu"):
-    """A model.pt written by training, rebuilt with its weights (weights_only loading)."""
-    from anuraflow.models import build_model
-
-    saved = torch.load(path, map_location=device, weights_only=True)
-    model = build_model(
-        saved["model_name"],
-        len(saved["codes"]),
-        n_mels=saved["n_mels"],
-        n_frames=saved["n_frames"],
-        **saved["model_args"],
-    )
-    model.load_state_dict(saved["model"])
-    return model.to(device).eval(), saved
 
 
 def load_encoder(model: torch.nn.Module, path: str | Path, model_name: str, freeze: bool) -> list:

@@ -217,3 +217,40 @@ def plot_model_size(summary: pd.DataFrame, path: str | Path) -> None:
     ax.set_xlabel("parameters")
     ax.set_ylabel("test macro F1 / balanced accuracy (%)")
     _save_figure(fig, path)
+
+
+def plot_activity(activity: pd.DataFrame, names: dict[str, str], path: str | Path) -> None:
+    """Calling activity: detections per recorded hour by hour of day, one panel per species
+    with detections, one line per site (the diel view of passive acoustic monitoring)."""
+    detected = [c for c in names if activity.loc[activity["species"] == c, "detections"].sum()]
+    n = max(1, len(detected))
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 2.6 * rows), squeeze=False, sharex=True
+    )
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    if not detected:
+        ax = axes.flat[0]
+        ax.text(0.5, 0.5, "no detections", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    for ax, code in zip(axes.flat, detected, strict=False):
+        rows_of = activity[activity["species"] == code]
+        for site, part in rows_of.groupby("site"):
+            part = part.sort_values("hour")
+            ax.plot(part["hour"], part["detections_per_hour"], marker="o", ms=3, label=site)
+        ax.set_title(f"{code} ({names[code]})" if names[code] != code else code, fontsize=9)
+        ax.set_xlim(-0.5, 23.5)
+        ax.set_xticks(range(0, 24, 3))
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("hour of day")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("detections / recorded h")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, title="site", loc="upper right", fontsize=8)
+    fig.tight_layout()
+    _save_figure(fig, path)

@@ -36,12 +36,13 @@ import yaml
 from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
+from anuraflow.bank import WindowBank  # noqa: E402
 from anuraflow.experiments import experiment_settings  # noqa: E402
 from anuraflow.features import LOG_FLOOR, LogMelConfig, mel_transform  # noqa: E402
+from anuraflow.frontend import Frontend  # noqa: E402
 from anuraflow.losses import bce  # noqa: E402
 from anuraflow.models import build_model  # noqa: E402
 from anuraflow.training import (  # noqa: E402
-    WindowBank,
     make_objective,
     train_step,
 )
@@ -69,9 +70,13 @@ def make_bank(recordings: int, device: torch.device, seed: int = 0) -> WindowBan
         frames=frames.to(device),
         starts=starts.to(device),
         labels=labels.to(device),
-        n_frames=N_FRAMES,
-        mean=torch.full((N_MELS,), -40.0, device=device),
-        std=torch.full((N_MELS,), 10.0, device=device),
+        frontend=Frontend(
+            LogMelConfig(n_mels=N_MELS),
+            3.0,
+            "dataset",
+            torch.full((N_MELS,), -40.0, device=device),
+            torch.full((N_MELS,), 10.0, device=device),
+        ),
     )
 
 

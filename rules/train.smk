@@ -1,4 +1,5 @@
-# Train: one job per experiment config x seed, resumable after a kill (resume.pt).
+# Train: one job per experiment config x seed, resumable after a kill (resume.pt). model.pt
+# is the self-describing model bundle (anuraflow/bundle.py) that `predict` runs.
 
 
 rule train_model:
@@ -18,6 +19,7 @@ rule train_model:
     output:
         model=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.pt",
         predictions=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
+        val_predictions=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/val_predictions.parquet",
         metrics=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/metrics.json",
         history=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/history.tsv",
     params:
@@ -52,6 +54,7 @@ use rule train_model as train_model_cv with:
     output:
         model=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/model.pt",
         predictions=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/predictions.parquet",
+        val_predictions=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/val_predictions.parquet",
         metrics=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/metrics.json",
         history=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/history.tsv",
     log:

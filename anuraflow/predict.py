@@ -1,0 +1,172 @@
+"""Scoring new recordings with a model bundle, streamed so a 12-hour file needs bounded memory.
+
+A recording is read in blocks, each with enough context on both sides that every sample and
+every frame of the block comes out as if the whole file had been processed at once:
+mono -> resampled to the frontend's rate (input blocks aligned on the resampler's period) ->
+16-bit levels (as ingest writes them) -> log-mels (frames centred in the block; the STFT's
+reflect padding only at the file's true ends) -> windows -> the bundle's scores. The frames
+are kept only until the last window that needs them has been scored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+
+from anuraflow.audio import (
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    AudioError,
+    pcm16_levels,
+    resample,
+    to_mono,
+)
+from anuraflow.bundle import ModelBundle
+from anuraflow.frontend import Frontend
+from anuraflow.windows import window_starts
+
+RESAMPLER_MARGIN = 4096  # input samples of context: far more than torchaudio's sinc kernel
+
+
+@dataclass(frozen=True)
+class AudioFacts:
+    """What the recording is, as libsndfile reports it."""
+
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def audio_facts(path: str | Path) -> AudioFacts:
+    """libsndfile's view of `path`, or an AudioError naming the file and the problem."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: empty file (0 bytes)")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"{path}: cannot be read as audio (libsndfile: {err})") from err
+    if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"{path}: sample rate {info.samplerate} Hz is outside "
+            f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+        )
+    if info.frames == 0:
+        raise AudioError(f"{path}: contains no samples (zero-length audio)")
+    return AudioFacts(
+        info.samplerate, info.channels, info.frames, f"{info.format}/{info.subtype}"
+    )
+
+
+def output_length(n_in: int, rate_in: int, rate_out: int) -> int:
+    """Samples after resampling (torchaudio's ceil(n * out / in))."""
+    g = math.gcd(rate_in, rate_out)
+    return -(-n_in * (rate_out // g) // (rate_in // g))
+
+
+def standard_samples(
+    sound: sf.SoundFile, facts: AudioFacts, rate: int, start: int, stop: int
+) -> np.ndarray:
+    """Samples [start, stop) of the standardised signal (mono, `rate`, 16-bit levels),
+    computed from the part of the file they depend on. `start` must be a multiple of the
+    resampler's output period (rate / gcd)."""
+    g = math.gcd(facts.sample_rate, rate)
+    p_in, p_out = facts.sample_rate // g, rate // g
+    if start % p_out:
+        raise ValueError(f"block start {start} is not a multiple of {p_out}")
+    margin = 0 if p_in == p_out else p_in * math.ceil(RESAMPLER_MARGIN / p_in)
+    first = max(0, start // p_out * p_in - margin)  # a multiple of p_in: same filter phases
+    last = min(facts.frames, -(-stop * p_in // p_out) + margin)
+    sound.seek(first)
+    block = sound.read(last - first, dtype="float32", always_2d=True)
+    if not np.isfinite(block).all():
+        bad = int(np.flatnonzero(~np.isfinite(block).all(1))[0]) + first
+        raise AudioError(
+            f"{sound.name}: contains NaN or infinite samples (the first at "
+            f"{bad / facts.sample_rate:.3f} s)"
+        )
+    out = resample(to_mono(block), facts.sample_rate, rate)
+    offset = start - first // p_in * p_out
+    return pcm16_levels(out[offset : offset + stop - start], rate)
+
+
+def frame_blocks(
+    path: str | Path, facts: AudioFacts, frontend: Frontend, block_s: float
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """(first global frame, frames [n, n_mels] as the frontend stores them) in order; together
+    the frames of the whole recording, equal to its log-mels computed in one piece."""
+    cfg = frontend.features
+    rate, hop = cfg.sample_rate, cfg.hop_length
+    g = math.gcd(facts.sample_rate, rate)
+    unit = math.lcm(hop, rate // g)  # blocks start on frame centres and resampler periods
+    context = unit * math.ceil(cfg.n_fft / unit)
+    block = unit * max(1, round(block_s * rate / unit))
+    n_out = output_length(facts.frames, facts.sample_rate, rate)
+    last_frame = n_out // hop  # centre=True: frames 0 .. n_out // hop
+    silent = True
+    with sf.SoundFile(str(path)) as sound:
+        for a in range(0, n_out, block):
+            b = min(a + block, n_out)
+            s0, s1 = max(0, a - context), min(n_out, b + context)
+            samples = standard_samples(sound, facts, rate, s0, s1)
+            silent = silent and not np.any(samples)
+            feats = frontend.logmel(samples, rate)
+            f0 = a // hop
+            f1 = last_frame + 1 if b == n_out else b // hop
+            local = f0 - s0 // hop
+            yield f0, Frontend.store(feats[local : local + f1 - f0])
+    if silent and n_out:
+        raise AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
+
+
+def score_recording(
+    path: str | Path,
+    bundle: ModelBundle,
+    hop_s: float = 1.0,
+    block_s: float = 300.0,
+    batch_size: int = 256,
+    progress=None,
+) -> tuple[pd.DataFrame, AudioFacts]:
+    """Scores of every full window (start every `hop_s`) of the recording at `path`: columns
+    start_s, end_s and one per species code; and the file's facts. A recording shorter than
+    one window has no rows. `progress(done_s, total_s)` is called after every block."""
+    facts = audio_facts(path)
+    frontend = bundle.frontend
+    n_out = output_length(facts.frames, facts.sample_rate, frontend.features.sample_rate)
+    duration = n_out / frontend.features.sample_rate
+    starts = window_starts(duration, frontend.window_s, hop_s)
+    firsts = np.array([frontend.frame_of(s) for s in starts], dtype=np.int64)
+    device = frontend.mean.device
+    hop_s_of_frame = frontend.features.hop_length / frontend.features.sample_rate
+    scores, done = [], 0  # windows scored so far
+    buffer, buffer_start = None, 0  # frames kept, the global index of the first
+    for f0, frames in frame_blocks(path, facts, frontend, block_s):
+        buffer = frames if buffer is None else torch.cat([buffer, frames])
+        available = buffer_start + buffer.shape[0]
+        ready = int(np.searchsorted(firsts + frontend.n_frames, available, side="right"))
+        if ready > done:
+            local = torch.as_tensor(firsts[done:ready] - buffer_start, device=device)
+            scores.append(bundle.score(buffer.to(device), local, batch_size))
+            done = ready
+        keep_from = firsts[done] if done < len(firsts) else available
+        buffer = buffer[keep_from - buffer_start :]
+        buffer_start = keep_from
+        if progress is not None:
+            progress(min(available * hop_s_of_frame, duration), duration)
+    prob = np.concatenate(scores) if scores else np.zeros((0, len(bundle.codes)), np.float32)
+    table = pd.DataFrame({"start_s": starts, "end_s": np.round(starts + frontend.window_s, 6)})
+    for j, code in enumerate(bundle.codes):
+        table[code] = prob[:, j]
+    return table, facts
