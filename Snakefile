@@ -37,9 +37,12 @@ include: "rules/noise.smk"
 include: "rules/pretrain.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
+include: "rules/predict.smk"
 
 
 rule all:
     input:
         f"{RESULTS}/report/report.html",
+        # every run's model as ONNX too (cross-validation folds are for estimates, not use)
+        [f"{run_dir(n, None, s)}/model.onnx" for n, fold, s in RUNS if fold is None],
     default_target: True

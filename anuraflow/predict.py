@@ -65,9 +65,7 @@ def audio_facts(path: str | Path) -> AudioFacts:
         )
     if info.frames == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
-    return AudioFacts(
-        info.samplerate, info.channels, info.frames, f"{info.format}/{info.subtype}"
-    )
+    return AudioFacts(info.samplerate, info.channels, info.frames, f"{info.format}/{info.subtype}")
 
 
 def output_length(n_in: int, rate_in: int, rate_out: int) -> int:
@@ -153,6 +151,7 @@ def score_recording(
     scores, done = [], 0  # windows scored so far
     buffer, buffer_start = None, 0  # frames kept, the global index of the first
     for f0, frames in frame_blocks(path, facts, frontend, block_s):
+        assert f0 == buffer_start + (0 if buffer is None else buffer.shape[0]), "frame gap"
         buffer = frames if buffer is None else torch.cat([buffer, frames])
         available = buffer_start + buffer.shape[0]
         ready = int(np.searchsorted(firsts + frontend.n_frames, available, side="right"))
@@ -160,7 +159,7 @@ def score_recording(
             local = torch.as_tensor(firsts[done:ready] - buffer_start, device=device)
             scores.append(bundle.score(buffer.to(device), local, batch_size))
             done = ready
-        keep_from = firsts[done] if done < len(firsts) else available
+        keep_from = min(firsts[done], available) if done < len(firsts) else available
         buffer = buffer[keep_from - buffer_start :]
         buffer_start = keep_from
         if progress is not None:
@@ -170,3 +169,130 @@ def score_recording(
     for j, code in enumerate(bundle.codes):
         table[code] = prob[:, j]
     return table, facts
+
+
+@dataclass(frozen=True)
+class PredictSettings:
+    """How a recording is scored and decided on (the config's `predict` section)."""
+
+    threshold: str | float = "tuned"  # tuned | fixed | a number
+    hop_s: float = 1.0
+    block_s: float = 300.0
+    batch_size: int = 256
+    on_bad_recording: str = "fail"
+
+
+def predict_recording(
+    audio: str | Path,
+    bundle_path: str | Path,
+    recording_id: str,
+    outputs: dict[str, str],
+    settings: PredictSettings,
+    say=print,
+) -> dict:
+    """Rule predict_recording: score one recording, merge its detections, write
+    `outputs["scores"]` (Parquet), `outputs["raven"]` (selection table) and
+    `outputs["record"]` (JSON: the recording, its status and its selections)."""
+    from anuraflow.bundle import load_bundle
+    from anuraflow.detections import merge_runs, write_raven_table
+    from anuraflow.fileio import write_json, write_parquet
+    from anuraflow.recordings import parse_recording_name, recording_site
+
+    bundle = load_bundle(bundle_path)
+    _, start = parse_recording_name(recording_id)
+    record = {
+        "recording_id": recording_id,
+        "file": str(audio),
+        "site": recording_site(recording_id, audio),
+        "start_datetime": start.isoformat() if start else None,
+        "codes": bundle.codes,
+        "names": bundle.names,
+        "notes": [],
+    }
+    thresholds = bundle.decision_thresholds(settings.threshold)
+    record["thresholds"] = dict(zip(bundle.codes, thresholds.tolist(), strict=True))
+
+    def report(done_s, total_s):
+        say(f"scored {done_s:,.0f} of {total_s:,.0f} s")
+
+    try:
+        scores, facts = score_recording(
+            audio, bundle, settings.hop_s, settings.block_s, settings.batch_size, report
+        )
+    except AudioError as err:
+        if settings.on_bad_recording == "fail":
+            raise
+        say(f"skipped (on_bad_recording: skip): {err}")
+        scores = pd.DataFrame(columns=["start_s", "end_s", *bundle.codes], dtype=np.float32)
+        record.update(status="skipped", problem=str(err), duration_s=0.0)
+    else:
+        record.update(
+            status="ok",
+            problem=None,
+            duration_s=facts.duration_s,
+            sample_rate=facts.sample_rate,
+            channels=facts.channels,
+            format=facts.format,
+        )
+        if len(scores) == 0:
+            record["notes"].append(
+                f"{facts.duration_s:.3f} s long, shorter than one "
+                f"{bundle.frontend.window_s:g} s window: no window scored"
+            )
+    selections = merge_runs(scores, bundle.codes, thresholds)
+    cfg = bundle.frontend.features
+    band = (cfg.f_min, cfg.f_max if cfg.f_max else cfg.sample_rate / 2)
+    scores.insert(0, "recording_id", recording_id)
+    write_parquet(scores, outputs["scores"])
+    write_raven_table(selections, outputs["raven"], band)
+    record.update(n_windows=len(scores), selections=selections.to_dict("records"))
+    write_json(record, outputs["record"])
+    for note in record["notes"]:
+        say(f"note: {note}")
+    say(f"{len(scores)} windows, {len(selections)} selections")
+    return record
+
+
+def summarise_detections(record_paths: list[str | Path], outputs: dict[str, str]) -> pd.DataFrame:
+    """Rule predict_summary: every recording's selections in `outputs["detections"]` (CSV),
+    calling activity by species, site and hour in `outputs["activity"]` (CSV) and
+    `outputs["activity_png"]`, and every recording's status in `outputs["recordings"]` (TSV,
+    skipped ones with the reason). Returns the detections."""
+    import json
+
+    from anuraflow.detections import SELECTION_COLUMNS, activity_table, detections_table
+    from anuraflow.figures import plot_activity
+    from anuraflow.fileio import write_text
+
+    records = [json.loads(Path(p).read_text()) for p in sorted(map(str, record_paths))]
+    if not records:
+        raise ValueError("no recordings were scored")
+    codes, names = (
+        records[0]["codes"],
+        dict(zip(records[0]["codes"], records[0]["names"], strict=True)),
+    )
+    selections = [pd.DataFrame(r["selections"], columns=SELECTION_COLUMNS) for r in records]
+    detections = detections_table(records, selections)
+    write_text(detections.to_csv(index=False), outputs["detections"])
+    activity = activity_table(detections, records, codes)
+    write_text(activity.to_csv(index=False), outputs["activity"])
+    plot_activity(activity, names, outputs["activity_png"])
+    status = pd.DataFrame(
+        [
+            {
+                "recording_id": r["recording_id"],
+                "file": r["file"],
+                "site": r["site"],
+                "start_datetime": r["start_datetime"],
+                "status": r["status"],
+                "duration_s": r["duration_s"],
+                "windows": r["n_windows"],
+                "selections": len(r["selections"]),
+                "problem": r["problem"],
+                "notes": "; ".join(r["notes"]),
+            }
+            for r in records
+        ]
+    )
+    write_text(status.to_csv(sep="\t", index=False), outputs["recordings"])
+    return detections

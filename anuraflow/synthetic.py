@@ -13,7 +13,7 @@ so the workflow can list the files at DAG-build time.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -315,6 +315,38 @@ def write_dataset(
         ]
         write_json(listing, listing_path)
     return plans
+
+
+def write_new_recordings(
+    out_dir: str | Path,
+    codes: list[str],
+    voice_seed: int,
+    n_recordings: int,
+    seed: int,
+    duration_s: float = 60.0,
+    years_later: int = 1,
+    snr_db: tuple[float, float] = (0.0, 20.0),
+) -> list[tuple[Path, list[tuple[float, float, str]]]]:
+    """Recordings the model never saw, of the same species' voices (`voice_seed`: the seed of
+    the dataset it was trained on), `years_later` on: `{out_dir}/{recording}.wav|flac` and
+    the true calls of each (start, end, CODE_Q), to check detections against."""
+    voices = {v.code: v for v in species_voices(codes, voice_seed)}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for plan in plan_dataset(codes, n_recordings, seed, min_recordings_per_species=1):
+        site, date, time = plan.recording_id.rsplit("_", 2)
+        rec_id = f"{site}_{int(date[:4]) + years_later}{date[4:]}_{time}"
+        ext = Path(plan.audio_name).suffix
+        plan = replace(
+            plan, recording_id=rec_id, audio_name=rec_id + ext, label_name=rec_id + ".txt"
+        )
+        audio, labels = synthesize_recording(plan, voices, duration_s, seed, snr_db)
+        data = np.stack([audio, 0.8 * audio], axis=1) if plan.channels == 2 else audio
+        path = out_dir / plan.audio_name
+        sf.write(str(path), data, plan.sample_rate, subtype="PCM_16")
+        written.append((path, labels))
+    return written
 
 
 def wind_noise(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:

@@ -389,3 +389,48 @@ for _name in EXPERIMENTS:
 
 def run_files(filename):
     return [f"{run_dir(name, fold, seed)}/{filename}" for name, fold, seed in RUNS]
+
+
+def predict_setup():
+    """The `predict` section checked against the experiments, and its recordings: (bundle,
+    output folder, recording id -> file); None without a `predict` section."""
+    pred = config.get("predict")
+    if pred is None:
+        return None
+    name = pred["experiment"]
+    bundle = pred.get("model")
+    if bundle is None:
+        if name not in EXPERIMENTS:
+            raise WorkflowError(
+                f"predict.experiment: {name!r} is not one of experiments {list(EXPERIMENTS)} "
+                "(or give predict.model: a model.pt trained elsewhere)"
+            )
+        if pred["seed"] not in EXPERIMENTS[name]["seeds"]:
+            raise WorkflowError(
+                f"predict.seed: {pred['seed']} is not one of {name!r}'s seeds "
+                f"{EXPERIMENTS[name]['seeds']}"
+            )
+        if EXPERIMENTS[name].get("folds"):
+            raise WorkflowError(
+                f"predict.experiment: {name!r} is cross-validated (folds); predict with an "
+                "experiment trained on the train/val split"
+            )
+        bundle = f"{run_dir(name, None, pred['seed'])}/model.pt"
+    elif not Path(bundle).is_file():
+        raise WorkflowError(f"predict.model: {bundle!r} does not exist")
+    if not Path(pred["audio_dir"]).is_dir():
+        raise WorkflowError(
+            f"invalid config: predict.audio_dir: directory {pred['audio_dir']!r} does not exist"
+        )
+    try:
+        sources = discover_recordings(pred["audio_dir"], None)
+    except ValueError as err:
+        raise WorkflowError(f"predict.audio_dir: {err}") from None
+    if not sources:
+        raise WorkflowError(
+            f"no audio files found under predict.audio_dir={pred['audio_dir']!r}"
+        )
+    return bundle, f"{RESULTS}/predict/{name}", {r: s.audio for r, s in sources.items()}
+
+
+PREDICT = predict_setup()

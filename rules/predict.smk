@@ -1,0 +1,98 @@
+# Predict: a trained model bundle detects species on new recordings (target `predict`), one
+# job per recording, then one table of all detections and the calling-activity view.
+
+
+rule export_onnx:
+    input:
+        f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.pt",
+    output:
+        f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/model.onnx",
+    log:
+        f"{RESULTS}/logs/export_onnx/{{experiment}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/export_onnx/{{experiment}}/seed{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../workflow/scripts/export_onnx.py"
+
+
+if PREDICT:
+    PREDICT_BUNDLE, PREDICT_DIR, PREDICT_SOURCES = PREDICT
+
+    rule predict_recording:
+        input:
+            audio=lambda w: PREDICT_SOURCES[w.recording],
+            bundle=PREDICT_BUNDLE,
+        output:
+            scores=f"{PREDICT_DIR}/scores/{{recording}}.parquet",
+            raven=f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
+            record=f"{PREDICT_DIR}/recordings/{{recording}}.json",
+        params:
+            predict=config["predict"],
+            on_bad_recording=config["on_bad_recording"],
+        log:
+            f"{RESULTS}/logs/predict/{{recording}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/predict/{{recording}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=60,
+        conda:
+            "../envs/train.yaml"
+        script:
+            "../workflow/scripts/predict_recording.py"
+
+    rule predict_summary:
+        input:
+            expand(
+                f"{PREDICT_DIR}/recordings/{{recording}}.json",
+                recording=sorted(PREDICT_SOURCES),
+            ),
+        output:
+            detections=f"{PREDICT_DIR}/detections.csv",
+            activity=f"{PREDICT_DIR}/activity.csv",
+            activity_png=report(
+                f"{PREDICT_DIR}/activity.png",
+                caption="../workflow/report/activity.rst",
+                category="Detections",
+            ),
+            recordings=f"{PREDICT_DIR}/recordings.tsv",
+        log:
+            f"{RESULTS}/logs/predict_summary.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/predict_summary.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        conda:
+            "../envs/train.yaml"
+        script:
+            "../workflow/scripts/predict_summary.py"
+
+
+def predict_targets(wildcards):
+    """Everything `predict` makes; an error when the config has no `predict` section."""
+    if not PREDICT:
+        raise WorkflowError(
+            "the target 'predict' needs a 'predict' section in the config (audio_dir, "
+            "experiment; see config/README.md)"
+        )
+    targets = rules.predict_summary.output + expand(
+        f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
+        recording=sorted(PREDICT_SOURCES),
+    )
+    if config["predict"].get("model") is None:
+        targets.append(PREDICT_BUNDLE.replace("model.pt", "model.onnx"))
+    return targets
+
+
+rule predict:
+    input:
+        predict_targets,

@@ -1,0 +1,183 @@
+"""Workflow test of detection: train a small model, then `snakemake predict` on recordings it
+never saw (synthetic, with known calls) and on its own test recordings."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from workflow_helpers import snakemake
+
+from anuraflow.annotations import parse_raven_table
+from anuraflow.synthetic import write_new_recordings
+
+CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
+SYNTHETIC_SEED = 3
+CONFIG = {
+    "results_dir": "results",
+    "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
+    "synthetic": {
+        "seed": SYNTHETIC_SEED,
+        "n_recordings": 24,
+        "duration_s": 30,
+        "min_recordings_per_species": 6,
+    },
+    "species": [{"code": c} for c in CODES],
+    "frequency_groups": {"frequent_min_windows": 100, "common_min_windows": 50},
+    "experiments_dir": "experiments",
+    "experiments": ["det_cnn"],
+    "report": {"title": "detection test"},
+    "on_bad_recording": "skip",
+}
+EXPERIMENT = {
+    "name": "det_cnn",
+    "model": "small_cnn",
+    "seeds": [0],
+    "epochs": 10,
+    "batch_size": 32,
+    "optimizer": {"name": "adamw", "lr": 0.003, "weight_decay": 0.0001},
+    "scheduler": "cosine",
+    "augment": {"time_shift": 1.0},
+}
+RUN = "results/runs/det_cnn/seed0"
+
+
+def write_config(workdir, **extra):
+    (workdir / "config.yaml").write_text(yaml.safe_dump({**CONFIG, **extra}))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("detect")
+    (workdir / "experiments").mkdir()
+    (workdir / "experiments" / "det_cnn.yaml").write_text(yaml.safe_dump(EXPERIMENT))
+    write_config(workdir)
+    snakemake(workdir)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def new_season(trained):
+    """Six new recordings with known calls, one unreadable file and one 2 s recording."""
+    new = trained / "next_season"
+    truth = write_new_recordings(new, CODES, SYNTHETIC_SEED, 6, seed=11, duration_s=30)
+    (new / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    rate = 16000
+    short = np.random.default_rng(0).normal(0, 0.05, 2 * rate).astype(np.float32)
+    import soundfile as sf
+
+    sf.write(str(new / "short_clip.wav"), short, rate)
+    write_config(
+        trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0}
+    )
+    snakemake(trained, "predict")
+    return trained / "results/predict/det_cnn", {p.stem: labels for p, labels in truth}
+
+
+def overlaps(a0, a1, b0, b1):
+    return (np.minimum(a1, b1) - np.maximum(a0, b0)) > 0
+
+
+@pytest.mark.workflow
+def test_detections_find_the_true_calls(new_season):
+    out, truth = new_season
+    detections = pd.read_csv(out / "detections.csv")
+    for code in CODES:
+        calls = [
+            (rec, s, e) for rec, labels in truth.items() for s, e, lab in labels
+            if lab.split("_")[0] == code
+        ]  # fmt: skip
+        found = sum(
+            any(
+                overlaps(s, e, d.begin_s, d.end_s)
+                for d in detections[
+                    (detections.recording_id == rec) & (detections.species == code)
+                ].itertuples()
+            )
+            for rec, s, e in calls
+        )
+        mine = detections[detections.species == code]
+        right = sum(
+            any(
+                overlaps(d.begin_s, d.end_s, s, e)
+                for r, s, e in calls
+                if r == d.recording_id
+            )
+            for d in mine.itertuples()
+        )
+        if calls:
+            assert found / len(calls) > 0.8, (code, found, len(calls))
+        if len(mine):
+            assert right / len(mine) > 0.8, (code, right, len(mine))
+
+
+@pytest.mark.workflow
+def test_raven_tables_parse_back_and_match_the_detections(new_season):
+    out, truth = new_season
+    detections = pd.read_csv(out / "detections.csv")
+    for rec in truth:
+        table, skipped = parse_raven_table(out / "raven" / f"{rec}.Table.1.selections.txt", rec)
+        assert skipped == []
+        mine = detections[detections.recording_id == rec]
+        assert len(table) == len(mine)
+        assert np.allclose(np.sort(table["start_s"]), np.sort(mine["begin_s"]), atol=1e-6)
+        assert sorted(table["species"]) == sorted(mine["species"])
+
+
+@pytest.mark.workflow
+def test_bad_and_short_recordings_follow_the_policy(new_season, trained):
+    out, _ = new_season
+    status = pd.read_csv(out / "recordings.tsv", sep="\t").set_index("recording_id")
+    assert status.loc["broken", "status"] == "skipped"
+    assert "broken.wav" in status.loc["broken", "problem"]
+    assert status.loc["short_clip", "status"] == "ok"
+    assert status.loc["short_clip", "windows"] == 0
+    assert "shorter than one 3 s window" in status.loc["short_clip", "notes"]
+    short = pd.read_parquet(out / "scores" / "short_clip.parquet")
+    assert len(short) == 0 and list(short.columns) == ["recording_id", "start_s", "end_s", *CODES]
+    table, _ = parse_raven_table(out / "raven" / "short_clip.Table.1.selections.txt", "short")
+    assert table.empty
+    record = json.loads((out / "recordings" / "broken.json").read_text())
+    assert record["selections"] == []
+    # under fail, the unreadable file stops the run and is named
+    proc = snakemake(
+        trained, "predict", "--forcerun", "predict_recording", "--config",
+        "on_bad_recording=fail", check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "broken.wav" in proc.stdout + proc.stderr + "".join(
+        p.read_text() for p in (trained / "results/logs/predict").glob("broken.log")
+    )
+
+
+@pytest.mark.workflow
+def test_activity_counts_every_detection_by_site_and_hour(new_season):
+    out, _ = new_season
+    detections = pd.read_csv(out / "detections.csv")
+    activity = pd.read_csv(out / "activity.csv")
+    assert activity["detections"].sum() == detections["begin_datetime"].notna().sum()
+    assert (out / "activity.png").stat().st_size > 5000
+    # 30 s recordings at the top of the hour: half a minute recorded per site and hour
+    assert set(activity["recorded_min"]) == {0.5} or activity["recorded_min"].min() >= 0.5
+
+
+@pytest.mark.workflow
+def test_predict_scores_equal_the_evaluation_scores(trained):
+    """The same frontend: scores of the run's own test recordings, read from the raw files,
+    equal the evaluation's scores of the same windows."""
+    write_config(
+        trained,
+        predict={"audio_dir": "data/raw", "experiment": "own", "model": f"{RUN}/model.pt"},
+    )
+    snakemake(trained, "predict")
+    evaluated = pd.read_parquet(trained / RUN / "predictions.parquet")
+    checked = 0
+    for rec, rows in evaluated.groupby("recording_id"):
+        scores = pd.read_parquet(trained / "results/predict/own/scores" / f"{rec}.parquet")
+        merged = rows.merge(scores, on="start_s")
+        assert len(merged) == len(rows)
+        for code in CODES:
+            assert np.abs(merged[f"prob_{code}"] - merged[code]).max() < 1e-5
+        checked += len(merged)
+    assert checked == len(evaluated) > 0

@@ -1,0 +1,8 @@
+"""Rule export_onnx: a run's model bundle as ONNX (normalisation, model and activation)."""
+
+from anuraflow.bundle import export_onnx
+from anuraflow.fileio import redirect_output
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with redirect_output(sm.log[0]):
+    export_onnx(sm.input[0], sm.output[0])

@@ -1,0 +1,21 @@
+"""Rule predict_recording: scores, detections and a Raven table of one new recording."""
+
+import torch
+
+from anuraflow.fileio import job_log
+from anuraflow.predict import PredictSettings, predict_recording
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+torch.set_num_threads(sm.threads)
+pred = sm.params.predict
+settings = PredictSettings(
+    threshold=pred["threshold"],
+    hop_s=pred["hop_s"],
+    block_s=pred["block_s"],
+    batch_size=pred["batch_size"],
+    on_bad_recording=sm.params.on_bad_recording,
+)
+with job_log(sm.log[0]) as say:
+    predict_recording(
+        sm.input.audio, sm.input.bundle, sm.wildcards.recording, dict(sm.output), settings, say
+    )
