@@ -1,9 +1,9 @@
 """From window scores to what an ecologist uses: selections, Raven tables, detection and
 calling-activity tables.
 
-A selection is a run of consecutive windows in which a species scores at or above its
-threshold, merged into one: from the first window's start to the last window's end, with the
-highest score of the run.
+A selection is a stretch of time covered by windows in which a species scores at or above its
+threshold: consecutive such windows, and runs of them whose windows still overlap, are merged
+into one, from the first window's start to the last window's end, with the highest score.
 """
 
 from __future__ import annotations
@@ -32,22 +32,29 @@ RAVEN_HEADER = [
 
 
 def merge_runs(scores: pd.DataFrame, codes: list[str], thresholds: np.ndarray) -> pd.DataFrame:
-    """Selections of every species in one recording's window scores (rows in time order, one
-    window per hop): species, begin_s, end_s, max_score, n_windows; sorted by time."""
+    """Selections of every species in one recording's window scores (rows in time order):
+    species, begin_s, end_s, max_score, n_windows (windows at or above threshold in it);
+    sorted by time. Windows at or above the threshold whose spans overlap or touch are one
+    selection, so a run of consecutive windows is one, and so are two runs whose windows
+    still overlap across a window or two below the threshold (no two selections of a
+    species ever overlap)."""
     rows = []
     starts, ends = scores["start_s"].to_numpy(), scores["end_s"].to_numpy()
     for code, threshold in zip(codes, thresholds, strict=True):
         values = scores[code].to_numpy()
-        above = np.r_[False, values >= threshold, False]
-        edges = np.flatnonzero(np.diff(above.astype(np.int8)))
-        for first, stop in zip(edges[::2], edges[1::2], strict=True):
+        hits = np.flatnonzero(values >= threshold)
+        if len(hits) == 0:
+            continue
+        reach = np.maximum.accumulate(ends[hits])  # latest end so far
+        new = np.r_[True, starts[hits[1:]] > reach[:-1] + 1e-9]
+        for group in np.split(hits, np.flatnonzero(new)[1:]):
             rows.append(
                 {
                     "species": code,
-                    "begin_s": float(starts[first]),
-                    "end_s": float(ends[stop - 1]),
-                    "max_score": float(values[first:stop].max()),
-                    "n_windows": int(stop - first),
+                    "begin_s": float(starts[group[0]]),
+                    "end_s": float(ends[group].max()),
+                    "max_score": float(values[group].max()),
+                    "n_windows": len(group),
                 }
             )
     out = pd.DataFrame(rows, columns=SELECTION_COLUMNS)

@@ -1,7 +1,7 @@
 """Log-mel features, computed once per recording and cached in Parquet.
 
 A window's features are a slice of its recording's: frames are centred every `hop_length`
-samples, so a window starting at t seconds begins at frame round(t * sample_rate / hop_length)
+samples, so a window starting at t seconds begins at frame floor(t * sample_rate / hop_length)
 and spans window_s * sample_rate / hop_length + 1 frames (376 for 3 s at 16 kHz, hop 128).
 
 Parquet schema (one file per recording, one row per frame):
@@ -41,11 +41,13 @@ class LogMelConfig:
     f_max: float | None = None
 
     def frame_of(self, time_s: float) -> int:
-        """Index of the frame centred at `time_s`."""
-        return int(round(time_s * self.sample_rate / self.hop_length))
+        """Index of the last frame centred at or before `time_s`."""
+        return int(np.floor(time_s * self.sample_rate / self.hop_length + 1e-9))
 
     def frames_per_window(self, window_s: float) -> int:
-        return int(round(window_s * self.sample_rate / self.hop_length)) + 1
+        """Frames of a window: both rounded down, so the last window of a recording never
+        needs a frame beyond its end (at hop 128 and 16 kHz, 125 frames a second, exact)."""
+        return int(np.floor(window_s * self.sample_rate / self.hop_length + 1e-9)) + 1
 
 
 def logmel(samples: np.ndarray, sample_rate: int, cfg: LogMelConfig) -> np.ndarray:

@@ -13,8 +13,14 @@ import numpy as np
 
 def best_f1_threshold(true: np.ndarray, prob: np.ndarray) -> tuple[float, float] | None:
     """(threshold, F1) maximising F1 of `prob >= threshold` against 0/1 `true`; None when
-    `true` has no positive. The threshold is a score that occurs (the lowest score called
-    positive); among equal F1s the highest threshold wins (fewer detections)."""
+    `true` has no positive.
+
+    The best cut is found over the scores that occur (among equal F1s the highest cut, the
+    fewest detections); the threshold is then the midpoint of the gap between the lowest
+    score called positive and the highest score called negative, not the lowest positive
+    score itself, which a new recording's call scoring a hair lower would miss (saturated
+    sigmoids make validation positives score exactly 1.0). No score below the cut: the cut.
+    """
     true = np.asarray(true).astype(bool)
     prob = np.asarray(prob, dtype=np.float64)
     n_pos = int(true.sum())
@@ -27,8 +33,11 @@ def best_f1_threshold(true: np.ndarray, prob: np.ndarray) -> tuple[float, float]
     tp = np.cumsum(t)[last_of_value]
     called = np.flatnonzero(last_of_value) + 1
     f1 = 2 * tp / (called + n_pos)
-    best = int(np.argmax(f1))  # first maximum = highest threshold
-    return float(p[last_of_value][best]), float(f1[best])
+    best = int(np.argmax(f1))  # first maximum = highest cut
+    values = p[last_of_value]
+    cut = values[best]
+    threshold = (cut + values[best + 1]) / 2 if best + 1 < len(values) else cut
+    return float(threshold), float(f1[best])
 
 
 def tune_thresholds(

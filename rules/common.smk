@@ -434,3 +434,23 @@ def predict_setup():
 
 
 PREDICT = predict_setup()
+PREDICT_BUNDLE, PREDICT_DIR, PREDICT_SOURCES = PREDICT or (None, None, {})
+
+
+def predict_targets(wildcards):
+    """Everything `predict` makes; an error when the config has no `predict` section."""
+    if not PREDICT:
+        raise WorkflowError(
+            "the target 'predict' needs a 'predict' section in the config (audio_dir, "
+            "experiment; see config/README.md)"
+        )
+    targets = [
+        f"{PREDICT_DIR}/{name}"
+        for name in ("detections.csv", "activity.csv", "activity.png", "recordings.tsv")
+    ] + expand(
+        f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
+        recording=sorted(PREDICT_SOURCES),
+    )
+    if config["predict"].get("model") is None:
+        targets.append(PREDICT_BUNDLE.replace("model.pt", "model.onnx"))
+    return targets

@@ -22,7 +22,6 @@ rule export_onnx:
 
 
 if PREDICT:
-    PREDICT_BUNDLE, PREDICT_DIR, PREDICT_SOURCES = PREDICT
 
     rule predict_recording:
         input:
@@ -75,22 +74,6 @@ if PREDICT:
             "../envs/train.yaml"
         script:
             "../workflow/scripts/predict_summary.py"
-
-
-def predict_targets(wildcards):
-    """Everything `predict` makes; an error when the config has no `predict` section."""
-    if not PREDICT:
-        raise WorkflowError(
-            "the target 'predict' needs a 'predict' section in the config (audio_dir, "
-            "experiment; see config/README.md)"
-        )
-    targets = rules.predict_summary.output + expand(
-        f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
-        recording=sorted(PREDICT_SOURCES),
-    )
-    if config["predict"].get("model") is None:
-        targets.append(PREDICT_BUNDLE.replace("model.pt", "model.onnx"))
-    return targets
 
 
 rule predict:

@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.metrics import precision_score, recall_score
 from workflow_helpers import snakemake
 
 from anuraflow.annotations import parse_raven_table
 from anuraflow.synthetic import write_new_recordings
+from anuraflow.windows import window_labels
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 SYNTHETIC_SEED = 3
@@ -19,7 +21,7 @@ CONFIG = {
     "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
     "synthetic": {
         "seed": SYNTHETIC_SEED,
-        "n_recordings": 24,
+        "n_recordings": 36,
         "duration_s": 30,
         "min_recordings_per_species": 6,
     },
@@ -59,18 +61,16 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def new_season(trained):
-    """Six new recordings with known calls, one unreadable file and one 2 s recording."""
+    """Twelve new recordings with known calls, one unreadable file and one 2 s recording."""
     new = trained / "next_season"
-    truth = write_new_recordings(new, CODES, SYNTHETIC_SEED, 6, seed=11, duration_s=30)
+    truth = write_new_recordings(new, CODES, SYNTHETIC_SEED, 12, seed=11, duration_s=30)
     (new / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     rate = 16000
     short = np.random.default_rng(0).normal(0, 0.05, 2 * rate).astype(np.float32)
     import soundfile as sf
 
     sf.write(str(new / "short_clip.wav"), short, rate)
-    write_config(
-        trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0}
-    )
+    write_config(trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0})
     snakemake(trained, "predict")
     return trained / "results/predict/det_cnn", {p.stem: labels for p, labels in truth}
 
@@ -81,35 +81,42 @@ def overlaps(a0, a1, b0, b1):
 
 @pytest.mark.workflow
 def test_detections_find_the_true_calls(new_season):
+    """Per species: the share of true calls that a selection overlaps (recall on calls), and
+    precision and recall of the windows called at the tuned thresholds against the windows
+    the true calls make active (the workflow's overlap rule); every one above 0.8. Selections
+    that overlap no true call are counted too, pooled over species (a species has few)."""
     out, truth = new_season
     detections = pd.read_csv(out / "detections.csv")
-    for code in CODES:
-        calls = [
-            (rec, s, e) for rec, labels in truth.items() for s, e, lab in labels
-            if lab.split("_")[0] == code
-        ]  # fmt: skip
-        found = sum(
-            any(
-                overlaps(s, e, d.begin_s, d.end_s)
-                for d in detections[
-                    (detections.recording_id == rec) & (detections.species == code)
-                ].itertuples()
-            )
-            for rec, s, e in calls
+    record = json.loads((out / "recordings" / f"{next(iter(truth))}.json").read_text())
+    thresholds = np.array([record["thresholds"][c] for c in CODES])
+    called, active, right_selections = [], [], 0
+    found = {c: [] for c in CODES}
+    for rec, labels in truth.items():
+        calls = pd.DataFrame(
+            [(s, e, lab.split("_")[0]) for s, e, lab in labels],
+            columns=["start_s", "end_s", "species"],
         )
-        mine = detections[detections.species == code]
-        right = sum(
-            any(
-                overlaps(d.begin_s, d.end_s, s, e)
-                for r, s, e in calls
-                if r == d.recording_id
-            )
-            for d in mine.itertuples()
-        )
-        if calls:
-            assert found / len(calls) > 0.8, (code, found, len(calls))
-        if len(mine):
-            assert right / len(mine) > 0.8, (code, right, len(mine))
+        scores = pd.read_parquet(out / "scores" / f"{rec}.parquet")
+        called.append(scores[CODES].to_numpy() >= thresholds)
+        active.append(window_labels(scores["start_s"].to_numpy(), 3.0, calls, CODES))
+        mine = detections[detections.recording_id == rec]
+        for code in CODES:
+            sel = mine[mine.species == code]
+            own = calls[calls.species == code]
+            hits = [
+                overlaps(own.start_s, own.end_s, d.begin_s, d.end_s).any() for d in sel.itertuples()
+            ]
+            right_selections += sum(hits)
+            found[code] += [
+                overlaps(sel.begin_s, sel.end_s, c.start_s, c.end_s).any() for c in own.itertuples()
+            ]
+    called, active = np.concatenate(called), np.concatenate(active).astype(bool)
+    for j, code in enumerate(CODES):
+        assert np.mean(found[code]) > 0.8, (code, found[code])
+        assert active[:, j].sum() > 10, code  # the new recordings exercise every species
+        assert precision_score(active[:, j], called[:, j]) > 0.8, code
+        assert recall_score(active[:, j], called[:, j]) > 0.8, code
+    assert right_selections / len(detections) > 0.8
 
 
 @pytest.mark.workflow
@@ -142,9 +149,14 @@ def test_bad_and_short_recordings_follow_the_policy(new_season, trained):
     assert record["selections"] == []
     # under fail, the unreadable file stops the run and is named
     proc = snakemake(
-        trained, "predict", "--forcerun", "predict_recording", "--config",
-        "on_bad_recording=fail", check=False,
-    )  # fmt: skip
+        trained,
+        "results/predict/det_cnn/recordings/broken.json",
+        "--forcerun",
+        "predict_recording",
+        "--config",
+        "on_bad_recording=fail",
+        check=False,
+    )
     assert proc.returncode != 0
     assert "broken.wav" in proc.stdout + proc.stderr + "".join(
         p.read_text() for p in (trained / "results/logs/predict").glob("broken.log")
@@ -170,8 +182,9 @@ def test_predict_scores_equal_the_evaluation_scores(trained):
         trained,
         predict={"audio_dir": "data/raw", "experiment": "own", "model": f"{RUN}/model.pt"},
     )
-    snakemake(trained, "predict")
     evaluated = pd.read_parquet(trained / RUN / "predictions.parquet")
+    tested = sorted(evaluated["recording_id"].unique())
+    snakemake(trained, *[f"results/predict/own/scores/{r}.parquet" for r in tested])
     checked = 0
     for rec, rows in evaluated.groupby("recording_id"):
         scores = pd.read_parquet(trained / "results/predict/own/scores" / f"{rec}.parquet")
