@@ -1,0 +1,148 @@
+"""Benchmark: detection on new recordings (anuraflow.predict.score_recording).
+
+1. Throughput, in seconds of audio scored per wall second, of the demo model (small_cnn,
+   8 species, the demo frontend: 128 mels, hop 128) and of MobileNetV3-Large (Mix2 head, 42
+   species) on a recording of `--minutes` at 22.05 kHz (so resampling is included), on
+   `--threads` CPU threads, and on the GPU when one is visible. The weights are random: the
+   work per window does not depend on them.
+2. Peak memory (max RSS of a fresh process) while the demo model scores a recording of
+   `--hours` (16 kHz mono 16-bit WAV, 1.4 GB for 12 h), streamed in blocks of `--block-s`.
+
+    .venv/bin/python benchmarks/predict_throughput.py --minutes 10 --hours 12 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from workflow_run import REPO, cpu_name, write_report
+
+sys.path.insert(0, str(REPO))
+from anuraflow.bundle import load_bundle, save_bundle  # noqa: E402
+from anuraflow.experiments import experiment_settings  # noqa: E402
+from anuraflow.features import LogMelConfig  # noqa: E402
+from anuraflow.frontend import Frontend  # noqa: E402
+from anuraflow.models import build_model  # noqa: E402
+from anuraflow.predict import score_recording  # noqa: E402
+
+MODELS = {"small_cnn": 8, "mobilenetv3_large": 42}
+
+
+def write_bundle(path: Path, model_name: str) -> None:
+    frontend = Frontend(
+        LogMelConfig(), 3.0, "dataset", torch.full((128,), -50.0), torch.ones(128) * 15
+    )
+    settings = experiment_settings({"name": model_name, "model": model_name})
+    n = MODELS[model_name]
+    torch.manual_seed(0)
+    model = build_model(
+        model_name, n, n_mels=128, n_frames=frontend.n_frames, **settings["model_args"]
+    )
+    codes = {f"SP{i:03d}": f"species {i}" for i in range(n)}
+    info = {"experiment": "benchmark", "seed": 0, "fold": None, "epoch": 0, "provenance": {}}
+    save_bundle(path, model.eval(), frontend, settings, codes, None, info)
+
+
+def write_noise(path: Path, seconds: float, rate: int, chunk_s: int = 600) -> None:
+    """Pink-ish noise, written in chunks (a 12 h file never sits in memory)."""
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(str(path), "w", rate, 1, subtype="PCM_16") as out:
+        left = int(seconds * rate)
+        while left > 0:
+            n = min(left, chunk_s * rate)
+            out.write((np.cumsum(rng.normal(0, 0.01, n)) % 0.6 - 0.3).astype(np.float32))
+            left -= n
+
+
+def throughput(bundle_path: Path, audio: Path, device: str, threads: int) -> dict:
+    torch.set_num_threads(threads)
+    bundle = load_bundle(bundle_path, device)
+    t0 = time.perf_counter()
+    scores, facts = score_recording(audio, bundle, hop_s=1.0)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - t0
+    return {
+        "device": device,
+        "threads": threads,
+        "audio_s": facts.duration_s,
+        "windows": len(scores),
+        "wall_s": round(wall, 2),
+        "audio_s_per_wall_s": round(facts.duration_s / wall, 1),
+    }
+
+
+def peak_rss(bundle_path: Path, audio: Path, threads: int, block_s: float) -> dict:
+    """Scores `audio` in a child process; its wall time and its peak RSS (ru_maxrss)."""
+    code = (
+        f"import sys, torch; sys.path.insert(0, {str(REPO)!r})\n"
+        "from anuraflow.bundle import load_bundle\n"
+        "from anuraflow.predict import score_recording\n"
+        f"torch.set_num_threads({threads})\n"
+        f"bundle = load_bundle({str(bundle_path)!r})\n"
+        f"s, f = score_recording({str(audio)!r}, bundle, 1.0, {block_s!r})\n"
+        "print(len(s), f.duration_s)\n"
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    windows, duration = out.stdout.split()
+    return {
+        "audio_h": round(float(duration) / 3600, 3),
+        "windows": int(windows),
+        "block_s": block_s,
+        "wall_s": round(wall, 1),
+        "audio_s_per_wall_s": round(float(duration) / wall, 1),
+        "peak_rss_mb": round(max(after, before) / 1024, 1),
+        "target_peak_rss_mb": 2048,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--hours", type=float, default=12)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--block-s", type=float, default=300)
+    parser.add_argument("--out", default=str(REPO / "benchmarks/results/predict_throughput.json"))
+    args = parser.parse_args()
+    report = {
+        "benchmark": "predict_throughput",
+        "command": " ".join(sys.argv),
+        "machine": {"cpu": cpu_name(), "cuda": torch.cuda.is_available()},
+        "throughput": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="anuraflow-predict-") as tmp:
+        tmp = Path(tmp)
+        short = tmp / "short.wav"
+        write_noise(short, args.minutes * 60, 22050)
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        for name in MODELS:
+            write_bundle(tmp / f"{name}.pt", name)
+            report["throughput"][name] = [
+                throughput(tmp / f"{name}.pt", short, d, args.threads) for d in devices
+            ]
+            print(json.dumps(report["throughput"][name]), flush=True)
+        if args.hours > 0:
+            long = tmp / "long.wav"
+            write_noise(long, args.hours * 3600, 16000)
+            report["long_recording"] = peak_rss(
+                tmp / "small_cnn.pt", long, args.threads, args.block_s
+            )
+    write_report(report, args.out)
+
+
+if __name__ == "__main__":
+    main()
