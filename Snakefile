@@ -6,9 +6,10 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-# The demo config only when none is given: a user's --configfile stands alone (keys it leaves
-# out take the schema's defaults, never the demo's values).
-if not config:
+# The demo config only when no --configfile is given: a user's config file stands alone (keys
+# it leaves out take the schema's defaults, never the demo's values); --config values apply
+# on top of either.
+if not workflow.overwrite_configfiles:
 
     configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 

@@ -11,6 +11,7 @@ from anuraflow.metrics import (
     embedding_statistics,
     f1_by_polyphony,
     group_macro_f1,
+    macro_auroc,
     mean_average_precision,
     per_species_scores,
     silhouette,
@@ -88,6 +89,7 @@ def evaluate(
         out.update(single_label_scores(true.argmax(1), prob.argmax(1)))
     else:
         out["map"] = mean_average_precision(true, prob)
+        out["macro_auroc"] = macro_auroc(true, prob)
     return out
 
 

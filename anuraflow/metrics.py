@@ -11,6 +11,7 @@ from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     balanced_accuracy_score,
+    roc_auc_score,
     silhouette_score,
 )
 
@@ -45,7 +46,8 @@ def per_species_scores(
     y_true: np.ndarray, y_pred: np.ndarray, codes: list[str], y_score: np.ndarray | None = None
 ) -> dict[str, dict]:
     """Precision, recall, F1 and support (positive windows) per species, 0 where undefined;
-    with scores also average precision (null for a species with no positive window)."""
+    with scores also average precision (null for a species with no positive window) and
+    AUROC (null without a positive or without a negative window)."""
     tp, fp, fn = species_counts(y_true, y_pred)
     precision, recall, f1 = _ratio(tp, tp + fp), _ratio(tp, tp + fn), species_f1(y_true, y_pred)
     out = {}
@@ -58,6 +60,7 @@ def per_species_scores(
         }
         if y_score is not None:
             row["ap"] = average_precision(y_true[:, i], y_score[:, i])
+            row["auroc"] = auroc(y_true[:, i], y_score[:, i])
         out[c] = row
     return out
 
@@ -67,6 +70,14 @@ def average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
     if np.asarray(y_true).sum() == 0:
         return None
     return float(average_precision_score(y_true, y_score))
+
+
+def auroc(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
+    """Area under the ROC curve of one species; None when its windows are all of one kind."""
+    y_true = np.asarray(y_true)
+    if y_true.sum() == 0 or y_true.sum() == len(y_true):
+        return None
+    return float(roc_auc_score(y_true, y_score))
 
 
 def macro_f1(
@@ -135,6 +146,13 @@ def mean_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(
         np.mean([average_precision(y_true[:, j], y_score[:, j]) for j in np.flatnonzero(active)])
     )
+
+
+def macro_auroc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean AUROC over the species with both positive and negative windows (NaN if none)."""
+    values = [auroc(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])]
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else float("nan")
 
 
 def single_label_scores(true_class: np.ndarray, pred_class: np.ndarray) -> dict[str, float]:

@@ -176,7 +176,8 @@ def embedding_table(summary: pd.DataFrame) -> dict:
 
 
 def species_tables(runs: list[dict], order: list[str], groups: dict[str, str]) -> list[dict]:
-    """Per experiment, per species: precision, recall, F1 (mean ± std over runs), AP, support;
+    """Per experiment, per species: precision, recall, F1 (mean ± std over runs), AP, AUROC,
+    support;
     a species absent from the test split is marked, with dashes for what it cannot have."""
     out = []
     for exp in dict.fromkeys(r["experiment"] for r in runs):
@@ -192,11 +193,12 @@ def species_tables(runs: list[dict], order: list[str], groups: dict[str, str]) -
 
             support = values("support")
             if support.sum() == 0:
-                cells = [c, groups.get(c, ""), "-", "-", "-", "-", 0, "absent from test"]
+                cells = [c, groups.get(c, ""), "-", "-", "-", "-", "-", 0, "absent from test"]
                 rows.append({"cells": cells, "css": "absent"})
                 continue
             f1 = values("f1") * 100
             ap = values("ap") * 100
+            roc = values("auroc") * 100
             cells = [
                 c,
                 groups.get(c, ""),
@@ -204,11 +206,12 @@ def species_tables(runs: list[dict], order: list[str], groups: dict[str, str]) -
                 f"{np.nanmean(values('recall')) * 100:.1f}",
                 _mean_std(f1.mean(), f1.std(ddof=1) if len(f1) > 1 else np.nan),
                 f"{np.nanmean(ap):.1f}" if not np.isnan(ap).all() else "-",
+                f"{np.nanmean(roc):.1f}" if not np.isnan(roc).all() else "-",
                 f"{support.mean():g}",
                 "F1 = 0" if f1.max() == 0 else "",
             ]
             rows.append({"cells": cells})
-        header = ["species", "group", "precision", "recall", "F1", "AP", "support", "note"]
+        header = ["species", "group", "precision", "recall", "F1", "AP", "AUROC", "support", "note"]
         out.append({"name": f"{exp} ({len(mine)} runs)", "header": header, "rows": rows})
     return out
 
@@ -227,6 +230,7 @@ def species_table_tsv(tables: list[dict]) -> str:
         "recall",
         "f1",
         "ap",
+        "auroc",
         "support",
         "note",
     ]

@@ -2,12 +2,20 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from anuraflow.metrics import (
+    auroc,
     embedding_statistics,
     f1_by_polyphony,
     group_macro_f1,
+    macro_auroc,
     macro_f1,
     mean_average_precision,
     per_species_scores,
@@ -174,8 +182,9 @@ def test_per_species_scores_equal_sklearn():
         assert s[c]["support"] == int(t.sum())
         if t.sum():
             assert s[c]["ap"] == pytest.approx(average_precision_score(t, score[:, j]))
+            assert s[c]["auroc"] == pytest.approx(roc_auc_score(t, score[:, j]))
         else:
-            assert s[c]["ap"] is None
+            assert s[c]["ap"] is None and s[c]["auroc"] is None
     # one species alone: the same numbers as inside the table
     one = per_species_scores(y_true[:, [0]], y_pred[:, [0]], ["S0"], score[:, [0]])
     assert one["S0"] == s["S0"]
@@ -192,6 +201,19 @@ def test_weighted_f1_equals_sklearn():
     assert weighted_f1(y_true[:, [0]], y_pred[:, [0]]) == pytest.approx(
         f1_score(y_true[:, 0], y_pred[:, 0], zero_division=0)
     )
+
+
+def test_auroc_hand_case_and_degenerate_cases():
+    # positives 0.9 and 0.4, negatives 0.5 and 0.1: 3 of 4 pairs ordered -> 0.75
+    assert auroc(np.array([1, 0, 1, 0]), np.array([0.9, 0.5, 0.4, 0.1])) == 0.75
+    assert auroc(np.zeros(4), np.arange(4)) is None  # no positive
+    assert auroc(np.ones(4), np.arange(4)) is None  # no negative
+    y_true = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 1], [0, 0, 1]])
+    score = np.array([[0.9, 0.1, 0.2], [0.2, 0.8, 0.3], [0.1, 0.7, 0.9], [0.3, 0.2, 0.1]])
+    # only species 0 has both kinds of window: its AUROC (2 of 4 pairs) is the macro
+    assert macro_auroc(y_true, score) == pytest.approx(roc_auc_score(y_true[:, 0], score[:, 0]))
+    assert math.isnan(macro_auroc(y_true[:, [1]], score[:, [1]]))
+    assert math.isnan(macro_auroc(np.zeros((0, 2)), np.zeros((0, 2))))
 
 
 def test_no_windows_at_all():
