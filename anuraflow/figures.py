@@ -254,3 +254,89 @@ def plot_activity(activity: pd.DataFrame, names: dict[str, str], path: str | Pat
         fig.legend(handles, labels, title="site", loc="upper right", fontsize=8)
     fig.tight_layout()
     _save_figure(fig, path)
+
+
+def _species_grid(n: int, width: float = 2.6, height: float = 2.2):
+    cols = min(4, max(1, n))
+    rows = -(-max(n, 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def plot_pr_curves(codes: list[str], true: np.ndarray, prob: np.ndarray, title: str, path) -> None:
+    """Precision-recall curve per species (small multiples), AP in each title; a species
+    without a positive test window has no curve."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    fig, axes = _species_grid(len(codes))
+    for ax, (j, code) in zip(axes.flat, enumerate(codes), strict=False):
+        if true[:, j].sum() == 0:
+            ax.text(0.5, 0.5, "no positive\ntest window", ha="center", va="center", fontsize=8)
+            ax.set_title(code, fontsize=9)
+            continue
+        precision, recall, _ = precision_recall_curve(true[:, j], prob[:, j])
+        ax.plot(recall, precision, drawstyle="steps-post")
+        ax.axhline(true[:, j].mean(), color="#999999", lw=0.8, ls="--")  # chance level
+        ap = average_precision_score(true[:, j], prob[:, j])
+        ax.set_title(f"{code}  AP {100 * ap:.1f}", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+    for ax in axes[-1]:
+        ax.set_xlabel("recall")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("precision")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def plot_score_histograms(
+    codes: list[str], true: np.ndarray, prob: np.ndarray, title: str, path
+) -> None:
+    """Per species, the scores of positive and of negative test windows (counts, log scale)."""
+    fig, axes = _species_grid(len(codes))
+    bins = np.linspace(0, 1, 21)
+    for ax, (j, code) in zip(axes.flat, enumerate(codes), strict=False):
+        pos = true[:, j] > 0
+        ax.hist(prob[~pos, j], bins=bins, color="#7570b3", alpha=0.6, label="negative")
+        ax.hist(prob[pos, j], bins=bins, color="#d95f02", alpha=0.6, label="positive")
+        ax.set_yscale("log")
+        ax.set_title(f"{code} ({int(pos.sum())} positive)", fontsize=9)
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
+    for ax in axes[-1]:
+        ax.set_xlabel("score")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("windows")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def plot_codetection(matrix: pd.DataFrame, title: str, path) -> None:
+    """Heat map of the co-detection matrix: row A, column B, the share of windows with A and
+    without B in which B is predicted."""
+    k = len(matrix)
+    fig, ax = plt.subplots(figsize=(max(4, 0.45 * k + 2), max(3.5, 0.45 * k + 1.5)))
+    values = matrix.to_numpy(dtype=float)
+    image = ax.imshow(
+        np.ma.masked_invalid(values),
+        cmap="Reds",
+        vmin=0,
+        vmax=max(0.05, np.nanmax(values) if np.isfinite(values).any() else 1),
+    )
+    ax.set_xticks(range(k), matrix.columns, rotation=90, fontsize=8)
+    ax.set_yticks(range(k), matrix.index, fontsize=8)
+    ax.set_xlabel("predicted (absent)")
+    ax.set_ylabel("present")
+    if k <= 12:
+        for a in range(k):
+            for b in range(k):
+                if np.isfinite(values[a, b]):
+                    ax.text(b, a, f"{100 * values[a, b]:.0f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(image, ax=ax, label="share of windows", shrink=0.8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    _save_figure(fig, path)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from anuraflow.evaluation_report import FIGURES, evaluation_sections
 from anuraflow.figures import (
     metric_value,
     plot_f1_by_polyphony,
@@ -395,6 +396,11 @@ CONTENTS = [
     ("ttests", "Paired t-tests"),
     ("tsne", "t-SNE"),
     ("model-size", "Model size against score"),
+    ("threshold-free", "Threshold-free metrics"),
+    ("uncertainty", "Uncertainty over recordings"),
+    ("sites", "Per-site results"),
+    ("codetection", "What the model confuses"),
+    ("optimism", "The cost of selecting on test"),
     ("runs", "Runs"),
     ("data", "Data"),
     ("curves", "Training curves"),
@@ -422,6 +428,7 @@ class ReportInputs:
 
     metrics: list[str]
     histories: list[str]
+    predictions: list[str]
     windows: str
     splits: str
     manifest: str
@@ -437,6 +444,7 @@ def build_report(
     config: dict | None = None,
     orphan_label_files: list[str] | None = None,
     compare: list[list[str]] | None = None,
+    bootstrap: dict | None = None,
 ) -> None:
     """Write metrics_table.tsv, per_species_table.tsv, the figures and a self-contained
     report.html."""
@@ -483,9 +491,20 @@ def build_report(
         f"test {split.get('test_fraction', 1 / 3):.3g}, "
         f"val {split.get('val_fraction', 0.2):.3g} of the rest"
     )
+    evaluation = evaluation_sections(
+        runs, inputs.predictions, compare or [], outputs, **(bootstrap or {})
+    )
     images = {
         name: base64.b64encode(Path(outputs[name]).read_bytes()).decode()
-        for name in ("frequency", "per_species", "polyphony", "curves", "tsne", "model_size")
+        for name in (
+            "frequency",
+            "per_species",
+            "polyphony",
+            "curves",
+            "tsne",
+            "model_size",
+            *FIGURES,
+        )
     }
     context = {
         "title": title,
@@ -496,6 +515,7 @@ def build_report(
         "embedding_table": embedding_table(summary),
         "ttest_table": ttest_table(runs, compare or []),
         "run_table": run_table(runs),
+        **evaluation,
         "data": {
             "recordings": len(used),
             "hours": f"{used['duration_s'].sum() / 3600:.2f}",

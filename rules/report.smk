@@ -52,6 +52,27 @@ rule build_report:
             caption="../workflow/report/model_size.rst",
             category="Results",
         ),
+        pr_curves=report(
+            f"{RESULTS}/report/pr_curves.png",
+            caption="../workflow/report/pr_curves.rst",
+            category="Evaluation",
+        ),
+        score_histograms=report(
+            f"{RESULTS}/report/score_histograms.png",
+            caption="../workflow/report/score_histograms.rst",
+            category="Evaluation",
+        ),
+        codetection=report(
+            f"{RESULTS}/report/codetection.png",
+            caption="../workflow/report/codetection.rst",
+            category="Evaluation",
+        ),
+        codetection_table=f"{RESULTS}/report/codetection.tsv",
+        site_table=report(
+            f"{RESULTS}/report/per_site_table.tsv",
+            caption="../workflow/report/per_site_table.rst",
+            category="Tables",
+        ),
     params:
         species=SPECIES,
         groups=config["frequency_groups"],
@@ -59,6 +80,10 @@ rule build_report:
         config=config,
         orphan_label_files=ORPHAN_LABEL_FILES,
         compare=config["report"].get("compare", []),
+        bootstrap={
+            "n_boot": config["report"].get("bootstrap_samples", 1000),
+            "seed": config["report"].get("bootstrap_seed", 0),
+        },
     log:
         f"{RESULTS}/logs/build_report.log",
     benchmark:

@@ -3,6 +3,7 @@ all-species columns, every row as wide as its header."""
 
 import numpy as np
 
+from anuraflow.evaluation_report import FIGURES
 from anuraflow.report import metrics_table, paper_tables, render_report, species_tables
 
 
@@ -55,7 +56,8 @@ def test_template_escapes_what_it_is_given():
         "title": "<i>t</i>",
         "contents": [],
         "images": dict.fromkeys(
-            ("frequency", "per_species", "polyphony", "curves", "tsne", "model_size"), ""
+            ("frequency", "per_species", "polyphony", "curves", "tsne", "model_size", *FIGURES),
+            "",
         ),
         "paper_tables": [],
         "species_tables": [],
@@ -71,6 +73,12 @@ def test_template_escapes_what_it_is_given():
         "checks": {"used": 1, "total": 1, "skipped": [], "lists": []},
         "provenance_json": "{}",
         "checksum_table": table,
+        "best_run": "<b>run</b>",
+        "interval_table": table,
+        "paired_table": None,
+        "site_table": table,
+        "optimism_table": None,
+        "bootstrap": {"n_boot": 10, "seed": 0},
     }
     html = render_report(context)
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -9,6 +9,7 @@ with redirect_output(sm.log[0]):
         ReportInputs(
             metrics=list(sm.input.metrics),
             histories=list(sm.input.histories),
+            predictions=list(sm.input.predictions),
             windows=sm.input.windows,
             splits=sm.input.splits,
             manifest=sm.input.manifest,
@@ -21,4 +22,5 @@ with redirect_output(sm.log[0]):
         config=sm.params.config,
         orphan_label_files=sm.params.orphan_label_files,
         compare=sm.params.compare,
+        bootstrap=sm.params.bootstrap,
     )
