@@ -17,6 +17,7 @@ from anuraflow.analysis import (
 )
 from anuraflow.figures import metric_value, plot_codetection, plot_pr_curves, plot_score_histograms
 from anuraflow.fileio import write_text
+from anuraflow.review import write_gallery
 
 FIGURES = ("pr_curves", "score_histograms", "codetection")
 
@@ -165,11 +166,13 @@ def evaluation_sections(
     prediction_paths: list[str],
     compare: list[list[str]],
     outputs: dict[str, str],
+    review: dict,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict:
-    """Write the sections' figures and per_site_table.tsv / codetection.tsv; return the
-    template's values for them."""
+    """Write the sections' figures, per_site_table.tsv / codetection.tsv and the review
+    clips; return the template's values for them. `review`: audio_dir (the standardised
+    recordings) and k (mistakes per species and kind)."""
     preds = [run_predictions(r, p) for r, p in zip(runs, prediction_paths, strict=True)]
     best = preds[best_run(runs)]
     label = f"{best.experiment} seed {best.seed}" + (
@@ -192,5 +195,7 @@ def evaluation_sections(
         "paired_table": paired_table(preds, compare, n_boot, seed),
         "site_table": sites,
         "optimism_table": optimism_table(runs),
+        "gallery": write_gallery(best, review["audio_dir"], outputs["review"], review["k"]),
+        "review_k": review["k"],
         "bootstrap": {"n_boot": n_boot, "seed": seed},
     }

@@ -401,6 +401,7 @@ CONTENTS = [
     ("sites", "Per-site results"),
     ("codetection", "What the model confuses"),
     ("optimism", "The cost of selecting on test"),
+    ("review", "Mistakes to review"),
     ("runs", "Runs"),
     ("data", "Data"),
     ("curves", "Training curves"),
@@ -429,6 +430,7 @@ class ReportInputs:
     metrics: list[str]
     histories: list[str]
     predictions: list[str]
+    audio_dir: str  # the standardised recordings, for the review clips
     windows: str
     splits: str
     manifest: str
@@ -444,6 +446,7 @@ def build_report(
     config: dict | None = None,
     orphan_label_files: list[str] | None = None,
     compare: list[list[str]] | None = None,
+    review_k: int = 5,
     bootstrap: dict | None = None,
 ) -> None:
     """Write metrics_table.tsv, per_species_table.tsv, the figures and a self-contained
@@ -492,7 +495,12 @@ def build_report(
         f"val {split.get('val_fraction', 0.2):.3g} of the rest"
     )
     evaluation = evaluation_sections(
-        runs, inputs.predictions, compare or [], outputs, **(bootstrap or {})
+        runs,
+        inputs.predictions,
+        compare or [],
+        outputs,
+        {"audio_dir": inputs.audio_dir, "k": review_k},
+        **(bootstrap or {}),
     )
     images = {
         name: base64.b64encode(Path(outputs[name]).read_bytes()).decode()

@@ -10,6 +10,8 @@ rule build_report:
         splits=f"{RESULTS}/splits.parquet",
         split_balance=f"{RESULTS}/split_balance.tsv",
         manifest=f"{RESULTS}/recordings.parquet",
+        # the review gallery cuts its clips from the standardised recordings
+        audio=expand(f"{RESULTS}/audio/{{recording}}.wav", recording=RECORDINGS),
     output:
         html=f"{RESULTS}/report/report.html",
         table=report(
@@ -68,6 +70,7 @@ rule build_report:
             category="Evaluation",
         ),
         codetection_table=f"{RESULTS}/report/codetection.tsv",
+        review=directory(f"{RESULTS}/report/review"),
         site_table=report(
             f"{RESULTS}/report/per_site_table.tsv",
             caption="../workflow/report/per_site_table.rst",
@@ -80,6 +83,8 @@ rule build_report:
         config=config,
         orphan_label_files=ORPHAN_LABEL_FILES,
         compare=config["report"].get("compare", []),
+        review_k=config["report"].get("review_k", 5),
+        audio_dir=f"{RESULTS}/audio",
         bootstrap={
             "n_boot": config["report"].get("bootstrap_samples", 1000),
             "seed": config["report"].get("bootstrap_seed", 0),

@@ -79,6 +79,25 @@ def test_template_escapes_what_it_is_given():
         "site_table": table,
         "optimism_table": None,
         "bootstrap": {"n_boot": 10, "seed": 0},
+        "gallery": [
+            {
+                "code": "<A>",
+                "kinds": [
+                    {
+                        "kind": "false positive",
+                        "entries": [
+                            {
+                                "window_id": "<w>",
+                                "score": 0.9,
+                                "audio": "review/a.wav",
+                                "thumbnail": "",
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],  # fmt: skip
+        "review_k": 5,
     }
     html = render_report(context)
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -10,6 +10,7 @@ with redirect_output(sm.log[0]):
             metrics=list(sm.input.metrics),
             histories=list(sm.input.histories),
             predictions=list(sm.input.predictions),
+            audio_dir=sm.params.audio_dir,
             windows=sm.input.windows,
             splits=sm.input.splits,
             manifest=sm.input.manifest,
@@ -22,5 +23,6 @@ with redirect_output(sm.log[0]):
         config=sm.params.config,
         orphan_label_files=sm.params.orphan_label_files,
         compare=sm.params.compare,
+        review_k=sm.params.review_k,
         bootstrap=sm.params.bootstrap,
     )
