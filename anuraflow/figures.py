@@ -305,6 +305,8 @@ def plot_score_histograms(
         ax.set_yscale("log")
         ax.set_title(f"{code} ({int(pos.sum())} positive)", fontsize=9)
         ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     for ax in axes[-1]:
         ax.set_xlabel("score")
     for ax in axes[:, 0]:
@@ -335,7 +337,16 @@ def plot_codetection(matrix: pd.DataFrame, title: str, path) -> None:
         for a in range(k):
             for b in range(k):
                 if np.isfinite(values[a, b]):
-                    ax.text(b, a, f"{100 * values[a, b]:.0f}", ha="center", va="center", fontsize=7)
+                    dark = values[a, b] > 0.5 * image.get_clim()[1]
+                    ax.text(
+                        b,
+                        a,
+                        f"{100 * values[a, b]:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if dark else "black",
+                    )
     fig.colorbar(image, ax=ax, label="share of windows", shrink=0.8)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()

@@ -539,6 +539,7 @@ def build_report(
         },
         "split_origin": split_origin_text(splits),
         "split_targets": targets,
+        "split_method": split.get("method", "stratified"),
         "balance_table": balance_table(pd.read_csv(inputs.split_balance, sep="\t")),
         "species_table": {
             "header": ["code", "name", "group", "windows"],

@@ -69,7 +69,10 @@ class RunInputs:
     manifest: str | Path | None = None
     noise_bank: str | Path | None = None
     encoder: str | Path | None = None
-    folds: str | Path | None = None  # with a fold: k-fold cross-validation
+    folds: str | Path | None = None  # with a fold: cross-validation
+    # what a fold's recordings are: "val" (k-fold over train + val) or "test" (leave one
+    # site out: the fold's site is the test set, every other recording trains or validates)
+    fold_holds_out: str = "val"
 
 
 @dataclass(frozen=True)
@@ -96,15 +99,27 @@ class RunData:
 
 
 def run_windows(inputs: RunInputs, fold: int | None) -> pd.DataFrame:
-    """Windows with their split subset; with `fold`, the fold's recordings are validation."""
+    """Windows with their split subset. With `fold` and `fold_holds_out="val"`, the fold's
+    recordings are validation and the other train/val ones training (test unchanged); with
+    "test", the fold's recordings (one site) are the test set, the split's validation
+    recordings of the other sites stay validation (its test recordings of the other sites
+    when the held-out site had every validation recording) and every other recording trains."""
     windows = pd.read_parquet(inputs.windows).merge(
         pd.read_parquet(inputs.splits), on="recording_id"
     )
-    if fold is not None:
-        folds = pd.read_parquet(inputs.folds).set_index("recording_id")["fold"]
-        in_cv = windows["subset"] != "test"
-        val = windows["recording_id"].map(folds).eq(fold)
-        windows.loc[in_cv, "subset"] = np.where(val[in_cv], "val", "train")
+    if fold is None:
+        return windows
+    folds = pd.read_parquet(inputs.folds).set_index("recording_id")["fold"]
+    held = windows["recording_id"].map(folds).eq(fold).to_numpy()
+    if inputs.fold_holds_out == "test":
+        base = windows["subset"].to_numpy()
+        # validation: the split's val recordings of the other sites, or, where the held-out
+        # site had them all, its test recordings of the other sites
+        val_from = "val" if ((base == "val") & ~held).any() else "test"
+        windows["subset"] = np.where(held, "test", np.where(base == val_from, "val", "train"))
+    else:
+        in_cv = (windows["subset"] != "test").to_numpy()
+        windows.loc[in_cv, "subset"] = np.where(held[in_cv], "val", "train")
     return windows
 
 

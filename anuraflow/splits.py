@@ -300,3 +300,19 @@ def kfold_dataset(
     folds = kfold_recordings(ids, y, k, seed)
     write_parquet(folds, out_path)
     return folds
+
+
+def site_folds(windows_path: str | Path, out_path: str | Path, sites: list[str]) -> pd.DataFrame:
+    """Leave-one-site-out folds (`split.method: by_site`): every recording's fold is its
+    site's position in `sites` (the workflow's sorted site list, so fold k is site k)."""
+    windows = pd.read_parquet(windows_path, columns=["recording_id", "site"])
+    recordings = windows.drop_duplicates("recording_id").sort_values("recording_id")
+    unknown = sorted(set(recordings["site"]) - set(sites))
+    if unknown:
+        raise ValueError(f"windows have sites {unknown} that the workflow's site list lacks")
+    fold = recordings["site"].map({s: i for i, s in enumerate(sites)}).astype(np.int64)
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "site": recordings["site"], "fold": fold}
+    ).reset_index(drop=True)
+    write_parquet(folds, out_path)
+    return folds

@@ -18,6 +18,7 @@ from anuraflow.recordings import (
     RecordingSource,
     discover_recordings,
     estimate_windows,
+    recording_site,
     release_recordings,
     unmatched_annotation_files,
     with_annotation_table,
@@ -283,14 +284,6 @@ for _name, _exp in EXPERIMENTS.items():
             f"{_exp['model']!r}"
         )
 
-# (experiment, fold, seed); fold None: the fixed train/val split, else k-fold cross-validation
-RUNS = [
-    (name, fold, seed)
-    for name, exp in EXPERIMENTS.items()
-    for fold in (range(exp["folds"]) if exp.get("folds") else [None])
-    for seed in exp["seeds"]
-]
-
 
 def run_dir(name, fold, seed):
     run = f"{RESULTS}/runs/{name}"
@@ -330,6 +323,49 @@ def recording_groups():
 CLIP_GROUPS = recording_groups()
 ORPHAN_LABEL_FILES = orphan_label_files()
 RECORDINGS = sorted(SOURCES)
+
+BY_SITE = config["split"]["method"] == "by_site"
+
+
+def split_sites():
+    """The recording sites, sorted (fold k of `split.method: by_site` is SITES[k])."""
+    if not BY_SITE:
+        return []
+    if CLASS_FOLDERS:
+        raise WorkflowError(
+            "split.method: by_site needs recording sites; class-folder clips have none"
+        )
+    sites = sorted({recording_site(r, s.audio) for r, s in SOURCES.items()})
+    if len(sites) < 2:
+        raise WorkflowError(
+            f"split.method: by_site needs at least two sites, the data have {sites}"
+        )
+    for name, exp in EXPERIMENTS.items():
+        if exp.get("folds"):
+            raise WorkflowError(
+                f"experiment {name!r} sets folds; with split.method: by_site the folds are "
+                "the sites"
+            )
+    return sites
+
+
+SITES = split_sites()
+
+
+def experiment_folds(exp):
+    """The folds an experiment runs: the sites (by_site), its k folds, or [None]."""
+    if BY_SITE:
+        return range(len(SITES))
+    return range(exp["folds"]) if exp.get("folds") else [None]
+
+
+# (experiment, fold, seed); fold None: the fixed train/val split, else cross-validation
+RUNS = [
+    (name, fold, seed)
+    for name, exp in EXPERIMENTS.items()
+    for fold in experiment_folds(exp)
+    for seed in exp["seeds"]
+]
 
 
 def warn_cpu_training():
@@ -410,7 +446,7 @@ def predict_setup():
                 f"predict.seed: {pred['seed']} is not one of {name!r}'s seeds "
                 f"{EXPERIMENTS[name]['seeds']}"
             )
-        if EXPERIMENTS[name].get("folds"):
+        if EXPERIMENTS[name].get("folds") or BY_SITE:
             raise WorkflowError(
                 f"predict.experiment: {name!r} is cross-validated (folds); predict with an "
                 "experiment trained on the train/val split"

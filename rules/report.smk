@@ -84,7 +84,7 @@ rule build_report:
         orphan_label_files=ORPHAN_LABEL_FILES,
         compare=config["report"].get("compare", []),
         review_k=config["report"].get("review_k", 5),
-        audio_dir=f"{RESULTS}/audio",
+        audio_dir=lambda w, input: os.path.dirname(input.audio[0]),
         bootstrap={
             "n_boot": config["report"].get("bootstrap_samples", 1000),
             "seed": config["report"].get("bootstrap_seed", 0),

@@ -57,3 +57,25 @@ rule kfold_splits:
         "../envs/audio.yaml"
     script:
         "../workflow/scripts/kfold_splits.py"
+
+
+# split.method by_site: leave one site out, fold k = SITES[k]
+rule site_folds:
+    input:
+        f"{RESULTS}/windows.parquet",
+    output:
+        f"{RESULTS}/folds/by_site.parquet",
+    params:
+        sites=SITES,
+    log:
+        f"{RESULTS}/logs/site_folds.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/site_folds.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/site_folds.py"

@@ -27,6 +27,7 @@ rule train_model:
         species=SPECIES,
         groups=config["frequency_groups"],
         window_s=config["windows"]["length_s"],
+        fold_holds_out="test" if BY_SITE else "val",
         # not an output: Snakemake deletes a failed job's outputs, and this must survive a
         # killed job so that the rerun resumes from the last finished epoch
         resume=lambda w: f"{run_dir(w.experiment, w.get('fold'), w.seed)}/resume.pt",
@@ -45,12 +46,16 @@ rule train_model:
         "../workflow/scripts/train_model.py"
 
 
-# k-fold cross-validation (experiment key `folds`): the same job once per fold and seed, the
-# fold's recordings as validation set.
+# Cross-validation: the same job once per fold and seed; k-fold (experiment key `folds`): the
+# fold's recordings are the validation set; split.method by_site: the fold's site is the test set.
 use rule train_model as train_model_cv with:
     input:
         **rules.train_model.input,
-        folds=lambda w: f"{RESULTS}/folds/k{EXPERIMENTS[w.experiment]['folds']}.parquet",
+        folds=lambda w: (
+            f"{RESULTS}/folds/by_site.parquet"
+            if BY_SITE
+            else f"{RESULTS}/folds/k{EXPERIMENTS[w.experiment]['folds']}.parquet"
+        ),
     output:
         model=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/model.pt",
         predictions=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/predictions.parquet",

@@ -68,6 +68,7 @@ def test_template_escapes_what_it_is_given():
         "subset_table": table,
         "split_origin": "",
         "split_targets": "",
+        "split_method": "stratified",
         "balance_table": table,
         "species_table": table,
         "checks": {"used": 1, "total": 1, "skipped": [], "lists": []},

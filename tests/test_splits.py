@@ -214,3 +214,64 @@ def test_grouped_split_keeps_each_group_in_one_subset(tmp_path):
     assert len(splits) == 30 and set(splits["group"]) == set(groups.values())
     assert (splits.groupby("group")["subset"].nunique() == 1).all()
     assert set(splits["subset"]) == {"train", "val", "test"}
+
+
+def test_by_site_folds_hold_out_exactly_one_site_each(tmp_path):
+    """Leave one site out: fold k's test set is site k's recordings, and no recording of that
+    site trains or validates; every other recording does one or the other."""
+    from anuraflow.run import RunInputs, run_windows
+    from anuraflow.splits import site_folds
+
+    rows = []
+    for r, site in enumerate(["A", "A", "B", "B", "B", "C"]):
+        for start in range(3):
+            rows.append({"recording_id": f"r{r}", "site": site, "start_s": float(start)})
+    pd.DataFrame(rows).to_parquet(tmp_path / "windows.parquet")
+    subsets = ["train", "test", "val", "train", "test", "train"]
+    pd.DataFrame({"recording_id": [f"r{r}" for r in range(6)], "subset": subsets}).to_parquet(
+        tmp_path / "splits.parquet"
+    )
+    folds = site_folds(tmp_path / "windows.parquet", tmp_path / "folds.parquet", ["A", "B", "C"])
+    assert folds.set_index("recording_id")["fold"].to_dict() == {
+        "r0": 0, "r1": 0, "r2": 1, "r3": 1, "r4": 1, "r5": 2
+    }  # fmt: skip
+    inputs = RunInputs(
+        tmp_path / "windows.parquet",
+        tmp_path / "splits.parquet",
+        "",
+        folds=tmp_path / "folds.parquet",
+        fold_holds_out="test",
+    )
+    for k, site in enumerate(["A", "B", "C"]):
+        w = run_windows(inputs, k)
+        assert set(w.loc[w["subset"] == "test", "site"]) == {site}
+        assert (w.loc[w["site"] == site, "subset"] == "test").all()
+        others = w[w["site"] != site]
+        assert set(others["subset"]) <= {"train", "val"}
+        # validation stays what the split made it (r2, site B), outside the held-out site;
+        # holding out B, the split's test recording of another site (r1) validates instead
+        assert set(others.loc[others["subset"] == "val", "recording_id"]) == (
+            {"r1"} if site == "B" else {"r2"}
+        )
+    with pytest.raises(ValueError, match="lacks"):
+        site_folds(tmp_path / "windows.parquet", tmp_path / "f.parquet", ["A", "B"])
+
+
+def test_by_site_validation_falls_back_to_the_splits_test_recordings(tmp_path):
+    from anuraflow.run import RunInputs, run_windows
+    from anuraflow.splits import site_folds
+
+    rows = [{"recording_id": f"r{r}", "site": s, "start_s": 0.0} for r, s in enumerate("AABB")]
+    pd.DataFrame(rows).to_parquet(tmp_path / "windows.parquet")
+    pd.DataFrame(
+        {"recording_id": ["r0", "r1", "r2", "r3"], "subset": ["val", "train", "test", "train"]}
+    ).to_parquet(tmp_path / "splits.parquet")
+    site_folds(tmp_path / "windows.parquet", tmp_path / "folds.parquet", ["A", "B"])
+    inputs = RunInputs(
+        tmp_path / "windows.parquet", tmp_path / "splits.parquet", "",
+        folds=tmp_path / "folds.parquet", fold_holds_out="test",
+    )  # fmt: skip
+    w = run_windows(inputs, 0).set_index("recording_id")["subset"].to_dict()
+    assert w == {"r0": "test", "r1": "test", "r2": "val", "r3": "train"}
+    w = run_windows(inputs, 1).set_index("recording_id")["subset"].to_dict()
+    assert w == {"r0": "val", "r1": "train", "r2": "test", "r3": "test"}

@@ -224,3 +224,28 @@ def test_reported_macro_f1_equals_sklearn_on_the_predictions(workflow_run):
             assert (got_all is None and not members) or got_all == pytest.approx(
                 sum(expected_all) / len(expected_all)
             )
+
+
+@pytest.mark.workflow
+def test_leave_one_site_out_trains_once_per_site(tmp_path):
+    config = {
+        **TINY_CONFIG,
+        "synthetic": {**TINY_CONFIG["synthetic"], "sites": {"SITEA": 0.5, "SITEB": 0.5}},
+        "experiments": ["tiny_cnn"],
+        "split": {"method": "by_site"},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "experiments").mkdir()
+    exp = {**EXPERIMENTS["tiny_cnn"], "seeds": [0], "epochs": 1}
+    (tmp_path / "experiments" / "tiny_cnn.yaml").write_text(yaml.safe_dump(exp))
+    snakemake(tmp_path)
+    runs = tmp_path / "results/runs/tiny_cnn"
+    assert sorted(p.name for p in runs.iterdir()) == ["fold0", "fold1"]
+    for fold, site in enumerate(["SITEA", "SITEB"]):
+        test = pd.read_parquet(runs / f"fold{fold}/seed0/predictions.parquet")
+        assert set(test["site"]) == {site}
+        val = pd.read_parquet(runs / f"fold{fold}/seed0/val_predictions.parquet")
+        assert site not in set(val["site"])
+    per_site = pd.read_csv(tmp_path / "results/report/per_site_table.tsv", sep="\t")
+    assert sorted(zip(per_site["fold"], per_site["site"], strict=True)) == [(0, "SITEA"), (1, "SITEB")]
+    assert "Leave one site out" in (tmp_path / "results/report/report.html").read_text()

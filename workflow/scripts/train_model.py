@@ -14,6 +14,7 @@ with redirect_output(sm.log[0]):
             noise_bank=sm.input.noise[0] if sm.input.noise else None,
             encoder=sm.input.encoder[0] if sm.input.encoder else None,
             folds=sm.input.get("folds"),
+            fold_holds_out=sm.params.fold_holds_out,
         ),
         RunOutputs(**{k: sm.output[k] for k in RunOutputs.__dataclass_fields__}),
         sm.params.experiment,
