@@ -247,5 +247,8 @@ def test_leave_one_site_out_trains_once_per_site(tmp_path):
         val = pd.read_parquet(runs / f"fold{fold}/seed0/val_predictions.parquet")
         assert site not in set(val["site"])
     per_site = pd.read_csv(tmp_path / "results/report/per_site_table.tsv", sep="\t")
-    assert sorted(zip(per_site["fold"], per_site["site"], strict=True)) == [(0, "SITEA"), (1, "SITEB")]
+    assert sorted(zip(per_site["fold"], per_site["site"], strict=True)) == [
+        (0, "SITEA"),
+        (1, "SITEB"),
+    ]
     assert "Leave one site out" in (tmp_path / "results/report/report.html").read_text()
