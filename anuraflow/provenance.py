@@ -17,6 +17,8 @@ CORE_PACKAGES = (
     "torch",
     "torchaudio",
     "torchvision",
+    "onnx",
+    "onnxruntime",
     "pandas",
     "pyarrow",
     "soundfile",

@@ -410,6 +410,54 @@ CONTENTS = [
 ]
 
 
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted key, JSON value) of every leaf of a nested dict; lists stay one value."""
+    rows = []
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += _flatten(value, name + ".")
+        else:
+            rows.append((name, json.dumps(value, default=str)))
+    return rows
+
+
+def provenance_tables(prov: dict) -> list[dict]:
+    """The provenance (without the per-file checksums) as tables: workflow, software, config."""
+    git = prov.get("git") or {}
+    workflow = [
+        ("anuraflow", prov.get("anuraflow")),
+        ("git commit", git.get("commit") or "not a git checkout"),
+        ("uncommitted changes", git.get("dirty")),
+        ("config SHA-256", prov.get("config_sha256", "-")),
+        ("inputs SHA-256 (all checksums)", prov.get("inputs_sha256", "-")),
+    ]
+    tables = [
+        {
+            "name": "Workflow",
+            "header": ["what", "value"],
+            "rows": [{"cells": [k, "-" if v is None else str(v)]} for k, v in workflow],
+        },
+        {
+            "name": "Software",
+            "header": ["package", "version"],
+            "rows": [
+                {"cells": [k, v or "not installed"]}
+                for k, v in (prov.get("versions") or {}).items()
+            ],
+        },
+    ]
+    if prov.get("config"):
+        tables.append(
+            {
+                "name": "Configuration",
+                "header": ["key", "value"],
+                "rows": [{"cells": [k, v]} for k, v in _flatten(prov["config"])],
+            }
+        )
+    return tables
+
+
 def render_report(context: dict) -> str:
     """report.html from the template, every value autoescaped."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -550,6 +598,7 @@ def build_report(
         },
         "checks": input_checks(manifest, orphan_label_files or []),
         "provenance_json": json.dumps(prov, indent=2, default=str),
+        "provenance_tables": provenance_tables(prov),
         "checksum_table": checksums,
     }
     write_text(render_report(context), outputs["html"])

@@ -73,6 +73,9 @@ def test_template_escapes_what_it_is_given():
         "species_table": table,
         "checks": {"used": 1, "total": 1, "skipped": [], "lists": []},
         "provenance_json": "{}",
+        "provenance_tables": [
+            {"name": "Configuration", "header": ["key", "value"], "rows": [{"cells": ["<k>", "1"]}]}
+        ],
         "checksum_table": table,
         "best_run": "<b>run</b>",
         "interval_table": table,
@@ -103,3 +106,23 @@ def test_template_escapes_what_it_is_given():
     html = render_report(context)
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<title>&lt;i&gt;t&lt;/i&gt;</title>" in html
+
+
+def test_provenance_tables_flatten_the_config():
+    from anuraflow.report import provenance_tables
+
+    prov = {
+        "anuraflow": "0.1.0",
+        "git": {"commit": "abc", "dirty": False},
+        "versions": {"torch": "2.11.0", "onnx": None},
+        "config": {"split": {"seed": 0, "method": "by_site"}, "experiments": ["a", "b"]},
+        "config_sha256": "f00",
+    }
+    workflow, software, config = provenance_tables(prov)
+    assert ["git commit", "abc"] in [r["cells"] for r in workflow["rows"]]
+    assert ["onnx", "not installed"] in [r["cells"] for r in software["rows"]]
+    assert [r["cells"] for r in config["rows"]] == [
+        ["split.seed", "0"],
+        ["split.method", '"by_site"'],
+        ["experiments", '["a", "b"]'],
+    ]

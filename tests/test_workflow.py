@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from browser import check_report, install_browser
 from workflow_helpers import SNAKEMAKE, planned_jobs, snakemake
 
 REPO = Path(__file__).resolve().parent.parent
@@ -252,3 +253,19 @@ def test_leave_one_site_out_trains_once_per_site(tmp_path):
         (1, "SITEB"),
     ]
     assert "Leave one site out" in (tmp_path / "results/report/report.html").read_text()
+
+
+@pytest.mark.workflow
+def test_report_reads_in_a_real_browser(workflow_run, tmp_path):
+    """Headless Chromium loads report.html: no console message, every image decodes, every
+    review clip loads; the screenshot is kept in the test's temporary directory."""
+    browser = install_browser()
+    if browser is None:
+        pytest.skip("no Chromium, and it cannot be installed here (needs root and apt-get)")
+    report = workflow_run / "results/report/report.html"
+    found = check_report(browser, report, tmp_path / "report.png")
+    assert "error" not in found, found
+    assert found["console"] == []
+    assert len(found["images"]) >= 10 and all(i["ok"] for i in found["images"]), found
+    assert found["audio"] and all(a["ok"] for a in found["audio"]), found["audio"]
+    assert (tmp_path / "report.png").stat().st_size > 100_000
