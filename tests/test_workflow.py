@@ -269,3 +269,35 @@ def test_report_reads_in_a_real_browser(workflow_run, tmp_path):
     assert len(found["images"]) >= 10 and all(i["ok"] for i in found["images"]), found
     assert found["audio"] and all(a["ok"] for a in found["audio"]), found["audio"]
     assert (tmp_path / "report.png").stat().st_size > 100_000
+
+
+@pytest.mark.workflow
+def test_report_has_the_evaluation_sections(workflow_run):
+    """Threshold-free metrics, recording-bootstrap intervals, per-site table, co-detection,
+    selection on test and the review gallery, each where a reader looks for it."""
+    text = (workflow_run / "results/report/report.html").read_text()
+    for needle in (
+        "<th>AP</th>",
+        "<th>AUROC</th>",
+        'alt="precision-recall curves per species"',
+        'alt="score histograms per species"',
+        "macro F1 [95 % CI]",
+        "macro AP [95 % CI]",
+        'id="sites"',
+        'alt="co-detection matrix"',
+        "test macro F1 if chosen on test",
+        '<audio controls preload="none" src="review/',
+        "<h3>Software</h3>",
+    ):
+        assert needle in text, needle
+    per_site = pd.read_csv(workflow_run / "results/report/per_site_table.tsv", sep="\t")
+    assert set(per_site["experiment"]) == {"tiny_cnn", "tiny_mobilenet"}
+    codet = pd.read_csv(workflow_run / "results/report/codetection.tsv", sep="\t", index_col=0)
+    assert list(codet.index) == list(codet.columns) == CODES
+    history = pd.read_csv(workflow_run / "results/runs/tiny_cnn/seed0/history.tsv", sep="\t")
+    metrics = json.loads((workflow_run / "results/runs/tiny_cnn/seed0/metrics.json").read_text())
+    best = history.loc[history["test_macro_f1"].idxmax()]
+    assert metrics["test_selected"] == {
+        "epoch": int(best["epoch"]),
+        "macro_f1": pytest.approx(best["test_macro_f1"]),
+    }
