@@ -44,6 +44,11 @@ include: "rules/predict.smk"
 rule all:
     input:
         f"{RESULTS}/report/report.html",
-        # every run's model as ONNX too (cross-validation folds are for estimates, not use)
-        [f"{run_dir(n, None, s)}/model.onnx" for n, fold, s in RUNS if fold is None],
     default_target: True
+
+
+# every run's model as ONNX (cross-validation folds are for estimates, not for use); `predict`
+# exports the model it runs by itself
+rule onnx:
+    input:
+        [f"{run_dir(n, None, s)}/model.onnx" for n, fold, s in RUNS if fold is None],
