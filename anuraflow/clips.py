@@ -85,14 +85,6 @@ def fit_clip(samples: np.ndarray, n: int, fit: str = "start") -> tuple[np.ndarra
     return samples, None
 
 
-def clip_margin_s(window_s: float, feature_rate: int, hop_length: int) -> float:
-    """Zeros to add after a window-long clip so that every frame of its window has its centre
-    inside the audio: a window's frames reach round(window_s * rate / hop) hops, up to half a
-    hop past its end (e.g. 3 s at hop 256: 188 hops = 3.008 s)."""
-    hops = round(window_s * feature_rate / hop_length)
-    return max(0.0, hops * hop_length / feature_rate - window_s)
-
-
 def ingest_clip(
     source: str | Path,
     audio_out: str | Path,
@@ -102,10 +94,10 @@ def ingest_clip(
     window_s: float,
     fit: str = "start",
     on_bad_recording: str = "fail",
-    margin_s: float = 0.0,
 ) -> dict:
-    """One clip to mono `sample_rate` 16-bit WAV of one window (plus `margin_s` of zeros, see
-    `clip_margin_s`), and its record (its class is its folder)."""
+    """One clip to mono `sample_rate` 16-bit WAV of exactly one window, and its record (its
+    class is its folder). A window's frames all have their centres inside it (frames are
+    counted down, `features.LogMelConfig`), so no padding past the window is needed."""
     source = Path(source)
     record = {
         "recording_id": recording_id,
@@ -136,7 +128,6 @@ def ingest_clip(
     out, note = fit_clip(mono, round(window_s * sample_rate), fit)
     if note:
         record["notes"].append(f"{source}: {note}")
-    out = np.concatenate([out, np.zeros(round(margin_s * sample_rate), out.dtype)])
     return write_ingested(
         record,
         out,

@@ -45,7 +45,6 @@ def ingest_job(
     on_bad_recording: str,
     kind: str = "recording",
     clip_fit: str = "start",
-    clip_margin_s: float = 0.0,
     release_metadata: str = "",
 ) -> dict:
     """Rule ingest_recording: to mono 16-bit WAV plus its record, one raw recording (`kind`
@@ -73,7 +72,6 @@ def ingest_job(
                 min_duration_s,
                 clip_fit,
                 on_bad_recording,
-                clip_margin_s,
             )
         else:
             record = standardise_recording(

@@ -27,7 +27,6 @@ from anuraflow.annotations import table_recordings  # noqa: E402
 from anuraflow.clips import (
     class_folder_sources,
     clip_groups,
-    clip_margin_s,
 )  # noqa: E402
 from anuraflow.synthetic import plan_dataset  # noqa: E402
 from anuraflow.experiments import cpu_training_note, experiment_settings  # noqa: E402

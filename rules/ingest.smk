@@ -16,11 +16,6 @@ rule ingest_recording:
         release_metadata=str(
             Path(config["data"].get("release_dir", ".")) / "metadata.csv"
         ),
-        clip_margin_s=clip_margin_s(
-            config["windows"]["length_s"],
-            config["features"]["sample_rate"],
-            config["features"]["hop_length"],
-        ),
     log:
         f"{RESULTS}/logs/ingest/{{recording}}.log",
     benchmark:
@@ -47,7 +42,6 @@ rule ingest_recording:
             params.on_bad_recording,
             kind=INGEST_KIND,
             clip_fit=params.clip_fit,
-            clip_margin_s=params.clip_margin_s,
             release_metadata=params.release_metadata,
         )
 

@@ -13,7 +13,6 @@ from anuraflow.annotations import parse_audacity_labels
 from anuraflow.clips import (
     class_folder_sources,
     class_folders_from_windows,
-    clip_margin_s,
     fit_clip,
 )
 from anuraflow.recordings import discover_recordings
@@ -34,11 +33,6 @@ def test_fit_clip_cuts_or_pads_to_one_window():
     assert padded.tolist() == [0, 1, 2, 0, 0] and note == "zero-padded from 3 to 5 samples"
     with pytest.raises(ValueError, match="clip_fit 'end'"):
         fit_clip(x, 4, "end")
-
-
-def test_clip_margin_by_hand():
-    assert clip_margin_s(3, 16000, 128) == 0.0  # 375 hops end exactly at 3 s
-    assert clip_margin_s(3, 16000, 256) == pytest.approx(0.008)  # 188 hops = 48,128 samples
 
 
 def test_class_folder_sources(tmp_path):
@@ -91,8 +85,8 @@ def test_class_folders_run_the_single_label_task_to_the_report(tmp_path):
         rec = f"{clip.code}_{clip.clip.rsplit('/', 1)[1].removesuffix('.wav')}"
         assert CODES[by_clip[rec]] == clip.code  # labelled by its folder
     manifest = pd.read_parquet(res / "recordings.parquet")
-    # every clip fitted to one window, plus the 8 ms its last frame's centre needs at hop 256
-    assert np.allclose(manifest["duration_s"], 3.008)
+    # every clip fitted to exactly one window (its frames all centred inside it, at hop 256 too)
+    assert np.allclose(manifest["duration_s"], 3.0)
     notes = [n for ns in manifest["notes"] for n in ns]
     assert any("zero-padded" in n for n in notes) and any("cut from" in n for n in notes)
     metrics = yaml.safe_load((res / "runs/tiny/seed0/metrics.json").read_text())
