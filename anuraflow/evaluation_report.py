@@ -12,7 +12,6 @@ from anuraflow.analysis import (
     codetection_matrix,
     paired_intervals,
     per_site_scores,
-    run_intervals,
     run_predictions,
 )
 from anuraflow.figures import metric_value, plot_codetection, plot_pr_curves, plot_score_histograms
@@ -39,22 +38,20 @@ def best_run(runs: list[dict]) -> int:
     return int(np.argmax([metric_value(r["best_val_macro_f1"]) for r in runs]))
 
 
-def interval_table(runs: list[dict], preds: list[RunPredictions], n_boot: int, seed: int):
-    rows = []
-    for r, p in zip(runs, preds, strict=True):
-        ci = run_intervals(p, n_boot, seed)
-        rows.append(
-            {
-                "cells": [
-                    r["experiment"],
-                    "" if r.get("fold") is None else r["fold"],
-                    r["seed"],
-                    p.windows["recording_id"].nunique(),
-                    _interval(ci["macro_f1"]),
-                    _interval(ci.get("macro_ap")),
-                ]
-            }
-        )
+def interval_table(runs: list[dict], intervals: list[dict]):
+    rows = [
+        {
+            "cells": [
+                r["experiment"],
+                "" if r.get("fold") is None else r["fold"],
+                r["seed"],
+                ci["test_recordings"],
+                _interval(ci["macro_f1"]),
+                _interval(ci.get("macro_ap")),
+            ]
+        }
+        for r, ci in zip(runs, intervals, strict=True)
+    ]
     header = [
         "experiment",
         "fold",
@@ -164,6 +161,7 @@ def optimism_table(runs: list[dict]) -> dict | None:
 def evaluation_sections(
     runs: list[dict],
     prediction_paths: list[str],
+    intervals: list[dict],
     compare: list[list[str]],
     outputs: dict[str, str],
     review: dict,
@@ -171,8 +169,9 @@ def evaluation_sections(
     seed: int = 0,
 ) -> dict:
     """Write the sections' figures, per_site_table.tsv / codetection.tsv and the review
-    clips; return the template's values for them. `review`: audio_dir (the standardised
-    recordings) and k (mistakes per species and kind)."""
+    clips; return the template's values for them. `intervals`: each run's intervals.json
+    (`analysis.write_run_intervals`); `n_boot` and `seed` for the paired differences;
+    `review`: audio_dir (the standardised recordings) and k (mistakes per species and kind)."""
     preds = [run_predictions(r, p) for r, p in zip(runs, prediction_paths, strict=True)]
     best = preds[best_run(runs)]
     label = f"{best.experiment} seed {best.seed}" + (
@@ -191,7 +190,7 @@ def evaluation_sections(
     )
     return {
         "best_run": label,
-        "interval_table": interval_table(runs, preds, n_boot, seed),
+        "interval_table": interval_table(runs, intervals),
         "paired_table": paired_table(preds, compare, n_boot, seed),
         "site_table": sites,
         "optimism_table": optimism_table(runs),

@@ -478,6 +478,7 @@ class ReportInputs:
     metrics: list[str]
     histories: list[str]
     predictions: list[str]
+    intervals: list[str]  # each run's recording-bootstrap intervals (JSON)
     audio_dir: str  # the standardised recordings, for the review clips
     windows: str
     splits: str
@@ -545,6 +546,7 @@ def build_report(
     evaluation = evaluation_sections(
         runs,
         inputs.predictions,
+        [json.loads(Path(p).read_text()) for p in inputs.intervals],
         compare or [],
         outputs,
         {"audio_dir": inputs.audio_dir, "k": review_k},

@@ -1,11 +1,38 @@
 # Report: every run aggregated into one HTML report and figures with provenance.
 
 
+# a job per run: its 95 % intervals from a bootstrap over its test recordings
+rule run_intervals:
+    input:
+        metrics=f"{RESULTS}/runs/{{run}}/metrics.json",
+        predictions=f"{RESULTS}/runs/{{run}}/predictions.parquet",
+    output:
+        f"{RESULTS}/runs/{{run}}/intervals.json",
+    wildcard_constraints:
+        run=r"[A-Za-z0-9_.-]+(/fold\d+)?/seed\d+",
+    params:
+        n_boot=config["report"].get("bootstrap_samples", 1000),
+        seed=config["report"].get("bootstrap_seed", 0),
+    log:
+        f"{RESULTS}/logs/run_intervals/{{run}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/run_intervals/{{run}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow/scripts/run_intervals.py"
+
+
 rule build_report:
     input:
         metrics=run_files("metrics.json"),
         histories=run_files("history.tsv"),
         predictions=run_files("predictions.parquet"),
+        intervals=run_files("intervals.json"),
         windows=f"{RESULTS}/windows.parquet",
         splits=f"{RESULTS}/splits.parquet",
         split_balance=f"{RESULTS}/split_balance.tsv",

@@ -102,3 +102,43 @@ def test_selection_on_test_and_best_run():
     assert table["rows"][0]["cells"][-1] == "+20.0" and len(table["rows"]) == 1
     assert best_run(runs) == 1  # chosen by validation, not test
     json.dumps(table)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_weighted_ap_equals_sklearn_on_the_resampled_rows(seed):
+    """The bootstrap's fast AP: windows drawn with replacement (repeats, ties of scores,
+    species without a drawn positive) give scikit-learn's numbers on the drawn rows."""
+    from anuraflow.analysis import WeightedAP
+    from anuraflow.metrics import mean_average_precision
+
+    rng = np.random.default_rng(seed)
+    true = (rng.random((60, 5)) < 0.2).astype(int)
+    true[:, 4] = 0
+    true[3, 4] = 1  # one positive: often not drawn
+    prob = np.round(rng.random((60, 5)), 1)  # many ties
+    fast = WeightedAP(true, prob)
+    for _ in range(20):
+        idx = rng.integers(0, 60, 60)
+        weights = np.bincount(idx, minlength=60)
+        for j, got in enumerate(fast.per_species(weights)):
+            t = true[idx, j]
+            if t.sum() == 0:
+                assert got is None
+            else:
+                assert got == pytest.approx(average_precision_score(t, prob[idx, j]))
+        expected = mean_average_precision(true[idx], prob[idx])
+        assert fast.macro(weights) == pytest.approx(expected, nan_ok=True)
+
+
+def test_macro_f1_from_counts_equals_the_metric_on_the_resampled_rows(tmp_path):
+    from anuraflow.metrics import macro_f1
+
+    rng = np.random.default_rng(5)
+    true = (rng.random((50, 3)) < 0.3).astype(int)
+    prob = rng.random((50, 3))
+    run = write_predictions(tmp_path / "p.parquet", true, prob, ["s"] * 50, np.arange(50))
+    p = run_predictions(run, tmp_path / "p.parquet")
+    pred = (prob >= 0.5).astype(int)
+    for _ in range(30):
+        idx = rng.integers(0, 50, rng.integers(1, 60))
+        assert p.macro_f1(idx) == pytest.approx(macro_f1(true[idx], pred[idx]), nan_ok=True)

@@ -296,6 +296,13 @@ def test_report_has_the_evaluation_sections(workflow_run):
     assert list(codet.index) == list(codet.columns) == CODES
     history = pd.read_csv(workflow_run / "results/runs/tiny_cnn/seed0/history.tsv", sep="\t")
     metrics = json.loads((workflow_run / "results/runs/tiny_cnn/seed0/metrics.json").read_text())
+    intervals = json.loads(
+        (workflow_run / "results/runs/tiny_cnn/seed0/intervals.json").read_text()
+    )
+    assert intervals["n_boot"] == 1000 and intervals["test_recordings"] >= 1
+    f1 = intervals["macro_f1"]
+    assert f1["estimate"] == pytest.approx(metrics["macro_f1"]["all"])
+    assert f1["low"] <= f1["estimate"] <= f1["high"]
     best = history.loc[history["test_macro_f1"].idxmax()]
     assert metrics["test_selected"] == {
         "epoch": int(best["epoch"]),

@@ -10,6 +10,7 @@ with redirect_output(sm.log[0]):
             metrics=list(sm.input.metrics),
             histories=list(sm.input.histories),
             predictions=list(sm.input.predictions),
+            intervals=list(sm.input.intervals),
             audio_dir=sm.params.audio_dir,
             windows=sm.input.windows,
             splits=sm.input.splits,
