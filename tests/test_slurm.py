@@ -31,6 +31,7 @@ ALL_RULES = {
     "segment_windows",
     "split_recordings",
     "train_model",
+    "run_intervals",
     "build_report",
 }
 
