@@ -4,6 +4,7 @@ paired differences between configurations, per-site metrics and the co-detection
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -29,9 +30,6 @@ class RunPredictions:
     def macro_f1(self, idx: np.ndarray) -> float:
         """Macro F1 over the species active among windows `idx` (repeats count), as
         `metrics.macro_f1` on those rows, from per-window counts (no copy of the rows)."""
-        if not hasattr(self, "_counts"):
-            t, d = self.true > 0, self.pred > 0
-            self._counts = [(t & d).astype(float), (~t & d).astype(float), t.astype(float)]
         w = np.bincount(idx, minlength=len(self.true)).astype(float)
         tp, fp, pos = (w @ m for m in self._counts)
         active = pos > 0
@@ -45,9 +43,17 @@ class RunPredictions:
     def macro_ap(self, idx: np.ndarray) -> float:
         """Mean AP over the species active among windows `idx` (repeats count), as
         `metrics.mean_average_precision` on those rows, in O(windows) per species."""
-        if not hasattr(self, "_ap"):
-            self._ap = WeightedAP(self.true, self.prob)
         return self._ap.macro(np.bincount(idx, minlength=len(self.true)))
+
+    @cached_property
+    def _counts(self) -> list[np.ndarray]:
+        """Per window and species: true positive, false positive, positive (0/1)."""
+        t, d = self.true > 0, self.pred > 0
+        return [(t & d).astype(float), (~t & d).astype(float), t.astype(float)]
+
+    @cached_property
+    def _ap(self) -> WeightedAP:
+        return WeightedAP(self.true, self.prob)
 
 
 class WeightedAP:

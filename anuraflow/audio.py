@@ -17,17 +17,29 @@ class AudioError(ValueError):
     """A recording that cannot be used, with the file named in the message."""
 
 
+LIBSNDFILE_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError)
+
+
+def check_not_empty(path: Path) -> None:
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: empty file (0 bytes)")
+
+
+def unreadable(path: Path, err: Exception) -> AudioError:
+    """The error for a file libsndfile cannot open, with what is wrong in a WAV header."""
+    problem = wav_header_problem(path)
+    detail = f"{problem}; " if problem else ""
+    return AudioError(f"{path}: cannot be read as audio ({detail}libsndfile: {err})")
+
+
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Samples as float32 [frames, channels] and the sample rate."""
     path = Path(path)
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: empty file (0 bytes)")
+    check_not_empty(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        problem = wav_header_problem(path)
-        detail = f"{problem}; " if problem else ""
-        raise AudioError(f"{path}: cannot be read as audio ({detail}libsndfile: {err})") from err
+    except LIBSNDFILE_ERRORS as err:
+        raise unreadable(path, err) from err
     return data, int(rate)
 
 
@@ -121,14 +133,18 @@ MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 384_000
 BAD_RECORDING_POLICIES = ("fail", "skip")
 
 
-def usable_samples(
-    path: str | Path, samples: np.ndarray, rate: int, min_duration_s: float = 0.0
-) -> np.ndarray:
-    """The mono signal of a decoded recording, or an AudioError saying why it cannot be used."""
+def check_sample_rate(path: str | Path, rate: int) -> None:
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
         raise AudioError(
             f"{path}: sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
         )
+
+
+def usable_samples(
+    path: str | Path, samples: np.ndarray, rate: int, min_duration_s: float = 0.0
+) -> np.ndarray:
+    """The mono signal of a decoded recording, or an AudioError saying why it cannot be used."""
+    check_sample_rate(path, rate)
     if samples.shape[0] == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
     bad = ~np.isfinite(samples)

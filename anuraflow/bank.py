@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from anuraflow.features import LogMelConfig, read_feature_cache
-from anuraflow.frontend import Frontend, frame_statistics, gather_frames
+from anuraflow.frontend import FrameStatistics, Frontend, gather_frames
 
 
 @dataclass
@@ -68,7 +68,7 @@ def build_bank(
 ) -> WindowBank:
     """The bank of `windows`' recordings, with a frontend normalising by the statistics of
     the `train_recordings`' frames (never of validation or test)."""
-    blocks, offsets, offset, train_blocks = [], {}, 0, []
+    blocks, offsets, offset, stats = [], {}, 0, FrameStatistics()
     cfg = None
     for rec in sorted(windows["recording_id"].unique()):
         feats, meta = read_feature_cache(feature_paths[rec])
@@ -77,8 +77,8 @@ def build_bank(
         offset += feats.shape[0]
         blocks.append(Frontend.store(feats))
         if rec in train_recordings:
-            train_blocks.append(feats)
-    mean, std = frame_statistics(train_blocks)
+            stats.add(feats)
+    mean, std = stats.mean_std()
     frontend = Frontend(
         cfg,
         window_s,

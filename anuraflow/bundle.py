@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from anuraflow.checkpoint import save_torch
-from anuraflow.fileio import json_safe
+from anuraflow.fileio import atomic_path, json_safe
 from anuraflow.frontend import Frontend, score_windows
 from anuraflow.models import build_model
 from anuraflow.thresholds import threshold_vector
@@ -156,8 +156,6 @@ def export_onnx(bundle_path: str | Path, out_path: str | Path) -> None:
     import warnings
 
     import onnx
-
-    from anuraflow.fileio import atomic_path
 
     bundle = load_bundle(bundle_path)
     scorer = WindowScorer(bundle).eval()

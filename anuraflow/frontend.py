@@ -97,15 +97,25 @@ class Frontend:
         )
 
 
-def frame_statistics(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-mel mean and std over every frame of `blocks` (float64 sums; std floored at 1e-3)."""
-    n = sum(b.shape[0] for b in blocks)
-    if n == 0:
-        raise ValueError("no frames to compute normalisation statistics from")
-    total = sum(b.astype(np.float64).sum(0) for b in blocks)
-    square = sum((b.astype(np.float64) ** 2).sum(0) for b in blocks)
-    mean = total / n
-    return mean, np.sqrt(np.maximum(square / n - mean**2, 1e-6))
+class FrameStatistics:
+    """Per-mel mean and std of the frames added, summed in float64 one recording at a time
+    (no recording is kept: at AnuraSet scale the training frames are gigabytes)."""
+
+    def __init__(self) -> None:
+        self.n, self.total, self.square = 0, 0.0, 0.0
+
+    def add(self, features: np.ndarray) -> None:
+        f64 = features.astype(np.float64)
+        self.n += f64.shape[0]
+        self.total = self.total + f64.sum(0)
+        self.square = self.square + (f64**2).sum(0)
+
+    def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std); std floored at 1e-3."""
+        if self.n == 0:
+            raise ValueError("no frames to compute normalisation statistics from")
+        mean = self.total / self.n
+        return mean, np.sqrt(np.maximum(self.square / self.n - mean**2, 1e-6))
 
 
 @torch.no_grad()

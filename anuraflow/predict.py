@@ -21,12 +21,14 @@ import soundfile as sf
 import torch
 
 from anuraflow.audio import (
-    MAX_SAMPLE_RATE,
-    MIN_SAMPLE_RATE,
+    LIBSNDFILE_ERRORS,
     AudioError,
+    check_not_empty,
+    check_sample_rate,
     pcm16_levels,
     resample,
     to_mono,
+    unreadable,
 )
 from anuraflow.bundle import ModelBundle
 from anuraflow.frontend import Frontend
@@ -52,17 +54,12 @@ class AudioFacts:
 def audio_facts(path: str | Path) -> AudioFacts:
     """libsndfile's view of `path`, or an AudioError naming the file and the problem."""
     path = Path(path)
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: empty file (0 bytes)")
+    check_not_empty(path)
     try:
         info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{path}: cannot be read as audio (libsndfile: {err})") from err
-    if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
-        raise AudioError(
-            f"{path}: sample rate {info.samplerate} Hz is outside "
-            f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
-        )
+    except LIBSNDFILE_ERRORS as err:
+        raise unreadable(path, err) from err
+    check_sample_rate(path, info.samplerate)
     if info.frames == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
     return AudioFacts(info.samplerate, info.channels, info.frames, f"{info.format}/{info.subtype}")
