@@ -295,3 +295,29 @@ def test_activity_table_hand_case():
     assert activity.loc[("B", "S2", 6), "detections_per_hour"] == 2.0
     assert activity.loc[("A", "S2", 6), "detections"] == 0  # zeros are rows too
     assert len(activity) == 4  # 2 species x 2 (site, hour) cells recorded; no-date left out
+
+
+def test_tuned_metrics_equal_sklearn_at_each_species_threshold():
+    """Test metrics at per-species thresholds: every species' F1 by scikit-learn at its own
+    threshold, macro over active species; a species without a test positive is left out
+    (active) or counts 0 (all species); single-label runs have none."""
+    from anuraflow.evaluation import tuned_metrics
+
+    rng = np.random.default_rng(3)
+    true = (rng.random((80, 3)) < 0.3).astype(int)
+    true[:, 2] = 0  # no positive on test
+    prob = rng.random((80, 3))
+    thresholds = {
+        "A": {"threshold": 0.2}, "B": {"threshold": 0.7}, "C": {"threshold": 0.5}
+    }  # fmt: skip
+    groups = {"A": "frequent", "B": "rare", "C": "rare"}
+    out = tuned_metrics(true, prob, ["A", "B", "C"], groups, thresholds)
+    f1 = [
+        f1_score(true[:, j], prob[:, j] >= t, zero_division=0)
+        for j, t in enumerate([0.2, 0.7, 0.5])
+    ]
+    assert out["macro_f1"]["all"] == pytest.approx((f1[0] + f1[1]) / 2)
+    assert out["macro_f1"]["rare"] == pytest.approx(f1[1])  # C absent: left out
+    assert out["macro_f1_all_species"]["all"] == pytest.approx(sum(f1) / 3)
+    assert out["per_species"]["C"]["f1"] == 0.0 and out["per_species"]["C"]["support"] == 0
+    assert tuned_metrics(true, prob, ["A", "B", "C"], groups, None) is None
