@@ -1,9 +1,10 @@
 """anuraflow: the science behind the anuraflow Snakemake workflow.
 
-One module per idea: audio IO (`audio`), recording discovery (`recordings`), annotation
-formats (`annotations`), species tables (`species`), synthetic data (`synthetic`), windows
-(`windows`), splits (`splits`), features (`features`), models (`models`), augmentation
-(`augment`), training (`training`), metrics (`metrics`) and the report (`report`).
+Subpackages follow the workflow's chain (docs/development.md draws it):
+`data` (recordings, labels, windows, splits) -> `features` (log-mels and the one frontend) ->
+`learn` (models, mixing, losses, training runs) -> `evaluate` (metrics, thresholds, bootstrap)
+-> `report`; `detect` runs a trained bundle on new recordings; `core` is what every stage
+shares (atomic files, provenance, config checks).
 """
 
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 (a) ours: every recording's log-mels in one device-resident float16 bank; windows are frame
     offsets; gather, normalisation, SpecAugment, time shift and Mix2 mixing run on the device
-    (`anuraflow.training.train_step`, the trainer's own step).
+    (`anuraflow.learn.training.train_step`, the trainer's own step).
 (b) the compute limit: the same model, loss and optimizer fed one random batch already on the
     device (no data path at all).
 (c) the reference style (AnuraSet's published code): one 3 s WAV file per window, a PyTorch
@@ -36,13 +36,13 @@ import yaml
 from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
-from anuraflow.bank import WindowBank  # noqa: E402
-from anuraflow.experiments import experiment_settings  # noqa: E402
-from anuraflow.features import LOG_FLOOR, LogMelConfig, mel_transform  # noqa: E402
-from anuraflow.frontend import Frontend  # noqa: E402
-from anuraflow.losses import bce  # noqa: E402
-from anuraflow.models import build_model  # noqa: E402
-from anuraflow.training import (  # noqa: E402
+from anuraflow.features.bank import WindowBank  # noqa: E402
+from anuraflow.features.frontend import Frontend  # noqa: E402
+from anuraflow.features.logmel import LOG_FLOOR, LogMelConfig, mel_transform  # noqa: E402
+from anuraflow.learn.experiments import experiment_settings  # noqa: E402
+from anuraflow.learn.losses import bce  # noqa: E402
+from anuraflow.learn.models import build_model  # noqa: E402
+from anuraflow.learn.training import (  # noqa: E402
     make_objective,
     train_step,
 )

@@ -24,7 +24,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from anuraflow.fileio import json_text  # noqa: E402
+from anuraflow.core.fileio import json_text  # noqa: E402
 
 
 def rule_costs(benchmark_dir: Path) -> dict[str, dict]:

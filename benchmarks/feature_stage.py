@@ -37,7 +37,7 @@ from workflow_run import REPO, cpu_name, write_report
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from workflow_helpers import parse_planned_jobs  # noqa: E402  (the tests' dry-run parser)
 
-from anuraflow.synthetic import plan_dataset, species_voices, write_recording  # noqa: E402
+from anuraflow.data.synthetic import plan_dataset, species_voices, write_recording  # noqa: E402
 
 SCALE_CONFIG = REPO / "config/synthetic-anuraset-scale.yaml"
 NEW_STAMP = "20300101_000000"  # the recording added to measure the incremental cost
@@ -119,7 +119,7 @@ def in_process_limit(workdir: Path, plans: list, n: int) -> dict:
     """Ingest + log-mel of `n` recordings in this process on one thread: no Snakemake."""
     import torch
 
-    from anuraflow.jobs import features_job, ingest_job
+    from anuraflow.data.jobs import features_job, ingest_job
 
     torch.set_num_threads(1)
     out = Path(tempfile.mkdtemp(dir=workdir))

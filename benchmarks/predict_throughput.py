@@ -1,4 +1,4 @@
-"""Benchmark: detection on new recordings (anuraflow.predict.score_recording).
+"""Benchmark: detection on new recordings (anuraflow.detect.predict.score_recording).
 
 1. Throughput, in seconds of audio scored per wall second, of the demo model (small_cnn,
    8 species, the demo frontend: 128 mels, hop 128) and of MobileNetV3-Large (Mix2 head, 42
@@ -27,12 +27,12 @@ import torch
 from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
-from anuraflow.bundle import load_bundle, save_bundle  # noqa: E402
-from anuraflow.experiments import experiment_settings  # noqa: E402
-from anuraflow.features import LogMelConfig  # noqa: E402
-from anuraflow.frontend import Frontend  # noqa: E402
-from anuraflow.models import build_model  # noqa: E402
-from anuraflow.predict import score_recording  # noqa: E402
+from anuraflow.detect.predict import score_recording  # noqa: E402
+from anuraflow.features.frontend import Frontend  # noqa: E402
+from anuraflow.features.logmel import LogMelConfig  # noqa: E402
+from anuraflow.learn.bundle import load_bundle, save_bundle  # noqa: E402
+from anuraflow.learn.experiments import experiment_settings  # noqa: E402
+from anuraflow.learn.models import build_model  # noqa: E402
 
 MODELS = {"small_cnn": 8, "mobilenetv3_large": 42}
 
@@ -86,8 +86,8 @@ def peak_rss(bundle_path: Path, audio: Path, threads: int, block_s: float) -> di
     child's VmHWM)."""
     code = (
         f"import sys, torch; sys.path.insert(0, {str(REPO)!r})\n"
-        "from anuraflow.bundle import load_bundle\n"
-        "from anuraflow.predict import score_recording\n"
+        "from anuraflow.learn.bundle import load_bundle\n"
+        "from anuraflow.detect.predict import score_recording\n"
         f"torch.set_num_threads({threads})\n"
         f"bundle = load_bundle({str(bundle_path)!r})\n"
         f"s, f = score_recording({str(audio)!r}, bundle, 1.0, {block_s!r})\n"

@@ -5,9 +5,9 @@ window of every batch. Three ways, the same draws from the same distribution:
 
 - `before`: as pretraining made them until now, one window at a time with torchaudio's
   phase vocoder, on the CPU, then copied to the device;
-- `one_at_a_time`: one window at a time with `anuraflow.views.phase_vocoder` (the same
+- `one_at_a_time`: one window at a time with `anuraflow.learn.views.phase_vocoder` (the same
   numbers as torchaudio's, from the frame-major layout torch.stft returns);
-- `batched`: `anuraflow.views.random_views`, which groups the windows that drew the same
+- `batched`: `anuraflow.learn.views.random_views`, which groups the windows that drew the same
   transformation and runs each group as one batched call on the windows' own device.
 
     .venv/bin/python benchmarks/pretrain_views.py                 # CPU
@@ -31,7 +31,7 @@ from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
 from anuraflow import views  # noqa: E402
-from anuraflow.views import random_views  # noqa: E402
+from anuraflow.learn.views import random_views  # noqa: E402
 
 SAMPLE_RATE, WINDOW_S = 16000, 3.0
 

@@ -33,9 +33,13 @@ from workflow_run import REPO, cpu_name, write_report
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from workflow_helpers import parse_planned_jobs  # noqa: E402
 
-from anuraflow.audio import read_audio, resample, to_mono  # noqa: E402
-from anuraflow.features import LogMelConfig, logmel  # noqa: E402
-from anuraflow.release import RELEASE_COLUMNS, assemble_clips, release_from_recordings  # noqa: E402
+from anuraflow.data.audio import read_audio, resample, to_mono  # noqa: E402
+from anuraflow.data.release import (  # noqa: E402
+    RELEASE_COLUMNS,
+    assemble_clips,
+    release_from_recordings,
+)
+from anuraflow.features.logmel import LogMelConfig, logmel  # noqa: E402
 
 SCALE = yaml.safe_load((REPO / "config/synthetic-anuraset-scale.yaml").read_text())
 CODES = [s["code"] for s in SCALE["species"]]

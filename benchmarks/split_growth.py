@@ -21,8 +21,14 @@ import pandas as pd
 import yaml
 from workflow_run import REPO, write_report
 
-from anuraflow.splits import SUBSETS, split_balance, split_recordings, stable_split, subset_targets
-from anuraflow.synthetic import plan_dataset
+from anuraflow.data.splits import (
+    SUBSETS,
+    split_balance,
+    split_recordings,
+    stable_split,
+    subset_targets,
+)
+from anuraflow.data.synthetic import plan_dataset
 
 SCALE = REPO / "config/synthetic-anuraset-scale.yaml"
 

@@ -25,7 +25,7 @@ import numpy as np
 from workflow_run import REPO, config_label, run_workflow, write_report
 
 sys.path.insert(0, str(REPO))
-from anuraflow.stats import paired_ttest  # noqa: E402
+from anuraflow.evaluate.stats import paired_ttest  # noqa: E402
 
 EXPERIMENTS = ["s003_random_small_cnn", "s003_vicreg_small_cnn", "s003_barlow_twins_small_cnn"]
 PRETRAINS = ["vicreg_small_cnn", "barlow_twins_small_cnn"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from anuraflow.fileio import json_text  # noqa: E402
+from anuraflow.core.fileio import json_text  # noqa: E402
 
 
 def run_workflow(workdir: Path, configfile: str, overlay: dict, cores: int, gpus: int) -> float:

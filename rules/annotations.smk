@@ -24,9 +24,9 @@ rule parse_annotations:
     resources:
         mem_mb=500,
         runtime=5,
-    # in Snakemake's own process, a thread per job (anuraflow/jobs.py)
+    # in Snakemake's own process, a thread per job (anuraflow/data/jobs.py)
     run:
-        from anuraflow.jobs import annotation_job
+        from anuraflow.data.jobs import annotation_job
 
         annotation_job(
             params.labels,

@@ -11,9 +11,9 @@ import yaml
 # puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
 
-from anuraflow.configcheck import schema_errors  # noqa: E402
-from anuraflow.provenance import gpu_visible  # noqa: E402
-from anuraflow.recordings import (
+from anuraflow.core.configcheck import schema_errors  # noqa: E402
+from anuraflow.core.provenance import gpu_visible  # noqa: E402
+from anuraflow.data.recordings import (
     AUDIO_EXTENSIONS,
     RecordingSource,
     discover_recordings,
@@ -23,13 +23,16 @@ from anuraflow.recordings import (
     unmatched_annotation_files,
     with_annotation_table,
 )  # noqa: E402
-from anuraflow.annotations import table_recordings  # noqa: E402
-from anuraflow.clips import (
+from anuraflow.data.annotations import table_recordings  # noqa: E402
+from anuraflow.data.clips import (
     class_folder_sources,
     clip_groups,
 )  # noqa: E402
-from anuraflow.synthetic import plan_dataset  # noqa: E402
-from anuraflow.experiments import cpu_training_note, experiment_settings  # noqa: E402
+from anuraflow.data.synthetic import plan_dataset  # noqa: E402
+from anuraflow.learn.experiments import (
+    cpu_training_note,
+    experiment_settings,
+)  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 

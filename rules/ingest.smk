@@ -26,10 +26,10 @@ rule ingest_recording:
     resources:
         mem_mb=1500,
         runtime=10,
-    # in Snakemake's own process, a thread per job (anuraflow/jobs.py says why); so no
+    # in Snakemake's own process, a thread per job (anuraflow/data/jobs.py says why); so no
     # conda env of its own: it uses the environment Snakemake runs in
     run:
-        from anuraflow.jobs import ingest_job
+        from anuraflow.data.jobs import ingest_job
 
         ingest_job(
             params.source,

@@ -1,5 +1,5 @@
 # Train: one job per experiment config x seed, resumable after a kill (resume.pt). model.pt
-# is the self-describing model bundle (anuraflow/bundle.py) that `predict` runs.
+# is the self-describing model bundle (anuraflow/learn/bundle.py) that `predict` runs.
 
 
 rule train_model:

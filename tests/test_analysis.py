@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, f1_score
 
-from anuraflow.analysis import (
+from anuraflow.evaluate.analysis import (
     codetection_matrix,
     paired_intervals,
     per_site_scores,
     run_predictions,
 )
-from anuraflow.evaluation_report import best_run, optimism_table
-from anuraflow.run import epoch_chosen_on_test
+from anuraflow.learn.run import epoch_chosen_on_test
+from anuraflow.report.evaluation_sections import best_run, optimism_table
 
 CODES = ["A", "B", "C"]
 
@@ -108,8 +108,8 @@ def test_selection_on_test_and_best_run():
 def test_weighted_ap_equals_sklearn_on_the_resampled_rows(seed):
     """The bootstrap's fast AP: windows drawn with replacement (repeats, ties of scores,
     species without a drawn positive) give scikit-learn's numbers on the drawn rows."""
-    from anuraflow.analysis import WeightedAP
-    from anuraflow.metrics import mean_average_precision
+    from anuraflow.evaluate.analysis import WeightedAP
+    from anuraflow.evaluate.metrics import mean_average_precision
 
     rng = np.random.default_rng(seed)
     true = (rng.random((60, 5)) < 0.2).astype(int)
@@ -131,7 +131,7 @@ def test_weighted_ap_equals_sklearn_on_the_resampled_rows(seed):
 
 
 def test_macro_f1_from_counts_equals_the_metric_on_the_resampled_rows(tmp_path):
-    from anuraflow.metrics import macro_f1
+    from anuraflow.evaluate.metrics import macro_f1
 
     rng = np.random.default_rng(5)
     true = (rng.random((50, 3)) < 0.3).astype(int)

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from anuraflow.annotations import (
+from anuraflow.data.annotations import (
     AnnotationError,
     check_species,
     normalise_annotation_file,
@@ -121,7 +121,7 @@ def test_false_calls_are_dropped_with_a_note(tmp_path):
 
 
 def test_annotation_table_rows_of_one_recording(tmp_path):
-    from anuraflow.annotations import parse_annotation_table, table_recordings
+    from anuraflow.data.annotations import parse_annotation_table, table_recordings
 
     path = tmp_path / "labels.csv"
     path.write_text(

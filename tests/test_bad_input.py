@@ -13,16 +13,16 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from anuraflow.annotations import (
+from anuraflow.core.fileio import atomic_path
+from anuraflow.data.annotations import (
     AnnotationError,
     normalise_annotation_file,
     read_annotation_file,
 )
-from anuraflow.audio import AudioError, standardise_recording
-from anuraflow.features import LogMelConfig, cache_recording_features, read_feature_cache
-from anuraflow.fileio import atomic_path
-from anuraflow.recordings import RecordingSource, unmatched_annotation_files
-from anuraflow.windows import segment_recording
+from anuraflow.data.audio import AudioError, standardise_recording
+from anuraflow.data.recordings import RecordingSource, unmatched_annotation_files
+from anuraflow.data.windows import segment_recording
+from anuraflow.features.logmel import LogMelConfig, cache_recording_features, read_feature_cache
 
 RATE = 16000
 
@@ -305,7 +305,7 @@ def test_killed_writer_leaves_the_old_file_and_no_new_one(tmp_path):
     target.write_text("previous complete version")
     code = (
         "import os, signal, sys\n"
-        "from anuraflow.fileio import atomic_path\n"
+        "from anuraflow.core.fileio import atomic_path\n"
         "with atomic_path(sys.argv[1]) as tmp:\n"
         "    tmp.write_text('half written')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

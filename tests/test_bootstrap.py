@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from anuraflow.bootstrap import bootstrap_interval, paired_difference, recording_samples
-from anuraflow.metrics import macro_f1
+from anuraflow.evaluate.bootstrap import bootstrap_interval, paired_difference, recording_samples
+from anuraflow.evaluate.metrics import macro_f1
 
 
 def test_samples_draw_whole_recordings():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from anuraflow.configdocs import config_reference, schema_keys
+from anuraflow.core.configdocs import config_reference, schema_keys
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 def test_config_readme_equals_the_schemas():
     expected = config_reference(REPO / "config/schemas")
     assert (REPO / "config/README.md").read_text() == expected, (
-        "config/README.md is out of date: run python -m anuraflow.configdocs > config/README.md"
+        "config/README.md is out of date: "
+        "run python -m anuraflow.core.configdocs > config/README.md"
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from workflow_helpers import snakemake, strict_json
 
-from anuraflow.experiments import experiment_settings
+from anuraflow.learn.experiments import experiment_settings
 
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENT_DIR = REPO / "config" / "experiments"

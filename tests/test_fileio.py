@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from workflow_helpers import strict_json
 
-from anuraflow.fileio import atomic_path, write_json, write_text
+from anuraflow.core.fileio import atomic_path, write_json, write_text
 
 
 def test_atomic_write_has_umask_mode(tmp_path):

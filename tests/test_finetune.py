@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from anuraflow.checkpoint import load_encoder
-from anuraflow.metrics import silhouette
-from anuraflow.models import build_model, encoder_state
-from anuraflow.splits import kfold_recordings
-from anuraflow.training import balanced_indices, fraction_of_labels
+from anuraflow.data.splits import kfold_recordings
+from anuraflow.evaluate.metrics import silhouette
+from anuraflow.learn.checkpoint import load_encoder
+from anuraflow.learn.models import build_model, encoder_state
+from anuraflow.learn.training import balanced_indices, fraction_of_labels
 
 
 def test_k_folds_partition_the_recordings_exactly():
@@ -72,7 +72,7 @@ def test_pretrained_encoder_is_loaded_and_frozen(tmp_path):
 
 
 def test_time_stretch_on_log_mels_moves_events_and_keeps_bands():
-    from anuraflow.augment import time_stretch_frames
+    from anuraflow.features.augment import time_stretch_frames
 
     x = torch.zeros(2, 1, 4, 100)
     x[:, :, 2, 40] = 1.0  # an event in mel band 2 at frame 40

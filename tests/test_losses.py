@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from anuraflow import losses
+from anuraflow.learn import losses
 
 # Four unit embeddings and two classes: e1, e2 in A; e3, e4 in B.
 Z = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [-1.0, 0.0]])

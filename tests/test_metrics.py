@@ -10,7 +10,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from anuraflow.metrics import (
+from anuraflow.evaluate.metrics import (
     auroc,
     embedding_statistics,
     f1_by_polyphony,

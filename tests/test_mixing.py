@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from anuraflow import losses
-from anuraflow.experiments import MIX2_PROBABILITIES
-from anuraflow.mixing import (
+from anuraflow.learn import losses
+from anuraflow.learn.experiments import MIX2_PROBABILITIES
+from anuraflow.learn.mixing import (
     choose_method,
     dirichlet_matrix,
     fixed_pair_mixture,

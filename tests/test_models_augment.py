@@ -5,9 +5,14 @@ import pytest
 import torch
 import yaml
 
-from anuraflow.augment import circular_time_shift, mix_noise_at_snr, normalise, spec_augment
-from anuraflow.features import LogMelConfig, logmel
-from anuraflow.models import MODELS, build_model, n_parameters
+from anuraflow.features.augment import (
+    circular_time_shift,
+    mix_noise_at_snr,
+    normalise,
+    spec_augment,
+)
+from anuraflow.features.logmel import LogMelConfig, logmel
+from anuraflow.learn.models import MODELS, build_model, n_parameters
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,22 +10,22 @@ import soundfile as sf
 import torch
 from sklearn.metrics import f1_score
 
-from anuraflow.annotations import parse_raven_table
-from anuraflow.audio import AudioError, read_audio, standardise_recording, to_mono
-from anuraflow.bundle import WindowScorer, export_onnx, load_bundle, save_bundle
-from anuraflow.detections import (
+from anuraflow.data.annotations import parse_raven_table
+from anuraflow.data.audio import AudioError, read_audio, standardise_recording, to_mono
+from anuraflow.detect.detections import (
     activity_table,
     detections_table,
     merge_runs,
     recorded_seconds_by_hour,
     write_raven_table,
 )
-from anuraflow.experiments import experiment_settings
-from anuraflow.features import LogMelConfig, logmel
-from anuraflow.frontend import Frontend
-from anuraflow.models import build_model
-from anuraflow.predict import audio_facts, frame_blocks, score_recording
-from anuraflow.thresholds import best_f1_threshold, threshold_vector, tune_thresholds
+from anuraflow.detect.predict import audio_facts, frame_blocks, score_recording
+from anuraflow.evaluate.thresholds import best_f1_threshold, threshold_vector, tune_thresholds
+from anuraflow.features.frontend import Frontend
+from anuraflow.features.logmel import LogMelConfig, logmel
+from anuraflow.learn.bundle import WindowScorer, export_onnx, load_bundle, save_bundle
+from anuraflow.learn.experiments import experiment_settings
+from anuraflow.learn.models import build_model
 
 CFG = LogMelConfig(n_mels=32, hop_length=256)
 
@@ -301,7 +301,7 @@ def test_tuned_metrics_equal_sklearn_at_each_species_threshold():
     """Test metrics at per-species thresholds: every species' F1 by scikit-learn at its own
     threshold, macro over active species; a species without a test positive is left out
     (active) or counts 0 (all species); single-label runs have none."""
-    from anuraflow.evaluation import tuned_metrics
+    from anuraflow.evaluate.scoring import tuned_metrics
 
     rng = np.random.default_rng(3)
     true = (rng.random((80, 3)) < 0.3).astype(int)

@@ -10,9 +10,9 @@ import yaml
 from sklearn.metrics import precision_score, recall_score
 from workflow_helpers import snakemake
 
-from anuraflow.annotations import parse_raven_table
-from anuraflow.synthetic import write_new_recordings
-from anuraflow.windows import window_labels
+from anuraflow.data.annotations import parse_raven_table
+from anuraflow.data.synthetic import write_new_recordings
+from anuraflow.data.windows import window_labels
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 SYNTHETIC_SEED = 3

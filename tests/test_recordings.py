@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from anuraflow.recordings import discover_recordings, parse_recording_name
+from anuraflow.data.recordings import discover_recordings, parse_recording_name
 
 
 def _wav(path):

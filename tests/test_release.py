@@ -11,9 +11,8 @@ import soundfile as sf
 import yaml
 from workflow_helpers import REPO, planned_jobs, snakemake, tiny_directory_config
 
-from anuraflow.audio import AudioError
-from anuraflow.features import read_feature_cache
-from anuraflow.release import (
+from anuraflow.data.audio import AudioError
+from anuraflow.data.release import (
     ReleaseError,
     assemble_clips,
     index_release,
@@ -21,7 +20,8 @@ from anuraflow.release import (
     recording_clips,
     release_from_recordings,
 )
-from anuraflow.synthetic import write_dataset
+from anuraflow.data.synthetic import write_dataset
+from anuraflow.features.logmel import read_feature_cache
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 HEADER = "sample_name,fname,min_t,max_t,site,date,species_number,subset," + ",".join(CODES)

@@ -18,8 +18,8 @@ import soundfile as sf
 import yaml
 from workflow_helpers import SNAKEMAKE, planned_jobs, snakemake, tiny_directory_config
 
-from anuraflow.features import read_feature_cache
-from anuraflow.synthetic import write_dataset
+from anuraflow.data.synthetic import write_dataset
+from anuraflow.features.logmel import read_feature_cache
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 ODD_NAME = "odd name; $(touch PWNED) 'x'"  # a path that must never reach a shell unquoted
@@ -274,7 +274,7 @@ def test_sigkill_mid_epoch_resumes_to_identical_metrics(tmp_path):
 def test_a_checkpoint_for_other_settings_is_not_trusted(tmp_path):
     import torch
 
-    from anuraflow.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
+    from anuraflow.learn.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 
     table, features = tmp_path / "windows.parquet", tmp_path / "rec.parquet"
     table.write_text("v1")
@@ -301,7 +301,7 @@ def test_a_checkpoint_for_other_settings_is_not_trusted(tmp_path):
 def test_checkpoints_refuse_pickled_code(tmp_path):
     import torch
 
-    from anuraflow.checkpoint import load_checkpoint
+    from anuraflow.learn.checkpoint import load_checkpoint
 
     class Payload:
         def __reduce__(self):

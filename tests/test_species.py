@@ -1,6 +1,6 @@
 import pytest
 
-from anuraflow.species import assign_groups, frequency_group, species_table
+from anuraflow.data.species import assign_groups, frequency_group, species_table
 
 THRESHOLDS = {"frequent_min_windows": 10000, "common_min_windows": 5000}
 

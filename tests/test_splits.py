@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anuraflow.splits import (
+from anuraflow.data.splits import (
     SUBSETS,
     pinned_split,
     place_new_recordings,
@@ -219,8 +219,8 @@ def test_grouped_split_keeps_each_group_in_one_subset(tmp_path):
 def test_by_site_folds_hold_out_exactly_one_site_each(tmp_path):
     """Leave one site out: fold k's test set is site k's recordings, and no recording of that
     site trains or validates; every other recording does one or the other."""
-    from anuraflow.run import RunInputs, run_windows
-    from anuraflow.splits import site_folds
+    from anuraflow.data.splits import site_folds
+    from anuraflow.learn.run import RunInputs, run_windows
 
     rows = []
     for r, site in enumerate(["A", "A", "B", "B", "B", "C"]):
@@ -258,8 +258,8 @@ def test_by_site_folds_hold_out_exactly_one_site_each(tmp_path):
 
 
 def test_by_site_validation_falls_back_to_the_splits_test_recordings(tmp_path):
-    from anuraflow.run import RunInputs, run_windows
-    from anuraflow.splits import site_folds
+    from anuraflow.data.splits import site_folds
+    from anuraflow.learn.run import RunInputs, run_windows
 
     rows = [{"recording_id": f"r{r}", "site": s, "start_s": 0.0} for r, s in enumerate("AABB")]
     pd.DataFrame(rows).to_parquet(tmp_path / "windows.parquet")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from anuraflow.ssl import (
+from anuraflow.learn.ssl import (
     Projector,
     barlow_twins_loss,
     cross_correlation,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import ttest_rel
 
-from anuraflow.stats import paired_ttest
+from anuraflow.evaluate.stats import paired_ttest
 
 
 def test_hand_computation():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from anuraflow.annotations import parse_audacity_labels
-from anuraflow.recordings import NAME_PATTERN
-from anuraflow.synthetic import (
+from anuraflow.data.annotations import parse_audacity_labels
+from anuraflow.data.recordings import NAME_PATTERN
+from anuraflow.data.synthetic import (
     SHAPES,
     call_waveform,
     plan_dataset,

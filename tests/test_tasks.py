@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from anuraflow.tasks import class_index, prepare_task, single_subset_species
+from anuraflow.learn.tasks import class_index, prepare_task, single_subset_species
 
 CODES = ["A", "B", "C", "D"]
 WINDOWS = pd.DataFrame(

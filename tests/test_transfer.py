@@ -4,7 +4,7 @@ import pytest
 import torch
 from torchvision.models import densenet121, resnet18
 
-from anuraflow.models import DenseHead, build_model, encoder_state, n_parameters
+from anuraflow.learn.models import DenseHead, build_model, encoder_state, n_parameters
 
 
 @pytest.mark.parametrize("name, n_mels", [("densenet121", 64), ("inception_v3", 80)])

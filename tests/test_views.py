@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchaudio.functional as AF
 
-from anuraflow.views import (
+from anuraflow.learn.views import (
     NOISE_SNR_DB,
     PITCH_STEPS,
     STRETCH_FACTORS,

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anuraflow.windows import segment_recording, window_labels, window_starts
+from anuraflow.data.windows import segment_recording, window_labels, window_starts
 
 CODES = ["AAA", "BBB", "CCC"]
 

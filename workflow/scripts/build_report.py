@@ -1,7 +1,7 @@
 """Rule build_report: aggregate every run into report.html, metric tables and figures."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.report import ReportInputs, build_report
+from anuraflow.core.fileio import redirect_output
+from anuraflow.report.page import ReportInputs, build_report
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

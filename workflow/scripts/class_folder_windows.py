@@ -1,7 +1,7 @@
 """Rule class_folder_windows: one window per class-folder clip -> windows.parquet."""
 
-from anuraflow.clips import class_folder_windows
-from anuraflow.fileio import redirect_output
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.clips import class_folder_windows
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

@@ -1,7 +1,7 @@
 """Rule feature_index: one table of every recording's feature cache, with checksums."""
 
-from anuraflow.features import index_feature_caches
-from anuraflow.fileio import redirect_output
+from anuraflow.core.fileio import redirect_output
+from anuraflow.features.logmel import index_feature_caches
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

@@ -1,7 +1,7 @@
 """Rule kfold_splits: k cross-validation folds of the train and validation recordings."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.splits import kfold_dataset
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.splits import kfold_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

@@ -2,8 +2,8 @@
 
 import torch
 
-from anuraflow.fileio import job_log
-from anuraflow.predict import PredictSettings, predict_recording
+from anuraflow.core.fileio import job_log
+from anuraflow.detect.predict import PredictSettings, predict_recording
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 torch.set_num_threads(sm.threads)

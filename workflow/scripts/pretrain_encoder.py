@@ -1,7 +1,7 @@
 """Rule pretrain_encoder: self-supervised pretraining of one encoder (seed 003)."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.pretrain import pretrain_encoder
+from anuraflow.core.fileio import redirect_output
+from anuraflow.learn.pretrain import pretrain_encoder
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

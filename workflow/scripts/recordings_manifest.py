@@ -1,7 +1,7 @@
 """Rule recordings_manifest: merge per-recording ingest and annotation records."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.recordings import merge_manifest
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.recordings import merge_manifest
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

@@ -1,7 +1,7 @@
 """Rule release_index: check metadata.csv and the clips once."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.release import index_release
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.release import index_release
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

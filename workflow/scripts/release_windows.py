@@ -1,7 +1,7 @@
 """Rule release_windows: the release's clips and labels -> windows.parquet."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.release import release_windows
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.release import release_windows
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

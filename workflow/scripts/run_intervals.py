@@ -1,7 +1,7 @@
 """Rule run_intervals: one run's 95 % intervals from a bootstrap over its test recordings."""
 
-from anuraflow.analysis import write_run_intervals
-from anuraflow.fileio import redirect_output
+from anuraflow.core.fileio import redirect_output
+from anuraflow.evaluate.analysis import write_run_intervals
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

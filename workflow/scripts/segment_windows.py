@@ -1,7 +1,7 @@
 """Rule segment_windows: sliding windows with multi-hot labels -> windows.parquet."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.windows import segment_dataset
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.windows import segment_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 w = sm.params.windows

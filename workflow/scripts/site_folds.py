@@ -1,7 +1,7 @@
 """Rule site_folds: leave-one-site-out folds (split.method: by_site)."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.splits import site_folds
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.splits import site_folds
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

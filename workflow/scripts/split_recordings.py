@@ -1,7 +1,7 @@
 """Rule split_recordings: recording-level train / val / test -> splits.parquet."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.splits import split_dataset
+from anuraflow.core.fileio import redirect_output
+from anuraflow.data.splits import split_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 s = sm.params.split

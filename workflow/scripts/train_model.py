@@ -1,7 +1,7 @@
 """Rule train_model: train one experiment config with one seed (and fold)."""
 
-from anuraflow.fileio import redirect_output
-from anuraflow.run import RunInputs, RunOutputs, train_experiment
+from anuraflow.core.fileio import redirect_output
+from anuraflow.learn.run import RunInputs, RunOutputs, train_experiment
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

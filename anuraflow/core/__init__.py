@@ -1,0 +1,1 @@
+"""What every stage shares: atomic file writing, provenance, config checks and their docs."""

@@ -1,0 +1,128 @@
+"""The per-recording jobs (ingest, labels, log-mel), shaped for Snakemake's `run:` directive.
+
+Each does about 0.05 s of work on a one-minute recording, while a Python process per job
+(`script:`) costs 1-2 s of start-up and imports (torch alone takes 1.4 s): at AnuraSet scale
+that start-up would be 95 % of the feature stage. So these run inside Snakemake's own process,
+one thread per job (`force-use-threads: true` in profiles/default, the workflow profile
+Snakemake reads by itself). Hence each writes its own log instead of redirecting sys.stdout,
+and pins torch to the one thread the rule declares.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from anuraflow.data.annotations import normalise_annotation_file
+from anuraflow.data.audio import standardise_recording
+from anuraflow.data.clips import ingest_clip
+from anuraflow.features.logmel import LogMelConfig, cache_recording_features
+from anuraflow.core.fileio import job_log, write_json
+from anuraflow.data.release import ingest_release_recording
+
+
+def _one_torch_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # per calling thread under OpenMP; the rules declare threads: 1
+
+
+def _say_notes(say, record: dict, policy: str) -> None:
+    for note in record["notes"]:
+        say(f"note: {note}")
+    if record["status"] == "skipped":
+        say(f"skipped ({policy}: skip): {record['problem']}")
+
+
+def ingest_job(
+    source: str,
+    audio_out: str,
+    record_out: str,
+    log: str,
+    recording_id: str,
+    sample_rate: int,
+    min_duration_s: float,
+    on_bad_recording: str,
+    kind: str = "recording",
+    clip_fit: str = "start",
+    release_metadata: str = "",
+) -> dict:
+    """Rule ingest_recording: to mono 16-bit WAV plus its record, one raw recording (`kind`
+    "recording"), one recording rebuilt from its clips in the release's clip index ("release"),
+    or one class-folder clip fitted to a window of `min_duration_s` ("clip")."""
+    with job_log(log) as say:
+        _one_torch_thread()
+        if kind == "release":
+            record = ingest_release_recording(
+                source,
+                recording_id,
+                release_metadata,
+                audio_out,
+                record_out,
+                sample_rate,
+                on_bad_recording,
+            )
+        elif kind == "clip":
+            record = ingest_clip(
+                source,
+                audio_out,
+                record_out,
+                recording_id,
+                sample_rate,
+                min_duration_s,
+                clip_fit,
+                on_bad_recording,
+            )
+        else:
+            record = standardise_recording(
+                source,
+                audio_out,
+                record_out,
+                sample_rate,
+                recording_id=recording_id,
+                min_duration_s=min_duration_s,
+                on_bad_recording=on_bad_recording,
+            )
+        say(f"{source}: {record['status']}, {record['duration_s']:.3f} s")
+        _say_notes(say, record, "on_bad_recording")
+    return record
+
+
+def annotation_job(
+    labels: str | None,
+    ingest_record: str,
+    calls_out: str,
+    record_out: str,
+    log: str,
+    recording_id: str,
+    codes: list[str],
+    on_blank_label: str,
+    on_bad_annotation: str,
+    table_columns: dict | None = None,
+) -> dict:
+    """Rule parse_annotations: one label file (or a recording's rows of a whole-dataset table,
+    `table_columns`), checked against its recording's duration."""
+    with job_log(log) as say:
+        ingest = json.loads(Path(ingest_record).read_text())
+        record = normalise_annotation_file(
+            labels,
+            recording_id,
+            calls_out,
+            codes,
+            on_blank_label,
+            duration_s=ingest["duration_s"] if ingest["status"] == "ok" else None,
+            on_bad_annotation=on_bad_annotation,
+            table_columns=table_columns,
+        )
+        write_json(record, record_out)
+        say(f"{labels}: {record['status']}, {record['n_calls']} calls")
+        _say_notes(say, record, "on_bad_annotation")
+    return record
+
+
+def features_job(audio: str, out: str, log: str, recording_id: str, features: dict) -> None:
+    """Rule compute_features: one recording's log-mel, cached in Parquet."""
+    with job_log(log) as say:
+        _one_torch_thread()
+        frames = cache_recording_features(audio, out, recording_id, LogMelConfig(**features))
+        say(f"{audio}: {frames.shape[0]} frames x {frames.shape[1]} mels -> {out}")

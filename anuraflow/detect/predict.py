@@ -1,0 +1,295 @@
+"""Scoring new recordings with a model bundle, streamed so a 12-hour file needs bounded memory.
+
+A recording is read in blocks, each with enough context on both sides that every sample and
+every frame of the block comes out as if the whole file had been processed at once:
+mono -> resampled to the frontend's rate (input blocks aligned on the resampler's period) ->
+16-bit levels (as ingest writes them) -> log-mels (frames centred in the block; the STFT's
+reflect padding only at the file's true ends) -> windows -> the bundle's scores. The frames
+are kept only until the last window that needs them has been scored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+
+from anuraflow.data.audio import (
+    LIBSNDFILE_ERRORS,
+    AudioError,
+    check_not_empty,
+    check_sample_rate,
+    pcm16_levels,
+    resample,
+    to_mono,
+    unreadable,
+)
+from anuraflow.data.windows import window_starts
+from anuraflow.features.frontend import Frontend
+from anuraflow.learn.bundle import ModelBundle
+
+RESAMPLER_MARGIN = 4096  # input samples of context: far more than torchaudio's sinc kernel
+
+
+@dataclass(frozen=True)
+class AudioFacts:
+    """What the recording is, as libsndfile reports it."""
+
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def audio_facts(path: str | Path) -> AudioFacts:
+    """libsndfile's view of `path`, or an AudioError naming the file and the problem."""
+    path = Path(path)
+    check_not_empty(path)
+    try:
+        info = sf.info(str(path))
+    except LIBSNDFILE_ERRORS as err:
+        raise unreadable(path, err) from err
+    check_sample_rate(path, info.samplerate)
+    if info.frames == 0:
+        raise AudioError(f"{path}: contains no samples (zero-length audio)")
+    return AudioFacts(info.samplerate, info.channels, info.frames, f"{info.format}/{info.subtype}")
+
+
+def output_length(n_in: int, rate_in: int, rate_out: int) -> int:
+    """Samples after resampling (torchaudio's ceil(n * out / in))."""
+    g = math.gcd(rate_in, rate_out)
+    return -(-n_in * (rate_out // g) // (rate_in // g))
+
+
+def standard_samples(
+    sound: sf.SoundFile, facts: AudioFacts, rate: int, start: int, stop: int
+) -> np.ndarray:
+    """Samples [start, stop) of the standardised signal (mono, `rate`, 16-bit levels),
+    computed from the part of the file they depend on. `start` must be a multiple of the
+    resampler's output period (rate / gcd)."""
+    g = math.gcd(facts.sample_rate, rate)
+    p_in, p_out = facts.sample_rate // g, rate // g
+    if start % p_out:
+        raise ValueError(f"block start {start} is not a multiple of {p_out}")
+    margin = 0 if p_in == p_out else p_in * math.ceil(RESAMPLER_MARGIN / p_in)
+    first = max(0, start // p_out * p_in - margin)  # a multiple of p_in: same filter phases
+    last = min(facts.frames, -(-stop * p_in // p_out) + margin)
+    sound.seek(first)
+    block = sound.read(last - first, dtype="float32", always_2d=True)
+    if not np.isfinite(block).all():
+        bad = int(np.flatnonzero(~np.isfinite(block).all(1))[0]) + first
+        raise AudioError(
+            f"{sound.name}: contains NaN or infinite samples (the first at "
+            f"{bad / facts.sample_rate:.3f} s)"
+        )
+    out = resample(to_mono(block), facts.sample_rate, rate)
+    offset = start - first // p_in * p_out
+    return pcm16_levels(out[offset : offset + stop - start], rate)
+
+
+def frame_blocks(
+    path: str | Path, facts: AudioFacts, frontend: Frontend, block_s: float
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """(first global frame, frames [n, n_mels] as the frontend stores them) in order; together
+    the frames of the whole recording, equal to its log-mels computed in one piece."""
+    cfg = frontend.features
+    rate, hop = cfg.sample_rate, cfg.hop_length
+    g = math.gcd(facts.sample_rate, rate)
+    unit = math.lcm(hop, rate // g)  # blocks start on frame centres and resampler periods
+    context = unit * math.ceil(cfg.n_fft / unit)
+    block = unit * max(1, round(block_s * rate / unit))
+    n_out = output_length(facts.frames, facts.sample_rate, rate)
+    last_frame = n_out // hop  # centre=True: frames 0 .. n_out // hop
+    silent = True
+    with sf.SoundFile(str(path)) as sound:
+        for a in range(0, n_out, block):
+            b = min(a + block, n_out)
+            s0, s1 = max(0, a - context), min(n_out, b + context)
+            samples = standard_samples(sound, facts, rate, s0, s1)
+            silent = silent and not np.any(samples)
+            feats = frontend.logmel(samples, rate)
+            f0 = a // hop
+            f1 = last_frame + 1 if b == n_out else b // hop
+            local = f0 - s0 // hop
+            yield f0, Frontend.store(feats[local : local + f1 - f0])
+    if silent and n_out:
+        raise AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
+
+
+def score_recording(
+    path: str | Path,
+    bundle: ModelBundle,
+    hop_s: float = 1.0,
+    block_s: float = 300.0,
+    batch_size: int = 256,
+    progress=None,
+) -> tuple[pd.DataFrame, AudioFacts]:
+    """Scores of every full window (start every `hop_s`) of the recording at `path`: columns
+    start_s, end_s and one per species code; and the file's facts. A recording shorter than
+    one window has no rows. `progress(done_s, total_s)` is called after every block."""
+    facts = audio_facts(path)
+    frontend = bundle.frontend
+    n_out = output_length(facts.frames, facts.sample_rate, frontend.features.sample_rate)
+    duration = n_out / frontend.features.sample_rate
+    starts = window_starts(duration, frontend.window_s, hop_s)
+    firsts = np.array([frontend.frame_of(s) for s in starts], dtype=np.int64)
+    device = frontend.mean.device
+    hop_s_of_frame = frontend.features.hop_length / frontend.features.sample_rate
+    scores, done = [], 0  # windows scored so far
+    buffer, buffer_start = None, 0  # frames kept, the global index of the first
+    for f0, frames in frame_blocks(path, facts, frontend, block_s):
+        assert f0 == buffer_start + (0 if buffer is None else buffer.shape[0]), "frame gap"
+        buffer = frames if buffer is None else torch.cat([buffer, frames])
+        available = buffer_start + buffer.shape[0]
+        ready = int(np.searchsorted(firsts + frontend.n_frames, available, side="right"))
+        if ready > done:
+            local = torch.as_tensor(firsts[done:ready] - buffer_start, device=device)
+            scores.append(bundle.score(buffer.to(device), local, batch_size))
+            done = ready
+        keep_from = min(firsts[done], available) if done < len(firsts) else available
+        buffer = buffer[keep_from - buffer_start :]
+        buffer_start = keep_from
+        if progress is not None:
+            progress(min(available * hop_s_of_frame, duration), duration)
+    prob = np.concatenate(scores) if scores else np.zeros((0, len(bundle.codes)), np.float32)
+    table = pd.DataFrame({"start_s": starts, "end_s": np.round(starts + frontend.window_s, 6)})
+    for j, code in enumerate(bundle.codes):
+        table[code] = prob[:, j]
+    return table, facts
+
+
+@dataclass(frozen=True)
+class PredictSettings:
+    """How a recording is scored and decided on (the config's `predict` section)."""
+
+    threshold: str | float = "tuned"  # tuned | fixed | a number
+    hop_s: float = 1.0
+    block_s: float = 300.0
+    batch_size: int = 256
+    on_bad_recording: str = "fail"
+
+
+def predict_recording(
+    audio: str | Path,
+    bundle_path: str | Path,
+    recording_id: str,
+    outputs: dict[str, str],
+    settings: PredictSettings,
+    say=print,
+) -> dict:
+    """Rule predict_recording: score one recording, merge its detections, write
+    `outputs["scores"]` (Parquet), `outputs["raven"]` (selection table) and
+    `outputs["record"]` (JSON: the recording, its status and its selections)."""
+    from anuraflow.core.fileio import write_json, write_parquet
+    from anuraflow.data.recordings import parse_recording_name, recording_site
+    from anuraflow.detect.detections import merge_runs, write_raven_table
+    from anuraflow.learn.bundle import load_bundle
+
+    bundle = load_bundle(bundle_path)
+    _, start = parse_recording_name(recording_id)
+    record = {
+        "recording_id": recording_id,
+        "file": str(audio),
+        "site": recording_site(recording_id, audio),
+        "start_datetime": start.isoformat() if start else None,
+        "codes": bundle.codes,
+        "names": bundle.names,
+        "notes": [],
+    }
+    thresholds = bundle.decision_thresholds(settings.threshold)
+    record["thresholds"] = dict(zip(bundle.codes, thresholds.tolist(), strict=True))
+
+    def report(done_s, total_s):
+        say(f"scored {done_s:,.0f} of {total_s:,.0f} s")
+
+    try:
+        scores, facts = score_recording(
+            audio, bundle, settings.hop_s, settings.block_s, settings.batch_size, report
+        )
+    except AudioError as err:
+        if settings.on_bad_recording == "fail":
+            raise
+        say(f"skipped (on_bad_recording: skip): {err}")
+        scores = pd.DataFrame(columns=["start_s", "end_s", *bundle.codes], dtype=np.float32)
+        record.update(status="skipped", problem=str(err), duration_s=0.0)
+    else:
+        record.update(
+            status="ok",
+            problem=None,
+            duration_s=facts.duration_s,
+            sample_rate=facts.sample_rate,
+            channels=facts.channels,
+            format=facts.format,
+        )
+        if len(scores) == 0:
+            record["notes"].append(
+                f"{facts.duration_s:.3f} s long, shorter than one "
+                f"{bundle.frontend.window_s:g} s window: no window scored"
+            )
+    selections = merge_runs(scores, bundle.codes, thresholds)
+    cfg = bundle.frontend.features
+    band = (cfg.f_min, cfg.f_max if cfg.f_max else cfg.sample_rate / 2)
+    scores.insert(0, "recording_id", recording_id)
+    write_parquet(scores, outputs["scores"])
+    write_raven_table(selections, outputs["raven"], band)
+    record.update(n_windows=len(scores), selections=selections.to_dict("records"))
+    write_json(record, outputs["record"])
+    for note in record["notes"]:
+        say(f"note: {note}")
+    say(f"{len(scores)} windows, {len(selections)} selections")
+    return record
+
+
+def summarise_detections(record_paths: list[str | Path], outputs: dict[str, str]) -> pd.DataFrame:
+    """Rule predict_summary: every recording's selections in `outputs["detections"]` (CSV),
+    calling activity by species, site and hour in `outputs["activity"]` (CSV) and
+    `outputs["activity_png"]`, and every recording's status in `outputs["recordings"]` (TSV,
+    skipped ones with the reason). Returns the detections."""
+    import json
+
+    from anuraflow.core.fileio import write_text
+    from anuraflow.detect.detections import SELECTION_COLUMNS, activity_table, detections_table
+    from anuraflow.report.figures import plot_activity
+
+    records = [json.loads(Path(p).read_text()) for p in sorted(map(str, record_paths))]
+    if not records:
+        raise ValueError("no recordings were scored")
+    codes, names = (
+        records[0]["codes"],
+        dict(zip(records[0]["codes"], records[0]["names"], strict=True)),
+    )
+    selections = [pd.DataFrame(r["selections"], columns=SELECTION_COLUMNS) for r in records]
+    detections = detections_table(records, selections)
+    write_text(detections.to_csv(index=False), outputs["detections"])
+    activity = activity_table(detections, records, codes)
+    write_text(activity.to_csv(index=False), outputs["activity"])
+    plot_activity(activity, names, outputs["activity_png"])
+    status = pd.DataFrame(
+        [
+            {
+                "recording_id": r["recording_id"],
+                "file": r["file"],
+                "site": r["site"],
+                "start_datetime": r["start_datetime"],
+                "status": r["status"],
+                "duration_s": r["duration_s"],
+                "windows": r["n_windows"],
+                "selections": len(r["selections"]),
+                "problem": r["problem"],
+                "notes": "; ".join(r["notes"]),
+            }
+            for r in records
+        ]
+    )
+    write_text(status.to_csv(sep="\t", index=False), outputs["recordings"])
+    return detections

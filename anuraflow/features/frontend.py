@@ -1,0 +1,148 @@
+"""The one frontend: audio -> log-mels -> windows -> normalised model input -> scores.
+
+Training, evaluation and prediction all go through a `Frontend`, so a window scored on next
+season's recordings is computed exactly as the windows the model was selected and tested on:
+the same log-mel settings, the same float16 storage of the frames, the same window length in
+frames and the same normalisation with the training recordings' statistics. Every model bundle
+stores its frontend (`to_dict`), so loading a model needs nothing from the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from anuraflow.features.augment import normalise
+from anuraflow.features.logmel import LogMelConfig, logmel
+
+# frames are held as float16 (half the memory of the training bank; rounding is ~0.01 dB):
+# prediction stores them the same way, so its scores equal the evaluation's
+STORE_DTYPE = torch.float16
+
+
+def gather_frames(frames: torch.Tensor, starts: torch.Tensor, n_frames: int) -> torch.Tensor:
+    """[B, 1, n_mels, n_frames] float32 blocks of `frames` [total, n_mels] from each start."""
+    rows = starts[:, None] + torch.arange(n_frames, device=starts.device)
+    return frames[rows].float().transpose(1, 2).unsqueeze(1).contiguous()
+
+
+@dataclass
+class Frontend:
+    """Log-mel settings, window length and normalisation (with its statistics) of one model."""
+
+    features: LogMelConfig
+    window_s: float
+    normalisation: str  # augment.normalise's mode: dataset | sample_z | sample_minmax | none
+    mean: torch.Tensor  # [n_mels] float32, of the training recordings' frames (dataset mode)
+    std: torch.Tensor
+
+    @property
+    def n_frames(self) -> int:
+        """Frames per window (376 for 3 s at 16 kHz, hop 128)."""
+        return self.features.frames_per_window(self.window_s)
+
+    def frame_of(self, time_s: float) -> int:
+        return self.features.frame_of(time_s)
+
+    def logmel(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        """[n_frames, n_mels] float32 log-mels (dB) of mono samples."""
+        return logmel(samples, sample_rate, self.features)
+
+    @staticmethod
+    def store(features: np.ndarray) -> torch.Tensor:
+        """Log-mel frames as the frontend keeps them (float16)."""
+        return torch.from_numpy(np.ascontiguousarray(features)).to(STORE_DTYPE)
+
+    def windows(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
+        """Raw log-mel windows (dB) starting at `first_frames`: what augmentation mixes."""
+        return gather_frames(frames, first_frames, self.n_frames)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return normalise(x, self.normalisation, self.mean, self.std)
+
+    def model_input(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
+        return self.normalise(self.windows(frames, first_frames))
+
+    def to(self, device: torch.device | str) -> Frontend:
+        return Frontend(
+            self.features,
+            self.window_s,
+            self.normalisation,
+            self.mean.to(device),
+            self.std.to(device),
+        )
+
+    def to_dict(self) -> dict:
+        """Plain values only (a bundle is loaded with weights_only=True)."""
+        return {
+            "features": asdict(self.features),
+            "window_s": float(self.window_s),
+            "normalisation": self.normalisation,
+            "mean": self.mean.detach().cpu().float().tolist(),
+            "std": self.std.detach().cpu().float().tolist(),
+            "store_dtype": str(STORE_DTYPE).removeprefix("torch."),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Frontend:
+        return cls(
+            LogMelConfig(**d["features"]),
+            float(d["window_s"]),
+            d["normalisation"],
+            torch.tensor(d["mean"], dtype=torch.float32),
+            torch.tensor(d["std"], dtype=torch.float32),
+        )
+
+
+class FrameStatistics:
+    """Per-mel mean and std of the frames added, summed in float64 one recording at a time
+    (no recording is kept: at AnuraSet scale the training frames are gigabytes)."""
+
+    def __init__(self) -> None:
+        self.n, self.total, self.square = 0, 0.0, 0.0
+
+    def add(self, features: np.ndarray) -> None:
+        f64 = features.astype(np.float64)
+        self.n += f64.shape[0]
+        self.total = self.total + f64.sum(0)
+        self.square = self.square + (f64**2).sum(0)
+
+    def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std); std floored at 1e-3."""
+        if self.n == 0:
+            raise ValueError("no frames to compute normalisation statistics from")
+        mean = self.total / self.n
+        return mean, np.sqrt(np.maximum(self.square / self.n - mean**2, 1e-6))
+
+
+@torch.no_grad()
+def score_windows(
+    model: nn.Module,
+    frontend: Frontend,
+    frames: torch.Tensor,
+    first_frames: torch.Tensor,
+    n_classes: int,
+    multiclass: bool,
+    batch_size: int = 256,
+    embeddings: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Probabilities [n, n_classes] (sigmoid; softmax for single-label models) of the windows
+    starting at `first_frames`, and with `embeddings` the model's embeddings. bf16 on CUDA."""
+    model.eval()
+    probs, embeds = [], []
+    use_bf16 = frames.device.type == "cuda"
+    for i in range(0, len(first_frames), batch_size):
+        x = frontend.model_input(frames, first_frames[i : i + batch_size])
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+            h = model.embed(x)
+            logits = model.classify(h).float()
+        probs.append((logits.softmax(1) if multiclass else torch.sigmoid(logits)).cpu())
+        if embeddings:
+            embeds.append(h.float().cpu())
+    prob = torch.cat(probs).numpy() if probs else np.zeros((0, n_classes), np.float32)
+    if not embeddings:
+        return prob, None
+    return prob, (torch.cat(embeds).numpy() if embeds else np.zeros((0, 0), np.float32))

@@ -1,0 +1,185 @@
+"""Model bundles: one file holding everything that turns raw audio into species scores.
+
+`model.pt` of every run is a bundle: weights, architecture and its arguments, the frontend
+(log-mel settings, window length, normalisation and its statistics), species codes and names,
+the fixed and the tuned per-species thresholds, the experiment and its provenance. It is
+loaded with `torch.load(weights_only=True)` (tensors and plain values, never code) and needs
+nothing from the workflow's config. `export_onnx` writes the same scorer for other runtimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from anuraflow.core.fileio import atomic_path, json_safe
+from anuraflow.evaluate.thresholds import threshold_vector
+from anuraflow.features.frontend import Frontend, score_windows
+from anuraflow.learn.checkpoint import save_torch
+from anuraflow.learn.models import build_model
+
+BUNDLE_FORMAT = "anuraflow-model/2"
+
+
+@dataclass
+class ModelBundle:
+    """A trained model with what it needs to score windows and decide on detections."""
+
+    model: nn.Module
+    frontend: Frontend
+    codes: list[str]
+    names: list[str]
+    task: str  # multilabel | multiclass
+    threshold: float  # the experiment's fixed threshold
+    thresholds: dict[str, dict] | None  # tuned on validation (multilabel only)
+    info: dict  # architecture, experiment, seed, fold, epoch, provenance
+
+    @property
+    def multiclass(self) -> bool:
+        return self.task == "multiclass"
+
+    def to(self, device: torch.device | str) -> ModelBundle:
+        self.model = self.model.to(device)
+        self.frontend = self.frontend.to(device)
+        return self
+
+    def score(self, frames: torch.Tensor, first_frames: torch.Tensor, batch_size: int = 256):
+        """Probabilities [n, species] of the windows starting at `first_frames` of `frames`."""
+        prob, _ = score_windows(
+            self.model,
+            self.frontend,
+            frames,
+            first_frames,
+            len(self.codes),
+            self.multiclass,
+            batch_size,
+        )
+        return prob
+
+    def decision_thresholds(self, choice: str | float) -> np.ndarray:
+        """Per-species thresholds: "tuned" (validation; the fixed one where a species had no
+        validation positive), "fixed", or a number."""
+        if choice == "tuned":
+            if self.thresholds is None:
+                return threshold_vector(self.threshold, self.codes)
+            return threshold_vector(self.thresholds, self.codes)
+        if choice == "fixed":
+            return threshold_vector(self.threshold, self.codes)
+        return threshold_vector(float(choice), self.codes)
+
+
+def save_bundle(
+    path: str | Path,
+    model: nn.Module,
+    frontend: Frontend,
+    settings: dict,
+    species: dict[str, str],
+    thresholds: dict[str, dict] | None,
+    info: dict,
+) -> None:
+    """Write `model` (its current weights) as a bundle. `species`: code -> name, in the
+    model's output order; `info`: experiment, seed, fold, epoch, provenance."""
+    save_torch(
+        {
+            "format": BUNDLE_FORMAT,
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model_name": settings["model"],
+            "model_args": settings["model_args"],
+            "dense_head": settings["dense_head"],
+            "n_mels": frontend.features.n_mels,
+            "n_frames": frontend.n_frames,
+            "codes": list(species),
+            "names": list(species.values()),
+            "task": settings["task"],
+            "threshold": float(settings["threshold"]),
+            "thresholds": thresholds,
+            "frontend": frontend.to_dict(),
+            "info": json_safe(info),
+        },
+        path,
+    )
+
+
+def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> ModelBundle:
+    """A bundle written by `save_bundle`, its model rebuilt in eval mode on `device`."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved.get("format") != BUNDLE_FORMAT:
+        raise ValueError(
+            f"{path}: not an anuraflow model bundle of format {BUNDLE_FORMAT} "
+            f"(found {saved.get('format')!r}); retrain it with this version"
+        )
+    model = build_model(
+        saved["model_name"],
+        len(saved["codes"]),
+        n_mels=saved["n_mels"],
+        n_frames=saved["n_frames"],
+        dense_head=saved["dense_head"],
+        **saved["model_args"],
+    )
+    model.load_state_dict(saved["model"])
+    info = {"model_name": saved["model_name"], "model_args": saved["model_args"], **saved["info"]}
+    bundle = ModelBundle(
+        model.eval(),
+        Frontend.from_dict(saved["frontend"]),
+        saved["codes"],
+        saved["names"],
+        saved["task"],
+        saved["threshold"],
+        saved["thresholds"],
+        info,
+    )
+    return bundle.to(device)
+
+
+class WindowScorer(nn.Module):
+    """Raw log-mel windows (dB) [B, 1, n_mels, n_frames] -> probabilities [B, species]:
+    the bundle's normalisation, model and output activation in one graph."""
+
+    def __init__(self, bundle: ModelBundle):
+        super().__init__()
+        self.model, self.frontend = bundle.model, bundle.frontend
+        self.multiclass = bundle.multiclass
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.model(self.frontend.normalise(x))
+        return logits.softmax(1) if self.multiclass else torch.sigmoid(logits)
+
+
+def export_onnx(bundle_path: str | Path, out_path: str | Path) -> None:
+    """The bundle's scorer as ONNX (input `logmel_db`, output `scores`, dynamic batch), with
+    the species codes and the frontend as metadata so the file describes itself."""
+    import json
+    import warnings
+
+    import onnx
+
+    bundle = load_bundle(bundle_path)
+    scorer = WindowScorer(bundle).eval()
+    example = torch.zeros(2, 1, bundle.frontend.features.n_mels, bundle.frontend.n_frames)
+    with atomic_path(out_path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecations
+        program = torch.onnx.export(
+            scorer,
+            (example,),
+            input_names=["logmel_db"],
+            output_names=["scores"],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            dynamo=True,
+            verbose=False,
+        )
+        proto = program.model_proto
+        meta = {
+            "codes": json.dumps(bundle.codes),
+            "names": json.dumps(bundle.names),
+            "task": bundle.task,
+            "frontend": json.dumps(bundle.frontend.to_dict()),
+            "thresholds": json.dumps(bundle.decision_thresholds("tuned").tolist()),
+        }
+        for key, value in meta.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = f"anuraflow.{key}", value
+        onnx.save(proto, str(tmp))

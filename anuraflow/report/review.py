@@ -1,0 +1,79 @@
+"""Mistakes you can listen to: per species, the test windows the best run got most wrong.
+
+False positives are the negative windows with the highest scores among those called positive;
+false negatives the positive windows with the lowest scores among those missed. Each gets its
+window id, score, a spectrogram thumbnail and the window's audio, cut from the standardised
+recording (16 kHz mono 16-bit WAV), written beside the report as `review/*.wav|png`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from anuraflow.evaluate.analysis import RunPredictions
+
+
+def ranked_mistakes(p: RunPredictions, j: int, k: int) -> dict[str, np.ndarray]:
+    """Window positions of species j's top-k false positives (highest score first) and
+    false negatives (lowest score first)."""
+    t, d, s = p.true[:, j] > 0, p.pred[:, j] > 0, p.prob[:, j]
+    fp = np.flatnonzero(~t & d)
+    fn = np.flatnonzero(t & ~d)
+    return {
+        "false positive": fp[np.argsort(-s[fp], kind="stable")][:k],
+        "false negative": fn[np.argsort(s[fn], kind="stable")][:k],
+    }
+
+
+def spectrogram_png(samples: np.ndarray, rate: int) -> str:
+    """A small log spectrogram of a clip, as base64 PNG."""
+    from anuraflow.report.figures import plt
+
+    fig, ax = plt.subplots(figsize=(1.9, 0.95), dpi=80)
+    ax.specgram(samples + 1e-7, NFFT=512, Fs=rate, noverlap=384, cmap="magma")
+    ax.set_axis_off()
+    fig.subplots_adjust(0, 0, 1, 1)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def write_gallery(p: RunPredictions, audio_dir: str | Path, out_dir: str | Path, k: int) -> list:
+    """Write each mistake's clip to `out_dir` and return the gallery: per species, per kind,
+    entries {window_id, recording, start_s, score, audio (path relative to the report),
+    thumbnail (base64 PNG)}."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gallery = []
+    for j, code in enumerate(p.codes):
+        kinds = []
+        for kind, rows in ranked_mistakes(p, j, k).items():
+            entries = []
+            for i in rows:
+                w = p.windows.iloc[i]
+                path = Path(audio_dir) / f"{w['recording_id']}.wav"
+                with sf.SoundFile(str(path)) as sound:
+                    sound.seek(int(round(w["start_s"] * sound.samplerate)))
+                    n = int(round((w["end_s"] - w["start_s"]) * sound.samplerate))
+                    clip, rate = sound.read(n, dtype="float32"), sound.samplerate
+                name = f"{code}_{kind.split()[1]}_{len(entries) + 1}.wav"
+                sf.write(str(out_dir / name), clip, rate, subtype="PCM_16")
+                entries.append(
+                    {
+                        "window_id": w["window_id"],
+                        "recording": w["recording_id"],
+                        "start_s": float(w["start_s"]),
+                        "score": float(p.prob[i, j]),
+                        "audio": f"{out_dir.name}/{name}",
+                        "thumbnail": spectrogram_png(clip, rate),
+                    }
+                )
+            kinds.append({"kind": kind, "entries": entries})
+        gallery.append({"code": code, "kinds": kinds})
+    return gallery
