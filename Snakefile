@@ -27,6 +27,9 @@ wildcard_constraints:
 
 
 include: "rules/common.smk"
+include: "rules/experiments.smk"
+include: "rules/sources.smk"
+include: "rules/matrix.smk"
 include: "rules/synthetic.smk"
 include: "rules/release.smk"
 include: "rules/ingest.smk"
@@ -38,6 +41,7 @@ include: "rules/noise.smk"
 include: "rules/pretrain.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
+include: "rules/predict_setup.smk"
 include: "rules/predict.smk"
 
 

@@ -1,0 +1,95 @@
+# Experiment and pretraining configs: each file schema-checked with its overrides, before
+# any data are looked at, so a bad experiment fails at start naming its key.
+
+
+def config_file(directory_key, name, what):
+    """<directory>/<name>.yaml, relative to the working directory or this workflow."""
+    for base in (Path("."), Path(workflow.basedir)):
+        path = base / config[directory_key] / f"{name}.yaml"
+        if path.exists():
+            return str(path)
+    raise WorkflowError(
+        f"{what} {name!r} has no file {config[directory_key]}/{name}.yaml ({directory_key})"
+    )
+
+
+def experiment_path(name):
+    return config_file("experiments_dir", name, "experiment")
+
+
+def load_named_config(path, name, overrides_key, schema_name, what):
+    """One YAML file with the config's overrides applied, schema-checked (every error by
+    key), defaults filled, and its `name` matching the file name."""
+    with open(path) as fh:
+        doc = yaml.safe_load(fh)
+    doc = {**doc, **config.get(overrides_key, {})}
+    schema = os.path.join(SCHEMAS, schema_name)
+    errors = schema_errors(doc, schema)
+    if errors:
+        raise WorkflowError(f"invalid {what} config {path}:\n  " + "\n  ".join(errors))
+    validate(doc, schema)
+    if doc["name"] != name:
+        raise WorkflowError(f"{path}: 'name' is {doc['name']!r}, expected {name!r}")
+    return doc
+
+
+def load_experiment(name):
+    """One experiment file with 'experiment_overrides', plus the checks beyond the schema."""
+    path = experiment_path(name)
+    exp = load_named_config(
+        path, name, "experiment_overrides", "experiment.schema.yaml", "experiment"
+    )
+    try:
+        experiment_settings(exp)
+    except (ValueError, KeyError) as err:
+        raise WorkflowError(f"invalid experiment config {path}: {err}") from err
+    return exp
+
+
+def uses_noise(name):
+    return bool((EXPERIMENTS[name].get("augment") or {}).get("noise"))
+
+
+EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
+
+
+def load_pretrain(name):
+    """config/pretrain/<name>.yaml with 'pretrain_overrides'."""
+    path = config_file("pretrain_dir", name, "pretraining")
+    return load_named_config(
+        path, name, "pretrain_overrides", "pretrain.schema.yaml", "pretraining"
+    )
+
+
+PRETRAINS = {
+    exp["init"]["pretrain"]: load_pretrain(exp["init"]["pretrain"])
+    for exp in EXPERIMENTS.values()
+    if exp.get("init")
+}
+for _name, _exp in EXPERIMENTS.items():
+    _weights = _exp.get("pretrained_weights")
+    if _weights and not Path(_weights).expanduser().is_file():
+        raise WorkflowError(
+            f"experiment {_name!r}: pretrained_weights: {_weights!r} does not exist. Nothing "
+            "is downloaded here; put the torchvision state dict (.pth) there, or remove the key"
+        )
+    if (
+        _exp.get("init")
+        and PRETRAINS[_exp["init"]["pretrain"]]["model"] != _exp["model"]
+    ):
+        raise WorkflowError(
+            f"experiment {_name!r}: init.pretrain {_exp['init']['pretrain']!r} pretrains "
+            f"{PRETRAINS[_exp['init']['pretrain']]['model']!r}, the experiment trains "
+            f"{_exp['model']!r}"
+        )
+
+
+def encoder_input(wildcards):
+    """The pretrained encoder a fine-tuning run starts from: an input, so the DAG tracks it."""
+    init = EXPERIMENTS[wildcards.experiment].get("init")
+    return [f"{RESULTS}/pretrain/{init['pretrain']}/encoder.pt"] if init else []
+
+
+def weights_input(wildcards):
+    weights = EXPERIMENTS[wildcards.experiment].get("pretrained_weights")
+    return [str(Path(weights).expanduser())] if weights else []

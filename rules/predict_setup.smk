@@ -1,0 +1,67 @@
+# The `predict` section, checked against the experiments when the DAG is built: which model
+# bundle runs, where its outputs go, and the new recordings it scores.
+
+
+def predict_setup():
+    """The `predict` section checked against the experiments, and its recordings: (bundle,
+    output folder, recording id -> file); None without a `predict` section."""
+    pred = config.get("predict")
+    if pred is None:
+        return None
+    name = pred["experiment"]
+    bundle = pred.get("model")
+    if bundle is None:
+        if name not in EXPERIMENTS:
+            raise WorkflowError(
+                f"predict.experiment: {name!r} is not one of experiments {list(EXPERIMENTS)} "
+                "(or give predict.model: a model.pt trained elsewhere)"
+            )
+        if pred["seed"] not in EXPERIMENTS[name]["seeds"]:
+            raise WorkflowError(
+                f"predict.seed: {pred['seed']} is not one of {name!r}'s seeds "
+                f"{EXPERIMENTS[name]['seeds']}"
+            )
+        if EXPERIMENTS[name].get("folds") or BY_SITE:
+            raise WorkflowError(
+                f"predict.experiment: {name!r} is cross-validated (folds); predict with an "
+                "experiment trained on the train/val split"
+            )
+        bundle = f"{run_dir(name, None, pred['seed'])}/model.pt"
+    elif not Path(bundle).is_file():
+        raise WorkflowError(f"predict.model: {bundle!r} does not exist")
+    if not Path(pred["audio_dir"]).is_dir():
+        raise WorkflowError(
+            f"invalid config: predict.audio_dir: directory {pred['audio_dir']!r} does not exist"
+        )
+    try:
+        sources = discover_recordings(pred["audio_dir"], None)
+    except ValueError as err:
+        raise WorkflowError(f"predict.audio_dir: {err}") from None
+    if not sources:
+        raise WorkflowError(
+            f"no audio files found under predict.audio_dir={pred['audio_dir']!r}"
+        )
+    return bundle, f"{RESULTS}/predict/{name}", {r: s.audio for r, s in sources.items()}
+
+
+PREDICT = predict_setup()
+PREDICT_BUNDLE, PREDICT_DIR, PREDICT_SOURCES = PREDICT or (None, None, {})
+
+
+def predict_targets(wildcards):
+    """Everything `predict` makes; an error when the config has no `predict` section."""
+    if not PREDICT:
+        raise WorkflowError(
+            "the target 'predict' needs a 'predict' section in the config (audio_dir, "
+            "experiment; see config/README.md)"
+        )
+    targets = [
+        f"{PREDICT_DIR}/{name}"
+        for name in ("detections.csv", "activity.csv", "activity.png", "recordings.tsv")
+    ] + expand(
+        f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
+        recording=sorted(PREDICT_SOURCES),
+    )
+    if config["predict"].get("model") is None:
+        targets.append(PREDICT_BUNDLE.replace("model.pt", "model.onnx"))
+    return targets

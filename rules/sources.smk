@@ -1,0 +1,165 @@
+# The recordings and their label files, known when the DAG is built: synthetic, a folder of
+# raw recordings (or one annotation table), the AnuraSet release, class folders; the noise
+# bank's files.
+
+
+def synthetic_plan():
+    syn = config["synthetic"]
+    return plan_dataset(
+        SPECIES_CODES,
+        syn["n_recordings"],
+        syn["seed"],
+        syn.get("sites"),
+        syn["sample_rate"],
+        syn["format_variety"],
+        syn["min_recordings_per_species"],
+        syn.get("prevalence"),
+    )
+
+
+SYNTHETIC_LISTING = f"{config['data'].get('audio_dir')}/dataset.json"
+
+
+def raw_input(recording, kind):
+    """What a per-recording job depends on for its raw `kind` ("audio" or "annotation")
+    file: the file itself, or for synthetic data the listing synthesize_dataset writes last.
+    """
+    path = getattr(SOURCES[recording], kind)
+    if path is None:
+        return []
+    if (
+        RELEASE
+    ):  # one index of every clip: a change to metadata.csv reruns every recording
+        return RELEASE_CLIPS
+    return SYNTHETIC_LISTING if config["data"]["source"] == "synthetic" else path
+
+
+TABLE_ORPHANS = []  # recordings an annotation table names that have no audio
+RELEASE_DIGESTS = (
+    {}
+)  # release recording -> digest of its clips' times (an ingest parameter)
+
+
+def recording_sources():
+    """Recording id -> raw audio and label file, known when the DAG is built."""
+    data = config["data"]
+    if RELEASE:
+        names = release_recordings(Path(data["release_dir"]) / "metadata.csv")
+        return {r: RecordingSource(r, RELEASE_CLIPS, None) for r in names}
+    if CLASS_FOLDERS:
+        try:
+            sources = class_folder_sources(data["class_dir"], SPECIES_CODES)
+        except ValueError as err:
+            raise WorkflowError(f"data.class_dir: {err}") from None
+        if not sources:
+            raise WorkflowError(
+                f"no audio clips under data.class_dir={data['class_dir']!r}"
+            )
+        return sources
+    if data["source"] == "synthetic":
+        root = data["audio_dir"]
+        return {
+            p.recording_id: RecordingSource(
+                p.recording_id,
+                f"{root}/{p.site}/{p.audio_name}",
+                f"{root}/{p.site}/{p.label_name}",
+            )
+            for p in synthetic_plan()
+        }
+    table = data.get("annotation_table")
+    sources = discover_recordings(
+        data["audio_dir"],
+        None if table else data.get("annotation_dir", data["audio_dir"]),
+    )
+    if table:
+        named = table_recordings(table["path"], table)
+        sources, TABLE_ORPHANS[:] = with_annotation_table(sources, table["path"], named)
+    if not sources:
+        raise WorkflowError(
+            f"no audio files found under data.audio_dir={data['audio_dir']!r}"
+        )
+    missing = [r for r, s in sources.items() if s.annotation is None]
+    if missing and data["require_annotations"]:
+        where = (
+            f"rows in data.annotation_table={table['path']!r}"
+            if table
+            else f"an annotation file under data.annotation_dir="
+            f"{data.get('annotation_dir', data['audio_dir'])!r}"
+        )
+        raise WorkflowError(
+            f"{len(missing)} recordings have no {where}, e.g. {missing[:5]}; "
+            "set data.require_annotations: false to treat them as having no calls"
+        )
+    return sources
+
+
+def orphan_label_files():
+    """Label files no recording claims: an error, or listed in the report under skip."""
+    data = config["data"]
+    if data["source"] != "directory":
+        return []
+    if data.get("annotation_table"):
+        orphans = list(TABLE_ORPHANS)
+    else:
+        orphans = unmatched_annotation_files(
+            SOURCES, data.get("annotation_dir", data["audio_dir"])
+        )
+    if orphans and config["on_bad_annotation"] == "fail":
+        raise WorkflowError(
+            f"{len(orphans)} annotation files under data.annotation_dir have no recording "
+            f"under data.audio_dir, e.g. {orphans[:5]}; set on_bad_annotation: skip to "
+            "go on without them (they are listed in the report)"
+        )
+    return orphans
+
+
+# data last: config and experiment errors are reported before the data are looked at
+SOURCES = recording_sources()
+
+
+def recording_groups():
+    """Recording -> group for a grouped split (class folders with data.clip_groups), or None."""
+    table = config["data"].get("clip_groups")
+    if not (CLASS_FOLDERS and table):
+        return None
+    if not Path(table).is_file():
+        raise WorkflowError(
+            f"invalid config: data.clip_groups: file {table!r} does not exist"
+        )
+    try:
+        return clip_groups(table, config["data"]["class_dir"], SPECIES_CODES)
+    except ValueError as err:
+        raise WorkflowError(f"data.clip_groups: {err}") from None
+
+
+CLIP_GROUPS = recording_groups()
+ORPHAN_LABEL_FILES = orphan_label_files()
+RECORDINGS = sorted(SOURCES)
+
+
+def noise_files():
+    """The noise recordings of the noise bank (None: the config has no noise bank)."""
+    noise = config.get("noise")
+    if noise is None:
+        return None
+    root = Path(noise["audio_dir"])
+    if noise["source"] == "synthetic":
+        return [str(root / f"noise_{i:02d}.wav") for i in range(noise["n_recordings"])]
+    files = sorted(
+        str(p) for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS
+    )
+    if not files:
+        raise WorkflowError(
+            f"noise.audio_dir={noise['audio_dir']!r} holds no audio files"
+        )
+    return files
+
+
+NOISE = config.get("noise")
+NOISE_FILES = noise_files()
+for _name in EXPERIMENTS:
+    if uses_noise(_name) and NOISE is None:
+        raise WorkflowError(
+            f"experiment {_name!r} sets augment.noise but the config has no 'noise' section "
+            "(the noise bank to mix from)"
+        )
