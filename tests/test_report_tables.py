@@ -4,7 +4,9 @@ all-species columns, every row as wide as its header."""
 import numpy as np
 
 from anuraflow.report.evaluation_sections import FIGURES
-from anuraflow.report.page import metrics_table, paper_tables, render_report, species_tables
+from anuraflow.report.page import render_report
+from anuraflow.report.run_tables import metrics_table, paper_tables
+from anuraflow.report.species_tables import species_tables
 
 
 def _run(seed: int, f1_a: float) -> dict:
@@ -109,7 +111,7 @@ def test_template_escapes_what_it_is_given():
 
 
 def test_provenance_tables_flatten_the_config():
-    from anuraflow.report.page import provenance_tables
+    from anuraflow.report.data_tables import provenance_tables
 
     prov = {
         "anuraflow": "0.1.0",

@@ -220,7 +220,7 @@ def test_by_site_folds_hold_out_exactly_one_site_each(tmp_path):
     """Leave one site out: fold k's test set is site k's recordings, and no recording of that
     site trains or validates; every other recording does one or the other."""
     from anuraflow.data.splits import site_folds
-    from anuraflow.learn.run import RunInputs, run_windows
+    from anuraflow.learn.run_data import RunInputs, run_windows
 
     rows = []
     for r, site in enumerate(["A", "A", "B", "B", "B", "C"]):
@@ -259,7 +259,7 @@ def test_by_site_folds_hold_out_exactly_one_site_each(tmp_path):
 
 def test_by_site_validation_falls_back_to_the_splits_test_recordings(tmp_path):
     from anuraflow.data.splits import site_folds
-    from anuraflow.learn.run import RunInputs, run_windows
+    from anuraflow.learn.run_data import RunInputs, run_windows
 
     rows = [{"recording_id": f"r{r}", "site": s, "start_s": 0.0} for r, s in enumerate("AABB")]
     pd.DataFrame(rows).to_parquet(tmp_path / "windows.parquet")

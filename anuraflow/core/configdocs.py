@@ -77,8 +77,8 @@ def config_reference(schema_dir: str | Path) -> str:
         "# Configuration reference",
         "",
         "Generated from `config/schemas/` by `python -m anuraflow.core.configdocs`; a test "
-        "keeps this file equal to the schemas. Every key is validated at start-up; an unknown or mistyped "
-        "key fails the run and is named.",
+        "keeps this file equal to the schemas. Every key is validated at start-up; an unknown "
+        "or mistyped key fails the run and is named.",
     ]
     for file, (title, intro) in SCHEMAS.items():
         schema = yaml.safe_load((Path(schema_dir) / file).read_text())

@@ -1,7 +1,7 @@
 """Rule build_report: aggregate every run into report.html, metric tables and figures."""
 
 from anuraflow.core.fileio import redirect_output
-from anuraflow.report.page import ReportInputs, build_report
+from anuraflow.report.page import ReportInputs, ReportSettings, build_report
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
@@ -17,13 +17,15 @@ with redirect_output(sm.log[0]):
             manifest=sm.input.manifest,
             split_balance=sm.input.split_balance,
         ),
-        species_entries=sm.params.species,
-        group_thresholds=sm.params.groups,
+        ReportSettings(
+            species_entries=sm.params.species,
+            group_thresholds=sm.params.groups,
+            title=sm.params.title,
+            config=sm.params.config,
+            orphan_label_files=sm.params.orphan_label_files or [],
+            compare=sm.params.compare or [],
+            review_k=sm.params.review_k,
+            bootstrap=sm.params.bootstrap or {},
+        ),
         outputs=dict(sm.output.items()),
-        title=sm.params.title,
-        config=sm.params.config,
-        orphan_label_files=sm.params.orphan_label_files,
-        compare=sm.params.compare,
-        review_k=sm.params.review_k,
-        bootstrap=sm.params.bootstrap,
     )

@@ -1,7 +1,7 @@
 """Rule train_model: train one experiment config with one seed (and fold)."""
 
 from anuraflow.core.fileio import redirect_output
-from anuraflow.learn.run import RunInputs, RunOutputs, train_experiment
+from anuraflow.learn.run import RunInputs, RunOutputs, RunSpec, train_experiment
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
@@ -17,12 +17,14 @@ with redirect_output(sm.log[0]):
             fold_holds_out=sm.params.fold_holds_out,
         ),
         RunOutputs(**{k: sm.output[k] for k in RunOutputs.__dataclass_fields__}),
-        sm.params.experiment,
-        int(sm.wildcards.seed),
-        sm.params.species,
-        sm.params.groups,
-        sm.params.window_s,
-        fold=int(sm.wildcards.fold) if "fold" in sm.wildcards.keys() else None,
+        RunSpec(
+            experiment=sm.params.experiment,
+            seed=int(sm.wildcards.seed),
+            species_entries=sm.params.species,
+            group_thresholds=sm.params.groups,
+            window_s=sm.params.window_s,
+            fold=int(sm.wildcards.fold) if "fold" in sm.wildcards.keys() else None,
+        ),
         threads=sm.threads,
         resume_path=sm.params.resume,
         config=sm.config,

@@ -1,0 +1,115 @@
+"""What the data and the provenance sections show: input checks, checksums, split balance and
+origin, and the provenance as tables."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+
+def input_checks(manifest: pd.DataFrame, orphan_label_files: list[str]) -> dict:
+    """What happened to every input that was not used as is: skipped, unlabelled, adjusted."""
+    skipped = manifest[manifest["status"] == "skipped"]
+    no_labels = manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"]
+    return {
+        "used": int((manifest["status"] == "ok").sum()),
+        "total": len(manifest),
+        "skipped": [{"cells": [r.recording_id, r.problem]} for r in skipped.itertuples()],
+        "lists": [
+            ("Label files without a recording", list(orphan_label_files)),
+            ("Recordings without a label file, taken as having no calls", no_labels.tolist()),
+            (
+                "Adjusted or dropped annotation rows and other notes",
+                [n for ns in manifest["notes"] for n in ns],
+            ),
+        ],
+    }
+
+
+def checksum_table(inputs: dict) -> dict:
+    rows = [
+        {"cells": [rec, v["status"], v["audio_sha256"], v["annotation_sha256"] or "-"]}
+        for rec, v in inputs.items()
+    ]
+    return {"header": ["recording", "status", "audio", "label file"], "rows": rows}
+
+
+def balance_table(balance: pd.DataFrame) -> dict:
+    rows = [
+        {
+            "cells": [
+                r.species,
+                r.recordings,
+                r.train,
+                r.val,
+                r.test,
+                "-" if np.isnan(r.max_deviation) else f"{r.max_deviation:.3f}",
+            ]
+        }
+        for r in balance.itertuples()
+    ]
+    header = ["species", "recordings", "train", "val", "test", "largest share deviation"]
+    return {"header": header, "rows": rows}
+
+
+def split_origin_text(splits: pd.DataFrame) -> str:
+    """One sentence on where the split came from (fresh, kept from earlier runs, pinned)."""
+    counts = splits["origin"].value_counts() if "origin" in splits else pd.Series(dtype=int)
+    if counts.get("file", 0):
+        return f"The split is pinned by split.file ({counts['file']} recordings)."
+    if counts.get("kept", 0):
+        return (
+            f"{counts['kept']} recordings keep the subset an earlier run gave them "
+            f"(results/split_ledger.json), {counts.get('added', 0)} were added since."
+        )
+    return f"A stratified split of all {len(splits)} recordings."
+
+
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted key, JSON value) of every leaf of a nested dict; lists stay one value."""
+    rows = []
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += _flatten(value, name + ".")
+        else:
+            rows.append((name, json.dumps(value, default=str)))
+    return rows
+
+
+def provenance_tables(prov: dict) -> list[dict]:
+    """The provenance (without the per-file checksums) as tables: workflow, software, config."""
+    git = prov.get("git") or {}
+    workflow = [
+        ("anuraflow", prov.get("anuraflow")),
+        ("git commit", git.get("commit") or "not a git checkout"),
+        ("uncommitted changes", git.get("dirty")),
+        ("config SHA-256", prov.get("config_sha256", "-")),
+        ("inputs SHA-256 (all checksums)", prov.get("inputs_sha256", "-")),
+    ]
+    tables = [
+        {
+            "name": "Workflow",
+            "header": ["what", "value"],
+            "rows": [{"cells": [k, "-" if v is None else str(v)]} for k, v in workflow],
+        },
+        {
+            "name": "Software",
+            "header": ["package", "version"],
+            "rows": [
+                {"cells": [k, v or "not installed"]}
+                for k, v in (prov.get("versions") or {}).items()
+            ],
+        },
+    ]
+    if prov.get("config"):
+        tables.append(
+            {
+                "name": "Configuration",
+                "header": ["key", "value"],
+                "rows": [{"cells": [k, v]} for k, v in _flatten(prov["config"])],
+            }
+        )
+    return tables
