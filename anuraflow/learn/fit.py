@@ -193,6 +193,7 @@ def fit(
             state.method_counts[m] = state.method_counts.get(m, 0) + n
         record = epoch_record(model, data, settings, epoch, train_loss)
         record.update(lr=optimizer.param_groups[0]["lr"], seconds=time.time() - t0)
+        state.history.append(record)
         if settings["scheduler"] == "plateau":
             scheduler.step(record["val_loss"])
         keep_if_best(state, model, record, settings["select_on"])
