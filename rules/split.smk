@@ -45,6 +45,8 @@ rule kfold_splits:
     params:
         codes=SPECIES_CODES,
         seed=config["split"]["seed"],
+        # every fold assigned so far: added recordings never move earlier ones
+        ledger=lambda wildcards: f"{RESULTS}/folds/k{wildcards.k}_ledger.json",
     log:
         f"{RESULTS}/logs/kfold_splits/k{{k}}.log",
     benchmark:

@@ -78,3 +78,29 @@ def test_adding_recordings_moves_no_earlier_recording(tmp_path):
     test = table.set_index("recording_id")["subset"] == "test"
     assert (fixed.loc[test[test].index, "subset"] == "test").all()
     assert set(fixed.loc[test[~test].index, "subset"]) == {"train", "val"}
+
+
+@pytest.mark.workflow
+def test_adding_a_recording_moves_no_earlier_recording_between_folds(tmp_path):
+    """kfold_splits is stable as data grow, as the split is: rerun after a recording is added,
+    every earlier train/val recording keeps its fold and the new one is `added`."""
+    work = _workdir(tmp_path / "folds")
+    (work / "experiments" / "tiny.yaml").write_text(yaml.safe_dump({**EXPERIMENT, "folds": 3}))
+    raw = work / "data" / "raw"
+    write_dataset(raw, CODES, n_recordings=12, seed=3, duration_s=12, progress=False)
+    target = "results/folds/k3.parquet"
+    snakemake(work, target)
+    before = pd.read_parquet(work / target).set_index("recording_id")
+    assert set(before["origin"]) == {"stratified"} and set(before["fold"]) == {0, 1, 2}
+    write_dataset(tmp_path / "more", CODES, n_recordings=3, seed=9, duration_s=12, progress=False)
+    added = _add_recordings(raw, tmp_path / "more", 3)
+    snakemake(work, target)
+    after = pd.read_parquet(work / target).set_index("recording_id")
+    splits = pd.read_parquet(work / "results" / "splits.parquet").set_index("recording_id")
+    pool = splits.index[splits["subset"] != "test"]
+    assert set(after.index) == set(pool) and set(before.index) <= set(after.index)
+    assert after.loc[before.index, "fold"].equals(before["fold"])  # no earlier one moved
+    assert (after.loc[before.index, "origin"] == "kept").all()
+    new_in_pool = [r for r in added if r in pool]
+    assert new_in_pool  # the split put at least one added recording in train or val
+    assert (after.loc[new_in_pool, "origin"] == "added").all()

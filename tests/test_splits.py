@@ -4,6 +4,7 @@ import pytest
 
 from anuraflow.data.splits import (
     SUBSETS,
+    kfold_recordings,
     pinned_split,
     place_new_recordings,
     read_split_file,
@@ -275,3 +276,35 @@ def test_by_site_validation_falls_back_to_the_splits_test_recordings(tmp_path):
     assert w == {"r0": "test", "r1": "test", "r2": "val", "r3": "train"}
     w = run_windows(inputs, 1).set_index("recording_id")["subset"].to_dict()
     assert w == {"r0": "val", "r1": "train", "r2": "test", "r3": "test"}
+
+
+def test_k_folds_are_stable_as_data_grow(tmp_path):
+    """Adding recordings moves no earlier one between folds; new ones fill the folds that
+    lack their species; another k or seed asks for new folds."""
+    from anuraflow.data.splits import kfold_dataset
+
+    windows, codes = make_windows(30)
+    splits = pd.DataFrame({"recording_id": sorted(windows["recording_id"].unique())})
+    splits["subset"] = "train"
+    win_path, split_path = tmp_path / "w.parquet", tmp_path / "s.parquet"
+    first_windows = windows[windows["recording_id"] < "rec20"]
+    first_windows.to_parquet(win_path)
+    splits.to_parquet(split_path)
+    ledger, out = tmp_path / "ledger.json", tmp_path / "k3.parquet"
+    first = kfold_dataset(win_path, split_path, out, codes, k=3, seed=1, ledger_path=ledger)
+    assert len(first) == 20 and set(first["origin"]) == {"stratified"}
+    # the first folds are kfold_recordings' own
+    ids, y = recording_labels(first_windows, codes)
+    assert first["fold"].tolist() == kfold_recordings(ids, y, 3, 1)["fold"].tolist()
+    windows.to_parquet(win_path)
+    grown = kfold_dataset(win_path, split_path, out, codes, k=3, seed=1, ledger_path=ledger)
+    merged = grown.merge(first, on="recording_id", suffixes=("", "_before"))
+    assert len(grown) == 30 and len(merged) == 20
+    assert (merged["fold"] == merged["fold_before"]).all()
+    assert (merged["origin"] == "kept").all()
+    assert set(grown.loc[~grown["recording_id"].isin(first["recording_id"]), "origin"]) == {
+        "added"
+    }
+    assert grown["fold"].value_counts().sort_index().tolist() == [10, 10, 10]
+    other_k = kfold_dataset(win_path, split_path, out, codes, k=5, seed=1, ledger_path=ledger)
+    assert set(other_k["origin"]) == {"stratified"} and set(other_k["fold"]) == set(range(5))

@@ -84,7 +84,8 @@ def place_new_recordings(
     ids: np.ndarray, subset: np.ndarray, y: np.ndarray, targets: dict[str, float], seed: int
 ) -> np.ndarray:
     """Fill the empty entries of `subset` (recordings never assigned before) one at a time,
-    leaving every assigned recording where it is.
+    leaving every assigned recording where it is. `targets` maps each subset (train / val /
+    test, or the k cross-validation folds) to its target share.
 
     Each new recording goes to the subset that most lacks what it carries: for every species
     it holds, the subset's shortfall (target share x recordings with the species, counting
@@ -92,9 +93,10 @@ def place_new_recordings(
     weigh most; plus the same shortfall of recordings overall. New recordings are taken in an
     order fixed by the seed and their ids, so the result does not depend on listing order.
     """
+    names = list(targets)  # the subsets (or folds) to fill, in tie-break order
     subset = subset.astype(object).copy()
-    have = {s: y[subset == s].sum(axis=0).astype(float) for s in SUBSETS}
-    n_have = {s: float((subset == s).sum()) for s in SUBSETS}
+    have = {s: y[subset == s].sum(axis=0).astype(float) for s in names}
+    n_have = {s: float((subset == s).sum()) for s in names}
     total, n_total = y[subset != None].sum(axis=0).astype(float), float((subset != None).sum())  # noqa: E711
     new = np.flatnonzero(subset == None)  # noqa: E711
     for i in new[_stable_order(ids[new], seed)]:
@@ -104,9 +106,9 @@ def place_new_recordings(
         shortfall = {
             s: float(((targets[s] * total - have[s]) / scale)[carried].sum())
             + (targets[s] * n_total - n_have[s]) / n_total
-            for s in SUBSETS
+            for s in names
         }
-        best = max(SUBSETS, key=lambda s: (shortfall[s], targets[s]))
+        best = max(names, key=lambda s: (shortfall[s], targets[s]))
         subset[i] = best
         have[best] = have[best] + y[i]
         n_have[best] += 1
@@ -284,6 +286,21 @@ def kfold_recordings(
     return pd.DataFrame({"recording_id": recording_ids, "fold": fold})
 
 
+def stable_kfold(
+    ids: np.ndarray, y: np.ndarray, earlier: dict[str, int], k: int, seed: int = 0
+) -> pd.DataFrame:
+    """Folds that are stable as data grow, as the split is: recordings assigned a fold before
+    (`earlier`: recording -> fold) keep it, new ones go to the fold that most lacks their
+    species (`place_new_recordings`, target 1/k each). With no earlier assignment, the
+    stratified folds of `kfold_recordings`. `origin` says which: stratified, kept or added."""
+    if not any(i in earlier for i in ids):
+        return kfold_recordings(ids, y, k, seed).assign(origin="stratified")
+    fold = np.array([earlier.get(i) for i in ids], dtype=object)
+    origin = np.where(fold == None, "added", "kept")  # noqa: E711
+    fold = place_new_recordings(ids, fold, y, {f: 1 / k for f in range(k)}, seed)
+    return pd.DataFrame({"recording_id": ids, "fold": fold.astype(np.int64), "origin": origin})
+
+
 def kfold_dataset(
     windows_path: str | Path,
     splits_path: str | Path,
@@ -291,13 +308,25 @@ def kfold_dataset(
     codes: list[str],
     k: int,
     seed: int = 0,
+    ledger_path: str | Path | None = None,
 ) -> pd.DataFrame:
-    """folds.parquet over the train and validation recordings; test recordings stay out."""
+    """folds.parquet (recording_id, fold, origin) over the train and validation recordings;
+    test recordings stay out. `ledger_path` remembers every fold assigned under the same (k,
+    seed), so recordings added later never move earlier ones between folds."""
     windows = pd.read_parquet(windows_path)
     splits = pd.read_parquet(splits_path)
     pool = set(splits.loc[splits["subset"] != "test", "recording_id"])
     ids, y = recording_labels(windows[windows["recording_id"].isin(pool)], codes)
-    folds = kfold_recordings(ids, y, k, seed)
+    settings = {"k": k, "seed": seed}
+    earlier = read_ledger(ledger_path, settings) if ledger_path else {}
+    folds = stable_kfold(ids, y, earlier, k, seed)
+    if ledger_path:
+        assigned = dict(zip(folds["recording_id"], folds["fold"].tolist(), strict=True))
+        write_json({"settings": settings, "assignments": {**earlier, **assigned}}, ledger_path)
+    counts = folds["origin"].value_counts().to_dict()
+    print(
+        f"{k} folds: {len(folds)} recordings; " + ", ".join(f"{v} {o}" for o, v in counts.items())
+    )
     write_parquet(folds, out_path)
     return folds
 

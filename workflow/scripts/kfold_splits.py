@@ -12,4 +12,5 @@ with redirect_output(sm.log[0]):
         sm.params.codes,
         int(sm.wildcards.k),
         sm.params.seed,
+        ledger_path=sm.params.ledger,
     )
