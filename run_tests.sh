@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash bin/bootstrap.sh
-.venv/bin/ruff check anuraflow workflow/scripts tests benchmarks
+.venv/bin/ruff check anuraflow workflow/scripts tests benchmarks docs
 .venv/bin/snakefmt --check Snakefile rules
 set +e
 .venv/bin/python -m pytest -q "$@"
