@@ -179,25 +179,13 @@ class PredictSettings:
     on_bad_recording: str = "fail"
 
 
-def predict_recording(
-    audio: str | Path,
-    bundle_path: str | Path,
-    recording_id: str,
-    outputs: dict[str, str],
-    settings: PredictSettings,
-    say=print,
-) -> dict:
-    """Rule predict_recording: score one recording, merge its detections, write
-    `outputs["scores"]` (Parquet), `outputs["raven"]` (selection table) and
-    `outputs["record"]` (JSON: the recording, its status and its selections)."""
-    from anuraflow.core.fileio import write_json, write_parquet
+def recording_record(audio: str | Path, recording_id: str, bundle) -> dict:
+    """What `record` starts with: the recording, its site and start time (from an
+    AnuraSet-style name), and the model's species."""
     from anuraflow.data.recordings import parse_recording_name, recording_site
-    from anuraflow.detect.detections import merge_runs, write_raven_table
-    from anuraflow.learn.bundle import load_bundle
 
-    bundle = load_bundle(bundle_path)
     _, start = parse_recording_name(recording_id)
-    record = {
+    return {
         "recording_id": recording_id,
         "file": str(audio),
         "site": recording_site(recording_id, audio),
@@ -206,8 +194,13 @@ def predict_recording(
         "names": bundle.names,
         "notes": [],
     }
-    thresholds = bundle.decision_thresholds(settings.threshold)
-    record["thresholds"] = dict(zip(bundle.codes, thresholds.tolist(), strict=True))
+
+
+def scored_or_skipped(
+    audio: str | Path, bundle, settings: PredictSettings, record: dict, say=print
+) -> pd.DataFrame:
+    """The recording's window scores; a bad recording raises (`on_bad_recording: fail`) or
+    gives no window (`skip`). `record` gets the status and what the audio turned out to be."""
 
     def report(done_s, total_s):
         say(f"scored {done_s:,.0f} of {total_s:,.0f} s")
@@ -220,22 +213,44 @@ def predict_recording(
         if settings.on_bad_recording == "fail":
             raise
         say(f"skipped (on_bad_recording: skip): {err}")
-        scores = pd.DataFrame(columns=["start_s", "end_s", *bundle.codes], dtype=np.float32)
         record.update(status="skipped", problem=str(err), duration_s=0.0)
-    else:
-        record.update(
-            status="ok",
-            problem=None,
-            duration_s=facts.duration_s,
-            sample_rate=facts.sample_rate,
-            channels=facts.channels,
-            format=facts.format,
+        return pd.DataFrame(columns=["start_s", "end_s", *bundle.codes], dtype=np.float32)
+    record.update(
+        status="ok",
+        problem=None,
+        duration_s=facts.duration_s,
+        sample_rate=facts.sample_rate,
+        channels=facts.channels,
+        format=facts.format,
+    )
+    if len(scores) == 0:
+        record["notes"].append(
+            f"{facts.duration_s:.3f} s long, shorter than one "
+            f"{bundle.frontend.window_s:g} s window: no window scored"
         )
-        if len(scores) == 0:
-            record["notes"].append(
-                f"{facts.duration_s:.3f} s long, shorter than one "
-                f"{bundle.frontend.window_s:g} s window: no window scored"
-            )
+    return scores
+
+
+def predict_recording(
+    audio: str | Path,
+    bundle_path: str | Path,
+    recording_id: str,
+    outputs: dict[str, str],
+    settings: PredictSettings,
+    say=print,
+) -> dict:
+    """Rule predict_recording: score one recording, merge its detections, write
+    `outputs["scores"]` (Parquet), `outputs["raven"]` (selection table) and
+    `outputs["record"]` (JSON: the recording, its status and its selections)."""
+    from anuraflow.core.fileio import write_json, write_parquet
+    from anuraflow.detect.detections import merge_runs, write_raven_table
+    from anuraflow.learn.bundle import load_bundle
+
+    bundle = load_bundle(bundle_path)
+    record = recording_record(audio, recording_id, bundle)
+    thresholds = bundle.decision_thresholds(settings.threshold)
+    record["thresholds"] = dict(zip(bundle.codes, thresholds.tolist(), strict=True))
+    scores = scored_or_skipped(audio, bundle, settings, record, say)
     selections = merge_runs(scores, bundle.codes, thresholds)
     cfg = bundle.frontend.features
     band = (cfg.f_min, cfg.f_max if cfg.f_max else cfg.sample_rate / 2)

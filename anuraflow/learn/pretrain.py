@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,101 @@ def _logmel(transform, waves: torch.Tensor) -> torch.Tensor:
     return (x - mean) / x.std(dim=(2, 3), keepdim=True).clamp_min(1e-5)
 
 
+@dataclass(frozen=True)
+class PretrainOutputs:
+    encoder: str | Path  # the best encoder's weights (what fine-tuning loads)
+    history: str | Path  # per-epoch train and validation loss
+    metrics: str | Path
+
+
+class Pretraining:
+    """An encoder, its projector and optimizer, and the windows' audio: `epoch` runs one
+    pass of two-view self-supervision over a set of windows."""
+
+    def __init__(self, settings: dict, cfg: LogMelConfig, window_s: float, waves: dict, device):
+        self.settings, self.cfg, self.waves, self.device = settings, cfg, waves, device
+        self.n_samples = int(round(window_s * cfg.sample_rate))
+        self.transform = mel_transform(cfg).to(device)
+        self.n_frames = cfg.frames_per_window(window_s)
+        self.model = build_model(
+            settings["model"], 1, n_mels=cfg.n_mels, n_frames=self.n_frames,
+            **settings["model_args"],
+        ).to(device)  # fmt: skip
+        with torch.no_grad():
+            self.model.eval()
+            probe = torch.zeros(2, 1, cfg.n_mels, self.n_frames, device=device)
+            embed_dim = self.model.embed(probe).shape[1]
+        self.projector = Projector(embed_dim, settings["projector_dim"]).to(device)
+        params = [p for n, p in self.model.named_parameters() if not n.startswith("head.")]
+        self.optimizer = torch.optim.Adam(
+            params + list(self.projector.parameters()), lr=settings["lr"]
+        )
+        self.loss_fn = SSL_LOSSES[settings["method"]]
+
+    def encoder_file(self, state: dict, epoch: int) -> dict:
+        """What fine-tuning loads: the encoder's weights and what it was built with."""
+        return {
+            "encoder": state,
+            "model_name": self.settings["model"],
+            "model_args": self.settings["model_args"],
+            "n_mels": self.cfg.n_mels,
+            "n_frames": self.n_frames,
+            "method": self.settings["method"],
+            "epoch": epoch,
+        }
+
+    def generators(self, seed: int) -> tuple[torch.Generator, torch.Generator]:
+        """One for the order of the windows (CPU), one for the views and SpecAugment (on the
+        device, where a CPU generator cannot draw)."""
+        return torch.Generator().manual_seed(seed), torch.Generator(self.device).manual_seed(seed)
+
+    def crops(self, rows: pd.DataFrame) -> torch.Tensor:
+        rate, n = self.cfg.sample_rate, self.n_samples
+        return torch.stack(
+            [
+                self.waves[r][int(round(s * rate)) :][:n]
+                for r, s in zip(rows["recording_id"], rows["start_s"], strict=True)
+            ]
+        )
+
+    def views(self, w: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two random waveform views of each window, as log-mels (SpecAugment on each)."""
+        pair = []
+        for _ in range(2):
+            x = _logmel(self.transform, random_views(w, self.cfg.sample_rate, gen))
+            pair.append(x)
+        if self.settings["spec_augment"]:
+            pair = [spec_augment(x, **self.settings["spec_augment"], generator=gen) for x in pair]
+        return pair[0], pair[1]
+
+    def epoch(self, rows: pd.DataFrame, train: bool, gens: tuple, desc: str, progress: bool):
+        """Mean SSL loss over `rows`' windows; with `train`, in a random order, with updates."""
+        from tqdm import tqdm
+
+        self.model.train(train)
+        self.projector.train(train)
+        order_gen, gen = gens
+        order = torch.randperm(len(rows), generator=order_gen).numpy() if train else None
+        order = np.arange(len(rows)) if order is None else order
+        if train and self.settings["max_windows"]:
+            order = order[: self.settings["max_windows"]]
+        batch, total, seen = self.settings["batch_size"], 0.0, 0
+        starts = [s for s in range(0, len(order), batch) if len(order) - s >= 2]
+        for start in tqdm(starts, desc=desc, unit="batch", disable=not progress, mininterval=5):
+            idx = order[start : start + batch]
+            xa, xb = self.views(self.crops(rows.iloc[idx]).to(self.device), gen)
+            with torch.set_grad_enabled(train):
+                za, zb = self.projector(self.model.embed(xa)), self.projector(self.model.embed(xb))
+                loss = self.loss_fn(za, zb, **self.settings["loss_args"])
+            if train:
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+            total += loss.item() * len(idx)
+            seen += len(idx)
+        return total / max(seen, 1)
+
+
 def pretrain_encoder(
     windows_path: str | Path,
     splits_path: str | Path,
@@ -64,16 +160,13 @@ def pretrain_encoder(
     features: dict,
     window_s: float,
     seed: int,
-    out_encoder: str | Path,
-    out_history: str | Path,
-    out_metrics: str | Path,
+    outputs: PretrainOutputs,
     threads: int = 1,
     workflow_config: dict | None = None,
     progress: bool = True,
 ) -> dict:
-    """Pretrain the registry's `model` as an encoder with a projector; write the best encoder."""
-    from tqdm import tqdm
-
+    """Pretrain the registry's `model` as an encoder with a projector; write the encoder of
+    the epoch with the lowest validation loss, the history and the metrics."""
     settings = pretrain_settings(config)
     torch.set_num_threads(max(1, threads))
     seed_everything(seed)
@@ -83,76 +176,16 @@ def pretrain_encoder(
     subsets = {s: windows[windows["subset"] == s] for s in ("train", "val")}
     paths = {Path(p).stem: p for p in audio_paths}
     waves = _load_waves(sorted(set(windows["recording_id"]) & set(paths)), paths)
-    n_samples = int(round(window_s * cfg.sample_rate))
-
-    def crops(rows: pd.DataFrame) -> torch.Tensor:
-        return torch.stack(
-            [
-                waves[r][int(round(s * cfg.sample_rate)) :][:n_samples]
-                for r, s in zip(rows["recording_id"], rows["start_s"], strict=True)
-            ]
-        )
-
-    transform = mel_transform(cfg).to(device)
-    n_frames = cfg.frames_per_window(window_s)
-    model = build_model(
-        settings["model"], 1, n_mels=cfg.n_mels, n_frames=n_frames, **settings["model_args"]
-    ).to(device)
-    with torch.no_grad():
-        model.eval()
-        embed_dim = model.embed(torch.zeros(2, 1, cfg.n_mels, n_frames, device=device)).shape[1]
-    projector = Projector(embed_dim, settings["projector_dim"]).to(device)
-    params = [p for n, p in model.named_parameters() if not n.startswith("head.")]
-    optimizer = torch.optim.Adam(params + list(projector.parameters()), lr=settings["lr"])
-    loss_fn = SSL_LOSSES[settings["method"]]
-    batch = settings["batch_size"]
-
-    def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
-        """One for the order of the windows (CPU), one for the views and SpecAugment (on the
-        device, where a CPU generator cannot draw)."""
-        return torch.Generator().manual_seed(seed), torch.Generator(device).manual_seed(seed)
-
-    def run_epoch(rows: pd.DataFrame, train: bool, gens: tuple, desc: str) -> float:
-        model.train(train)
-        projector.train(train)
-        total, seen = 0.0, 0
-        order_gen, gen = gens
-        order = (
-            torch.randperm(len(rows), generator=order_gen).numpy()
-            if train
-            else np.arange(len(rows))
-        )
-        if train and settings["max_windows"]:
-            order = order[: settings["max_windows"]]
-        starts = [s for s in range(0, len(order), batch) if len(order) - s >= 2]
-        for start in tqdm(starts, desc=desc, unit="batch", disable=not progress, mininterval=5):
-            idx = order[start : start + batch]
-            w = crops(rows.iloc[idx]).to(device)  # the views are made on the device, batched
-            xa = _logmel(transform, random_views(w, cfg.sample_rate, gen))
-            xb = _logmel(transform, random_views(w, cfg.sample_rate, gen))
-            if settings["spec_augment"]:
-                xa = spec_augment(xa, **settings["spec_augment"], generator=gen)
-                xb = spec_augment(xb, **settings["spec_augment"], generator=gen)
-            with torch.set_grad_enabled(train):
-                loss = loss_fn(
-                    projector(model.embed(xa)), projector(model.embed(xb)), **settings["loss_args"]
-                )
-            if train:
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-            total += loss.item() * len(idx)
-            seen += len(idx)
-        return total / max(seen, 1)
-
-    train_gens = generators(seed)
+    run = Pretraining(settings, cfg, window_s, waves, device)
+    train_gens = run.generators(seed)
     history, best_loss, best_state, best_epoch = [], math.inf, None, 0
     started = time.time()
     for epoch in range(1, settings["epochs"] + 1):
         t0 = time.time()
-        train_loss = run_epoch(subsets["train"], True, train_gens, f"epoch {epoch} train")
+        train_loss = run.epoch(subsets["train"], True, train_gens, f"epoch {epoch} train", progress)
         # the same views every epoch for validation: losses are comparable across epochs
-        val_loss = run_epoch(subsets["val"], False, generators(seed + 1), f"epoch {epoch} val")
+        val_gens = run.generators(seed + 1)
+        val_loss = run.epoch(subsets["val"], False, val_gens, f"epoch {epoch} val", progress)
         history.append(
             {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
              "seconds": time.time() - t0}
@@ -160,20 +193,9 @@ def pretrain_encoder(
         print(f"epoch {epoch}: train_loss={train_loss:.4f} val_loss={val_loss:.4f}", flush=True)
         if val_loss < best_loss:
             best_loss, best_epoch = val_loss, epoch
-            best_state = copy.deepcopy(encoder_state(model))
-    save_torch(
-        {
-            "encoder": best_state,
-            "model_name": settings["model"],
-            "model_args": settings["model_args"],
-            "n_mels": cfg.n_mels,
-            "n_frames": n_frames,
-            "method": settings["method"],
-            "epoch": best_epoch,
-        },
-        out_encoder,
-    )
-    write_text(pd.DataFrame(history).to_csv(sep="\t", index=False), out_history)
+            best_state = copy.deepcopy(encoder_state(run.model))
+    save_torch(run.encoder_file(best_state, best_epoch), outputs.encoder)
+    write_text(pd.DataFrame(history).to_csv(sep="\t", index=False), outputs.history)
     metrics = {
         "pretrain": config.get("name"),
         "method": settings["method"],
@@ -186,5 +208,5 @@ def pretrain_encoder(
         "settings": settings,
         "provenance": provenance(workflow_config),
     }
-    write_json(metrics, out_metrics)
+    write_json(metrics, outputs.metrics)
     return metrics

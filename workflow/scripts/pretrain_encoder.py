@@ -1,7 +1,7 @@
 """Rule pretrain_encoder: self-supervised pretraining of one encoder (seed 003)."""
 
 from anuraflow.core.fileio import redirect_output
-from anuraflow.learn.pretrain import pretrain_encoder
+from anuraflow.learn.pretrain import PretrainOutputs, pretrain_encoder
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
@@ -13,9 +13,7 @@ with redirect_output(sm.log[0]):
         sm.params.features,
         sm.params.window_s,
         sm.params.seed,
-        out_encoder=sm.output.encoder,
-        out_history=sm.output.history,
-        out_metrics=sm.output.metrics,
+        PretrainOutputs(sm.output.encoder, sm.output.history, sm.output.metrics),
         threads=sm.threads,
         workflow_config=sm.config,
     )
