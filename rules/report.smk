@@ -21,10 +21,19 @@ rule run_intervals:
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/report.yaml"
-    script:
-        "../workflow/scripts/run_intervals.py"
+    # in Snakemake's own process, a thread per job, as the per-recording rules: a process per
+    # run would cost more start-up than its bootstrap; so no conda env of its own
+    run:
+        from anuraflow.evaluate.analysis import intervals_job
+
+        intervals_job(
+            input.metrics,
+            input.predictions,
+            output[0],
+            log[0],
+            params.n_boot,
+            params.seed,
+        )
 
 
 rule build_report:

@@ -102,7 +102,8 @@ TINY_ALL = {
     "experiments_dir": str(EXPERIMENT_DIR),
     "experiments": PAPER["experiments"],
     "experiment_overrides": {"epochs": 1, "seeds": [0]},
-    "report": {"title": "every experiment, one epoch"},
+    # 32 runs: 100 resamples each are enough to check the intervals are made and shown
+    "report": {"title": "every experiment, one epoch", "bootstrap_samples": 100},
 }
 
 

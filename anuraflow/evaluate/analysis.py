@@ -142,6 +142,21 @@ def write_run_intervals(
     return out
 
 
+def intervals_job(
+    metrics_path: str, predictions_path: str, out_path: str, log_path: str, n_boot: int, seed: int
+) -> dict:
+    """Rule run_intervals, shaped for Snakemake's `run:` directive: a thread of Snakemake's
+    own process (a process per run would cost more start-up than its bootstrap; see
+    `anuraflow.data.jobs`), so it writes its own log instead of redirecting sys.stdout."""
+    from anuraflow.core.fileio import job_log
+
+    with job_log(log_path) as say:
+        out = write_run_intervals(metrics_path, predictions_path, out_path, n_boot, seed)
+        f1 = out["macro_f1"]
+        say(f"{out['test_recordings']} test recordings, {n_boot} resamples: macro F1 {f1}")
+    return out
+
+
 def paired_intervals(
     a: list[RunPredictions], b: list[RunPredictions], n_boot: int, seed: int
 ) -> dict | None:
