@@ -119,7 +119,8 @@ def in_process_limit(workdir: Path, plans: list, n: int) -> dict:
     """Ingest + log-mel of `n` recordings in this process on one thread: no Snakemake."""
     import torch
 
-    from anuraflow.data.jobs import features_job, ingest_job
+    from anuraflow.data.jobs import ingest_job
+    from anuraflow.features.jobs import features_job
 
     torch.set_num_threads(1)
     out = Path(tempfile.mkdtemp(dir=workdir))

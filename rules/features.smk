@@ -18,9 +18,9 @@ rule compute_features:
     resources:
         mem_mb=1500,
         runtime=10,
-    # in Snakemake's own process, a thread per job (anuraflow/data/jobs.py)
+    # in Snakemake's own process, a thread per job (anuraflow/features/jobs.py)
     run:
-        from anuraflow.data.jobs import features_job
+        from anuraflow.features.jobs import features_job
 
         features_job(input[0], output[0], log[0], wildcards.recording, params.features)
 

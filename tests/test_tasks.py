@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from anuraflow.learn.tasks import class_index, prepare_task, single_subset_species
+from anuraflow.evaluate.metrics import class_index
+from anuraflow.learn.tasks import prepare_task, single_subset_species
 
 CODES = ["A", "B", "C", "D"]
 WINDOWS = pd.DataFrame(

@@ -1,4 +1,4 @@
-"""The per-recording jobs (ingest, labels, log-mel), shaped for Snakemake's `run:` directive.
+"""The per-recording data jobs (ingest, labels), shaped for Snakemake's `run:` directive.
 
 Each does about 0.05 s of work on a one-minute recording, while a Python process per job
 (`script:`) costs 1-2 s of start-up and imports (torch alone takes 1.4 s): at AnuraSet scale
@@ -13,18 +13,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from anuraflow.core.fileio import job_log, write_json
+from anuraflow.core.threads import one_torch_thread
 from anuraflow.data.annotations import normalise_annotation_file
 from anuraflow.data.audio import standardise_recording
 from anuraflow.data.clips import ingest_clip
-from anuraflow.features.logmel import LogMelConfig, cache_recording_features
-from anuraflow.core.fileio import job_log, write_json
 from anuraflow.data.release import ingest_release_recording
-
-
-def _one_torch_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # per calling thread under OpenMP; the rules declare threads: 1
 
 
 def _say_notes(say, record: dict, policy: str) -> None:
@@ -51,7 +45,7 @@ def ingest_job(
     "recording"), one recording rebuilt from its clips in the release's clip index ("release"),
     or one class-folder clip fitted to a window of `min_duration_s` ("clip")."""
     with job_log(log) as say:
-        _one_torch_thread()
+        one_torch_thread()
         if kind == "release":
             record = ingest_release_recording(
                 source,
@@ -118,11 +112,3 @@ def annotation_job(
         say(f"{labels}: {record['status']}, {record['n_calls']} calls")
         _say_notes(say, record, "on_bad_annotation")
     return record
-
-
-def features_job(audio: str, out: str, log: str, recording_id: str, features: dict) -> None:
-    """Rule compute_features: one recording's log-mel, cached in Parquet."""
-    with job_log(log) as say:
-        _one_torch_thread()
-        frames = cache_recording_features(audio, out, recording_id, LogMelConfig(**features))
-        say(f"{audio}: {frames.shape[0]} frames x {frames.shape[1]} mels -> {out}")

@@ -236,3 +236,9 @@ def tsne_points(
         embeddings[keep]
     )
     return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "class": classes[keep].tolist()}
+
+
+def class_index(labels: np.ndarray) -> np.ndarray:
+    """One class per row for rows with exactly one positive label, -1 for the others."""
+    one = labels.sum(axis=1) == 1
+    return np.where(one, labels.argmax(axis=1), -1)

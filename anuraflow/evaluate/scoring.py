@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from anuraflow.evaluate.metrics import (
+    class_index,
     embedding_statistics,
     f1_by_polyphony,
     group_macro_f1,
@@ -20,7 +21,6 @@ from anuraflow.evaluate.metrics import (
     weighted_f1,
 )
 from anuraflow.evaluate.thresholds import threshold_vector
-from anuraflow.learn.tasks import class_index
 
 PREDICTION_COLUMNS = ["window_id", "recording_id", "site", "start_s", "end_s", "polyphony"]
 

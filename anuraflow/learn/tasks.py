@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 TASKS = ("multilabel", "multiclass")
@@ -80,9 +79,3 @@ def prepare_task(
     if not kept:
         raise ValueError("no species left after dropping those found in only one subset")
     return TaskData(out.reset_index(drop=True), kept, dropped, counts)
-
-
-def class_index(labels: np.ndarray) -> np.ndarray:
-    """One class per row for rows with exactly one positive label, -1 for the others."""
-    one = labels.sum(axis=1) == 1
-    return np.where(one, labels.argmax(axis=1), -1)
