@@ -13,11 +13,21 @@ def real_data() -> Path:
     return REAL_DATA
 
 
+SLURM_JOBS: list[str] = []  # lines the SLURM tests attach to their reports
+
+
+def pytest_runtest_logreport(report):
+    """Collect the SLURM job lines a test recorded (`record_property("slurm_jobs", ...)`);
+    reports come back from pytest-xdist's workers, so this works with -n too."""
+    if report.when == "call":
+        for key, lines in report.user_properties:
+            if key == "slurm_jobs":
+                SLURM_JOBS.extend(lines)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Show the SLURM jobs the SLURM test ran (CI's log shows them without -s)."""
-    from slurm_cluster import JOB_REPORT
-
-    if JOB_REPORT:
+    if SLURM_JOBS:
         terminalreporter.section("SLURM jobs of tests/test_slurm.py")
-        for line in JOB_REPORT:
+        for line in SLURM_JOBS:
             terminalreporter.write_line(line)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
-JOB_REPORT: list[str] = []  # lines for the test session's summary (tests/conftest.py)
 DAEMONS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue"]
 
 

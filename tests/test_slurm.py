@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from slurm_cluster import JOB_REPORT, SlurmCluster, install_slurm
+from slurm_cluster import SlurmCluster, install_slurm
 from workflow_helpers import SNAKEMAKE, tiny_directory_config
 
 from anuraflow.data.synthetic import write_dataset
@@ -100,7 +100,7 @@ def first_run(cluster, tmp_path_factory):
     return workdir, jobs
 
 
-def test_every_rule_runs_as_a_slurm_job(cluster, first_run):
+def test_every_rule_runs_as_a_slurm_job(cluster, first_run, record_property):
     workdir, jobs = first_run
     assert (workdir / "results" / "report" / "report.html").exists()
     known = {j["id"]: j for j in cluster.jobs()}
@@ -112,13 +112,15 @@ def test_every_rule_runs_as_a_slurm_job(cluster, first_run):
     assert set(rules) == ALL_RULES
     # 8 recordings x 3 per-recording rules = 24 jobs, batched into ceil(8 / 3) submissions
     assert rules.count("per_recording") == math.ceil(N_RECORDINGS / PER_GROUP)
+    lines = []
     for job_id in sorted(jobs, key=int):
         job = known[job_id]
-        JOB_REPORT.append(f"job {job_id}: {job['state']} {job['comment']} (log: {jobs[job_id]})")
+        lines.append(f"job {job_id}: {job['state']} {job['comment']} (log: {jobs[job_id]})")
+    record_property("slurm_jobs", lines)
 
 
 def test_a_failed_job_names_its_slurm_log_and_a_rerun_completes_only_what_is_missing(
-    cluster, first_run
+    cluster, first_run, record_property
 ):
     workdir, first_jobs = first_run
     raw = sorted((workdir / "data" / "raw").rglob("*.wav"))
@@ -146,5 +148,7 @@ def test_a_failed_job_names_its_slurm_log_and_a_rerun_completes_only_what_is_mis
     after = {p.name: p.stat().st_mtime_ns for p in features}
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {f"{broken.stem}.parquet"}  # no other recording's features recomputed
-    JOB_REPORT.append(f"after breaking {broken.name}: job {job_id} FAILED (log: {log})")
-    JOB_REPORT.append(f"after the fix, reran as jobs {', '.join(sorted(jobs, key=int))}: {reran}")
+    record_property("slurm_jobs", [
+        f"after breaking {broken.name}: job {job_id} FAILED (log: {log})",
+        f"after the fix, reran as jobs {', '.join(sorted(jobs, key=int))}: {reran}",
+    ])  # fmt: skip

@@ -302,9 +302,7 @@ def test_k_folds_are_stable_as_data_grow(tmp_path):
     assert len(grown) == 30 and len(merged) == 20
     assert (merged["fold"] == merged["fold_before"]).all()
     assert (merged["origin"] == "kept").all()
-    assert set(grown.loc[~grown["recording_id"].isin(first["recording_id"]), "origin"]) == {
-        "added"
-    }
+    assert set(grown.loc[~grown["recording_id"].isin(first["recording_id"]), "origin"]) == {"added"}
     assert grown["fold"].value_counts().sort_index().tolist() == [10, 10, 10]
     other_k = kfold_dataset(win_path, split_path, out, codes, k=5, seed=1, ledger_path=ledger)
     assert set(other_k["origin"]) == {"stratified"} and set(other_k["fold"]) == set(range(5))
