@@ -95,6 +95,6 @@ def cpu_training_note(n_runs: int, epochs: int, windows: int) -> str:
         f"no GPU on this machine and train_gpus is 0: {n_runs} training run(s), {epochs} "
         f"epochs in all, over about {windows:,} windows ({epochs * windows:,} window-epochs, "
         "less the validation and test windows) will run on the CPU. On a GPU node set "
-        "train_gpus: 1 (README, 'Running on a cluster'); for a smoke run set "
+        "train_gpus: 1 (docs/hpc.md); for a smoke run set "
         "experiment_overrides: {epochs: 1, seeds: [0]}."
     )
