@@ -6,7 +6,11 @@ bash bin/bootstrap.sh
 .venv/bin/ruff check anuraflow workflow/scripts tests benchmarks docs
 .venv/bin/snakefmt --check Snakefile rules
 set +e
-.venv/bin/python -m pytest -q "$@"
+# two workers (pytest-xdist) on CI's two cores: the workflow tests spend much of their time in
+# process start-up and Snakemake's bookkeeping, which the other worker fills; a file's tests
+# stay on one worker, so its module fixtures (the trained tiny runs) are built once.
+# TEST_WORKERS=0 runs them in this process.
+.venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

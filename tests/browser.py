@@ -3,11 +3,12 @@
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+
+from apt_packages import apt_install
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
@@ -39,13 +40,8 @@ def find_browser() -> str | None:
 
 def install_browser() -> str | None:
     """Chromium's path, installed with apt-get when missing; None when that cannot be done."""
-    if find_browser() or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return find_browser()
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True)
-        subprocess.run(install, env=env, capture_output=True)
+    if find_browser() is None:
+        apt_install(["chromium"])
     return find_browser()
 
 

@@ -31,3 +31,23 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("SLURM jobs of tests/test_slurm.py")
         for line in SLURM_JOBS:
             terminalreporter.write_line(line)
+
+
+# the longest files first: with pytest-xdist (--dist loadfile) a long file that starts last
+# would leave the other worker idle at the end
+LONGEST_FIRST = (
+    "test_slurm.py",
+    "test_experiments.py",
+    "test_predict_workflow.py",
+    "test_reliability.py",
+    "test_release.py",
+    "test_workflow.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file keeps its own order

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apt_packages import apt_install
+
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 DAEMONS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue"]
 
@@ -24,17 +26,9 @@ def install_slurm() -> str | None:
     """Install Debian's SLURM packages when missing; None on success, else why not."""
     if slurm_installed():
         return None
-    if os.geteuid() != 0:
-        return "SLURM is not installed and installing it needs root"
-    if shutil.which("apt-get") is None:
-        return "SLURM is not installed and there is no apt-get"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True)
-        proc = subprocess.run(install, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            return f"apt-get install {' '.join(PACKAGES)} failed: {proc.stderr[-500:]}"
+    why_not = apt_install(PACKAGES)
+    if why_not:
+        return f"SLURM is not installed: {why_not}"
     return None if slurm_installed() else "SLURM packages installed but daemons not found"
 
 
