@@ -8,9 +8,10 @@ bash bin/bootstrap.sh
 set +e
 # two workers (pytest-xdist) on CI's two cores: the workflow tests spend much of their time in
 # process start-up and Snakemake's bookkeeping, which the other worker fills; a file's tests
-# stay on one worker, so its module fixtures (the trained tiny runs) are built once.
+# stay on one worker, so its module fixtures (the trained tiny runs) are built once; files go
+# out in collection order, the longest first (tests/conftest.py), not by number of tests.
 # TEST_WORKERS=0 runs them in this process.
-.venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile "$@"
+.venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
