@@ -2,7 +2,7 @@
 # results layout. The rest of the start-up work is split by concern, in the order the
 # Snakefile includes them: experiments.smk (experiment and pretraining configs),
 # sources.smk (the recordings and label files), matrix.smk (the runs: experiment x fold x
-# seed). predict.smk checks its own section.
+# seed). predict_setup.smk checks the predict section.
 
 import os
 import sys
