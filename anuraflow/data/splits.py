@@ -195,10 +195,26 @@ def stable_split(
     if not any(i in earlier for i in ids):
         out = split_recordings(ids, y, test_fraction, val_fraction, seed)
         return out.assign(origin="stratified")
-    subset = np.array([earlier.get(i) for i in ids], dtype=object)
-    origin = np.where(subset == None, "added", "kept")  # noqa: E711
-    subset = place_new_recordings(ids, subset, y, subset_targets(test_fraction, val_fraction), seed)
+    targets = subset_targets(test_fraction, val_fraction)
+    subset, origin = keep_and_place(ids, y, earlier, targets, seed)
     return pd.DataFrame({"recording_id": ids, "subset": subset, "origin": origin})
+
+
+def keep_and_place(
+    ids: np.ndarray, y: np.ndarray, earlier: dict, targets: dict, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every recording assigned before (`earlier`) keeps its subset or fold; the new ones are
+    placed by `place_new_recordings`. Returns the assignments and their origin (kept / added)."""
+    assigned = np.array([earlier.get(i) for i in ids], dtype=object)
+    origin = np.where(assigned == None, "added", "kept")  # noqa: E711
+    return place_new_recordings(ids, assigned, y, targets, seed), origin
+
+
+def write_ledger(path: str | Path, settings: dict, earlier: dict, ids, assigned) -> None:
+    """The ledger after this run: every earlier assignment (a recording that left the data
+    keeps its entry) updated with today's."""
+    today = dict(zip(ids, pd.Series(assigned).tolist(), strict=True))
+    write_json({"settings": settings, "assignments": {**earlier, **today}}, path)
 
 
 def read_ledger(path: str | Path, settings: dict) -> dict[str, str]:
@@ -248,11 +264,7 @@ def split_dataset(
         earlier = read_ledger(ledger_path, settings) if ledger_path else {}
         splits = stable_split(ids, y, earlier, test_fraction, val_fraction, seed)
         if ledger_path:
-            assignments = {
-                **earlier,
-                **dict(zip(splits["recording_id"], splits["subset"], strict=True)),
-            }
-            write_json({"settings": settings, "assignments": assignments}, ledger_path)
+            write_ledger(ledger_path, settings, earlier, splits["recording_id"], splits["subset"])
     if groups:  # back from groups to their recordings
         by_group = splits.rename(columns={"recording_id": "group"})
         members = pd.DataFrame({"recording_id": recordings.unique()})
@@ -295,9 +307,7 @@ def stable_kfold(
     stratified folds of `kfold_recordings`. `origin` says which: stratified, kept or added."""
     if not any(i in earlier for i in ids):
         return kfold_recordings(ids, y, k, seed).assign(origin="stratified")
-    fold = np.array([earlier.get(i) for i in ids], dtype=object)
-    origin = np.where(fold == None, "added", "kept")  # noqa: E711
-    fold = place_new_recordings(ids, fold, y, {f: 1 / k for f in range(k)}, seed)
+    fold, origin = keep_and_place(ids, y, earlier, {f: 1 / k for f in range(k)}, seed)
     return pd.DataFrame({"recording_id": ids, "fold": fold.astype(np.int64), "origin": origin})
 
 
@@ -321,8 +331,7 @@ def kfold_dataset(
     earlier = read_ledger(ledger_path, settings) if ledger_path else {}
     folds = stable_kfold(ids, y, earlier, k, seed)
     if ledger_path:
-        assigned = dict(zip(folds["recording_id"], folds["fold"].tolist(), strict=True))
-        write_json({"settings": settings, "assignments": {**earlier, **assigned}}, ledger_path)
+        write_ledger(ledger_path, settings, earlier, folds["recording_id"], folds["fold"])
     counts = folds["origin"].value_counts().to_dict()
     print(
         f"{k} folds: {len(folds)} recordings; " + ", ".join(f"{v} {o}" for o, v in counts.items())

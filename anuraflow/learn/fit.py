@@ -133,7 +133,7 @@ def epoch_record(
     f1, val_loss = {}, None
     for subset in ("val", "test"):
         prob, _ = score_subset(model, data, subset, settings)
-        true = data.bank.labels[data.subsets[subset]].cpu().numpy()
+        true = data.true_labels(subset)
         f1[subset] = macro_f1(true, decide(prob, settings["task"], settings["threshold"]))
         if subset == "val":
             val_loss = plain_loss(prob, true, settings["task"])

@@ -117,7 +117,7 @@ def finish_run(
     model.load_state_dict(state.best_state)
     val_prob, _ = score_subset(model, data, "val", settings)
     test_prob, embeddings = score_subset(model, data, "test", settings, embeddings=True)
-    true = {s: data.bank.labels[data.subsets[s]].cpu().numpy().astype(int) for s in ("val", "test")}
+    true = {s: data.true_labels(s).astype(int) for s in ("val", "test")}
     thresholds = None
     if settings["task"] != "multiclass":
         thresholds = tune_thresholds(true["val"], val_prob, data.codes, settings["threshold"])

@@ -3,7 +3,7 @@ fold or a held-out site), the task's species, the feature bank and the subsets' 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,13 @@ class RunData:
     groups: dict[str, str]  # code -> frequency group
     summary: dict  # what the task kept and dropped
     noise: NoiseBank | None = None
+    _true: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def true_labels(self, subset: str) -> np.ndarray:
+        """The subset's labels on the CPU, copied from the device once (scored every epoch)."""
+        if subset not in self._true:
+            self._true[subset] = self.bank.labels[self.subsets[subset]].cpu().numpy()
+        return self._true[subset]
 
 
 def run_windows(inputs: RunInputs, fold: int | None) -> pd.DataFrame:

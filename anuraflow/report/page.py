@@ -145,7 +145,11 @@ def read_report_data(inputs: ReportInputs, settings: ReportSettings) -> ReportDa
 
 
 def write_result_figures(
-    d: ReportData, histories: list[str], thresholds: dict, outputs: dict[str, str]
+    d: ReportData,
+    summary: pd.DataFrame,
+    histories: list[str],
+    thresholds: dict,
+    outputs: dict[str, str],
 ) -> None:
     """The figures of the results sections (the evaluation sections write their own)."""
     plot_species_frequency(d.counts, d.groups, thresholds, outputs["frequency"])
@@ -158,7 +162,7 @@ def write_result_figures(
     }
     plot_training_curves(curves, outputs["curves"])
     plot_tsne(d.runs, outputs["tsne"])
-    plot_model_size(metrics_table(d.runs), outputs["model_size"])
+    plot_model_size(summary, outputs["model_size"])
 
 
 def embedded_images(outputs: dict[str, str]) -> dict[str, str]:
@@ -227,7 +231,7 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
     )
     per_species = species_tables(d.runs, d.order, d.groups)
     write_text(species_table_tsv(per_species), outputs["species_table"])
-    write_result_figures(d, inputs.histories, settings.group_thresholds, outputs)
+    write_result_figures(d, summary, inputs.histories, settings.group_thresholds, outputs)
     evaluation = evaluation_sections(
         d.runs,
         inputs.predictions,
