@@ -11,9 +11,8 @@ rule parse_annotations:
     params:
         labels=lambda w: SOURCES[w.recording].annotation,
         codes=SPECIES_CODES,
-        on_blank_label=config["annotations"]["on_blank_label"],
-        on_bad_annotation=config["on_bad_annotation"],
         table_columns=config["data"].get("annotation_table"),
+        table_files=lambda w: list(SOURCES[w.recording].table_files),
     log:
         f"{RESULTS}/logs/annotations/{{recording}}.log",
     benchmark:
@@ -36,9 +35,8 @@ rule parse_annotations:
             log[0],
             wildcards.recording,
             params.codes,
-            params.on_blank_label,
-            params.on_bad_annotation,
             params.table_columns,
+            params.table_files,
         )
 
 

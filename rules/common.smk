@@ -20,14 +20,20 @@ from anuraflow.core.provenance import gpu_visible  # noqa: E402
 from anuraflow.data.recordings import (
     AUDIO_EXTENSIONS,
     RecordingSource,
-    discover_recordings,
     estimate_windows,
     recording_site,
     release_recordings,
-    unmatched_annotation_files,
-    with_annotation_table,
 )  # noqa: E402
-from anuraflow.data.annotations import table_recordings  # noqa: E402
+from anuraflow.data.discovery import (
+    discover,
+    with_annotation_table,
+    with_raven_table,
+)  # noqa: E402
+from anuraflow.data.folders import list_files  # noqa: E402
+from anuraflow.data.annotations import (
+    native_raven_table,
+    table_recordings,
+)  # noqa: E402
 from anuraflow.data.clips import (
     class_folder_sources,
     clip_groups,

@@ -11,7 +11,6 @@ rule ingest_recording:
         source=lambda w: SOURCES[w.recording].audio,
         sample_rate=config["audio"]["sample_rate"],
         min_duration_s=config["windows"]["length_s"],
-        on_bad_recording=config["on_bad_recording"],
         clip_fit=config["data"].get("clip_fit", "start"),
         release_metadata=str(
             Path(config["data"].get("release_dir", ".")) / "metadata.csv"
@@ -39,7 +38,6 @@ rule ingest_recording:
             wildcards.recording,
             params.sample_rate,
             params.min_duration_s,
-            params.on_bad_recording,
             kind=INGEST_KIND,
             clip_fit=params.clip_fit,
             release_metadata=params.release_metadata,
@@ -59,6 +57,13 @@ rule recordings_manifest:
         ),
     output:
         f"{RESULTS}/recordings.parquet",
+    params:
+        # applied here, once: the ingest and parsing jobs only record what they found
+        policies={
+            "on_bad_recording": config["on_bad_recording"],
+            "on_bad_annotation": config["on_bad_annotation"],
+            "on_blank_label": config["annotations"]["on_blank_label"],
+        },
     log:
         f"{RESULTS}/logs/recordings_manifest.log",
     benchmark:

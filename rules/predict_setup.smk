@@ -34,7 +34,9 @@ def predict_setup():
             f"invalid config: predict.audio_dir: directory {pred['audio_dir']!r} does not exist"
         )
     try:
-        sources = discover_recordings(pred["audio_dir"], None)
+        sources = discover(
+            pred["audio_dir"], None, config["data"]["recording_ids"]
+        ).sources
     except ValueError as err:
         raise WorkflowError(f"predict.audio_dir: {err}") from None
     if not sources:

@@ -118,6 +118,7 @@ rule build_report:
         title=config["report"]["title"],
         config=config,
         orphan_label_files=ORPHAN_LABEL_FILES,
+        ignored_files=IGNORED_FILES,
         compare=config["report"].get("compare", []),
         review_k=config["report"].get("review_k", 5),
         audio_dir=lambda w, input: os.path.dirname(input.audio[0]),

@@ -34,7 +34,8 @@ def raw_input(recording, kind):
     return SYNTHETIC_LISTING if config["data"]["source"] == "synthetic" else path
 
 
-TABLE_ORPHANS = []  # recordings an annotation table names that have no audio
+TABLE_ORPHANS = []  # label files, or files a table names, that are no recording
+IGNORED_FILES = []  # system files and other text passed over by name
 RELEASE_DIGESTS = (
     {}
 )  # release recording -> digest of its clips' times (an ingest parameter)
@@ -67,13 +68,28 @@ def recording_sources():
             for p in synthetic_plan()
         }
     table = data.get("annotation_table")
-    sources = discover_recordings(
-        data["audio_dir"],
-        None if table else data.get("annotation_dir", data["audio_dir"]),
-    )
-    if table:
-        named = table_recordings(table["path"], table)
-        sources, TABLE_ORPHANS[:] = with_annotation_table(sources, table["path"], named)
+    try:
+        found = discover(
+            data["audio_dir"],
+            None if table else data.get("annotation_dir", data["audio_dir"]),
+            data["recording_ids"],
+        )
+        sources, TABLE_ORPHANS[:] = found.sources, found.orphans
+        IGNORED_FILES[:] = found.ignored
+        if table and native_raven_table(table["path"], table):
+            sources, TABLE_ORPHANS[:] = with_raven_table(sources, table["path"])
+        elif table:
+            named = table_recordings(table["path"], table)
+            sources, TABLE_ORPHANS[:] = with_annotation_table(
+                sources, table["path"], named
+            )
+    except ValueError as err:
+        raise WorkflowError(f"data: {err}") from None
+    if IGNORED_FILES:
+        logger.info(
+            f"note: {len(IGNORED_FILES)} files ignored by name (listed in the report), "
+            f"e.g. {IGNORED_FILES[0]}"
+        )
     if not sources:
         raise WorkflowError(
             f"no audio files found under data.audio_dir={data['audio_dir']!r}"
@@ -81,13 +97,13 @@ def recording_sources():
     missing = [r for r, s in sources.items() if s.annotation is None]
     if missing and data["require_annotations"]:
         where = (
-            f"rows in data.annotation_table={table['path']!r}"
+            f"have no rows in data.annotation_table={table['path']!r}"
             if table
-            else f"an annotation file under data.annotation_dir="
+            else f"have no label file under data.annotation_dir="
             f"{data.get('annotation_dir', data['audio_dir'])!r}"
         )
         raise WorkflowError(
-            f"{len(missing)} recordings have no {where}, e.g. {missing[:5]}; "
+            f"{len(missing)} recordings {where}, e.g. {missing[:5]}; "
             "set data.require_annotations: false to treat them as having no calls"
         )
     return sources
@@ -95,20 +111,12 @@ def recording_sources():
 
 def orphan_label_files():
     """Label files no recording claims: an error, or listed in the report under skip."""
-    data = config["data"]
-    if data["source"] != "directory":
-        return []
-    if data.get("annotation_table"):
-        orphans = list(TABLE_ORPHANS)
-    else:
-        orphans = unmatched_annotation_files(
-            SOURCES, data.get("annotation_dir", data["audio_dir"])
-        )
+    orphans = list(TABLE_ORPHANS) if config["data"]["source"] == "directory" else []
     if orphans and config["on_bad_annotation"] == "fail":
         raise WorkflowError(
-            f"{len(orphans)} annotation files under data.annotation_dir have no recording "
-            f"under data.audio_dir, e.g. {orphans[:5]}; set on_bad_annotation: skip to "
-            "go on without them (they are listed in the report)"
+            f"{len(orphans)} label files (or files an annotation table names) have no "
+            f"recording under data.audio_dir, e.g. {orphans[:5]}; set "
+            "on_bad_annotation: skip to go on without them (they are listed in the report)"
         )
     return orphans
 
@@ -145,9 +153,7 @@ def noise_files():
     root = Path(noise["audio_dir"])
     if noise["source"] == "synthetic":
         return [str(root / f"noise_{i:02d}.wav") for i in range(noise["n_recordings"])]
-    files = sorted(
-        str(p) for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS
-    )
+    files = [str(p) for p in list_files(root, AUDIO_EXTENSIONS).files]
     if not files:
         raise WorkflowError(
             f"noise.audio_dir={noise['audio_dir']!r} holds no audio files"

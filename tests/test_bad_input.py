@@ -20,7 +20,7 @@ from anuraflow.data.annotations import (
     read_annotation_file,
 )
 from anuraflow.data.audio import AudioError, standardise_recording
-from anuraflow.data.recordings import RecordingSource, unmatched_annotation_files
+from anuraflow.data.discovery import discover
 from anuraflow.data.windows import segment_recording
 from anuraflow.features.logmel import LogMelConfig, cache_recording_features, read_feature_cache
 
@@ -282,11 +282,20 @@ def test_recording_without_annotation_file(tmp_path):
 
 
 def test_annotation_file_without_recording(tmp_path):
-    (tmp_path / "a.txt").write_text("")
-    (tmp_path / "orphan.txt").write_text("")
-    (tmp_path / "b.Table.1.selections.txt").write_text("")
-    sources = {r: RecordingSource(r, f"{r}.wav", None) for r in ("a", "b")}
-    assert unmatched_annotation_files(sources, tmp_path) == [str(tmp_path / "orphan.txt")]
+    for name in ("a.wav", "b.wav", "a.txt", "b.Table.1.selections.txt"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "orphan.txt").write_text("0.5\t1.5\tBOAFAB_M\n")
+    (tmp_path / "orphan.Table.1.selections.txt").write_text("Begin Time (s)\tEnd Time (s)\n")
+    (tmp_path / "README.txt").write_text("Recorded at the pond, 2019.\n")
+    found = discover(tmp_path, tmp_path)
+    assert found.orphans == [
+        str(tmp_path / "orphan.Table.1.selections.txt"),
+        str(tmp_path / "orphan.txt"),
+    ]
+    assert found.sources["b"].annotation == str(tmp_path / "b.Table.1.selections.txt")
+    assert found.ignored == [
+        f"{tmp_path / 'README.txt'}: neither named after a recording nor a label table, ignored"
+    ]
 
 
 def test_skip_policy_for_a_bad_label_file(tmp_path):

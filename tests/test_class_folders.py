@@ -15,7 +15,7 @@ from anuraflow.data.clips import (
     class_folders_from_windows,
     fit_clip,
 )
-from anuraflow.data.recordings import discover_recordings
+from anuraflow.data.discovery import discover_recordings
 from anuraflow.data.synthetic import write_dataset
 from anuraflow.data.windows import segment_recording
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from anuraflow.data.recordings import discover_recordings, parse_recording_name
+from anuraflow.data.discovery import discover_recordings
+from anuraflow.data.recordings import parse_recording_name
 
 
 def _wav(path):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from anuraflow.core.fileio import file_sha256, write_parquet
+from anuraflow.data.folders import nfc
 
 COLUMNS = [
     "recording_id",
@@ -28,6 +29,8 @@ COLUMNS = [
 ]
 RAVEN_LABEL_COLUMNS = ("species", "annotation", "label")  # matched case-insensitively
 RAVEN_BEGIN, RAVEN_END = "begin time (s)", "end time (s)"
+# Raven Pro's multi-file columns: the selection's file, and its start within that file
+RAVEN_FILE, RAVEN_PATH, RAVEN_OFFSET = "begin file", "begin path", "file offset (s)"
 QUALITY_SUFFIX = re.compile(r"^(?P<code>[^_]+)_(?P<quality>[A-Za-z]+)$")
 # Qualities that mark a call to ignore: AnuraSet's FALSE, also spelled LALSE in its raw labels
 IGNORED_QUALITIES = frozenset({"FALSE", "LALSE"})
@@ -51,7 +54,7 @@ def split_code_quality(label: str) -> tuple[str, str | None]:
     return label, None
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
     # utf-8-sig strips a BOM; splitlines handles CRLF and a missing final newline.
     raw = path.read_bytes()
     try:
@@ -61,6 +64,18 @@ def _read_lines(path: Path) -> list[str]:
         raise AnnotationError(
             path, line, f"not UTF-8 text (byte 0x{raw[err.start]:02X}); save the file as UTF-8"
         ) from None
+
+
+def looks_like_label_track(lines: list[str]) -> bool:
+    """Whether text reads as an Audacity label track: its first line `start<TAB>end<TAB>...`
+    with numeric times (a README does not)."""
+    first = next((line for line in lines if line.strip()), "")
+    fields = first.split("\t")
+    try:
+        float(fields[0]), float(fields[1])
+    except (ValueError, IndexError):
+        return False
+    return len(fields) >= 3
 
 
 def _number(path: Path, line: int, field: str, text: str) -> float:
@@ -119,7 +134,7 @@ def parse_audacity_labels(path: str | Path, recording_id: str) -> pd.DataFrame:
     """
     path = Path(path)
     rows: list[dict] = []
-    for number, raw in enumerate(_read_lines(path), start=1):
+    for number, raw in enumerate(read_lines(path), start=1):
         if not raw.strip():
             continue
         fields = raw.split("\t")
@@ -145,16 +160,19 @@ def parse_audacity_labels(path: str | Path, recording_id: str) -> pd.DataFrame:
     return _frame(rows, recording_id, path)
 
 
-def parse_raven_table(
-    path: str | Path, recording_id: str, on_blank_label: str = "fail"
-) -> tuple[pd.DataFrame, list[str]]:
-    """Raven selection table; the label column may be spelled `Species` or `Annotation`.
+def is_multi_file(header: list[str]) -> bool:
+    """A Raven header (lower case) of a multi-file selection table: its Begin/End Time (s) run
+    on the timeline of several files played one after another."""
+    return RAVEN_OFFSET in header and (RAVEN_FILE in header or RAVEN_PATH in header)
 
-    Rows whose label is blank fail, or with `on_blank_label="skip"` are left out and reported
-    in the returned list of "file:line: reason" strings, so nothing disappears unannounced.
-    """
-    path = Path(path)
-    lines = _read_lines(path)
+
+def raven_reference(fields: list[str], col: dict[str, int]) -> str:
+    """The file a multi-file row belongs to, as written: its Begin Path, else its Begin File."""
+    path = fields[col[RAVEN_PATH]].strip() if RAVEN_PATH in col else ""
+    return path or fields[col[RAVEN_FILE]].strip()
+
+
+def _raven_header(path: Path, lines: list[str]) -> tuple[list[str], str]:
     if not lines:
         raise AnnotationError(path, None, "file is empty (a Raven table needs a header row)")
     header = [h.strip().lower() for h in lines[0].split("\t")]
@@ -164,9 +182,13 @@ def parse_raven_table(
     label_col = next((c for c in RAVEN_LABEL_COLUMNS if c in header), None)
     if label_col is None:
         raise AnnotationError(path, 1, "Raven header has no Species/Annotation/Label column")
+    return header, label_col
+
+
+def raven_rows(path: Path, lines: list[str], header: list[str]):
+    """(line number, fields, column index) of every selection row of a Raven table: blank
+    lines and waveform-view duplicates of a selection left out."""
     col = {name: header.index(name) for name in header if name}
-    rows: list[dict] = []
-    skipped: list[str] = []
     for number, raw in enumerate(lines[1:], start=2):
         if not raw.strip():
             continue
@@ -175,9 +197,47 @@ def parse_raven_table(
         view = fields[col["view"]].strip() if "view" in col else ""
         if view and not view.lower().startswith("spectrogram"):
             continue  # waveform-view duplicates of the same selection
-        start = _number(path, number, "begin time", fields[col[RAVEN_BEGIN]])
-        end = _number(path, number, "end time", fields[col[RAVEN_END]])
-        _check_times(path, number, start, end)
+        yield number, fields, col
+
+
+def _raven_times(path: Path, number: int, fields: list[str], col: dict, multi: bool):
+    """A row's call start and end within its own recording: Begin/End Time (s), or in a
+    multi-file table File Offset (s) and File Offset (s) + End Time (s) - Begin Time (s)."""
+    begin = _number(path, number, "begin time", fields[col[RAVEN_BEGIN]])
+    end = _number(path, number, "end time", fields[col[RAVEN_END]])
+    _check_times(path, number, begin, end)
+    if not multi:
+        return begin, end
+    offset = _number(path, number, "file offset", fields[col[RAVEN_OFFSET]])
+    _check_times(path, number, offset, offset + (end - begin))
+    return offset, offset + (end - begin)
+
+
+def parse_raven_table(
+    path: str | Path,
+    recording_id: str,
+    on_blank_label: str = "fail",
+    files: tuple[str, ...] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Raven selection table; the label column may be spelled `Species` or `Annotation`.
+
+    A multi-file table (Begin File or Begin Path, and File Offset (s)) gives this recording
+    the rows whose file is one of `files` (as written in the table; by default the rows whose
+    file name is `recording_id`), timed within that file.
+
+    Rows whose label is blank fail, or with `on_blank_label="skip"` are left out and reported
+    in the returned list of "file:line: reason" strings, so nothing disappears unannounced.
+    """
+    path = Path(path)
+    lines = read_lines(path)
+    header, label_col = _raven_header(path, lines)
+    multi = is_multi_file(header)
+    rows: list[dict] = []
+    skipped: list[str] = []
+    for number, fields, col in raven_rows(path, lines, header):
+        if multi and not _is_own_row(raven_reference(fields, col), recording_id, files):
+            continue
+        start, end = _raven_times(path, number, fields, col, multi)
         label = fields[col[label_col]].strip()
         if not label:
             if on_blank_label == "skip":
@@ -199,12 +259,41 @@ def parse_raven_table(
     return _frame(rows, recording_id, path), skipped
 
 
+def _is_own_row(reference: str, recording_id: str, files: tuple[str, ...] | None) -> bool:
+    if files is not None:
+        return reference in files
+    name = reference.replace("\\", "/").rsplit("/", 1)[-1]
+    return nfc(Path(name).stem) == nfc(recording_id)
+
+
 def is_raven_table(path: str | Path) -> bool:
-    lines = _read_lines(Path(path))
+    lines = read_lines(Path(path))
     return bool(lines) and RAVEN_BEGIN in lines[0].lower()
 
 
 TABLE_COLUMNS = {"recording": "fname", "start": "start", "end": "end", "label": "label"}
+
+
+def native_raven_table(path: str | Path, columns: dict) -> bool:
+    """Whether a whole-dataset table is a Raven multi-file selection table, read natively
+    (each call at File Offset (s) within its Begin File). Naming its Begin/End Time (s) as the
+    call's times is refused: they run on the timeline of all its files played end to end."""
+    lines = read_lines(Path(path))
+    header = [h.strip().lower() for h in lines[0].split("\t")] if lines else []
+    if not is_multi_file(header):
+        return False
+    named = {str(columns.get(k, "")).strip().lower() for k in ("start", "end")}
+    if named & {RAVEN_BEGIN, RAVEN_END}:
+        raise AnnotationError(
+            path,
+            1,
+            "a Raven multi-file selection table: its Begin Time (s) and End Time (s) run on "
+            "the timeline of all its files played end to end, not within each recording. "
+            "Leave recording, start and end out of data.annotation_table and it is read "
+            "natively: a call starts at File Offset (s) in its Begin File (or Begin Path) "
+            "and ends File Offset (s) + End Time (s) - Begin Time (s)",
+        )
+    return True
 
 
 @functools.lru_cache(maxsize=4)
@@ -214,6 +303,7 @@ def _table_rows(path: str, mtime: float, columns: tuple) -> dict[str, pd.DataFra
     sep = "\t" if Path(path).suffix.lower() in (".tsv", ".txt") else ","
     table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     recording, start, end, label = columns
+    native_raven_table(path, {"start": start, "end": end})  # refuses the concatenated times
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise AnnotationError(
@@ -223,7 +313,7 @@ def _table_rows(path: str, mtime: float, columns: tuple) -> dict[str, pd.DataFra
             f"are {', '.join(table.columns)}); set data.annotation_table",
         )
     table["line"] = np.arange(len(table)) + 2
-    ids = table[recording].map(lambda name: Path(name).stem if name else name)
+    ids = table[recording].map(lambda name: nfc(Path(name).stem) if name else name)
     return dict(tuple(table.assign(_id=ids).groupby("_id")))
 
 
@@ -259,9 +349,13 @@ def read_annotation_file(
     recording_id: str,
     on_blank_label: str = "fail",
     table_columns: dict | None = None,
+    table_files: tuple[str, ...] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Parse a label file of either format (told apart by the Raven header), or with
-    `table_columns` this recording's rows of a whole-dataset table."""
+    `table_columns` this recording's rows of a whole-dataset table, or with `table_files`
+    this recording's rows of a Raven multi-file table (the files as the table names them)."""
+    if table_files:
+        return parse_raven_table(path, recording_id, on_blank_label, tuple(table_files))
     if table_columns is not None:
         return parse_annotation_table(path, recording_id, table_columns), []
     if is_raven_table(path):
@@ -309,6 +403,16 @@ def drop_duplicate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return df[~dup].reset_index(drop=True), notes
 
 
+def point_call_notes(df: pd.DataFrame) -> list[str]:
+    """A note for every call with start = end (a click in Raven or Audacity): it marks the
+    windows that contain its time (`windows.window_labels`)."""
+    return [
+        f"{row.source_file}:{row.source_line}: a point call at {row.start_s:g} s (start = end); "
+        "it marks every window containing that time"
+        for row in df[df["end_s"] == df["start_s"]].itertuples()
+    ]
+
+
 def fit_to_recording(df: pd.DataFrame, duration_s: float) -> tuple[pd.DataFrame, list[str]]:
     """A call starting at or after the recording's end is an error (labels for another file?);
     one running past the end is clipped to it, and reported."""
@@ -344,12 +448,14 @@ def normalise_annotation_file(
     duration_s: float | None = None,
     on_bad_annotation: str = "fail",
     table_columns: dict | None = None,
+    table_files: tuple[str, ...] | None = None,
 ) -> dict:
     """Parse, validate and write one recording's annotations; return what happened to them.
 
     The returned record has `status` ok, no_file, or skipped (a bad file under
-    `on_bad_annotation="skip"`: the recording is then left out, as a bad recording is) and
-    `notes`: every row dropped, clipped or skipped, as "file:line: what".
+    `on_bad_annotation="skip"`: the recording is then left out, as a bad recording is),
+    `notes`: every row dropped, clipped, skipped or taken as a point call, as "file:line:
+    what", and `blank_labels`: the rows skipped for a blank label (under "skip").
     """
     if on_bad_annotation not in BAD_ANNOTATION_POLICIES:
         raise ValueError(f"on_bad_annotation must be one of {BAD_ANNOTATION_POLICIES}")
@@ -360,6 +466,7 @@ def normalise_annotation_file(
         "status": "ok",
         "problem": None,
         "notes": [],
+        "blank_labels": [],
         "n_calls": 0,
     }
     df = _frame([], recording_id, Path(""))
@@ -367,14 +474,17 @@ def normalise_annotation_file(
         record["status"] = "no_file"
     else:
         try:
-            df, skipped = read_annotation_file(path, recording_id, on_blank_label, table_columns)
+            df, skipped = read_annotation_file(
+                path, recording_id, on_blank_label, table_columns, table_files
+            )
             df, ignored = drop_ignored_calls(df)
             check_species(df, known_codes)
             df, duplicates = drop_duplicate_calls(df)
             clipped: list[str] = []
             if duration_s is not None:
                 df, clipped = fit_to_recording(df, duration_s)
-            record["notes"] = skipped + ignored + duplicates + clipped
+            record["notes"] = skipped + ignored + duplicates + clipped + point_call_notes(df)
+            record["blank_labels"] = skipped
         except AnnotationError as err:
             if on_bad_annotation == "fail":
                 raise

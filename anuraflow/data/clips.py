@@ -23,6 +23,7 @@ from anuraflow.data.audio import (
     write_skipped,
 )
 from anuraflow.core.fileio import file_sha256, write_parquet
+from anuraflow.data.folders import list_files, nfc
 from anuraflow.data.recordings import AUDIO_EXTENSIONS, RecordingSource
 from anuraflow.data.windows import window_id, with_labels
 
@@ -42,12 +43,11 @@ def class_folder_sources(class_dir: str | Path, codes: list[str]) -> dict[str, R
         )
     sources = {}
     for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS:
-                rec = f"{folder.name}_{path.stem}"
-                if rec in sources:
-                    raise ValueError(f"{path}: a second clip named {path.stem} in {folder}")
-                sources[rec] = RecordingSource(rec, str(path), None)
+        for path in list_files(folder, AUDIO_EXTENSIONS).files:
+            rec = f"{folder.name}_{nfc(path.stem)}"
+            if rec in sources:
+                raise ValueError(f"{path}: a second clip named {path.stem} in {folder}")
+            sources[rec] = RecordingSource(rec, str(path), None)
     return sources
 
 

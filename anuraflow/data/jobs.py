@@ -6,6 +6,11 @@ that start-up would be 95 % of the feature stage. So these run inside Snakemake'
 one thread per job (`force-use-threads: true` in profiles/default, the workflow profile
 Snakemake reads by itself). Hence each writes its own log instead of redirecting sys.stdout,
 and pins torch to the one thread the rule declares.
+
+Neither job takes a failure policy: each records what it found (status "skipped" and the
+problem for a file that cannot be used) and the manifest step applies `on_bad_recording`,
+`on_bad_annotation` and `annotations.on_blank_label`, so that switching a policy reruns no
+ingest and no parsing.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from anuraflow.data.clips import ingest_clip
 from anuraflow.data.release import ingest_release_recording
 
 
+RECORD_ONLY = "skip"  # what the jobs run under: a bad file is recorded, not raised
+
+
 def _say_notes(say, record: dict, policy: str) -> None:
     for note in record["notes"]:
         say(f"note: {note}")
     if record["status"] == "skipped":
-        say(f"skipped ({policy}: skip): {record['problem']}")
+        say(f"cannot be used ({policy} decides in recordings_manifest): {record['problem']}")
 
 
 def ingest_job(
@@ -36,7 +44,6 @@ def ingest_job(
     recording_id: str,
     sample_rate: int,
     min_duration_s: float,
-    on_bad_recording: str,
     kind: str = "recording",
     clip_fit: str = "start",
     release_metadata: str = "",
@@ -54,7 +61,7 @@ def ingest_job(
                 audio_out,
                 record_out,
                 sample_rate,
-                on_bad_recording,
+                RECORD_ONLY,
             )
         elif kind == "clip":
             record = ingest_clip(
@@ -65,7 +72,7 @@ def ingest_job(
                 sample_rate,
                 min_duration_s,
                 clip_fit,
-                on_bad_recording,
+                RECORD_ONLY,
             )
         else:
             record = standardise_recording(
@@ -75,7 +82,7 @@ def ingest_job(
                 sample_rate,
                 recording_id=recording_id,
                 min_duration_s=min_duration_s,
-                on_bad_recording=on_bad_recording,
+                on_bad_recording=RECORD_ONLY,
             )
         say(f"{source}: {record['status']}, {record['duration_s']:.3f} s")
         _say_notes(say, record, "on_bad_recording")
@@ -90,12 +97,12 @@ def annotation_job(
     log: str,
     recording_id: str,
     codes: list[str],
-    on_blank_label: str,
-    on_bad_annotation: str,
     table_columns: dict | None = None,
+    table_files: tuple[str, ...] = (),
 ) -> dict:
     """Rule parse_annotations: one label file (or a recording's rows of a whole-dataset table,
-    `table_columns`), checked against its recording's duration."""
+    `table_columns`, or of a Raven multi-file table, `table_files`), checked against its
+    recording's duration."""
     with job_log(log) as say:
         ingest = json.loads(Path(ingest_record).read_text())
         record = normalise_annotation_file(
@@ -103,10 +110,11 @@ def annotation_job(
             recording_id,
             calls_out,
             codes,
-            on_blank_label,
+            RECORD_ONLY,
             duration_s=ingest["duration_s"] if ingest["status"] == "ok" else None,
-            on_bad_annotation=on_bad_annotation,
-            table_columns=table_columns,
+            on_bad_annotation=RECORD_ONLY,
+            table_columns=None if table_files else table_columns,
+            table_files=tuple(table_files) or None,
         )
         write_json(record, record_out)
         say(f"{labels}: {record['status']}, {record['n_calls']} calls")

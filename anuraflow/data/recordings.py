@@ -13,8 +13,11 @@ import pandas as pd
 from anuraflow.core.fileio import write_parquet
 from anuraflow.data.windows import window_starts
 
-# {site}_{YYYYMMDD}_{HHMMSS}, e.g. INCT20955_20190904_003000
-NAME_PATTERN = re.compile(r"^(?P<site>.+)_(?P<date>\d{8})_(?P<time>\d{6})$")
+# [{site}_]{YYYYMMDD}_{HHMMSS}[{zone}]: AnuraSet and Song Meter (INCT20955_20190904_003000),
+# AudioMoth (20191113_190000, no site), either with a time-zone suffix (+0100, -0300, Z)
+NAME_PATTERN = re.compile(
+    r"^(?:(?P<site>.+)_)?(?P<date>\d{8})_(?P<time>\d{6})(?P<zone>Z|[+-]\d{4})?$"
+)
 
 # File extensions of formats libsndfile reads: what discovery treats as audio.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".au", ".w64", ".caf", ".mp3")
@@ -25,10 +28,14 @@ class RecordingSource:
     recording_id: str
     audio: str
     annotation: str | None
+    # the files of a Raven multi-file table (`annotation`) that are this recording
+    table_files: tuple[str, ...] = ()
 
 
 def parse_recording_name(recording_id: str) -> tuple[str | None, datetime | None]:
-    """Site and start time from an AnuraSet name; (None, None) when the name does not follow it."""
+    """Site and start time from a recorder's name: (site, start) for `SITE_YYYYMMDD_HHMMSS`,
+    (None, start) for AudioMoth's `YYYYMMDD_HHMMSS`, (None, None) for a name without a time.
+    The start is the clock time as written: a time-zone suffix is accepted, not applied."""
     match = NAME_PATTERN.match(recording_id)
     if not match:
         return None, None
@@ -45,71 +52,38 @@ def recording_site(recording_id: str, audio_path: str | Path) -> str:
     return site if site is not None else Path(audio_path).parent.name
 
 
-def _annotation_candidates(annotation_dir: Path) -> dict[str, list[Path]]:
-    found: dict[str, list[Path]] = {}
-    for path in sorted(annotation_dir.rglob("*.txt")):
-        name = path.name
-        # Raven: "<recording>.Table.1.selections.txt"; Audacity/AnuraSet: "<recording>.txt"
-        stem = name.split(".Table.")[0] if ".Table." in name else path.stem
-        found.setdefault(stem, []).append(path)
-    return found
+POLICY_KEYS = ("on_bad_recording", "on_bad_annotation", "on_blank_label")
 
 
-def discover_recordings(
-    audio_dir: str | Path, annotation_dir: str | Path | None
-) -> dict[str, RecordingSource]:
-    """Every audio file under `audio_dir`, paired with its annotation file by recording id.
-
-    Two audio files with the same id, or two annotation files for one recording, are errors:
-    silently picking one would make results depend on directory order.
-    """
-    audio_dir = Path(audio_dir)
-    if not audio_dir.is_dir():
-        raise FileNotFoundError(f"audio directory does not exist: {audio_dir}")
-    audio: dict[str, Path] = {}
-    for path in sorted(audio_dir.rglob("*")):
-        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS:
-            if path.stem in audio:
-                raise ValueError(
-                    f"recording id {path.stem!r} is used by two audio files: {audio[path.stem]} "
-                    f"and {path}"
-                )
-            audio[path.stem] = path
-    labels: dict[str, list[Path]] = {}
-    if annotation_dir is not None:
-        labels = _annotation_candidates(Path(annotation_dir))
-    sources = {}
-    for rec_id, path in audio.items():
-        candidates = labels.get(rec_id, [])
-        if len(candidates) > 1:
+def apply_policies(audio: dict[str, dict], labels: dict[str, dict], policies: dict) -> None:
+    """The failure policies, applied once: a policy "fail" with a recording (or label file,
+    or blank-label row) the jobs found unusable raises, naming every such file; under "skip"
+    they stay skipped and are listed in the report."""
+    found = {
+        "on_bad_recording": [r["problem"] for r in audio.values() if r["status"] == "skipped"],
+        "on_bad_annotation": [r["problem"] for r in labels.values() if r["status"] == "skipped"],
+        "on_blank_label": [n for r in labels.values() for n in r.get("blank_labels", [])],
+    }
+    for key in POLICY_KEYS:
+        problems = found[key]
+        if policies.get(key, "fail") == "fail" and problems:
+            shown = "\n  ".join(problems[:10])
+            more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
             raise ValueError(
-                f"recording {rec_id!r} has several annotation files: "
-                + ", ".join(str(c) for c in candidates)
+                f"{len(problems)} unusable input(s) under {key}: fail:\n  {shown}{more}\n"
+                f"set {key}: skip to go on without them (they are listed in the report)"
             )
-        sources[rec_id] = RecordingSource(
-            rec_id, str(path), str(candidates[0]) if candidates else None
-        )
-    return sources
-
-
-def unmatched_annotation_files(
-    sources: dict[str, RecordingSource], annotation_dir: str | Path | None
-) -> list[str]:
-    """Label files under `annotation_dir` that belong to no discovered recording."""
-    if annotation_dir is None or not Path(annotation_dir).is_dir():
-        return []
-    return sorted(
-        str(path)
-        for stem, paths in _annotation_candidates(Path(annotation_dir)).items()
-        if stem not in sources
-        for path in paths
-    )
 
 
 def merge_manifest(
-    ingest_jsons: list[str | Path], annotation_jsons: list[str | Path], out_path: str | Path
+    ingest_jsons: list[str | Path],
+    annotation_jsons: list[str | Path],
+    out_path: str | Path,
+    policies: dict | None = None,
 ) -> pd.DataFrame:
-    """One Parquet row per recording from its ingest and annotation records.
+    """One Parquet row per recording from its ingest and annotation records, once the
+    failure `policies` (on_bad_recording, on_bad_annotation, on_blank_label: fail or skip;
+    fail by default) are applied.
 
     `status` is "skipped" when either the audio or the label file could not be used (the
     `problem` says which and why); only "ok" recordings get windows. `notes` lists what was
@@ -119,6 +93,7 @@ def merge_manifest(
     labels = {r["recording_id"]: r for r in map(_read_json, annotation_jsons)}
     if not annotation_jsons:  # labels from the release's metadata or the clip's folder
         labels = {rec_id: _labels_from_ingest(r) for rec_id, r in audio.items()}
+    apply_policies(audio, labels, policies or {})
     if set(audio) != set(labels):
         raise ValueError(
             "ingest and annotation records name different recordings: "
@@ -189,16 +164,3 @@ def release_recordings(metadata_csv: str | Path) -> list[str]:
     built (only that column: 93,378 rows in a fraction of a second)."""
     names = pd.read_csv(metadata_csv, usecols=["fname"], dtype=str)["fname"]
     return sorted(names.dropna().unique().tolist())
-
-
-def with_annotation_table(
-    sources: dict[str, RecordingSource], table: str | Path, recordings_in_table: set[str]
-) -> tuple[dict[str, RecordingSource], list[str]]:
-    """Every recording the table names gets the table as its annotation source; the others
-    have none. Also the table's recordings without audio (reported like orphan label files)."""
-    paired = {
-        rec: RecordingSource(rec, s.audio, str(table) if rec in recordings_in_table else None)
-        for rec, s in sources.items()
-    }
-    orphans = sorted(f"{table}: recording {rec}" for rec in recordings_in_table - set(sources))
-    return paired, orphans

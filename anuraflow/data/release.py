@@ -371,7 +371,7 @@ def release_from_recordings(
     AnuraSet authors' rule, every `test_every`-th recording in the test subset."""
     from anuraflow.data.annotations import parse_audacity_labels
     from anuraflow.data.audio import read_audio
-    from anuraflow.data.recordings import discover_recordings
+    from anuraflow.data.discovery import discover_recordings
     from anuraflow.data.windows import window_labels, window_starts
 
     release_dir = Path(release_dir)

@@ -39,7 +39,9 @@ def window_labels(
     `rule="overlap"`: a species is active in a window if any portion of one of its calls falls
     inside it (overlap strictly positive; a call ending exactly at the window start does not
     count). With `min_overlap_s` the overlap must also reach min(min_overlap_s, call length),
-    so a call shorter than the threshold still counts when it lies wholly inside.
+    so a call shorter than the threshold still counts when it lies wholly inside. A point
+    call (start = end, a click in Raven or Audacity) has no length to overlap: it marks every
+    window containing its time, window edges included (closed intervals).
 
     `rule="anuraset"`: the AnuraSet authors' preprocessing, which made the release's labels:
     each call is rounded outwards to whole seconds (start floored, end ceiled) and a species
@@ -62,7 +64,9 @@ def window_labels(
     else:
         overlap = np.minimum(w_end, c_end) - np.maximum(w_start, c_start)
         needed = np.minimum(min_overlap_s, c_end - c_start)
-        active = (overlap > EPS) & (overlap + EPS >= needed)
+        point = c_end - c_start <= EPS
+        inside = (w_start <= c_start + EPS) & (c_start <= w_end + EPS)
+        active = np.where(point, inside, (overlap > EPS) & (overlap + EPS >= needed))
     cols = np.array([index[s] for s in calls["species"]])
     for j in range(len(codes)):
         hits = cols == j

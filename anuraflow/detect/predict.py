@@ -223,6 +223,12 @@ def scored_or_skipped(
         channels=facts.channels,
         format=facts.format,
     )
+    model_rate = bundle.frontend.features.sample_rate
+    if facts.sample_rate < model_rate:
+        record["notes"].append(
+            f"recorded at {facts.sample_rate} Hz: no content above {facts.sample_rate / 2:g} Hz "
+            f"after resampling to the model's {model_rate} Hz"
+        )
     if len(scores) == 0:
         record["notes"].append(
             f"{facts.duration_s:.3f} s long, shorter than one "

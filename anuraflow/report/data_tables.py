@@ -9,16 +9,33 @@ import numpy as np
 import pandas as pd
 
 
-def input_checks(manifest: pd.DataFrame, orphan_label_files: list[str]) -> dict:
-    """What happened to every input that was not used as is: skipped, unlabelled, adjusted."""
+def untimed_remark(manifest: pd.DataFrame) -> list[str]:
+    """One sentence on the recordings whose name gives no start time (none: no sentence)."""
+    untimed = manifest.loc[manifest["start_datetime"].isna(), "recording_id"].tolist()
+    if not untimed:
+        return []
+    return [
+        f"{len(untimed)} of {len(manifest)} recordings have no start date and time in their "
+        f"name (e.g. {', '.join(untimed[:3])}), so no hour of day; a name ending "
+        "YYYYMMDD_HHMMSS gives one (docs/real-data.md)."
+    ]
+
+
+def input_checks(
+    manifest: pd.DataFrame, orphan_label_files: list[str], ignored_files: list[str] = ()
+) -> dict:
+    """What happened to every input that was not used as is: skipped, unlabelled, adjusted,
+    ignored by name."""
     skipped = manifest[manifest["status"] == "skipped"]
     no_labels = manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"]
     return {
         "used": int((manifest["status"] == "ok").sum()),
         "total": len(manifest),
+        "remarks": untimed_remark(manifest),
         "skipped": [{"cells": [r.recording_id, r.problem]} for r in skipped.itertuples()],
         "lists": [
             ("Label files without a recording", list(orphan_label_files)),
+            ("Files ignored by name (system files, other text)", list(ignored_files)),
             ("Recordings without a label file, taken as having no calls", no_labels.tolist()),
             (
                 "Adjusted or dropped annotation rows and other notes",

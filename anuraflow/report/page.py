@@ -103,6 +103,7 @@ class ReportSettings:
     title: str = "anuraflow report"
     config: dict | None = None
     orphan_label_files: list[str] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
     compare: list[list[str]] = field(default_factory=list)
     review_k: int = 5
     bootstrap: dict = field(default_factory=dict)
@@ -213,7 +214,7 @@ def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
     prov = provenance(settings.config, d.manifest)
     checksums = checksum_table(prov.pop("inputs", {}))
     return {
-        "checks": input_checks(d.manifest, settings.orphan_label_files),
+        "checks": input_checks(d.manifest, settings.orphan_label_files, settings.ignored_files),
         "provenance_json": json.dumps(prov, indent=2, default=str),
         "provenance_tables": provenance_tables(prov),
         "checksum_table": checksums,

@@ -23,6 +23,7 @@ with redirect_output(sm.log[0]):
             title=sm.params.title,
             config=sm.params.config,
             orphan_label_files=sm.params.orphan_label_files or [],
+            ignored_files=sm.params.ignored_files or [],
             compare=sm.params.compare or [],
             review_k=sm.params.review_k,
             bootstrap=sm.params.bootstrap or {},
