@@ -167,9 +167,23 @@ def test_fail_policy_stops_with_the_file_named(tmp_path):
     (work / "data" / "raw" / "INCT4_20190201_000000.wav").write_bytes(b"")
     proc = snakemake(work, "results/recordings.parquet", check=False)
     assert proc.returncode != 0
-    log = (work / "results" / "logs" / "ingest" / "INCT4_20190201_000000.log").read_text()
+    # the ingest job records what it found; the manifest step applies the policy
+    ingest = json.loads((work / "results/ingest/INCT4_20190201_000000.json").read_text())
+    assert ingest["status"] == "skipped" and "empty file (0 bytes)" in ingest["problem"]
+    log = (work / "results" / "logs" / "recordings_manifest.log").read_text()
+    assert "1 unusable input(s) under on_bad_recording: fail" in log
     assert "INCT4_20190201_000000.wav: empty file (0 bytes)" in log
-    assert not (work / "results" / "ingest" / "INCT4_20190201_000000.json").exists()
+    assert "set on_bad_recording: skip" in log
+    assert not (work / "results" / "recordings.parquet").exists()
+
+
+@pytest.mark.workflow
+def test_switching_a_failure_policy_reruns_no_ingest_and_no_parsing(clean_and_skipped):
+    _, skip, _, _ = clean_and_skipped
+    proc = snakemake(skip, "-n", "--config", "on_bad_recording=fail")
+    planned = proc.stdout + proc.stderr
+    assert "recordings_manifest" in planned
+    assert "ingest_recording" not in planned and "parse_annotations" not in planned
 
 
 @pytest.mark.parametrize(
