@@ -34,11 +34,12 @@ def predict_setup():
             f"invalid config: predict.audio_dir: directory {pred['audio_dir']!r} does not exist"
         )
     try:
-        sources = discover(
-            pred["audio_dir"], None, config["data"]["recording_ids"]
-        ).sources
+        found = discover(pred["audio_dir"], None, config["data"]["recording_ids"])
     except ValueError as err:
         raise WorkflowError(f"predict.audio_dir: {err}") from None
+    sources = found.sources
+    for note in found.ignored:
+        logger.info(f"note: predict.audio_dir: {note}")
     if not sources:
         raise WorkflowError(
             f"no audio files found under predict.audio_dir={pred['audio_dir']!r}"

@@ -155,8 +155,8 @@ def test_bad_and_short_recordings_follow_the_policy(new_season, trained):
         "predict_recording",
         "--config",
         "on_bad_recording=fail",
-        # the policy is also a parameter of every ingest job: without this, the changed
-        # parameter would re-ingest every recording and retrain the model first
+        # the policy is also a parameter of the training data's manifest step: without this,
+        # the changed parameter would rebuild the manifest and retrain the model first
         "--rerun-triggers",
         "mtime",
         check=False,
@@ -198,3 +198,46 @@ def test_predict_scores_equal_the_evaluation_scores(trained):
             assert np.abs(merged[f"prob_{code}"] - merged[code]).max() < 1e-5
         checked += len(merged)
     assert checked == len(evaluated) > 0
+
+
+@pytest.mark.workflow
+def test_predict_on_an_audiomoth_tree_with_a_symlinked_site(trained):
+    """The same file names in two site folders (one a symlink), AppleDouble twins beside
+    them, one recorder at 8 kHz: every file scored under its own id, timed by its name."""
+    import os
+
+    import soundfile as sf
+
+    root, elsewhere = trained / "moth", trained / "moth_elsewhere"
+    noise = np.random.default_rng(5).normal(0, 0.05, 16000 * 6).astype(np.float32)
+    for folder in (root / "siteA", elsewhere / "siteB"):
+        folder.mkdir(parents=True)
+        sf.write(str(folder / "20191113_190000.WAV"), noise, 16000)
+        (folder / "._20191113_190000.WAV").write_bytes(b"\x00\x05\x16\x07")
+    sf.write(str(root / "siteA" / "20191113_200000.WAV"), noise[::2], 8000)
+    os.symlink(elsewhere / "siteB", root / "siteB")
+    write_config(trained, predict={"audio_dir": "moth", "experiment": "det_cnn", "seed": 0})
+    snakemake(trained, "predict")
+    status = pd.read_csv(
+        trained / "results/predict/det_cnn/recordings.tsv", sep="\t"
+    ).set_index("recording_id")
+    moth = status[status["file"].str.startswith("moth/")]
+    assert sorted(moth.index) == [
+        "siteA_20191113_190000",
+        "siteA_20191113_200000",
+        "siteB_20191113_190000",
+    ]
+    assert moth["status"].eq("ok").all() and moth["windows"].eq(4).all()
+    assert moth.loc["siteB_20191113_190000", "site"] == "siteB"
+    assert moth.loc["siteA_20191113_200000", "start_datetime"] == "2019-11-13T20:00:00"
+    assert "recorded at 8000 Hz: no content above 4000 Hz" in (
+        moth.loc["siteA_20191113_200000", "notes"]
+    )
+    activity = pd.read_csv(trained / "results/predict/det_cnn/activity.csv")
+    hours = activity[activity["site"].isin(["siteA", "siteB"])]
+    assert set(zip(hours["site"], hours["hour"], strict=True)) == {
+        ("siteA", 19),
+        ("siteA", 20),
+        ("siteB", 19),
+    }
+    assert hours["recorded_min"].eq(0.1).all()  # 6 s each

@@ -292,6 +292,12 @@ def summarise_detections(record_paths: list[str | Path], outputs: dict[str, str]
     selections = [pd.DataFrame(r["selections"], columns=SELECTION_COLUMNS) for r in records]
     detections = detections_table(records, selections)
     write_text(detections.to_csv(index=False), outputs["detections"])
+    untimed = [r["recording_id"] for r in records if not r["start_datetime"]]
+    if untimed:
+        print(
+            f"note: {len(untimed)} recordings have no start date and time in their name "
+            f"(e.g. {', '.join(untimed[:3])}): not in the activity by hour"
+        )
     activity = activity_table(detections, records, codes)
     write_text(activity.to_csv(index=False), outputs["activity"])
     plot_activity(activity, names, outputs["activity_png"])
