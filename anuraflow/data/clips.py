@@ -23,7 +23,7 @@ from anuraflow.data.audio import (
     write_skipped,
 )
 from anuraflow.core.fileio import file_sha256, write_parquet
-from anuraflow.data.folders import list_files, nfc
+from anuraflow.data.folders import is_system_file, list_files, nfc
 from anuraflow.data.recordings import AUDIO_EXTENSIONS, RecordingSource
 from anuraflow.data.windows import window_id, with_labels
 
@@ -34,7 +34,7 @@ def class_folder_sources(class_dir: str | Path, codes: list[str]) -> dict[str, R
     """Every clip under `{class_dir}/{CODE}/`, by recording id `{CODE}_{stem}`. A folder that
     is not a species of the config is an error naming it (a typo must not drop a class)."""
     root = Path(class_dir)
-    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_file(p.name))
     unknown = [p.name for p in folders if p.name not in codes]
     if unknown:
         raise ValueError(

@@ -1,4 +1,5 @@
-"""Recording identity: AnuraSet-style names, discovery of raw files, the recordings manifest."""
+"""Recording identity: recorder names (site, start time), the recordings manifest and the
+failure policies applied to it."""
 
 from __future__ import annotations
 
