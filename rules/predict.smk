@@ -33,7 +33,6 @@ if PREDICT:
             record=f"{PREDICT_DIR}/recordings/{{recording}}.json",
         params:
             predict=config["predict"],
-            on_bad_recording=config["on_bad_recording"],
         log:
             f"{RESULTS}/logs/predict/{{recording}}.log",
         benchmark:
@@ -62,6 +61,9 @@ if PREDICT:
                 category="Detections",
             ),
             recordings=f"{PREDICT_DIR}/recordings.tsv",
+        params:
+            # applied here, once: each predict_recording job only records what it found
+            on_bad_recording=config["on_bad_recording"],
         log:
             f"{RESULTS}/logs/predict_summary.log",
         benchmark:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 from sklearn.metrics import precision_score, recall_score
-from workflow_helpers import snakemake
+from workflow_helpers import parse_planned_jobs, snakemake
 
 from anuraflow.data.annotations import parse_raven_table
 from anuraflow.data.synthetic import write_new_recordings
@@ -147,12 +147,13 @@ def test_bad_and_short_recordings_follow_the_policy(new_season, trained):
     assert table.empty
     record = json.loads((out / "recordings" / "broken.json").read_text())
     assert record["selections"] == []
-    # under fail, the unreadable file stops the run and is named
+    # under fail, the unreadable file stops the run and is named: applied once, in
+    # predict_summary, from the records the predict_recording jobs wrote
     proc = snakemake(
         trained,
-        "results/predict/det_cnn/recordings/broken.json",
+        "results/predict/det_cnn/recordings.tsv",
         "--forcerun",
-        "predict_recording",
+        "predict_summary",
         "--config",
         "on_bad_recording=fail",
         # the policy is also a parameter of the training data's manifest step: without this,
@@ -162,9 +163,15 @@ def test_bad_and_short_recordings_follow_the_policy(new_season, trained):
         check=False,
     )
     assert proc.returncode != 0
-    assert "broken.wav" in proc.stdout + proc.stderr + "".join(
-        p.read_text() for p in (trained / "results/logs/predict").glob("broken.log")
-    )
+    ran = {rule for rule, _ in parse_planned_jobs(proc.stdout + proc.stderr)}
+    assert "predict_summary" in ran and "predict_recording" not in ran
+    log = (trained / "results/logs/predict_summary.log").read_text()
+    assert "1 unusable input(s) under on_bad_recording: fail" in log and "broken.wav" in log
+    # back under the config's skip: the summary alone is made again, nothing rescored
+    proc = snakemake(trained, "results/predict/det_cnn/recordings.tsv", "--rerun-triggers", "mtime")
+    assert {rule for rule, _ in parse_planned_jobs(proc.stdout + proc.stderr)} == {
+        "predict_summary"
+    }
 
 
 @pytest.mark.workflow
@@ -218,9 +225,9 @@ def test_predict_on_an_audiomoth_tree_with_a_symlinked_site(trained):
     os.symlink(elsewhere / "siteB", root / "siteB")
     write_config(trained, predict={"audio_dir": "moth", "experiment": "det_cnn", "seed": 0})
     snakemake(trained, "predict")
-    status = pd.read_csv(
-        trained / "results/predict/det_cnn/recordings.tsv", sep="\t"
-    ).set_index("recording_id")
+    status = pd.read_csv(trained / "results/predict/det_cnn/recordings.tsv", sep="\t").set_index(
+        "recording_id"
+    )
     moth = status[status["file"].str.startswith("moth/")]
     assert sorted(moth.index) == [
         "siteA_20191113_190000",
@@ -230,8 +237,9 @@ def test_predict_on_an_audiomoth_tree_with_a_symlinked_site(trained):
     assert moth["status"].eq("ok").all() and moth["windows"].eq(4).all()
     assert moth.loc["siteB_20191113_190000", "site"] == "siteB"
     assert moth.loc["siteA_20191113_200000", "start_datetime"] == "2019-11-13T20:00:00"
-    assert "recorded at 8000 Hz: no content above 4000 Hz" in (
-        moth.loc["siteA_20191113_200000", "notes"]
+    assert (
+        "recorded at 8000 Hz: no content above 4000 Hz"
+        in (moth.loc["siteA_20191113_200000", "notes"])
     )
     activity = pd.read_csv(trained / "results/predict/det_cnn/activity.csv")
     hours = activity[activity["site"].isin(["siteA", "siteB"])]

@@ -212,7 +212,7 @@ def scored_or_skipped(
     except AudioError as err:
         if settings.on_bad_recording == "fail":
             raise
-        say(f"skipped (on_bad_recording: skip): {err}")
+        say(f"cannot be used (on_bad_recording decides in predict_summary): {err}")
         record.update(status="skipped", problem=str(err), duration_s=0.0)
         return pd.DataFrame(columns=["start_s", "end_s", *bundle.codes], dtype=np.float32)
     record.update(
@@ -271,11 +271,14 @@ def predict_recording(
     return record
 
 
-def summarise_detections(record_paths: list[str | Path], outputs: dict[str, str]) -> pd.DataFrame:
+def summarise_detections(
+    record_paths: list[str | Path], outputs: dict[str, str], on_bad_recording: str = "fail"
+) -> pd.DataFrame:
     """Rule predict_summary: every recording's selections in `outputs["detections"]` (CSV),
     calling activity by species, site and hour in `outputs["activity"]` (CSV) and
     `outputs["activity_png"]`, and every recording's status in `outputs["recordings"]` (TSV,
-    skipped ones with the reason). Returns the detections."""
+    skipped ones with the reason). `on_bad_recording` is applied here, once: "fail" with an
+    unusable recording raises, naming every one. Returns the detections."""
     import json
 
     from anuraflow.core.fileio import write_text
@@ -285,6 +288,11 @@ def summarise_detections(record_paths: list[str | Path], outputs: dict[str, str]
     records = [json.loads(Path(p).read_text()) for p in sorted(map(str, record_paths))]
     if not records:
         raise ValueError("no recordings were scored")
+    from anuraflow.data.recordings import apply_policies
+
+    apply_policies(
+        {r["recording_id"]: r for r in records}, {}, {"on_bad_recording": on_bad_recording}
+    )
     codes, names = (
         records[0]["codes"],
         dict(zip(records[0]["codes"], records[0]["names"], strict=True)),

@@ -13,7 +13,7 @@ settings = PredictSettings(
     hop_s=pred["hop_s"],
     block_s=pred["block_s"],
     batch_size=pred["batch_size"],
-    on_bad_recording=sm.params.on_bad_recording,
+    on_bad_recording="skip",  # recorded, not raised: predict_summary applies the policy
 )
 with job_log(sm.log[0]) as say:
     predict_recording(

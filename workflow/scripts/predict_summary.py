@@ -5,4 +5,4 @@ from anuraflow.detect.predict import summarise_detections
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
-    summarise_detections(sm.input, dict(sm.output))
+    summarise_detections(sm.input, dict(sm.output), sm.params.on_bad_recording)
