@@ -317,3 +317,14 @@ def test_the_report_names_untimed_recordings_once_and_lists_ignored_files():
     ) in checks["lists"]
     timed = manifest.iloc[:1]
     assert input_checks(timed, [], [])["remarks"] == []
+
+
+def test_a_latin1_readme_in_the_label_folder_is_ignored_not_fatal(tmp_path):
+    _wav(tmp_path / "a.wav", 4.0)
+    (tmp_path / "a.txt").write_text("0.5\t1.5\tSPHSUR_M\n")
+    (tmp_path / "LEIAME.txt").write_bytes("Gravações da lagoa\n".encode("latin-1"))
+    found = discover(tmp_path, tmp_path)
+    assert found.sources["a"].annotation == str(tmp_path / "a.txt")
+    assert found.ignored == [
+        f"{tmp_path / 'LEIAME.txt'}: neither named after a recording nor a label table, ignored"
+    ]

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anuraflow.data.annotations import (
-    read_lines,
     is_multi_file,
     looks_like_label_track,
     raven_reference,
     raven_rows,
+    read_lines,
 )
 from anuraflow.data.folders import list_files, nfc
 from anuraflow.data.recordings import (
@@ -129,7 +129,7 @@ def _label_files(root: Path, recordings: set[str], id_from: str) -> _Labels:
     listing = list_files(root, (".txt",))
     labels.ignored += listing.ignored
     for path in listing.files:
-        lines = read_lines(path)
+        lines = _head_lines(path)
         header = [h.strip().lower() for h in lines[0].split("\t")] if lines else []
         if is_multi_file(header):
             labels.tables.append(path)
@@ -145,6 +145,13 @@ def _label_files(root: Path, recordings: set[str], id_from: str) -> _Labels:
                 f"{path}: neither named after a recording nor a label table, ignored"
             )
     return labels
+
+
+def _head_lines(path: Path, size: int = 1 << 16) -> list[str]:
+    """The first lines of a text file, to tell what it is; bytes that are not UTF-8 (a README
+    in Latin-1) are replaced here, and refused with file and line only if it is parsed."""
+    with open(path, "rb") as fh:
+        return fh.read(size).decode("utf-8-sig", errors="replace").splitlines()
 
 
 def _reference_parts(reference: str) -> tuple[str, str]:
