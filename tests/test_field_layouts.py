@@ -328,3 +328,16 @@ def test_a_latin1_readme_in_the_label_folder_is_ignored_not_fatal(tmp_path):
     assert found.ignored == [
         f"{tmp_path / 'LEIAME.txt'}: neither named after a recording nor a label table, ignored"
     ]
+
+
+def test_a_begin_path_from_another_machine_still_places_a_unique_name(tmp_path):
+    table = _raven_multi_file(tmp_path / "all.txt")
+    text = table.read_text().replace("D:\\moth\\siteA\\20191113_200000", "E:\\x\\20191113_200000")
+    table.write_text(text)
+    audio = {f"{f}_{Path(n).stem}": Path("/data") / f / n for f, n, _ in MOTH}
+    owned, orphans = table_owners(table, audio)
+    assert owned["siteA_20191113_200000"] == ["E:\\x\\20191113_200000.WAV"] and not orphans
+    # a shared name whose folder matches no recording's cannot be placed: an error
+    table.write_text(text.replace("D:\\moth\\siteB\\", "E:\\moved\\"))
+    with pytest.raises(ValueError, match=r"all.txt:8: 'E:\\\\moved\\\\20191113_190000.WAV'"):
+        table_owners(table, audio)

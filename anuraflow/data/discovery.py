@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anuraflow.data.annotations import (
+    AnnotationError,
     is_multi_file,
     looks_like_label_track,
     raven_reference,
@@ -172,7 +173,10 @@ def table_owners(
     header = [h.strip().lower() for h in lines[0].split("\t")]
     first_line: dict[str, int] = {}
     for number, fields, col in raven_rows(table, lines, header):
-        first_line.setdefault(raven_reference(fields, col), number)
+        reference = raven_reference(fields, col)
+        if not reference:
+            raise AnnotationError(table, number, "no Begin File (or Begin Path): whose call?")
+        first_line.setdefault(reference, number)
     by_stem: dict[str, list[str]] = {}
     for rec, path in audio.items():
         by_stem.setdefault(nfc(path.stem), []).append(rec)
@@ -181,8 +185,9 @@ def table_owners(
     for reference, line in first_line.items():
         folder, stem = _reference_parts(reference)
         candidates = by_stem.get(stem, [])
-        if len(candidates) > 1 and folder:
-            candidates = [r for r in candidates if nfc(audio[r].parent.name) == folder]
+        in_folder = [r for r in candidates if nfc(audio[r].parent.name) == folder]
+        if len(candidates) > 1 and in_folder:
+            candidates = in_folder
         if not candidates:
             orphans.append(f"{table}:{line}: {reference} is no recording under the audio folder")
         elif len(candidates) > 1:
