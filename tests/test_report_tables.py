@@ -73,7 +73,7 @@ def test_template_escapes_what_it_is_given():
         "split_method": "stratified",
         "balance_table": table,
         "species_table": table,
-        "checks": {"used": 1, "total": 1, "skipped": [], "lists": []},
+        "checks": {"used": 1, "total": 1, "remarks": [], "skipped": [], "lists": []},
         "provenance_json": "{}",
         "provenance_tables": [
             {"name": "Configuration", "header": ["key", "value"], "rows": [{"cells": ["<k>", "1"]}]}

@@ -133,9 +133,12 @@ def test_a_failed_job_names_its_slurm_log_and_a_rerun_completes_only_what_is_mis
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert f"recording={broken.stem}" in text or broken.stem in text
-    [(job_id, log)] = [(j, p) for j, p in jobs.items() if "per_recording" in p]
-    assert "Error in group per_recording" in text and log in text  # Snakemake names the log
-    assert f"{broken.relative_to(workdir)}: empty file (0 bytes)" in Path(log).read_text()
+    # the ingest job records the problem; recordings_manifest applies on_bad_recording: fail
+    [(job_id, log)] = [(j, p) for j, p in jobs.items() if "recordings_manifest" in p]
+    assert "Error in rule recordings_manifest" in text and log in text  # Snakemake names it
+    rule_log = workdir / "results" / "logs" / "recordings_manifest.log"
+    for where in (Path(log), rule_log):
+        assert f"{broken.relative_to(workdir)}: empty file (0 bytes)" in where.read_text()
     assert {j["state"] for j in cluster.jobs() if j["id"] == job_id} == {"FAILED"}
 
     broken.write_bytes(original)  # the fix
