@@ -13,8 +13,6 @@ if RELEASE:
         params:
             release_dir=config["data"]["release_dir"],
             codes=SPECIES_CODES,
-            on_bad_recording=config["on_bad_recording"],
-            on_bad_annotation=config["on_bad_annotation"],
         log:
             f"{RESULTS}/logs/release_index.log",
         benchmark:

@@ -181,6 +181,19 @@ def test_release_route_equals_the_raw_route_with_the_anuraset_rule(tmp_path):
     ingests = {rec for rule, rec in planned_jobs(rel) if rule == "ingest_recording"}
     assert ingests == set(metadata["fname"])
 
+    # a clip gone missing: release_index records it, recordings_manifest applies the policy
+    lost = sorted((tmp_path / "release" / "audio").rglob("*.wav"))[-1]
+    lost.unlink()
+    proc = snakemake(rel, "results/recordings.parquet", check=False)
+    assert proc.returncode != 0
+    log = (res / "logs" / "recordings_manifest.log").read_text()
+    assert "1 unusable input(s) under on_bad_recording: fail" in log
+    assert f"names {lost}, which does not exist; row dropped" in log
+    # so switching the policy re-indexes and re-ingests nothing
+    rules = {rule for rule, _ in planned_jobs(rel, "--config", "on_bad_recording=skip")}
+    assert "recordings_manifest" in rules
+    assert not rules & {"release_index", "ingest_recording"}
+
 
 @pytest.mark.workflow
 def test_the_shipped_release_config_runs_with_only_release_dir_edited(tmp_path):

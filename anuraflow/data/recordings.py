@@ -65,6 +65,9 @@ def apply_policies(audio: dict[str, dict], labels: dict[str, dict], policies: di
         "on_bad_annotation": [r["problem"] for r in labels.values() if r["status"] == "skipped"],
         "on_blank_label": [n for r in labels.values() for n in r.get("blank_labels", [])],
     }
+    for record in audio.values():  # the release's dropped metadata rows and missing clips
+        for key, problems in record.get("policy_problems", {}).items():
+            found[key] += problems
     for key in POLICY_KEYS:
         problems = found[key]
         if policies.get(key, "fail") == "fail" and problems:
@@ -106,7 +109,7 @@ def merge_manifest(
         skipped = rec["status"] == "skipped" or lab["status"] == "skipped"
         rows.append(
             {
-                **rec,
+                **{k: v for k, v in rec.items() if k != "policy_problems"},  # in `notes` too
                 "status": "skipped" if skipped else "ok",
                 "problem": rec["problem"] or lab["problem"],
                 "notes": rec["notes"] + lab["notes"],

@@ -175,18 +175,24 @@ def index_release(
         for f, a, b in zip(table["fname"], table["min_t"], table["max_t"], strict=True)
     ]
     exists = np.array([p.is_file() for p in paths], dtype=bool)
+    missing: dict[str, list[str]] = {}
     for i in np.flatnonzero(~exists):
         message = f"line {table['line'].iloc[i]} names {paths[i]}, which does not exist"
         if on_bad_recording == "fail":
             raise ReleaseError(csv, int(table["line"].iloc[i]), f"clip {paths[i]} does not exist")
-        notes.setdefault(table["fname"].iloc[i], []).append(f"{csv}: {message}; row dropped")
+        missing.setdefault(table["fname"].iloc[i], []).append(f"{csv}: {message}; row dropped")
     table = table.assign(path=[str(p) for p in paths])[exists].reset_index(drop=True)
     clips = table[["fname", "min_t", "max_t", "path", "line"]].assign(
-        bytes=[Path(p).stat().st_size for p in table["path"]], note=None
+        bytes=[Path(p).stat().st_size for p in table["path"]], note=None, policy=None
     )
     dropped = pd.DataFrame(
-        [{"fname": rec, "note": n} for rec, ns in notes.items() for n in ns],
-        columns=["fname", "note"],
+        [
+            {"fname": rec, "note": n, "policy": policy}
+            for policy, by_rec in (("on_bad_annotation", notes), ("on_bad_recording", missing))
+            for rec, ns in by_rec.items()
+            for n in ns
+        ],
+        columns=["fname", "note", "policy"],
     )
     write_parquet(pd.concat([clips, dropped], ignore_index=True), clips_out)
     write_parquet(table.drop(columns="path"), metadata_out)
@@ -221,6 +227,18 @@ def recording_clips(clips_index: str | Path, recording_id: str) -> tuple[list[di
         for c in clips.itertuples()
     ]
     return listing, rows.loc[rows["note"].notna(), "note"].tolist()
+
+
+def dropped_by_policy(clips_index: str | Path, recording_id: str) -> dict[str, list[str]]:
+    """One recording's dropped metadata rows, by the policy that decides on them
+    (on_bad_annotation: a bad row; on_bad_recording: a missing clip)."""
+    rows = _clips_by_recording(str(clips_index), Path(clips_index).stat().st_mtime).get(
+        recording_id
+    )
+    if rows is None or "policy" not in rows:
+        return {}
+    dropped = rows[rows["note"].notna()]
+    return {k: g["note"].tolist() for k, g in dropped.groupby("policy")}
 
 
 def assemble_clips(clips: list[dict], digest=None) -> tuple[np.ndarray, int, list[str]]:
@@ -304,6 +322,7 @@ def ingest_release_recording(
         "audio_path": str(audio_out),
         "sample_rate": sample_rate,
         "notes": list(dropped),
+        "policy_problems": dropped_by_policy(clips_index, rec),
         "annotation_path": metadata_csv,
         "annotation_sha256": None,
         "annotation_status": "metadata",

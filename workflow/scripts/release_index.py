@@ -11,6 +11,7 @@ with redirect_output(sm.log[0]):
         sm.output.clips,
         sm.output.metadata,
         sm.output.split,
-        sm.params.on_bad_recording,
-        sm.params.on_bad_annotation,
+        # recorded, not raised: recordings_manifest applies both policies
+        on_bad_recording="skip",
+        on_bad_annotation="skip",
     )
