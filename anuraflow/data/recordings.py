@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from anuraflow.core.fileio import write_parquet
+from anuraflow.data.folders import nfc
 from anuraflow.data.windows import window_starts
 
 # [{site}_]{YYYYMMDD}_{HHMMSS}[{zone}]: AnuraSet and Song Meter (INCT20955_20190904_003000),
@@ -50,7 +51,7 @@ def parse_recording_name(recording_id: str) -> tuple[str | None, datetime | None
 def recording_site(recording_id: str, audio_path: str | Path) -> str:
     """Site from the name, else the folder holding the file (the AnuraSet raw-data layout)."""
     site, _ = parse_recording_name(recording_id)
-    return site if site is not None else Path(audio_path).parent.name
+    return site if site is not None else nfc(Path(audio_path).parent.name)
 
 
 POLICY_KEYS = ("on_bad_recording", "on_bad_annotation", "on_blank_label")
