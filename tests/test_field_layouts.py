@@ -341,3 +341,36 @@ def test_a_begin_path_from_another_machine_still_places_a_unique_name(tmp_path):
     table.write_text(text.replace("D:\\moth\\siteB\\", "E:\\moved\\"))
     with pytest.raises(ValueError, match=r"all.txt:8: 'E:\\\\moved\\\\20191113_190000.WAV'"):
         table_owners(table, audio)
+
+
+def test_one_raven_table_beside_each_audiomoth_file_is_placed_by_its_folder(tmp_path):
+    """Raven's Begin File and File Offset (s) measurements in a table per recording, saved
+    next to it: the same file name in two site folders, told apart by the table's folder."""
+    root = tmp_path / "raw"
+    _moth_tree(root, tmp_path / "elsewhere")
+    for folder, name, _ in MOTH:
+        table = root / folder / f"{Path(name).stem}.Table.1.selections.txt"
+        row = ["1", "Spectrogram 1", "1", "2", "3", "500", "4000", "", "2", name, "BOAFAB"]
+        table.write_text("\t".join(RAVEN_HEADER) + "\n" + "\t".join(row) + "\n")
+    found = discover(root, root)
+    for folder, name, _ in MOTH:
+        rec = f"{folder}_{Path(name).stem}"
+        assert found.sources[rec].annotation == str(
+            root / folder / f"{Path(name).stem}.Table.1.selections.txt"
+        )
+        assert found.sources[rec].table_files == (name,)
+    assert found.orphans == []
+
+
+def test_a_raven_table_over_several_files_without_file_offsets_is_refused(tmp_path):
+    header = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Begin File"]
+    rows = [
+        ["1", "Spectrogram 1", "1", "2", "3", "a.wav"],
+        ["2", "Spectrogram 1", "1", "12", "13", "b.wav"],
+    ]
+    path = tmp_path / "a.Table.1.selections.txt"
+    path.write_text(
+        "\n".join(["\t".join(header + ["Species"])] + ["\t".join(r + ["BOAFAB"]) for r in rows])
+    )
+    with pytest.raises(AnnotationError, match=r"selections.txt:3: a Raven table over 2 files"):
+        parse_raven_table(path, "a")

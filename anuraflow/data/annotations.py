@@ -232,6 +232,8 @@ def parse_raven_table(
     lines = read_lines(path)
     header, label_col = _raven_header(path, lines)
     multi = is_multi_file(header)
+    if not multi and RAVEN_FILE in header:
+        _refuse_files_without_offset(path, lines, header)
     rows: list[dict] = []
     skipped: list[str] = []
     for number, fields, col in raven_rows(path, lines, header):
@@ -257,6 +259,23 @@ def parse_raven_table(
             )
         )
     return _frame(rows, recording_id, path), skipped
+
+
+def _refuse_files_without_offset(path: Path, lines: list[str], header: list[str]) -> None:
+    """A table whose Begin File names several files but has no File Offset (s): its times run
+    on the files played end to end, and nothing says where each file starts."""
+    files = {}
+    for number, fields, col in raven_rows(path, lines, header):
+        files.setdefault(fields[col[RAVEN_FILE]].strip(), number)
+    if len(files) > 1:
+        second = sorted(files.items(), key=lambda item: item[1])[1]
+        raise AnnotationError(
+            path,
+            second[1],
+            f"a Raven table over {len(files)} files (this row: {second[0]!r}) without a File "
+            "Offset (s) column: its times run on all the files played end to end; add the "
+            "File Offset measurement in Raven and save the table again",
+        )
 
 
 def _is_own_row(reference: str, recording_id: str, files: tuple[str, ...] | None) -> bool:

@@ -167,7 +167,8 @@ def table_owners(
     """Recording id -> the files (as written in the table's Begin Path or Begin File) of a
     Raven multi-file table that are that recording, and "table:line: ..." for files that are
     no recording. A file name shared by several recordings (one per site folder) is told
-    apart by the folder in its Begin Path; when that is not enough it is an error."""
+    apart by the folder in its Begin Path, else by the folder the table is in (a table beside
+    its recording); when neither tells, it is an error."""
     table = Path(table)
     lines = read_lines(table)
     header = [h.strip().lower() for h in lines[0].split("\t")]
@@ -185,9 +186,12 @@ def table_owners(
     for reference, line in first_line.items():
         folder, stem = _reference_parts(reference)
         candidates = by_stem.get(stem, [])
-        in_folder = [r for r in candidates if nfc(audio[r].parent.name) == folder]
-        if len(candidates) > 1 and in_folder:
-            candidates = in_folder
+        # one name in several site folders: the folder in Begin Path, else the table's own
+        for hint in (folder, nfc(table.parent.name)) if len(candidates) > 1 else ():
+            in_folder = [r for r in candidates if nfc(audio[r].parent.name) == hint]
+            if in_folder:
+                candidates = in_folder
+                break
         if not candidates:
             orphans.append(f"{table}:{line}: {reference} is no recording under the audio folder")
         elif len(candidates) > 1:
