@@ -24,16 +24,8 @@ from anuraflow.data.recordings import (
     recording_site,
     release_recordings,
 )  # noqa: E402
-from anuraflow.data.discovery import (
-    discover,
-    with_annotation_table,
-    with_raven_table,
-)  # noqa: E402
+from anuraflow.data.discovery import discover, discover_with_table  # noqa: E402
 from anuraflow.data.folders import list_files  # noqa: E402
-from anuraflow.data.annotations import (
-    native_raven_table,
-    table_recordings,
-)  # noqa: E402
 from anuraflow.data.clips import (
     class_folder_sources,
     clip_groups,

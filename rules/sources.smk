@@ -41,6 +41,27 @@ RELEASE_DIGESTS = (
 )  # release recording -> digest of its clips' times (an ingest parameter)
 
 
+def directory_sources(data):
+    """A folder of recordings, with label files or one table for the whole dataset; the
+    orphan label files and the files ignored by name kept for the report."""
+    table = data.get("annotation_table")
+    labels = data.get("annotation_dir", data["audio_dir"])
+    try:
+        if table:
+            found = discover_with_table(data["audio_dir"], table, data["recording_ids"])
+        else:
+            found = discover(data["audio_dir"], labels, data["recording_ids"])
+    except ValueError as err:
+        raise WorkflowError(f"data: {err}") from None
+    TABLE_ORPHANS[:], IGNORED_FILES[:] = found.orphans, found.ignored
+    if IGNORED_FILES:
+        logger.info(
+            f"note: {len(IGNORED_FILES)} files ignored by name (listed in the report), "
+            f"e.g. {IGNORED_FILES[0]}"
+        )
+    return found.sources
+
+
 def recording_sources():
     """Recording id -> raw audio and label file, known when the DAG is built."""
     data = config["data"]
@@ -67,34 +88,13 @@ def recording_sources():
             )
             for p in synthetic_plan()
         }
-    table = data.get("annotation_table")
-    try:
-        found = discover(
-            data["audio_dir"],
-            None if table else data.get("annotation_dir", data["audio_dir"]),
-            data["recording_ids"],
-        )
-        sources, TABLE_ORPHANS[:] = found.sources, found.orphans
-        IGNORED_FILES[:] = found.ignored
-        if table and native_raven_table(table["path"], table):
-            sources, TABLE_ORPHANS[:] = with_raven_table(sources, table["path"])
-        elif table:
-            named = table_recordings(table["path"], table)
-            sources, TABLE_ORPHANS[:] = with_annotation_table(
-                sources, table["path"], named
-            )
-    except ValueError as err:
-        raise WorkflowError(f"data: {err}") from None
-    if IGNORED_FILES:
-        logger.info(
-            f"note: {len(IGNORED_FILES)} files ignored by name (listed in the report), "
-            f"e.g. {IGNORED_FILES[0]}"
-        )
+    sources = directory_sources(data)
     if not sources:
         raise WorkflowError(
             f"no audio files found under data.audio_dir={data['audio_dir']!r}"
         )
     missing = [r for r, s in sources.items() if s.annotation is None]
+    table = data.get("annotation_table")
     if missing and data["require_annotations"]:
         where = (
             f"have no rows in data.annotation_table={table['path']!r}"

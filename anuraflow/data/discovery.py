@@ -17,9 +17,11 @@ from anuraflow.data.annotations import (
     AnnotationError,
     is_multi_file,
     looks_like_label_track,
+    native_raven_table,
     raven_reference,
     raven_rows,
     read_lines,
+    table_recordings,
 )
 from anuraflow.data.folders import list_files, nfc
 from anuraflow.data.recordings import (
@@ -231,3 +233,16 @@ def with_raven_table(
         for rec, s in sources.items()
     }
     return paired, orphans
+
+
+def discover_with_table(audio_dir: str | Path, table: dict, id_from: str = "name") -> Discovery:
+    """Every audio file under `audio_dir`, labelled by one table for the whole dataset
+    (`table`: its path and column names): a Raven multi-file selection table is read
+    natively, any other table by its named columns."""
+    found = discover(audio_dir, None, id_from)
+    if native_raven_table(table["path"], table):
+        sources, orphans = with_raven_table(found.sources, table["path"])
+    else:
+        named = table_recordings(table["path"], table)
+        sources, orphans = with_annotation_table(found.sources, table["path"], named)
+    return Discovery(sources, orphans, found.ignored)
