@@ -374,3 +374,11 @@ def test_a_raven_table_over_several_files_without_file_offsets_is_refused(tmp_pa
     )
     with pytest.raises(AnnotationError, match=r"selections.txt:3: a Raven table over 2 files"):
         parse_raven_table(path, "a")
+
+
+def test_labels_beside_the_audio_note_each_ignored_file_once(tmp_path):
+    root = tmp_path / "raw"
+    _moth_tree(root, tmp_path / "elsewhere")
+    found = discover(root, root)  # annotation_dir defaults to audio_dir: one folder, two walks
+    assert len(found.ignored) == len(set(found.ignored))
+    assert sum("back_up: the same folder as" in note for note in found.ignored) == 1

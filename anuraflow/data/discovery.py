@@ -106,7 +106,7 @@ def discover(
             sources[rec] = RecordingSource(rec, str(path), str(table), tuple(files))
         elif named:
             sources[rec] = RecordingSource(rec, str(path), str(named[0]))
-    return Discovery(sources, sorted(orphans), sorted(ignored + labels.ignored))
+    return Discovery(sources, sorted(orphans), sorted(set(ignored + labels.ignored)))
 
 
 def discover_recordings(
