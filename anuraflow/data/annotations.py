@@ -66,6 +66,19 @@ def read_lines(path: Path) -> list[str]:
         ) from None
 
 
+def head_lines(path: str | Path, size: int = 1 << 16) -> list[str]:
+    """The first lines of a text file, to tell what it is: bytes that are not UTF-8 (a README
+    in Latin-1) are replaced here, and refused with file and line only if it is parsed."""
+    with open(path, "rb") as fh:
+        return fh.read(size).decode("utf-8-sig", errors="replace").splitlines()
+
+
+def header_names(lines: list[str]) -> list[str]:
+    """A tab-separated table's column names, stripped and in lower case (Raven's spelling
+    varies in case); none for an empty file."""
+    return [h.strip().lower() for h in lines[0].split("\t")] if lines else []
+
+
 def looks_like_label_track(lines: list[str]) -> bool:
     """Whether text reads as an Audacity label track: its first line `start<TAB>end<TAB>...`
     with numeric times (a README does not)."""
@@ -175,7 +188,7 @@ def raven_reference(fields: list[str], col: dict[str, int]) -> str:
 def _raven_header(path: Path, lines: list[str]) -> tuple[list[str], str]:
     if not lines:
         raise AnnotationError(path, None, "file is empty (a Raven table needs a header row)")
-    header = [h.strip().lower() for h in lines[0].split("\t")]
+    header = header_names(lines)
     for needed in (RAVEN_BEGIN, RAVEN_END):
         if needed not in header:
             raise AnnotationError(path, 1, f"Raven header has no {needed!r} column")
@@ -268,7 +281,7 @@ def _refuse_files_without_offset(path: Path, lines: list[str], header: list[str]
     for number, fields, col in raven_rows(path, lines, header):
         files.setdefault(fields[col[RAVEN_FILE]].strip(), number)
     if len(files) > 1:
-        second = sorted(files.items(), key=lambda item: item[1])[1]
+        second = list(files.items())[1]  # in the order the files first appear
         raise AnnotationError(
             path,
             second[1],
@@ -278,11 +291,17 @@ def _refuse_files_without_offset(path: Path, lines: list[str], header: list[str]
         )
 
 
+def reference_parts(reference: str) -> tuple[str, str]:
+    """(folder name, file stem) of a file as a Raven table names it (Windows paths too), in
+    NFC; the folder is empty for a bare Begin File."""
+    parts = nfc(reference).replace("\\", "/").split("/")
+    return (parts[-2] if len(parts) > 1 else ""), Path(parts[-1]).stem
+
+
 def _is_own_row(reference: str, recording_id: str, files: tuple[str, ...] | None) -> bool:
     if files is not None:
         return reference in files
-    name = reference.replace("\\", "/").rsplit("/", 1)[-1]
-    return nfc(Path(name).stem) == nfc(recording_id)
+    return reference_parts(reference)[1] == nfc(recording_id)
 
 
 def is_raven_table(path: str | Path) -> bool:
@@ -295,14 +314,17 @@ TABLE_COLUMNS = {"recording": "fname", "start": "start", "end": "end", "label": 
 
 def native_raven_table(path: str | Path, columns: dict) -> bool:
     """Whether a whole-dataset table is a Raven multi-file selection table, read natively
-    (each call at File Offset (s) within its Begin File). Naming its Begin/End Time (s) as the
-    call's times is refused: they run on the timeline of all its files played end to end."""
-    lines = read_lines(Path(path))
-    header = [h.strip().lower() for h in lines[0].split("\t")] if lines else []
-    if not is_multi_file(header):
-        return False
+    (each call at File Offset (s) within its Begin File); `refuse_concatenated_times` first."""
+    header = header_names(head_lines(path)[:1])
+    refuse_concatenated_times(path, header, columns)
+    return is_multi_file(header)
+
+
+def refuse_concatenated_times(path: str | Path, header: list[str], columns: dict) -> None:
+    """Naming a multi-file table's Begin/End Time (s) as the calls' times is an error: they
+    run on the timeline of all its files played end to end."""
     named = {str(columns.get(k, "")).strip().lower() for k in ("start", "end")}
-    if named & {RAVEN_BEGIN, RAVEN_END}:
+    if is_multi_file(header) and named & {RAVEN_BEGIN, RAVEN_END}:
         raise AnnotationError(
             path,
             1,
@@ -312,7 +334,6 @@ def native_raven_table(path: str | Path, columns: dict) -> bool:
             "natively: a call starts at File Offset (s) in its Begin File (or Begin Path) "
             "and ends File Offset (s) + End Time (s) - Begin Time (s)",
         )
-    return True
 
 
 @functools.lru_cache(maxsize=4)
@@ -322,7 +343,8 @@ def _table_rows(path: str, mtime: float, columns: tuple) -> dict[str, pd.DataFra
     sep = "\t" if Path(path).suffix.lower() in (".tsv", ".txt") else ","
     table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     recording, start, end, label = columns
-    native_raven_table(path, {"start": start, "end": end})  # refuses the concatenated times
+    header = [c.strip().lower() for c in table.columns]
+    refuse_concatenated_times(path, header, {"start": start, "end": end})
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise AnnotationError(

@@ -14,22 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anuraflow.data.annotations import (
+    RAVEN_BEGIN,
     AnnotationError,
+    head_lines,
+    header_names,
     is_multi_file,
     looks_like_label_track,
     native_raven_table,
     raven_reference,
     raven_rows,
     read_lines,
+    reference_parts,
     table_recordings,
 )
 from anuraflow.data.folders import list_files, nfc
-from anuraflow.data.recordings import (
-    AUDIO_EXTENSIONS,
-    NAME_PATTERN,
-    RecordingSource,
-    parse_recording_name,
-)
+from anuraflow.data.recordings import AUDIO_EXTENSIONS, NAME_PATTERN, RecordingSource
 
 ID_RULES = ("name", "folder_and_name")
 
@@ -39,7 +38,8 @@ def recording_id(folders: tuple[str, ...], stem: str, id_from: str = "name") -> 
     if id_from not in ID_RULES:
         raise ValueError(f"recording ids from {id_from!r}: one of {', '.join(ID_RULES)}")
     stem = nfc(stem)
-    time_only = NAME_PATTERN.match(stem) and parse_recording_name(stem)[0] is None
+    name = NAME_PATTERN.match(stem)
+    time_only = name is not None and name["site"] is None
     if folders and (id_from == "folder_and_name" or time_only):
         return "_".join([*map(nfc, folders), stem])
     return stem
@@ -132,8 +132,8 @@ def _label_files(root: Path, recordings: set[str], id_from: str) -> _Labels:
     listing = list_files(root, (".txt",))
     labels.ignored += listing.ignored
     for path in listing.files:
-        lines = _head_lines(path)
-        header = [h.strip().lower() for h in lines[0].split("\t")] if lines else []
+        lines = head_lines(path)
+        header = header_names(lines)
         if is_multi_file(header):
             labels.tables.append(path)
             continue
@@ -141,26 +141,13 @@ def _label_files(root: Path, recordings: set[str], id_from: str) -> _Labels:
         ids = {recording_id(_folders(path, root), stem, id_from), nfc(stem)} & recordings
         if ids:
             labels.by_id.setdefault(min(ids), []).append(path)
-        elif "begin time (s)" in header or looks_like_label_track(lines):
+        elif RAVEN_BEGIN in header or looks_like_label_track(lines):
             labels.orphans.append(str(path))
         else:
             labels.ignored.append(
                 f"{path}: neither named after a recording nor a label table, ignored"
             )
     return labels
-
-
-def _head_lines(path: Path, size: int = 1 << 16) -> list[str]:
-    """The first lines of a text file, to tell what it is; bytes that are not UTF-8 (a README
-    in Latin-1) are replaced here, and refused with file and line only if it is parsed."""
-    with open(path, "rb") as fh:
-        return fh.read(size).decode("utf-8-sig", errors="replace").splitlines()
-
-
-def _reference_parts(reference: str) -> tuple[str, str]:
-    """(folder name, file stem) of a file as a Raven table names it (Windows paths too)."""
-    parts = nfc(reference).replace("\\", "/").split("/")
-    return (parts[-2] if len(parts) > 1 else ""), Path(parts[-1]).stem
 
 
 def table_owners(
@@ -173,7 +160,7 @@ def table_owners(
     its recording); when neither tells, it is an error."""
     table = Path(table)
     lines = read_lines(table)
-    header = [h.strip().lower() for h in lines[0].split("\t")]
+    header = header_names(lines)
     first_line: dict[str, int] = {}
     for number, fields, col in raven_rows(table, lines, header):
         reference = raven_reference(fields, col)
@@ -186,7 +173,7 @@ def table_owners(
     owned: dict[str, list[str]] = {}
     orphans = []
     for reference, line in first_line.items():
-        folder, stem = _reference_parts(reference)
+        folder, stem = reference_parts(reference)
         candidates = by_stem.get(stem, [])
         # one name in several site folders: the folder in Begin Path, else the table's own
         for hint in (folder, nfc(table.parent.name)) if len(candidates) > 1 else ():

@@ -113,7 +113,7 @@ def annotation_job(
             RECORD_ONLY,
             duration_s=ingest["duration_s"] if ingest["status"] == "ok" else None,
             on_bad_annotation=RECORD_ONLY,
-            table_columns=None if table_files else table_columns,
+            table_columns=table_columns,  # read_annotation_file prefers table_files
             table_files=tuple(table_files) or None,
         )
         write_json(record, record_out)

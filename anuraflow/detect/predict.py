@@ -282,14 +282,13 @@ def summarise_detections(
     import json
 
     from anuraflow.core.fileio import write_text
+    from anuraflow.data.recordings import apply_policies
     from anuraflow.detect.detections import SELECTION_COLUMNS, activity_table, detections_table
     from anuraflow.report.figures import plot_activity
 
     records = [json.loads(Path(p).read_text()) for p in sorted(map(str, record_paths))]
     if not records:
         raise ValueError("no recordings were scored")
-    from anuraflow.data.recordings import apply_policies
-
     apply_policies(
         {r["recording_id"]: r for r in records}, {}, {"on_bad_recording": on_bad_recording}
     )
