@@ -1,10 +1,12 @@
 """Benchmark: detection on new recordings (anuraflow.detect.predict.score_recording).
 
-1. Throughput, in seconds of audio scored per wall second, of the demo model (small_cnn,
-   8 species, the demo frontend: 128 mels, hop 128) and of MobileNetV3-Large (Mix2 head, 42
-   species) on a recording of `--minutes` at 22.05 kHz (so resampling is included), on
-   `--threads` CPU threads, and on the GPU when one is visible. The weights are random: the
-   work per window does not depend on them.
+1. Throughput, in seconds of audio scored per wall second (the median of `--rounds`), of
+   the demo model (small_cnn, 8 species, the demo frontend: 128 mels, hop 128) and of
+   MobileNetV3-Large (Mix2 head, 42 species) on a recording of `--minutes` at 22.05 kHz (so
+   resampling is included), on `--threads` CPU threads, and on the GPU when one is visible,
+   for each speed switch (`--variants`: `precision[+channels_last][+compile]`, as `predict`'s
+   settings), with each variant's largest score difference to the first. The weights are
+   random: the work per window does not depend on them.
 2. Peak memory (VmHWM of a fresh process) while the demo model scores a recording of
    `--hours` (16 kHz mono 16-bit WAV, 1.4 GB for 12 h), streamed in blocks of `--block-s`.
 
@@ -63,22 +65,42 @@ def write_noise(path: Path, seconds: float, rate: int, chunk_s: int = 600) -> No
             left -= n
 
 
-def throughput(bundle_path: Path, audio: Path, device: str, threads: int) -> dict:
+def throughput(
+    bundle_path: Path,
+    audio: Path,
+    warmup: Path,
+    device: str,
+    threads: int,
+    variant: str,
+    rounds: int,
+) -> tuple[dict, np.ndarray]:
+    """Median seconds of audio per wall second over `rounds` of scoring `audio` with the bundle
+    under a variant (`fp32`, `bf16+channels_last+compile`, ...), after one round on `warmup`
+    (a compiled variant compiles there); and the scores of the last round."""
+    precision, *flags = variant.split("+")
     torch.set_num_threads(threads)
     bundle = load_bundle(bundle_path, device)
-    t0 = time.perf_counter()
-    scores, facts = score_recording(audio, bundle, hop_s=1.0)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - t0
-    return {
+    bundle.accelerate(precision, "channels_last" in flags, "compile" in flags)
+    score_recording(warmup, bundle, hop_s=1.0)
+    walls = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        scores, facts = score_recording(audio, bundle, hop_s=1.0)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        walls.append(time.perf_counter() - t0)
+    wall = float(np.median(walls))
+    row = {
         "device": device,
+        "variant": variant,
+        "precision": bundle.precision,
         "threads": threads,
         "audio_s": facts.duration_s,
         "windows": len(scores),
-        "wall_s": round(wall, 2),
+        "wall_s": [round(w, 2) for w in walls],
         "audio_s_per_wall_s": round(facts.duration_s / wall, 1),
     }
+    return row, scores[bundle.codes].to_numpy()
 
 
 def peak_rss(bundle_path: Path, audio: Path, threads: int, block_s: float) -> dict:
@@ -116,6 +138,14 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=12)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--block-s", type=float, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per variant (median)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["fp32", "bf16", "fp32+channels_last", "fp32+compile"],
+        help="precision[+channels_last][+compile]; the first is the reference for the scores",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/predict_throughput.json"))
     args = parser.parse_args()
     report = {
@@ -128,13 +158,23 @@ def main() -> None:
         tmp = Path(tmp)
         short = tmp / "short.wav"
         write_noise(short, args.minutes * 60, 22050)
+        warmup = tmp / "warmup.wav"
+        write_noise(warmup, 10, 22050)
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        for name in MODELS:
+        for name in args.models:
             write_bundle(tmp / f"{name}.pt", name)
-            report["throughput"][name] = [
-                throughput(tmp / f"{name}.pt", short, d, args.threads) for d in devices
-            ]
-            print(json.dumps(report["throughput"][name]), flush=True)
+            rows = report["throughput"][name] = []
+            for device in devices:
+                reference = None
+                for variant in args.variants:
+                    row, scores = throughput(
+                        tmp / f"{name}.pt", short, warmup, device, args.threads, variant,
+                        args.rounds,
+                    )  # fmt: skip
+                    reference = scores if reference is None else reference
+                    row["max_abs_diff_to_first_variant"] = float(np.abs(scores - reference).max())
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
         if args.hours > 0:
             long = tmp / "long.wav"
             write_noise(long, args.hours * 3600, 16000)

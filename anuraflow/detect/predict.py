@@ -177,6 +177,10 @@ class PredictSettings:
     block_s: float = 300.0
     batch_size: int = 256
     on_bad_recording: str = "fail"
+    device: str = "auto"  # auto: CUDA when visible
+    precision: str = "model"  # model (the run's own) | fp32 | bf16
+    channels_last: str | bool = "auto"
+    compile: bool = False
 
 
 def recording_record(audio: str | Path, recording_id: str, bundle) -> dict:
@@ -251,9 +255,15 @@ def predict_recording(
     from anuraflow.core.fileio import write_json, write_parquet
     from anuraflow.detect.detections import merge_runs, write_raven_table
     from anuraflow.learn.bundle import load_bundle
+    from anuraflow.learn.training import pick_device
 
-    bundle = load_bundle(bundle_path)
+    bundle = load_bundle(bundle_path, pick_device(settings.device))
+    bundle.accelerate(settings.precision, settings.channels_last, settings.compile)
     record = recording_record(audio, recording_id, bundle)
+    record["scored_with"] = {
+        "device": str(bundle.frontend.mean.device),
+        "precision": bundle.precision,
+    }
     thresholds = bundle.decision_thresholds(settings.threshold)
     record["thresholds"] = dict(zip(bundle.codes, thresholds.tolist(), strict=True))
     scores = scored_or_skipped(audio, bundle, settings, record, say)

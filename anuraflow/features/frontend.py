@@ -128,15 +128,17 @@ def score_windows(
     multiclass: bool,
     batch_size: int = 256,
     embeddings: bool = False,
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Probabilities [n, n_classes] (sigmoid; softmax for single-label models) of the windows
-    starting at `first_frames`, and with `embeddings` the model's embeddings. bf16 on CUDA."""
+    starting at `first_frames`, and with `embeddings` the model's embeddings. `precision`:
+    fp32, or bf16 autocast of the model (the frontend itself always computes in float32)."""
     model.eval()
     probs, embeds = [], []
-    use_bf16 = frames.device.type == "cuda"
+    bf16 = precision == "bf16"
     for i in range(0, len(first_frames), batch_size):
         x = frontend.model_input(frames, first_frames[i : i + batch_size])
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+        with torch.autocast(frames.device.type, dtype=torch.bfloat16, enabled=bf16):
             h = model.embed(x)
             logits = model.classify(h).float()
         probs.append((logits.softmax(1) if multiclass else torch.sigmoid(logits)).cpu())

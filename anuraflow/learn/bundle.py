@@ -2,7 +2,8 @@
 
 `model.pt` of every run is a bundle: weights, architecture and its arguments, the frontend
 (log-mel settings, window length, normalisation and its statistics), species codes and names,
-the fixed and the tuned per-species thresholds, the experiment and its provenance. It is
+the fixed and the tuned per-species thresholds, the precision the model was selected and
+tested at, the experiment and its provenance. It is
 loaded with `torch.load(weights_only=True)` (tensors and plain values, never code) and needs
 nothing from the workflow's config. `export_onnx` writes the same scorer for other runtimes.
 """
@@ -19,6 +20,7 @@ from torch import nn
 from anuraflow.core.fileio import atomic_path, json_safe
 from anuraflow.evaluate.thresholds import threshold_vector
 from anuraflow.features.frontend import Frontend, score_windows
+from anuraflow.learn.acceleration import accelerate, resolve_channels_last, resolve_precision
 from anuraflow.learn.checkpoint import save_torch
 from anuraflow.learn.models import build_model
 
@@ -37,6 +39,7 @@ class ModelBundle:
     threshold: float  # the experiment's fixed threshold
     thresholds: dict[str, dict] | None  # tuned on validation (multilabel only)
     info: dict  # architecture, experiment, seed, fold, epoch, provenance
+    precision: str = "fp32"  # what scores are computed at: the training run's by default
 
     @property
     def multiclass(self) -> bool:
@@ -45,6 +48,19 @@ class ModelBundle:
     def to(self, device: torch.device | str) -> ModelBundle:
         self.model = self.model.to(device)
         self.frontend = self.frontend.to(device)
+        return self
+
+    def accelerate(
+        self, precision: str = "model", channels_last: str | bool = "auto", compile: bool = False
+    ) -> ModelBundle:
+        """Score at `precision` (model: the one the run was selected and tested at), with
+        NHWC weights and a compiled encoder as asked (`anuraflow.learn.acceleration`)."""
+        device_type = self.frontend.mean.device.type
+        if precision != "model":
+            self.precision = resolve_precision(precision, device_type)
+        self.model = accelerate(
+            self.model, resolve_channels_last(channels_last, device_type), compile
+        )
         return self
 
     def score(self, frames: torch.Tensor, first_frames: torch.Tensor, batch_size: int = 256):
@@ -57,6 +73,7 @@ class ModelBundle:
             len(self.codes),
             self.multiclass,
             batch_size,
+            precision=self.precision,
         )
         return prob
 
@@ -80,9 +97,11 @@ def save_bundle(
     species: dict[str, str],
     thresholds: dict[str, dict] | None,
     info: dict,
+    acceleration: dict | None = None,
 ) -> None:
     """Write `model` (its current weights) as a bundle. `species`: code -> name, in the
-    model's output order; `info`: experiment, seed, fold, epoch, provenance."""
+    model's output order; `info`: experiment, seed, fold, epoch, provenance; `acceleration`:
+    what the run computed with (`acceleration_facts`; None: fp32)."""
     save_torch(
         {
             "format": BUNDLE_FORMAT,
@@ -98,6 +117,7 @@ def save_bundle(
             "threshold": float(settings["threshold"]),
             "thresholds": thresholds,
             "frontend": frontend.to_dict(),
+            "acceleration": acceleration or {"precision": "fp32"},
             "info": json_safe(info),
         },
         path,
@@ -122,6 +142,8 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> ModelBu
     )
     model.load_state_dict(saved["model"])
     info = {"model_name": saved["model_name"], "model_args": saved["model_args"], **saved["info"]}
+    acceleration = saved.get("acceleration") or {"precision": "fp32"}  # older bundles: fp32
+    info["acceleration"] = acceleration
     bundle = ModelBundle(
         model.eval(),
         Frontend.from_dict(saved["frontend"]),
@@ -131,6 +153,7 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> ModelBu
         saved["threshold"],
         saved["thresholds"],
         info,
+        acceleration["precision"],
     )
     return bundle.to(device)
 

@@ -45,6 +45,9 @@ EXPERIMENT_DEFAULTS: dict[str, Any] = {
     },
     "threshold": 0.5,
     "device": "auto",
+    "precision": "auto",  # anuraflow.learn.acceleration
+    "channels_last": "auto",
+    "compile": False,
     "report": {},
 }
 MIXING_DEFAULTS = {

@@ -22,6 +22,7 @@ from anuraflow.evaluate.scoring import (
     tuned_metrics,
 )
 from anuraflow.evaluate.thresholds import tune_thresholds
+from anuraflow.learn.acceleration import accelerate, acceleration_facts, resolve_channels_last
 from anuraflow.learn.bundle import save_bundle
 from anuraflow.learn.checkpoint import (
     load_encoder,
@@ -66,10 +67,8 @@ def build_run_model(
             raise ValueError("init.pretrain is set but no pretrained encoder was given")
         frozen = load_encoder(model, encoder, settings["model"], settings["init"]["freeze"])
         print(f"fine-tuning from the encoder {encoder} (frozen: {bool(frozen)})", flush=True)
-    model = model.to(device)
-    if device.type == "cuda":  # cuDNN's fast bf16 convolutions want NHWC weights
-        model = model.to(memory_format=torch.channels_last)
-    return model, frozen
+    channels_last = resolve_channels_last(settings["channels_last"], device.type)
+    return accelerate(model.to(device), channels_last, settings["compile"]), frozen
 
 
 def run_metrics(
@@ -96,6 +95,7 @@ def run_metrics(
         "groups": data.groups,
         "train_seconds": state.train_seconds,
         "resumed_from_epoch": state.resumed_from,
+        "acceleration": acceleration_facts(settings, data.bank.frames.device),
         "n_parameters": n_parameters(model),
         "codes": data.codes,
         "settings": settings,
@@ -130,6 +130,7 @@ def finish_run(
         data.names,
         thresholds,
         {**info, "epoch": state.best_epoch},
+        acceleration_facts(settings, data.bank.frames.device),
     )
     for subset, prob, path in (
         ("val", val_prob, outputs.val_predictions),

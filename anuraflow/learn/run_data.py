@@ -15,6 +15,7 @@ from anuraflow.data.species import assign_groups, species_table
 from anuraflow.features.bank import NoiseBank, WindowBank, build_bank, load_noise_bank
 from anuraflow.features.frontend import score_windows
 from anuraflow.features.logmel import read_feature_index
+from anuraflow.learn.acceleration import resolve_precision
 from anuraflow.learn.tasks import prepare_task
 from anuraflow.learn.training import (
     balanced_indices,
@@ -161,7 +162,8 @@ def prepare_run(
 
 
 def score_subset(model: nn.Module, data: RunData, subset: str, settings: dict, embeddings=False):
-    """Probabilities (and embeddings) of one subset's windows, through the run's frontend."""
+    """Probabilities (and embeddings) of one subset's windows, through the run's frontend, at
+    the run's precision."""
     bank = data.bank
     return score_windows(
         model,
@@ -171,4 +173,5 @@ def score_subset(model: nn.Module, data: RunData, subset: str, settings: dict, e
         len(data.codes),
         settings["task"] == "multiclass",
         embeddings=embeddings,
+        precision=resolve_precision(settings["precision"], bank.frames.device.type),
     )

@@ -14,6 +14,10 @@ settings = PredictSettings(
     block_s=pred["block_s"],
     batch_size=pred["batch_size"],
     on_bad_recording="skip",  # recorded, not raised: predict_summary applies the policy
+    device=pred["device"],
+    precision=pred["precision"],
+    channels_last=pred["channels_last"],
+    compile=pred["compile"],
 )
 with job_log(sm.log[0]) as say:
     predict_recording(
