@@ -40,6 +40,8 @@ LONGEST_FIRST = (
     "test_experiments.py",
     "test_predict_workflow.py",
     "test_reliability.py",
+    "test_acceleration.py",
+    "test_gpu_check.py",
     "test_release.py",
     "test_workflow.py",
 )

@@ -5,9 +5,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
-import subprocess
-import time
 from html import unescape
 from pathlib import Path
 
@@ -16,7 +13,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from workflow_helpers import SNAKEMAKE, planned_jobs, snakemake, tiny_directory_config
+from workflow_helpers import planned_jobs, snakemake, tiny_directory_config
 
 from anuraflow.data.synthetic import write_dataset
 from anuraflow.features.logmel import read_feature_cache
@@ -221,68 +218,7 @@ def test_experiment_with_unknown_model_fails_at_start_naming_the_key(tmp_path):
     assert "model: 'resnet19' is not one of: small_cnn" in text
 
 
-# --- SIGKILL mid-epoch, then resume ---------------------------------------------------------
-
-RESUME_CONFIG = {
-    "results_dir": "results",
-    "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
-    "synthetic": {"seed": 5, "n_recordings": 8, "duration_s": 40, "min_recordings_per_species": 3},
-    "species": [{"code": c} for c in CODES],
-    "frequency_groups": {"frequent_min_windows": 60, "common_min_windows": 30},
-    "experiments_dir": "experiments",
-    "experiments": ["resumable"],
-    "train_threads": 1,
-}
-RESUMABLE = {
-    "name": "resumable",
-    "model": "small_cnn",
-    "seeds": [0],
-    "epochs": 4,
-    "batch_size": 16,
-    "augment": {"time_shift": 0.5, "spec_augment": {"freq_masks": 1, "time_masks": 1}},
-}
-RUN = Path("results") / "runs" / "resumable" / "seed0"
-TIMING = {"train_seconds", "resumed_from_epoch"}
-
-
-def _without_timing(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if k not in TIMING}
-
-
-@pytest.mark.workflow
-def test_sigkill_mid_epoch_resumes_to_identical_metrics(tmp_path):
-    straight = _workdir(tmp_path / "straight", RESUME_CONFIG, RESUMABLE)
-    snakemake(straight)
-    killed = _workdir(tmp_path / "killed", RESUME_CONFIG, RESUMABLE)
-    cmd = SNAKEMAKE + ["--directory", str(killed), "--configfile", str(killed / "config.yaml")]
-    proc = subprocess.Popen(
-        cmd + ["--cores", "2"], start_new_session=True, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    resume, log = killed / RUN / "resume.pt", killed / "results/logs/train/resumable/seed0.log"
-    deadline = time.time() + 300
-    while not resume.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the training job: a lost node
-    proc.wait()
-    assert resume.exists(), "training never wrote its first epoch checkpoint"
-    assert "epoch 2: train_loss" not in log.read_text()  # killed during epoch 2
-    assert not (killed / RUN / "metrics.json").exists()
-
-    snakemake(killed, "--unlock")
-    snakemake(killed, "--rerun-incomplete")
-    assert "resuming from the checkpoint of epoch 1" in log.read_text()
-    assert not resume.exists()
-    a = json.loads((straight / RUN / "metrics.json").read_text())
-    b = json.loads((killed / RUN / "metrics.json").read_text())
-    assert b["resumed_from_epoch"] == 1 and a["resumed_from_epoch"] is None
-    assert _without_timing(a) == _without_timing(b)
-    pa = pd.read_parquet(straight / RUN / "predictions.parquet")
-    pb = pd.read_parquet(killed / RUN / "predictions.parquet")
-    pd.testing.assert_frame_equal(pa, pb)
-    ha = pd.read_csv(straight / RUN / "history.tsv", sep="\t").drop(columns="seconds")
-    hb = pd.read_csv(killed / RUN / "history.tsv", sep="\t").drop(columns="seconds")
-    pd.testing.assert_frame_equal(ha, hb)
+# --- resume (a job SIGKILLed mid-epoch, resumed to identical results): tests/test_acceleration.py
 
 
 def test_a_checkpoint_for_other_settings_is_not_trusted(tmp_path):

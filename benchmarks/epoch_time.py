@@ -1,0 +1,110 @@
+"""Benchmark: one timed epoch of an experiment at AnuraSet scale, projected to its full run.
+
+The epoch is the trainer's own (`anuraflow.learn.fit.fit`: training steps, then validation
+and test scored for the history) on a bank of `--recordings` one-minute recordings (1,612:
+AnuraSet's size, 93,496 windows of 3 s every second) holding real log-mels (the field
+recordings of data_path.py, tiled), with 42 species at 5 % positives and a 70/10/20 split by
+recording. Labels do not change the cost of a step. The projection is the epoch's seconds
+times the experiment's epochs times its seeds (every epoch costs the same; start-up and the
+final evaluation are left out).
+
+    .venv/bin/python benchmarks/epoch_time.py --experiment t1_mix2            # on a GPU
+    .venv/bin/python benchmarks/epoch_time.py --recordings 4 --device cpu      # a toy run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from data_path import AUDIO_DIR, CFG, N_CLASSES, field_recordings, make_bank, real_frames
+from workflow_run import REPO, cpu_name, write_report
+
+sys.path.insert(0, str(REPO))
+from anuraflow.learn.acceleration import (  # noqa: E402
+    accelerate,
+    acceleration_facts,
+    resolve_channels_last,  # noqa: E402
+)
+from anuraflow.learn.experiments import experiment_settings  # noqa: E402
+from anuraflow.learn.fit import fit  # noqa: E402
+from anuraflow.learn.models import build_model  # noqa: E402
+from anuraflow.learn.run_data import RunData  # noqa: E402
+
+
+def run_data(bank, recordings: int, windows_per_recording: int, device) -> RunData:
+    """The bank as a run's data: recordings split 70/10/20 in a fixed order."""
+    rng = np.random.default_rng(0)
+    share = rng.permutation(recordings) / recordings
+    per_recording = np.where(share < 0.7, "train", np.where(share < 0.8, "val", "test"))
+    subset = np.repeat(per_recording, windows_per_recording)
+    ids = np.repeat([f"rec{r:04d}" for r in range(recordings)], windows_per_recording)
+    codes = [f"SP{i:02d}" for i in range(N_CLASSES)]
+    positions = {
+        s: torch.tensor(np.flatnonzero(subset == s), device=device)
+        for s in ("train", "val", "test")
+    }
+    windows = pd.DataFrame({"recording_id": ids, "subset": subset})
+    groups = {c: "frequent" for c in codes}
+    return RunData(windows, codes, {c: c for c in codes}, bank, positions, groups, {})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--experiment", default="t1_mix2")
+    parser.add_argument("--recordings", type=int, default=1612)
+    parser.add_argument("--precision", help="override the experiment's (auto | fp32 | bf16)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the encoder")
+    parser.add_argument("--out", default=str(REPO / "benchmarks/results/epoch_time.json"))
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    experiment = yaml.safe_load((REPO / f"config/experiments/{args.experiment}.yaml").read_text())
+    settings = experiment_settings(
+        {**experiment, "epochs": 1, "compile": args.compile or experiment.get("compile", False)}
+    )
+    if args.precision:
+        settings["precision"] = args.precision
+    bank = make_bank(real_frames(field_recordings(AUDIO_DIR)), args.recordings, device)
+    data = run_data(bank, args.recordings, len(bank.starts) // args.recordings, device)
+    torch.manual_seed(0)
+    model = build_model(settings["model"], N_CLASSES, n_mels=CFG.n_mels,
+                        n_frames=bank.n_frames, **settings["model_args"])  # fmt: skip
+    channels_last = resolve_channels_last(settings["channels_last"], device.type)
+    model = accelerate(model.to(device), channels_last, settings["compile"])
+    started = time.perf_counter()
+    state = fit(model, [], data, settings, seed=0, progress=False)
+    wall = time.perf_counter() - started
+    epoch = state.history[0]["seconds"]
+    epochs, seeds = experiment["epochs"], len(experiment.get("seeds", [0]))
+    report = {
+        "benchmark": "epoch_time",
+        "command": " ".join(["benchmarks/epoch_time.py", *sys.argv[1:]]),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "torch": torch.__version__,
+        "experiment": args.experiment,
+        "model": settings["model"],
+        "batch": settings["batch_size"],
+        "computed_with": acceleration_facts(settings, device),
+        "recordings": args.recordings,
+        "windows": {s: len(i) for s, i in data.subsets.items()},
+        "bank_gb": round(bank.frames.numel() * 2 / 1e9, 2),
+        "epoch_s": round(epoch, 1),
+        "first_epoch_wall_s": round(wall, 1),
+        "train_windows_per_s": round(len(data.subsets["train"]) / epoch, 1),
+        "projected": {
+            "epochs": epochs,
+            "seeds": seeds,
+            "hours": round(epoch * epochs * seeds / 3600, 2),
+        },
+    }
+    write_report(report, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The one prepared command for the day a GPU is lent (docs/benchmarks.md, "On a GPU").
+#
+#   bash benchmarks/gpu_check.sh [--dry-run] [OUT_DIR]
+#
+# On one GPU, in under 8 minutes, it runs:
+#   1. the GPU-marked tests (pytest -m gpu): the bank on the device, bf16 training steps,
+#      resume, and predict on the device equal to the CPU within tolerance;
+#   2. data_path.py: paths (a)/(b)/(c) for mobilenetv3_large with Mix2 at batch 128 on an
+#      AnuraSet-scale bank (1,612 one-minute recordings of real log-mels);
+#   3. epoch_time.py: one timed epoch of t1_mix2 at AnuraSet scale, projected to 100 epochs
+#      and 3 seeds;
+#   4. predict_throughput.py on the GPU (and the CPU beside it);
+# and writes OUT_DIR/gpu_check.json (default benchmarks/results), which names the device and
+# holds every step's result, with each step's own JSON and log beside it.
+# --dry-run: the same steps on the CPU at toy sizes (the test suite runs it, so it cannot rot).
+# PYTHON picks the interpreter (default: .venv/bin/python where it exists, else python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DRY=0
+if [ "${1:-}" = "--dry-run" ]; then
+    DRY=1
+    shift
+fi
+OUT=${1:-benchmarks/results}
+mkdir -p "$OUT"
+PY=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
+export PYTHONUNBUFFERED=1
+if [ "$DRY" = 1 ]; then
+    export ANURAFLOW_GPU_TEST_DEVICE=cpu
+    DATA_PATH=(--device cpu --model mobilenetv3_large --recordings 2 --batch 4 --steps 1
+        --warmup 0 --wav-windows 8 --workers 0 --variants bf16+channels_last)
+    EPOCH=(--device cpu --recordings 2 --experiment t1_mix2)
+    PREDICT=(--minutes 0.2 --hours 0 --rounds 1 --models small_cnn --variants fp32 bf16)
+else
+    DATA_PATH=(--model mobilenetv3_large --recordings 1612 --batch 128 --steps 100
+        --variants bf16+channels_last bf16+channels_last+compile fp32+channels_last)
+    EPOCH=(--experiment t1_mix2 --recordings 1612)
+    PREDICT=(--minutes 10 --hours 0 --rounds 3 --variants fp32 bf16 bf16+channels_last)
+fi
+
+step() {  # name, command...: runs it, its output in OUT/name.log, its status in OUT/name.status
+    local name=$1
+    shift
+    local started=$SECONDS
+    set +e
+    "$@" >"$OUT/$name.log" 2>&1
+    local rc=$?
+    set -e
+    echo "$rc $((SECONDS - started))" >"$OUT/$name.status"
+    echo "$name: exit $rc in $((SECONDS - started)) s"
+}
+
+step gpu_tests "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu.py \
+    --junitxml "$OUT/gpu_tests.xml"
+step data_path "$PY" benchmarks/data_path.py "${DATA_PATH[@]}" --out "$OUT/data_path_gpu.json"
+step epoch_time "$PY" benchmarks/epoch_time.py "${EPOCH[@]}" --out "$OUT/epoch_time.json"
+step predict "$PY" benchmarks/predict_throughput.py "${PREDICT[@]}" \
+    --out "$OUT/predict_throughput_gpu.json"
+"$PY" benchmarks/gpu_check_summary.py "$OUT" "$DRY"

@@ -1,0 +1,35 @@
+"""`benchmarks/gpu_check.sh --dry-run`: the GPU day's prepared command, run on the CPU at toy
+sizes, so every step of it (the GPU-marked tests included) still runs when a GPU is lent."""
+
+import json
+import subprocess
+
+import pytest
+from workflow_helpers import REPO
+
+
+@pytest.mark.workflow
+def test_the_gpu_check_runs_every_step_on_the_cpu(tmp_path):
+    proc = subprocess.run(
+        ["bash", str(REPO / "benchmarks/gpu_check.sh"), "--dry-run", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    logs = {p.name: p.read_text()[-3000:] for p in tmp_path.glob("*.log")}
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{logs}"
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert report["dry_run"] is True and report["device"].startswith("CPU: ")
+    assert report["failed_steps"] == []
+    steps = report["steps"]
+    tests = steps["gpu_tests"]["result"]
+    assert tests["tests"] >= 6 and tests["skipped"] == tests["failures"] == tests["errors"] == 0
+    path = steps["data_path"]["result"]["windows_per_s"]["bf16+channels_last"]
+    assert path["a_ours"] > 0 and path["b_compute_limit"] > 0 and path["c_reference"] > 0
+    assert path["computed_with"]["precision"] == "bf16"
+    assert "real field recordings" in steps["data_path"]["result"]["data"]["a_ours"]
+    epoch = steps["epoch_time"]["result"]
+    assert epoch["model"] == "mobilenetv3_large" and epoch["projected"]["hours"] > 0
+    assert epoch["projected"]["epochs"] == 100 and epoch["projected"]["seeds"] == 3
+    rows = steps["predict"]["result"]["throughput"]["small_cnn"]
+    assert [r["variant"] for r in rows] == ["fp32", "bf16"]
+    assert rows[1]["precision"] == "bf16" and 0 < rows[1]["max_abs_diff_to_first_variant"] < 0.02
