@@ -326,11 +326,11 @@ def main() -> None:
         "bank_recordings": recordings,
         "bank_gb": round(bank.frames.numel() * 2 / 1e9, 2),
         "data": {
-            "a_ours": f"the bank: log-mels of {names} (real field recordings), "
+            "a_ours": f"the bank: log-mels of {names} in {args.audio_dir.resolve()}, "
             f"tiled to {recordings} one-minute recordings",
             "b_compute_limit": f"one batch of {args.batch} windows of the same bank, "
             "gathered and normalised once",
-            "c_reference": f"{args.wav_windows} 3 s WAV windows cut every second from {names}",
+            "c_reference": f"{args.wav_windows} 3 s WAV windows cut every second from them",
         },
         "reference_workers": workers,
         "windows_per_s": results,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--recordings", type=int, default=1612)
     parser.add_argument("--precision", help="override the experiment's (auto | fp32 | bf16)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder")
+    parser.add_argument("--audio-dir", type=Path, default=AUDIO_DIR, help="field recordings")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/epoch_time.json"))
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -70,7 +72,7 @@ def main() -> None:
     )
     if args.precision:
         settings["precision"] = args.precision
-    bank = make_bank(real_frames(field_recordings(AUDIO_DIR)), args.recordings, device)
+    bank = make_bank(real_frames(field_recordings(args.audio_dir)), args.recordings, device)
     data = run_data(bank, args.recordings, len(bank.starts) // args.recordings, device)
     torch.manual_seed(0)
     model = build_model(settings["model"], N_CLASSES, n_mels=CFG.n_mels,

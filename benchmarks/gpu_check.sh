@@ -14,7 +14,8 @@
 # and writes OUT_DIR/gpu_check.json (default benchmarks/results), which names the device and
 # holds every step's result, with each step's own JSON and log beside it.
 # --dry-run: the same steps on the CPU at toy sizes (the test suite runs it, so it cannot rot).
-# PYTHON picks the interpreter (default: .venv/bin/python where it exists, else python3).
+# PYTHON picks the interpreter (default: .venv/bin/python where it exists, else python3);
+# AUDIO_DIR the field recordings the benchmarks' banks are made of (default ../shared/data/real).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRY=0
@@ -26,6 +27,7 @@ OUT=${1:-benchmarks/results}
 mkdir -p "$OUT"
 PY=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
 export PYTHONUNBUFFERED=1
+AUDIO=(--audio-dir "$(realpath "${AUDIO_DIR:-../shared/data/real}")")
 if [ "$DRY" = 1 ]; then
     export ANURAFLOW_GPU_TEST_DEVICE=cpu
     DATA_PATH=(--device cpu --model mobilenetv3_large --recordings 2 --batch 4 --steps 1
@@ -53,8 +55,8 @@ step() {  # name, command...: runs it, its output in OUT/name.log, its status in
 
 step gpu_tests "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu.py \
     --junitxml "$OUT/gpu_tests.xml"
-step data_path "$PY" benchmarks/data_path.py "${DATA_PATH[@]}" --out "$OUT/data_path_gpu.json"
-step epoch_time "$PY" benchmarks/epoch_time.py "${EPOCH[@]}" --out "$OUT/epoch_time.json"
+step data_path "$PY" benchmarks/data_path.py "${DATA_PATH[@]}" "${AUDIO[@]}" --out "$OUT/data_path_gpu.json"
+step epoch_time "$PY" benchmarks/epoch_time.py "${EPOCH[@]}" "${AUDIO[@]}" --out "$OUT/epoch_time.json"
 step predict "$PY" benchmarks/predict_throughput.py "${PREDICT[@]}" \
     --out "$OUT/predict_throughput_gpu.json"
 "$PY" benchmarks/gpu_check_summary.py "$OUT" "$DRY"

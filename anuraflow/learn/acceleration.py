@@ -44,14 +44,18 @@ def fused_supported(device: torch.device) -> bool:
     return device.type in _get_fused_kernels_supported_devices()
 
 
-def accelerate(model: nn.Module, channels_last: bool, compile: bool) -> nn.Module:
+def accelerate(
+    model: nn.Module, channels_last: bool, compile: bool, inference: bool = False
+) -> nn.Module:
     """`model` with NHWC weights and/or a compiled `embed` (the encoder, where nearly all the
     work is). The module itself stays as it was, so its state dict, checkpoints and bundles
-    have the same keys whatever the switches."""
+    have the same keys whatever the switches. `inference`: the weights will not change
+    (prediction), so the compiler may fold them into its kernels (Inductor's freezing)."""
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if compile:
-        model.embed = torch.compile(model.embed)
+        options = {"freezing": True} if inference else None
+        model.embed = torch.compile(model.embed, options=options)
     return model
 
 
