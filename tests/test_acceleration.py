@@ -33,7 +33,7 @@ from anuraflow.learn.training import make_optimizer
 BF16_ATOL = 0.02
 
 
-def test_auto_is_bf16_on_cuda_only_and_channels_last_on_both():
+def test_auto_is_bf16_on_cuda_and_channels_last_on_cuda_or_for_scoring():
     assert resolve_precision("auto", "cuda") == "bf16"
     assert resolve_precision("auto", "cpu") == "fp32"
     assert (
@@ -42,8 +42,9 @@ def test_auto_is_bf16_on_cuda_only_and_channels_last_on_both():
     with pytest.raises(ValueError, match="precision 'fp16'"):
         resolve_precision("fp16", "cpu")
     assert resolve_channels_last("auto", "cuda") is True
-    assert resolve_channels_last("auto", "cpu") is True
-    assert resolve_channels_last("auto", "mps") is False
+    assert resolve_channels_last("auto", "cpu") is False
+    assert resolve_channels_last("auto", "cpu", training=False) is True
+    assert resolve_channels_last("auto", "mps", training=False) is False
     assert resolve_channels_last(False, "cpu") is False
 
 
@@ -65,7 +66,7 @@ def test_the_optimiser_is_fused_on_the_cpu(name):
     facts = acceleration_facts({**s, "precision": "bf16"}, torch.device("cpu"))
     assert facts == {
         "precision": "bf16",
-        "channels_last": True,
+        "channels_last": False,
         "compile": False,
         "fused_optimizer": True,
     }

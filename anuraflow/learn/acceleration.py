@@ -4,9 +4,9 @@ These are experiment settings, resolved the same way on every device, so the acc
 of a GPU node run (and are tested) on a CPU too: `precision` (fp32, or bf16 autocast of the
 forward pass), `channels_last` (NHWC weights, what cuDNN's and oneDNN's fast convolutions
 want), `compile` (`torch.compile` of the encoder) and the fused optimiser step, used wherever
-PyTorch has one for the device. `auto` is what measured fastest (docs/benchmarks.md):
-channels_last on CUDA and on a CPU, bf16 on CUDA only (a CPU without bf16 instructions emulates
-it, 2 to 5 times slower).
+PyTorch has one for the device. `auto` is what measured fastest (docs/benchmarks.md): bf16 and
+channels_last on CUDA; fp32 on a CPU, where bf16 is emulated and 2 to 5 times slower, with
+channels_last for scoring only.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ def resolve_precision(choice: str, device_type: str) -> str:
     return choice
 
 
-def resolve_channels_last(choice: str | bool, device_type: str) -> bool:
-    """True | False for `choice` (auto | true | false) on a device type."""
-    if choice == "auto":  # measured faster on both (docs/benchmarks.md)
-        return device_type in ("cuda", "cpu")
+def resolve_channels_last(choice: str | bool, device_type: str, training: bool = True) -> bool:
+    """True | False for `choice` (auto | true | false) on a device type. `auto`: on CUDA, and
+    on a CPU for scoring only. NHWC trains faster on a CPU too, but the demo's macro F1 moved
+    by more than its seed spread under it (docs/benchmarks.md), so training opts in."""
+    if choice == "auto":
+        return device_type == "cuda" or (device_type == "cpu" and not training)
     return bool(choice)
 
 

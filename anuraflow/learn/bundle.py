@@ -59,7 +59,10 @@ class ModelBundle:
         if precision != "model":
             self.precision = resolve_precision(precision, device_type)
         self.model = accelerate(
-            self.model, resolve_channels_last(channels_last, device_type), compile, inference=True
+            self.model,
+            resolve_channels_last(channels_last, device_type, training=False),
+            compile,
+            inference=True,
         )
         return self
 
