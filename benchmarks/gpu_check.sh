@@ -38,7 +38,8 @@ else
     DATA_PATH=(--model mobilenetv3_large --recordings 1612 --batch 128 --steps 100
         --variants bf16+channels_last bf16+channels_last+compile fp32+channels_last)
     EPOCH=(--experiment t1_mix2 --recordings 1612)
-    PREDICT=(--minutes 10 --hours 0 --rounds 3 --variants fp32 bf16 bf16+channels_last)
+    PREDICT=(--minutes 10 --hours 0 --rounds 3 --devices cuda
+        --variants fp32 bf16 bf16+channels_last bf16+channels_last+compile)
 fi
 
 step() {  # name, command...: runs it, its output in OUT/name.log, its status in OUT/name.status

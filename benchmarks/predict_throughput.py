@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--block-s", type=float, default=300)
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per variant (median)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--devices", nargs="+", help="default: cpu, and cuda when visible")
     parser.add_argument(
         "--variants",
         nargs="+",
@@ -172,7 +173,7 @@ def main() -> None:
         write_noise(short, args.minutes * 60, 22050)
         warmup = tmp / "warmup.wav"
         write_noise(warmup, 10, 22050)
-        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         for name in args.models:
             write_bundle(tmp / f"{name}.pt", name)
             rows = report["throughput"][name] = []

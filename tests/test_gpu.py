@@ -122,7 +122,8 @@ def test_resume_continues_to_the_same_weights(device, tmp_path):
     assert first.epoch == 1 and resume.path.exists()
     resumed = fit(model_for(s, device), [], toy_run(device), s, 0, False, resume)
     assert resumed.resumed_from == 1 and resumed.epoch == 2
-    tol = 0 if device.type == "cpu" else 1e-3  # cuDNN may pick other kernels on a rerun
+    # cuDNN's bf16 kernels are not bitwise deterministic: two epochs may drift by rounding
+    tol = 0 if device.type == "cpu" else 1e-2
     for key, value in straight.best_state.items():
         assert torch.allclose(value.float(), resumed.best_state[key].float(), atol=tol), key
     assert [h["train_loss"] for h in straight.history] == pytest.approx(
