@@ -10,7 +10,7 @@
 #      AnuraSet-scale bank (1,612 one-minute recordings of real log-mels);
 #   3. epoch_time.py: one timed epoch of t1_mix2 at AnuraSet scale, projected to 100 epochs
 #      and 3 seeds;
-#   4. predict_throughput.py on the GPU (and the CPU beside it);
+#   4. predict_throughput.py on the GPU;
 # and writes OUT_DIR/gpu_check.json (default benchmarks/results), which names the device and
 # holds every step's result, with each step's own JSON and log beside it.
 # --dry-run: the same steps on the CPU at toy sizes (the test suite runs it, so it cannot rot).
