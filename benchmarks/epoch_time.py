@@ -23,18 +23,14 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
-from data_path import AUDIO_DIR, CFG, N_CLASSES, field_recordings, make_bank, real_frames
+from data_path import AUDIO_DIR, N_CLASSES, field_recordings, make_bank, real_frames
 from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
-from anuraflow.learn.acceleration import (  # noqa: E402
-    accelerate,
-    acceleration_facts,
-    resolve_channels_last,  # noqa: E402
-)
+from anuraflow.learn.acceleration import acceleration_facts  # noqa: E402
 from anuraflow.learn.experiments import experiment_settings  # noqa: E402
 from anuraflow.learn.fit import fit  # noqa: E402
-from anuraflow.learn.models import build_model  # noqa: E402
+from anuraflow.learn.run import build_run_model  # noqa: E402
 from anuraflow.learn.run_data import RunData  # noqa: E402
 
 
@@ -75,10 +71,7 @@ def main() -> None:
     bank = make_bank(real_frames(field_recordings(args.audio_dir)), args.recordings, device)
     data = run_data(bank, args.recordings, len(bank.starts) // args.recordings, device)
     torch.manual_seed(0)
-    model = build_model(settings["model"], N_CLASSES, n_mels=CFG.n_mels,
-                        n_frames=bank.n_frames, **settings["model_args"])  # fmt: skip
-    channels_last = resolve_channels_last(settings["channels_last"], device.type)
-    model = accelerate(model.to(device), channels_last, settings["compile"])
+    model, _ = build_run_model(settings, data, None, device)  # as train_experiment builds it
     started = time.perf_counter()
     state = fit(model, [], data, settings, seed=0, progress=False)
     wall = time.perf_counter() - started

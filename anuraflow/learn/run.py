@@ -122,6 +122,7 @@ def finish_run(
     if settings["task"] != "multiclass":
         thresholds = tune_thresholds(true["val"], val_prob, data.codes, settings["threshold"])
     info = {k: run[k] for k in ("experiment", "seed", "fold", "provenance")}
+    metrics = run_metrics(model, state, data, settings, run)
     save_bundle(
         outputs.model,
         model,
@@ -130,7 +131,7 @@ def finish_run(
         data.names,
         thresholds,
         {**info, "epoch": state.best_epoch},
-        acceleration_facts(settings, data.bank.frames.device),
+        metrics["acceleration"],
     )
     for subset, prob, path in (
         ("val", val_prob, outputs.val_predictions),
@@ -138,7 +139,6 @@ def finish_run(
     ):
         rows = data.windows.iloc[data.subsets[subset].cpu().numpy()]
         write_parquet(prediction_table(rows, true[subset], prob, data.codes), path)
-    metrics = run_metrics(model, state, data, settings, run)
     metrics.update(
         evaluate(
             true["test"], test_prob, embeddings, data.codes, data.groups, settings, run["seed"]
