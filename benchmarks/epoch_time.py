@@ -71,6 +71,8 @@ def main() -> None:
     bank = make_bank(real_frames(field_recordings(args.audio_dir)), args.recordings, device)
     data = run_data(bank, args.recordings, len(bank.starts) // args.recordings, device)
     torch.manual_seed(0)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     model, _ = build_run_model(settings, data, None, device)  # as train_experiment builds it
     started = time.perf_counter()
     state = fit(model, [], data, settings, seed=0, progress=False)
@@ -89,6 +91,11 @@ def main() -> None:
         "recordings": args.recordings,
         "windows": {s: len(i) for s, i in data.subsets.items()},
         "bank_gb": round(bank.frames.numel() * 2 / 1e9, 2),
+        "peak_device_gb": (
+            round(torch.cuda.max_memory_allocated(device) / 1e9, 2)
+            if device.type == "cuda"
+            else None
+        ),
         "epoch_s": round(epoch, 1),
         "first_epoch_wall_s": round(wall, 1),
         "train_windows_per_s": round(len(data.subsets["train"]) / epoch, 1),
