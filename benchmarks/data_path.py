@@ -49,7 +49,12 @@ from anuraflow.learn.acceleration import accelerate, acceleration_facts, autocas
 from anuraflow.learn.experiments import experiment_settings  # noqa: E402
 from anuraflow.learn.losses import bce  # noqa: E402
 from anuraflow.learn.models import build_model  # noqa: E402
-from anuraflow.learn.training import make_objective, make_optimizer, train_step  # noqa: E402
+from anuraflow.learn.training import (  # noqa: E402
+    make_objective,
+    make_optimizer,
+    plan_methods,
+    train_step,
+)
 
 N_CLASSES, FRAMES_PER_RECORDING, HOP_FRAMES = 42, 7501, 125
 AUDIO_DIR = REPO.parent / "shared" / "data" / "real"
@@ -137,12 +142,16 @@ def ours(settings, device, bank, batch, steps, warmup, seed=0) -> float:
     model, optimizer, objective = setup(settings, device, bank.labels)
     generator = torch.Generator(device=device).manual_seed(seed)
     order = torch.randperm(len(bank.starts), generator=generator, device=device)
+    plan = plan_methods(settings, steps + warmup, generator)  # as fit draws an epoch's
     position = [0]
 
     def step():
         i = position[0] % (len(order) - batch)
+        method = plan[(position[0] // batch) % len(plan)]
         position[0] += batch
-        train_step(model, bank, order[i : i + batch], settings, generator, objective, optimizer)
+        train_step(
+            model, bank, order[i : i + batch], method, settings, generator, objective, optimizer
+        )
 
     return steps * batch / timed(step, steps, warmup, device)
 

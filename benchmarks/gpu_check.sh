@@ -32,7 +32,7 @@ if [ "$DRY" = 1 ]; then
     export ANURAFLOW_GPU_TEST_DEVICE=cpu
     DATA_PATH=(--device cpu --model mobilenetv3_large --recordings 2 --batch 4 --steps 1
         --warmup 0 --wav-windows 8 --workers 0 --variants bf16+channels_last)
-    EPOCH=(--device cpu --recordings 2 --experiment t1_mix2)
+    EPOCH=(--device cpu --recordings 2 --experiment t1_mix2 --epochs 1)
     PREDICT=(--minutes 0.2 --hours 0 --rounds 1 --models small_cnn --variants fp32 bf16)
 else
     DATA_PATH=(--model mobilenetv3_large --recordings 1612 --batch 128 --steps 100

@@ -23,7 +23,7 @@ from anuraflow.learn.experiments import experiment_settings
 from anuraflow.learn.fit import Resume, fit
 from anuraflow.learn.models import build_model
 from anuraflow.learn.run_data import RunData
-from anuraflow.learn.training import make_objective, make_optimizer, train_step
+from anuraflow.learn.training import make_objective, make_optimizer, plan_methods, train_step
 
 pytestmark = pytest.mark.gpu
 CFG = LogMelConfig(n_mels=32, hop_length=512)
@@ -105,9 +105,10 @@ def test_bf16_channels_last_training_steps_learn(device, compile):
     objective = make_objective(s, run.bank.labels[run.subsets["train"]])
     gen = torch.Generator(device=device).manual_seed(0)
     losses = []
+    plan = plan_methods(s, 12, gen)
     for step in range(12):
         idx = run.subsets["train"][(step * 16) % 64 : (step * 16) % 64 + 16]
-        _, loss = train_step(model, run.bank, idx, s, gen, objective, optimizer)
+        loss = train_step(model, run.bank, idx, plan[step], s, gen, objective, optimizer)
         losses.append(float(loss))
     assert all(np.isfinite(losses)) and np.mean(losses[-4:]) < np.mean(losses[:4])
     assert all(p.dtype == torch.float32 for p in model.parameters())

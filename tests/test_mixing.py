@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from anuraflow.learn import losses
 from anuraflow.learn.experiments import MIX2_PROBABILITIES
 from anuraflow.learn.mixing import (
-    choose_method,
+    choose_methods,
     dirichlet_matrix,
     fixed_pair_mixture,
     identity_mixture,
@@ -68,17 +68,28 @@ def test_dirichlet_matrix_mean_matches_the_concentration():
 def test_mix2_choice_frequencies_match_the_probabilities():
     assert MIX2_PROBABILITIES == {"mixup": 0.25, "manifold_mixup": 0.5, "multimix": 0.25}
     g = torch.Generator().manual_seed(3)
-    draws = [choose_method(MIX2_PROBABILITIES, g) for _ in range(10_000)]
+    draws = choose_methods(MIX2_PROBABILITIES, 10_000, g)
+    assert len(draws) == 10_000
     for method, p in MIX2_PROBABILITIES.items():
         assert abs(draws.count(method) / 10_000 - p) < 0.02
     custom = {"mixup": 0.1, "multimix": 0.9}
-    draws = [choose_method(custom, g) for _ in range(10_000)]
+    draws = choose_methods(custom, 10_000, g)
     assert abs(draws.count("mixup") / 10_000 - 0.1) < 0.02
+    assert choose_methods(custom, 0, g) == []
 
 
-def test_choose_method_refuses_bad_probabilities():
+def test_mix2_choices_are_drawn_for_the_epoch_from_the_seed():
+    """The epoch's plan is one draw from the run's generator: the same seed, the same plan,
+    and a method that has probability 0 is never drawn."""
+    probs = {"mixup": 0.0, "manifold_mixup": 0.5, "multimix": 0.5}
+    a = choose_methods(probs, 500, torch.Generator().manual_seed(7))
+    b = choose_methods(probs, 500, torch.Generator().manual_seed(7))
+    assert a == b and "mixup" not in a and set(a) == {"manifold_mixup", "multimix"}
+
+
+def test_choose_methods_refuses_bad_probabilities():
     with pytest.raises(ValueError, match="not all 0"):
-        choose_method({"mixup": 0.0})
+        choose_methods({"mixup": 0.0}, 1)
 
 
 def test_loss_level_mixing_equals_bce_against_mixed_targets():

@@ -29,6 +29,7 @@ from anuraflow.learn.training import (
     make_objective,
     make_optimizer,
     make_scheduler,
+    plan_methods,
     train_step,
 )
 
@@ -109,11 +110,12 @@ def train_epoch(
     order = train[torch.randperm(len(train), generator=generator, device=device)]
     running, seen, methods = 0.0, 0, {}
     starts = [s for s in range(0, len(order), batch_size) if len(order) - s >= 2]
+    plan = plan_methods(settings, len(starts), generator)
     bar = tqdm(starts, desc=desc, unit="batch", disable=not progress, mininterval=5)
     for step, start in enumerate(bar):
-        idx = order[start : start + batch_size]
-        method, loss = train_step(
-            model, data.bank, idx, settings, generator, objective, optimizer, data.noise
+        idx, method = order[start : start + batch_size], plan[step]
+        loss = train_step(
+            model, data.bank, idx, method, settings, generator, objective, optimizer, data.noise
         )
         if settings["scheduler"] == "cosine":
             scheduler.step()

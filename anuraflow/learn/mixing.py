@@ -92,17 +92,22 @@ def multimix_mixture(
     return Mixture(index, lam)
 
 
-def choose_method(
-    probabilities: Mapping[str, float], generator: torch.Generator | None = None
-) -> str:
-    """Mix2's per-step choice: one method drawn with the configured probabilities."""
+def choose_methods(
+    probabilities: Mapping[str, float], steps: int, generator: torch.Generator | None = None
+) -> list[str]:
+    """Mix2's per-step choice for `steps` steps at once: each step's method drawn
+    independently with the configured probabilities. One draw (and one read back to the host)
+    per epoch, not per step: a read per step would make the CPU wait for the GPU every step."""
     names = list(probabilities)
     values = [float(probabilities[n]) for n in names]
     if min(values) < 0 or sum(values) <= 0:
         raise ValueError(f"mixing probabilities must be >= 0 and not all 0: {dict(probabilities)}")
+    if steps == 0:
+        return []
     device = generator.device if generator is not None else None
     p = torch.tensor(values, device=device)  # on the generator's device, as multinomial needs
-    return names[torch.multinomial(p / p.sum(), 1, generator=generator).item()]
+    drawn = torch.multinomial(p / p.sum(), steps, replacement=True, generator=generator)
+    return [names[i] for i in drawn.tolist()]
 
 
 def mixed_loss(

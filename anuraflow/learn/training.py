@@ -29,7 +29,7 @@ from anuraflow.learn.mixing import (
     METHODS,
     Mixture,
     PerExampleLoss,
-    choose_method,
+    choose_methods,
     identity_mixture,
     mixed_loss,
     multimix_mixture,
@@ -153,15 +153,20 @@ def prepare_inputs(
     return x
 
 
-def mixing_step(
-    model: nn.Module, x: torch.Tensor, settings: dict, generator: torch.Generator
-) -> tuple[str, Mixture, torch.Tensor, torch.Tensor]:
-    """One forward pass with Mix2's per-step choice: (method, mixture, embeddings, logits)."""
+def plan_methods(settings: dict, steps: int, generator: torch.Generator) -> list[str]:
+    """The mixing method of each of an epoch's `steps` steps (Mix2's per-step choice, drawn
+    for the epoch at its start); "none" for every step of an experiment without mixing."""
     mix = settings["mixing"]
-    b = x.shape[0]
-    method = choose_method(mix["methods"], generator) if mix else "none"
+    return choose_methods(mix["methods"], steps, generator) if mix else ["none"] * steps
+
+
+def mixing_step(
+    model: nn.Module, x: torch.Tensor, method: str, settings: dict, generator: torch.Generator
+) -> tuple[Mixture, torch.Tensor, torch.Tensor]:
+    """One forward pass with the step's mixing method: (mixture, embeddings, logits)."""
     if method not in METHODS:
         raise KeyError(f"unknown mixing method {method!r}; one of {', '.join(METHODS)}")
+    mix, b = settings["mixing"], x.shape[0]
     mixture = identity_mixture(b, x.device)
     if method == "mixup":
         mixture = pair_mixture(b, mix["alpha"], generator, x.device)
@@ -173,33 +178,34 @@ def mixing_step(
     elif method == "multimix":
         mixture = multimix_mixture(b, mix["multimix_n"], mix["multimix_alpha"], generator, x.device)
         h = mixture.apply(h)
-    return method, mixture, h, model.classify(h)
+    return mixture, h, model.classify(h)
 
 
 def train_step(
     model: nn.Module,
     bank: WindowBank,
     idx: torch.Tensor,
+    method: str,
     settings: dict,
     generator: torch.Generator,
     objective: Objective,
     optimizer: torch.optim.Optimizer,
     noise: NoiseBank | None = None,
-) -> tuple[str, torch.Tensor]:
-    """One optimisation step on windows `idx`, all on the bank's device: inputs, augmentation,
-    mixing, loss, update. Returns the mixing method and the detached loss (still on the
-    device: reading it would wait for the GPU every step)."""
+) -> torch.Tensor:
+    """One optimisation step on windows `idx` with mixing `method` (`plan_methods`), all on
+    the bank's device: inputs, augmentation, mixing, loss, update. Returns the detached loss,
+    still on the device: reading it would wait for the GPU every step."""
     x = prepare_inputs(bank, idx, settings, generator, noise)
     y = bank.labels[idx]
     with autocast(x.device.type, resolve_precision(settings["precision"], x.device.type)):
-        method, mixture, h, logits = mixing_step(model, x, settings, generator)
+        mixture, h, logits = mixing_step(model, x, method, settings, generator)
     loss = objective(h, logits, y, mixture)
     if hasattr(model, "penalty"):
         loss = loss + model.penalty()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    return method, loss.detach()
+    return loss.detach()
 
 
 class EarlyStopping:
