@@ -30,7 +30,7 @@ from anuraflow.data.clips import (
     class_folder_sources,
     clip_groups,
 )  # noqa: E402
-from anuraflow.data.synthetic import plan_dataset  # noqa: E402
+from anuraflow.data.synthetic import SyntheticSpec  # noqa: E402
 from anuraflow.learn.experiments import (
     cpu_training_note,
     experiment_settings,

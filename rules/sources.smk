@@ -4,17 +4,7 @@
 
 
 def synthetic_plan():
-    syn = config["synthetic"]
-    return plan_dataset(
-        SPECIES_CODES,
-        syn["n_recordings"],
-        syn["seed"],
-        syn.get("sites"),
-        syn["sample_rate"],
-        syn["format_variety"],
-        syn["min_recordings_per_species"],
-        syn.get("prevalence"),
-    )
+    return SyntheticSpec(**config["synthetic"]).recordings(SPECIES_CODES)
 
 
 SYNTHETIC_LISTING = f"{config['data'].get('audio_dir')}/dataset.json"

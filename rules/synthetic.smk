@@ -15,9 +15,10 @@ if config["data"]["source"] == "synthetic":
             f"{RESULTS}/logs/synthesize_dataset.log",
         benchmark:
             f"{RESULTS}/benchmarks/synthesize_dataset.tsv"
-        threads: 1
+        # recordings are written in parallel worker processes (the same bytes as one)
+        threads: 16
         resources:
-            mem_mb=2000,
+            mem_mb=4000,
             runtime=60,
         conda:
             "../envs/audio.yaml"

@@ -67,3 +67,13 @@ def test_label_covers_the_audible_extent_of_a_call():
     assert on == expected_on
     assert off == n - expected_on  # symmetric envelope
     assert np.sqrt(np.mean(call**2)) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_worker_processes_write_the_same_bytes(tmp_path):
+    one = write_dataset(tmp_path / "one", CODES, 5, seed=6, duration_s=8, progress=False)
+    write_dataset(tmp_path / "two", CODES, 5, seed=6, duration_s=8, progress=False, threads=2)
+    for p in one:
+        for name in (p.audio_name, p.label_name):
+            assert (tmp_path / "one" / p.site / name).read_bytes() == (
+                tmp_path / "two" / p.site / name
+            ).read_bytes()

@@ -6,14 +6,19 @@ in AnuraSet), sing in bouts separated by silent stretches, overlap with each oth
 mixed into pink background noise at per-call SNRs drawn from a configured range. Labels are
 written in the AnuraSet strong-label format `start<TAB>end<TAB>CODE_Q`.
 
-Everything is a pure function of the config and its seed: `plan_dataset` is cheap (no audio),
-so the workflow can list the files at DAG-build time.
+Everything is a pure function of the config and its seed: the plan (`SyntheticSpec.plan`) and
+every call's time and label (`planned_labels`) are cheap (no audio), so the workflow lists the
+files at DAG-build time and a test checks a dataset's statistics without writing it. Two
+profiles: `uniform` (each tier's species sing in a share of the recordings, in one or two bouts;
+the demo) and `anuraset` (AnuraSet's published statistics, `anuraflow.data.anuraset_like`).
 """
 
 from __future__ import annotations
 
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +56,21 @@ class PlannedRecording:
     sample_rate: int
     channels: int
     species: tuple[str, ...] = field(default=())
+    # (code, start_s, end_s) of each planned bout; empty: the bouts are drawn with the calls
+    bouts: tuple[tuple[str, float, float], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Call:
+    """One planned call: where it starts, its drawn length and pitch, what is labelled."""
+
+    code: str
+    start: int  # sample
+    length: int  # samples
+    carrier_hz: float
+    on: int  # the audible extent [on, off) within the call, in samples
+    off: int
+    snr_db: float
 
 
 def species_tiers(codes: list[str]) -> dict[str, str]:
@@ -152,16 +172,28 @@ def _envelope(n: int) -> np.ndarray:
     return np.hanning(n) if n > 2 else np.ones(n)
 
 
-def call_waveform(voice: Voice, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
-    """One call of `voice`, unit RMS, with small per-call jitter in pitch and length.
+@lru_cache(maxsize=None)
+def audible_extent(n: int) -> tuple[int, int]:
+    """[on, off) of a call of n samples: where its Hann envelope, 0.5 - 0.5 cos(2 pi k / (n - 1)),
+    is within AUDIBLE_DB of its peak. That is what an annotator would box, and what the label
+    covers; the faded ends of the envelope are not labelled. In closed form (the envelope is
+    symmetric), so that planning thousands of calls needs no envelope."""
+    if n <= 2:
+        return 0, n
+    k = np.arange(n)
+    middle = k[(n - 1) // 2 : n // 2 + 1]
+    peak = np.max(0.5 - 0.5 * np.cos(2 * np.pi * middle / (n - 1)))
+    level = 10 ** (AUDIBLE_DB / 20) * peak
+    guess = int(np.ceil((n - 1) * np.arccos(1 - 2 * level) / (2 * np.pi)))
+    near = np.arange(max(guess - 2, 0), min(guess + 3, n))
+    on = int(near[np.argmax(0.5 - 0.5 * np.cos(2 * np.pi * near / (n - 1)) >= level)])
+    return on, n - on
 
-    Also returns the audible extent [on, off) in samples: where the call's envelope is within
-    AUDIBLE_DB of its peak. That is what an annotator would box, and what the label covers;
-    the faded ends of the envelope are not labelled.
-    """
-    dur = voice.call_s * rng.uniform(0.9, 1.1)
-    f = voice.carrier_hz * rng.uniform(0.97, 1.03)
-    t = np.arange(int(dur * sr)) / sr
+
+def render_call(voice: Voice, sr: int, n: int, f: float) -> np.ndarray:
+    """One call of `voice`, n samples at carrier (or fundamental) f, unit RMS."""
+    dur = n / sr
+    t = np.arange(n) / sr
     if voice.shape == "pulse_train":
         period = 1.0 / voice.rate_hz
         phase = (t % period) / period
@@ -179,11 +211,20 @@ def call_waveform(voice: Voice, sr: int, rng: np.random.Generator) -> tuple[np.n
         x = np.sin(2 * np.pi * np.cumsum(inst) / sr) * (
             0.5 + 0.5 * np.sin(2 * np.pi * voice.rate_hz * t)
         )
-    envelope = _envelope(len(t))
-    audible = np.flatnonzero(envelope >= 10 ** (AUDIBLE_DB / 20) * envelope.max())
-    x = x * envelope
-    x = (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
-    return x, int(audible[0]), int(audible[-1]) + 1
+    x = x * _envelope(n)
+    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+
+
+def draw_call(voice: Voice, sr: int, rng: np.random.Generator) -> tuple[int, float]:
+    """A call's length in samples and its carrier, with small per-call jitter."""
+    n = int(voice.call_s * rng.uniform(0.9, 1.1) * sr)
+    return n, voice.carrier_hz * rng.uniform(0.97, 1.03)
+
+
+def call_waveform(voice: Voice, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
+    """One call of `voice` drawn from `rng`, unit RMS, and its audible extent [on, off)."""
+    n, f = draw_call(voice, sr, rng)
+    return render_call(voice, sr, n, f), *audible_extent(n)
 
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -199,6 +240,72 @@ def quality_letter(snr_db: float) -> str:
     return "H" if snr_db >= 13 else "M" if snr_db >= 6 else "L"
 
 
+def recording_bouts(
+    plan: PlannedRecording, duration_s: float, rng: np.random.Generator
+) -> list[tuple[str, float, float]]:
+    """The plan's bouts, or (uniform profile) one or two bouts of each of its species, each
+    15-60 % of the recording, at random times."""
+    if plan.bouts:
+        return list(plan.bouts)
+    bouts = []
+    for code in plan.species:
+        for _ in range(int(rng.integers(1, 3))):
+            length = rng.uniform(0.15, 0.6) * duration_s
+            start = rng.uniform(0, max(duration_s - length, 0.0))
+            bouts.append((code, start, min(start + length, duration_s)))
+    return bouts
+
+
+def schedule_calls(
+    plan: PlannedRecording,
+    voices: dict[str, Voice],
+    duration_s: float,
+    seed: int,
+    snr_db: tuple[float, float] = (0.0, 20.0),
+) -> list[Call]:
+    """Every call of a recording, without audio: each bout filled with its species' calls at
+    the voice's interval (jittered), each at an SNR drawn from `snr_db`. A call whose audible
+    part would be cut to under 50 ms by the recording's end is left out."""
+    sr = plan.sample_rate
+    rng = np.random.default_rng([seed, 2, zlib.crc32(plan.recording_id.encode())])
+    n_total = int(round(duration_s * sr))
+    calls = []
+    for code, t, bout_end in recording_bouts(plan, duration_s, rng):
+        voice = voices[code]
+        while t < bout_end:
+            n, f = draw_call(voice, sr, rng)
+            on, off = audible_extent(n)
+            start = int(t * sr)
+            if min(start + off, n_total) - (start + on) > int(0.05 * sr):
+                calls.append(Call(code, start, n, f, on, off, float(rng.uniform(*snr_db))))
+            t += voice.interval_s * rng.uniform(0.8, 1.2)
+    return calls
+
+
+def call_labels(calls: list[Call], sr: int, n_total: int) -> list[tuple[float, float, str]]:
+    """The strong labels of `calls`, sorted: (start, end, CODE_Q) of each audible extent."""
+    return sorted(
+        (
+            round((c.start + c.on) / sr, 4),
+            round(min(c.start + c.off, n_total) / sr, 4),
+            f"{c.code}_{quality_letter(c.snr_db)}",
+        )
+        for c in calls
+    )
+
+
+def planned_labels(
+    plan: PlannedRecording,
+    voices: dict[str, Voice],
+    duration_s: float,
+    seed: int,
+    snr_db: tuple[float, float] = (0.0, 20.0),
+) -> list[tuple[float, float, str]]:
+    """The labels `synthesize_recording` writes for `plan`, without making its audio."""
+    calls = schedule_calls(plan, voices, duration_s, seed, snr_db)
+    return call_labels(calls, plan.sample_rate, int(round(duration_s * plan.sample_rate)))
+
+
 def synthesize_recording(
     plan: PlannedRecording,
     voices: dict[str, Voice],
@@ -208,37 +315,17 @@ def synthesize_recording(
 ) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     """Mono float32 audio at plan.sample_rate and its strong labels (start, end, CODE_Q)."""
     sr = plan.sample_rate
-    rng = np.random.default_rng([seed, 2, zlib.crc32(plan.recording_id.encode())])
     n = int(round(duration_s * sr))
-    audio = pink_noise(n, rng)
-    labels: list[tuple[float, float, str]] = []
-    for code in plan.species:
-        voice = voices[code]
-        for _ in range(int(rng.integers(1, 3))):  # one or two bouts, silence between
-            bout = rng.uniform(0.15, 0.6) * duration_s
-            t = rng.uniform(0, max(duration_s - bout, 0.0))
-            bout_end = min(t + bout, duration_s)
-            while t < bout_end:
-                call, on, off = call_waveform(voice, sr, rng)
-                start = int(t * sr)
-                stop = min(start + len(call), n)
-                label_end = min(start + off, stop)
-                if label_end - (start + on) > int(0.05 * sr):
-                    snr = rng.uniform(*snr_db)
-                    audio[start:stop] += call[: stop - start] * NOISE_RMS * 10 ** (snr / 20)
-                    labels.append(
-                        (
-                            round((start + on) / sr, 4),
-                            round(label_end / sr, 4),
-                            f"{code}_{quality_letter(snr)}",
-                        )
-                    )
-                t += voice.interval_s * rng.uniform(0.8, 1.2)
+    calls = schedule_calls(plan, voices, duration_s, seed, snr_db)
+    audio = pink_noise(n, np.random.default_rng([seed, 4, zlib.crc32(plan.recording_id.encode())]))
+    for c in calls:
+        stop = min(c.start + c.length, n)
+        call = render_call(voices[c.code], sr, c.length, c.carrier_hz)
+        audio[c.start : stop] += call[: stop - c.start] * NOISE_RMS * 10 ** (c.snr_db / 20)
     peak = np.max(np.abs(audio))
     if peak > 0.95:
         audio *= 0.95 / peak
-    labels.sort()
-    return audio, labels
+    return audio, call_labels(calls, sr, n)
 
 
 def write_recording(
@@ -258,22 +345,75 @@ def write_recording(
     write_text("".join(f"{s:.4f}\t{e:.4f}\t{lab}\n" for s, e, lab in labels), label_path)
 
 
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """The config's `synthetic` section: what `write_dataset` writes, as one value."""
+
+    n_recordings: int
+    seed: int
+    duration_s: float = 60.0
+    sites: dict[str, float] | None = None
+    sample_rate: int = 22050
+    snr_db: tuple[float, float] = (0.0, 20.0)
+    format_variety: bool = True
+    min_recordings_per_species: int = 3  # uniform profile
+    prevalence: dict[str, float] | None = None  # uniform profile
+    profile: str = "uniform"
+    anuraset: dict | None = None  # anuraset profile: tiers, single_subset, empty_share
+
+    def plan(self, codes: list[str]) -> list[PlannedRecording]:
+        """Names, formats, species (and for the anuraset profile, bouts) of each recording."""
+        if self.profile == "anuraset":
+            from anuraflow.data.anuraset_like import plan_anuraset_like
+
+            return plan_anuraset_like(codes, self, **(self.anuraset or {}))[0]
+        return self.recordings(codes)
+
+    def recordings(self, codes: list[str]) -> list[PlannedRecording]:
+        """The recordings' names, sites and formats, cheap enough for every DAG build (the
+        anuraset profile's species and bouts, which take seconds to plan, are left out)."""
+        if self.profile not in ("uniform", "anuraset"):
+            raise ValueError(f"synthetic profile {self.profile!r}: one of uniform, anuraset")
+        uniform = self.profile == "uniform"
+        return plan_dataset(
+            codes,
+            self.n_recordings,
+            self.seed,
+            self.sites,
+            self.sample_rate,
+            self.format_variety,
+            self.min_recordings_per_species if uniform else 1,
+            self.prevalence if uniform else None,
+        )
+
+
+def _write_one(job: tuple) -> None:
+    plan, voices, out_dir, spec = job
+    site_dir = out_dir / plan.site
+    write_recording(
+        plan,
+        voices,
+        site_dir / plan.audio_name,
+        site_dir / plan.label_name,
+        spec.duration_s,
+        spec.seed,
+        tuple(spec.snr_db),
+    )
+
+
 def write_dataset(
     out_dir: str | Path,
     codes: list[str],
     n_recordings: int,
     seed: int,
-    duration_s: float = 60.0,
-    sites: dict[str, float] | None = None,
-    sample_rate: int = 22050,
-    snr_db: tuple[float, float] = (0.0, 20.0),
-    format_variety: bool = True,
-    min_recordings_per_species: int = 3,
-    prevalence: dict[str, float] | None = None,
     progress: bool = True,
     listing_path: str | Path | None = None,
+    threads: int = 1,
+    **spec,
 ) -> list[PlannedRecording]:
-    """Write `{out_dir}/{site}/{recording}.wav|flac` and `.txt` for the whole plan.
+    """Write `{out_dir}/{site}/{recording}.wav|flac` and `.txt` for the whole plan; `spec`:
+    the other keys of `SyntheticSpec`. Each recording is a pure function of the plan and the
+    seed, so `threads` worker processes write the same bytes as one.
 
     `listing_path`: also write a JSON list of every recording's files, last, so that its
     existence says the dataset is complete (the workflow's jobs depend on it instead of on
@@ -281,29 +421,19 @@ def write_dataset(
     """
     from tqdm import tqdm
 
-    plans = plan_dataset(
-        codes,
-        n_recordings,
-        seed,
-        sites,
-        sample_rate,
-        format_variety,
-        min_recordings_per_species,
-        prevalence,
-    )
+    spec = SyntheticSpec(n_recordings=n_recordings, seed=seed, **spec)
+    plans = spec.plan(codes)
     voices = {v.code: v for v in species_voices(codes, seed)}
     out_dir = Path(out_dir)
-    for plan in tqdm(plans, desc="synthesize", unit="rec", disable=not progress):
-        site_dir = out_dir / plan.site
-        write_recording(
-            plan,
-            voices,
-            site_dir / plan.audio_name,
-            site_dir / plan.label_name,
-            duration_s,
-            seed,
-            snr_db,
-        )
+    jobs = [(plan, voices, out_dir, spec) for plan in plans]
+    bar = dict(desc="synthesize", unit="rec", total=len(jobs), disable=not progress)
+    if threads > 1:
+        with ProcessPoolExecutor(threads) as pool:
+            for _ in tqdm(pool.map(_write_one, jobs, chunksize=8), **bar):
+                pass
+    else:
+        for job in tqdm(jobs, **bar):
+            _write_one(job)
     if listing_path is not None:
         listing = [
             {

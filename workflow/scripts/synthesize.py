@@ -11,4 +11,5 @@ with redirect_output(sm.log[0]):
         sm.params.codes,
         **sm.params.synthetic,
         listing_path=sm.output.listing,
+        threads=sm.threads,
     )
