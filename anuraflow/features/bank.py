@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from anuraflow.features.frontend import FrameStatistics, Frontend, gather_frames
-from anuraflow.features.logmel import LogMelConfig, read_feature_cache
+from anuraflow.features.frontend import STORE_DTYPE, FrameStatistics, Frontend, gather_frames
+from anuraflow.features.logmel import LogMelConfig, feature_frame_count, read_feature_cache
 
 
 @dataclass
@@ -67,15 +67,21 @@ def build_bank(
     device: torch.device,
 ) -> WindowBank:
     """The bank of `windows`' recordings, with a frontend normalising by the statistics of
-    the `train_recordings`' frames (never of validation or test)."""
-    blocks, offsets, offset, stats = [], {}, 0, FrameStatistics()
-    cfg = None
-    for rec in sorted(windows["recording_id"].unique()):
+    the `train_recordings`' frames (never of validation or test).
+
+    The frames tensor is allocated once, at its final size and on its device, and filled one
+    recording at a time: the process never holds more than the bank and one recording's
+    float32 frames (concatenating blocks would hold the bank twice)."""
+    recordings = sorted(windows["recording_id"].unique())
+    sizes = [feature_frame_count(feature_paths[r]) for r in recordings]
+    offsets = dict(zip(recordings, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
+    frames, stats, cfg = None, FrameStatistics(), None
+    for rec, size in zip(recordings, sizes, strict=True):
         feats, meta = read_feature_cache(feature_paths[rec])
         cfg = LogMelConfig(**{k: meta[k] for k in LogMelConfig.__dataclass_fields__})
-        offsets[rec] = offset
-        offset += feats.shape[0]
-        blocks.append(Frontend.store(feats))
+        if frames is None:
+            frames = torch.empty((sum(sizes), feats.shape[1]), dtype=STORE_DTYPE, device=device)
+        frames[offsets[rec] : offsets[rec] + size] = Frontend.store(feats).to(device)
         if rec in train_recordings:
             stats.add(feats)
     mean, std = stats.mean_std()
@@ -91,7 +97,7 @@ def build_bank(
         for r, s in zip(windows["recording_id"], windows["start_s"], strict=True)
     ]
     return WindowBank(
-        frames=torch.cat(blocks).to(device),
+        frames=frames,
         starts=torch.tensor(starts, dtype=torch.long, device=device),
         labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
         frontend=frontend.to(device),

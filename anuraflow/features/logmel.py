@@ -135,6 +135,11 @@ def read_feature_cache(path: str | Path) -> tuple[np.ndarray, dict]:
     return values.reshape(-1, meta["n_mels"]), meta
 
 
+def feature_frame_count(path: str | Path) -> int:
+    """How many frames a feature cache holds (one row each), from its footer alone."""
+    return pq.read_metadata(path).num_rows
+
+
 def read_feature_meta(path: str | Path) -> dict:
     """The metadata of a feature cache, without reading its frames."""
     return json.loads(pq.read_schema(path).metadata[META_KEY])

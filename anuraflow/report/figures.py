@@ -183,24 +183,33 @@ def plot_tsne(runs: list[dict], path: str | Path) -> None:
             best[r["experiment"]] = r
     n = max(1, len(best))
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4), squeeze=False)
-    cmap = plt.get_cmap("tab20")
+    legend: dict[str, object] = {}  # one legend for all panels, outside them
     for ax, (name, r) in zip(axes[0], best.items(), strict=False):
         t = r["tsne"]
         classes = np.asarray(t["class"])
         for c in sorted(set(classes)):
             sel = classes == c
             label = r["codes"][c] if "codes" in r else str(c)
-            ax.scatter(np.asarray(t["x"])[sel], np.asarray(t["y"])[sel], s=8, color=cmap(c % 20),
-                       label=label)  # fmt: skip
+            legend[label] = ax.scatter(np.asarray(t["x"])[sel], np.asarray(t["y"])[sel], s=8,
+                                       color=species_colour(c), label=label)  # fmt: skip
         fold = "" if r.get("fold") is None else f" fold {r['fold']}"
         silhouette = metric_value(r.get("silhouette"))
         ax.set_title(f"{name}{fold} s{r['seed']}\nsilhouette {silhouette:.2f}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.legend(fontsize=6, markerscale=1.5)
+    if legend:  # 20 species a column: 42 species read as three columns beside the panels
+        fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5),
+                   ncol=-(-len(legend) // 20), fontsize=6, markerscale=1.5)  # fmt: skip
     if not best:
         axes[0][0].text(0.5, 0.5, "no test window with exactly one species", ha="center")
+    fig.tight_layout()
     _save_figure(fig, path)
+
+
+def species_colour(index: int):
+    """A colour per species index, distinct for up to 60 species (tab20, tab20b, tab20c)."""
+    maps = ("tab20", "tab20b", "tab20c")
+    return plt.get_cmap(maps[(index // 20) % 3])(index % 20)
 
 
 def plot_model_size(summary: pd.DataFrame, path: str | Path) -> None:
@@ -257,9 +266,12 @@ def plot_activity(activity: pd.DataFrame, names: dict[str, str], path: str | Pat
 
 
 def _species_grid(n: int, width: float = 2.6, height: float = 2.2):
-    cols = min(4, max(1, n))
+    cols = min(4 if n <= 16 else 6, max(1, n))  # 42 species: 7 rows of 6
     rows = -(-max(n, 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    # constrained layout keeps the figure's title clear of the first row at any size
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False, layout="constrained"
+    )
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes
@@ -288,7 +300,6 @@ def plot_pr_curves(codes: list[str], true: np.ndarray, prob: np.ndarray, title: 
     for ax in axes[:, 0]:
         ax.set_ylabel("precision")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     _save_figure(fig, path)
 
 
@@ -313,7 +324,6 @@ def plot_score_histograms(
         ax.set_ylabel("windows")
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     _save_figure(fig, path)
 
 
