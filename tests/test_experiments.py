@@ -113,6 +113,9 @@ def test_every_experiment_runs_one_epoch_and_reaches_the_report(tmp_path):
     snakemake(tmp_path)
     res = tmp_path / "results"
     page = (res / "report" / "report.html").read_text()
+    # the rows keep the papers' labels, so the page says the runs were overridden
+    assert "trained under <code>experiment_overrides</code>" in page
+    assert "<code>epochs: 1</code>, <code>seeds: [0]</code>" in page
     for name in PAPER["experiments"]:
         exp = load(EXPERIMENT_DIR / f"{name}.yaml")
         metrics = json.loads((res / "runs" / name / "seed0" / "metrics.json").read_text())

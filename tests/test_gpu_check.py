@@ -33,7 +33,7 @@ def test_the_gpu_check_runs_every_step_on_the_cpu(tmp_path):
     assert report["failed_steps"] == []
     steps = report["steps"]
     tests = steps["gpu_tests"]["result"]
-    assert tests["tests"] >= 6 and tests["skipped"] == tests["failures"] == tests["errors"] == 0
+    assert tests["tests"] >= 5 and tests["skipped"] == tests["failures"] == tests["errors"] == 0
     path = steps["data_path"]["result"]["windows_per_s"]["bf16+channels_last"]
     assert path["a_ours"] > 0 and path["b_compute_limit"] > 0 and path["c_reference"] > 0
     assert path["computed_with"]["precision"] == "bf16"

@@ -94,6 +94,7 @@ def test_outputs_of_the_whole_chain(workflow_run):
     html = (res / "report" / "report.html").read_text()
     for needle in ("tiny_cnn", "tiny_mobilenet", "Results on the test split", "data:image/png"):
         assert needle in html
+    assert "trained under <code>experiment_overrides</code>" not in html  # none were set
     table = pd.read_csv(res / "report" / "metrics_table.tsv", sep="\t")
     assert table["experiment"].tolist() == ["tiny_cnn", "tiny_mobilenet"]
     assert table["n_seeds"].tolist() == [2, 1]

@@ -251,6 +251,8 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
         "embedding_table": embedding_table(summary),
         "ttest_table": ttest_table(d.runs, settings.compare),
         "run_table": run_table(d.runs),
+        # keys set in every experiment (a smoke run's model or epochs): rows keep their labels
+        "overrides": (settings.config or {}).get("experiment_overrides") or {},
         **evaluation,
         **data_context(d, inputs.split_balance, (settings.config or {}).get("split", {})),
         **provenance_context(d, settings),
