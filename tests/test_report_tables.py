@@ -66,6 +66,7 @@ def test_template_escapes_what_it_is_given():
         "embedding_table": table,
         "ttest_table": None,
         "run_table": table,
+        "overrides": {"<model>": "<script>x</script>"},
         "data": {"recordings": 1, "hours": "0.01", "windows": 1, "empty": 0},
         "subset_table": table,
         "split_origin": "",
@@ -108,6 +109,7 @@ def test_template_escapes_what_it_is_given():
     html = render_report(context)
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<title>&lt;i&gt;t&lt;/i&gt;</title>" in html
+    assert "<code>&lt;model&gt;: &lt;script&gt;x&lt;/script&gt;</code>" in html
 
 
 def test_provenance_tables_flatten_the_config():
