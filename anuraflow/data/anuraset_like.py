@@ -81,12 +81,6 @@ def official_split(plans: list[PlannedRecording], seed: int) -> dict[str, str]:
     return subset
 
 
-def windows_touched(start: float, end: float, duration_s: float) -> int:
-    """How many 3 s windows at a 1 s hop overlap [start, end]."""
-    starts = window_starts(duration_s, 3.0, 1.0)
-    return int(np.sum((starts < end) & (starts + 3.0 > start)))
-
-
 def place_bouts(
     plans: list[PlannedRecording],
     tier_of: dict[str, str],
