@@ -88,9 +88,8 @@ def place_bouts(
     single_subset: list[str],
     n_silent: int,
     spec: SyntheticSpec,
-) -> tuple[list[list[tuple[str, float, float]]], np.ndarray]:
-    """Bouts per recording until every species reaches its window target, and the windows
-    that no bout covers ([recordings, windows] bool)."""
+) -> list[list[tuple[str, float, float]]]:
+    """Bouts per recording until every species reaches its window target."""
     rng = np.random.default_rng([spec.seed, 5])
     n, duration = len(plans), spec.duration_s
     starts = window_starts(duration, 3.0, 1.0)
@@ -100,7 +99,6 @@ def place_bouts(
     in_test = np.array([split[p.recording_id] == "test" for p in plans])
     bouts: list[list[tuple[str, float, float]]] = [[] for _ in range(n)]
     holds = np.zeros((n, len(tier_of)), bool)
-    covered = np.zeros((n, len(starts)), bool)
     targets = window_targets(tier_of, n)
     for j, code in enumerate(sorted(tier_of, key=lambda c: -targets[c])):
         single = code in single_subset
@@ -122,10 +120,19 @@ def place_bouts(
             start = rng.uniform(0.0, duration - length)
             bouts[r].append((code, round(start, 3), round(start + length, 3)))
             holds[r, j] = True
-            touched = (starts < start + length) & (starts + 3.0 > start)
-            covered[r] |= touched
-            reached += int(touched.sum())
-    return bouts, ~covered
+            reached += int(np.sum((starts < start + length) & (starts + 3.0 > start)))
+    return bouts
+
+
+def recording_window_labels(
+    plan: PlannedRecording, voices: dict, codes: list[str], spec: SyntheticSpec
+) -> np.ndarray:
+    """[windows, species] 0/1 of one recording's planned labels, by the workflow's own
+    `window_labels` (3 s windows, 1 s hop, overlap rule)."""
+    labels = planned_labels(plan, voices, spec.duration_s, spec.seed, tuple(spec.snr_db))
+    calls = pd.DataFrame(labels, columns=["start_s", "end_s", "label"])
+    calls["species"] = calls["label"].str.rsplit("_", n=1).str[0]
+    return window_labels(window_starts(spec.duration_s, 3.0, 1.0), 3.0, calls, codes)
 
 
 def label_coverage(
@@ -138,22 +145,16 @@ def label_coverage(
     that have bouts). Gaps between calls leave some windows of a bout empty, so bouts alone
     overstate coverage: this reads the planned labels."""
     voices = {v.code: v for v in species_voices(codes, spec.seed)}
-    starts = window_starts(spec.duration_s, 3.0, 1.0)
+    per_recording = len(window_starts(spec.duration_s, 3.0, 1.0))
     empty_active = n_active = 0
     for p, rec_bouts in zip(plans, bouts, strict=True):
-        if not rec_bouts:
-            continue
-        labels = planned_labels(
-            replace(p, bouts=tuple(rec_bouts)), voices, spec.duration_s, spec.seed,
-            tuple(spec.snr_db),
-        )
-        on = np.array([[s, e] for s, e, _ in labels]).reshape(-1, 2)
-        hit = (starts[:, None] < on[None, :, 1]) & (starts[:, None] + 3.0 > on[None, :, 0])
-        empty_active += int((~hit.any(1)).sum())
-        n_active += 1
-    total = len(plans) * len(starts)
-    empty = empty_active + (len(plans) - n_active) * len(starts)
-    return empty / max(total, 1), empty_active / max(n_active * len(starts), 1)
+        if rec_bouts:
+            labels = recording_window_labels(replace(p, bouts=tuple(rec_bouts)), voices, codes, spec)
+            empty_active += int((labels.sum(1) == 0).sum())
+            n_active += 1
+    total = len(plans) * per_recording
+    empty = empty_active + (len(plans) - n_active) * per_recording
+    return empty / max(total, 1), empty_active / max(n_active * per_recording, 1)
 
 
 def plan_anuraset_like(
@@ -175,7 +176,7 @@ def plan_anuraset_like(
     n = len(base)
     n_silent, tries = 0, []
     for _ in range(3):  # calibrate the silent recordings to the empty share, on the labels
-        bouts, _ = place_bouts(base, tier_of, split, single_subset, n_silent, spec)
+        bouts = place_bouts(base, tier_of, split, single_subset, n_silent, spec)
         empty, empty_active = label_coverage(base, bouts, codes, spec)
         tries.append((abs(empty - empty_share), bouts))
         # silencing one more recording empties its covered windows, if it has bouts at all
@@ -201,15 +202,10 @@ def dataset_windows(
     stage makes of these recordings (3 s, 1 s hop, overlap rule; `window_labels` itself),
     from the planned labels alone."""
     voices = {v.code: v for v in species_voices(codes, spec.seed)}
-    starts = window_starts(spec.duration_s, 3.0, 1.0)
-    blocks = []
-    for p in plans:
-        labels = planned_labels(p, voices, spec.duration_s, spec.seed, tuple(spec.snr_db))
-        calls = pd.DataFrame(labels, columns=["start_s", "end_s", "label"])
-        calls["species"] = calls["label"].str.rsplit("_", n=1).str[0]
-        blocks.append(window_labels(starts, 3.0, calls, codes))
+    blocks = [recording_window_labels(p, voices, codes, spec) for p in plans]
     table = pd.DataFrame(np.concatenate(blocks), columns=codes)
-    table.insert(0, "recording_id", np.repeat([p.recording_id for p in plans], len(starts)))
+    per_recording = len(window_starts(spec.duration_s, 3.0, 1.0))
+    table.insert(0, "recording_id", np.repeat([p.recording_id for p in plans], per_recording))
     return table
 
 

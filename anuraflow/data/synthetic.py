@@ -180,8 +180,7 @@ def audible_extent(n: int) -> tuple[int, int]:
     symmetric), so that planning thousands of calls needs no envelope."""
     if n <= 2:
         return 0, n
-    k = np.arange(n)
-    middle = k[(n - 1) // 2 : n // 2 + 1]
+    middle = np.arange((n - 1) // 2, n // 2 + 1)
     peak = np.max(0.5 - 0.5 * np.cos(2 * np.pi * middle / (n - 1)))
     level = 10 ** (AUDIBLE_DB / 20) * peak
     guess = int(np.ceil((n - 1) * np.arccos(1 - 2 * level) / (2 * np.pi)))
