@@ -125,3 +125,28 @@ def job_log(log_path: str | os.PathLike) -> Iterator[Callable[[str], None]]:
         except BaseException:
             traceback.print_exc(file=log)
             raise
+
+
+def index_cache_files(
+    paths: list[str | os.PathLike],
+    out_path: str | os.PathLike,
+    describe: Callable[[str], dict],
+    threads: int = 1,
+) -> pd.DataFrame:
+    """One row per per-recording cache, in path order: what `describe(path)` says of it
+    (recording_id first), its path, size and sha256 (hashed on `threads` threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = sorted(map(str, paths))
+    with ThreadPoolExecutor(max(1, threads)) as pool:  # hashlib releases the GIL
+        digests = list(pool.map(file_sha256, paths))
+    rows = [
+        {**describe(path), "path": path, "bytes": Path(path).stat().st_size, "sha256": digest}
+        for path, digest in zip(paths, digests, strict=True)
+    ]
+    index = pd.DataFrame(rows)
+    if rows:
+        first = ["recording_id", "path"]
+        index = index[first + [c for c in index.columns if c not in first]]
+    write_parquet(index, out_path)
+    return index

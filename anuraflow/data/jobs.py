@@ -36,6 +36,48 @@ def _say_notes(say, record: dict, policy: str) -> None:
         say(f"cannot be used ({policy} decides in recordings_manifest): {record['problem']}")
 
 
+def standardise_source(
+    source: str,
+    audio_out: str | Path,
+    record_out: str | Path,
+    recording_id: str,
+    sample_rate: int,
+    min_duration_s: float,
+    kind: str = "recording",
+    clip_fit: str = "start",
+    release_metadata: str = "",
+) -> dict:
+    """One raw recording (`kind` "recording"), one recording rebuilt from its clips in the
+    release's clip index ("release"), or one class-folder clip fitted to a window of
+    `min_duration_s` ("clip") as mono 16-bit WAV at `sample_rate`, plus its record; a file that
+    cannot be used is recorded, not raised. Ingest writes it at the workflow's rate, the
+    embedding stage at its model's."""
+    if kind == "release":
+        return ingest_release_recording(
+            source, recording_id, release_metadata, audio_out, record_out, sample_rate, RECORD_ONLY
+        )
+    if kind == "clip":
+        return ingest_clip(
+            source,
+            audio_out,
+            record_out,
+            recording_id,
+            sample_rate,
+            min_duration_s,
+            clip_fit,
+            RECORD_ONLY,
+        )
+    return standardise_recording(
+        source,
+        audio_out,
+        record_out,
+        sample_rate,
+        recording_id=recording_id,
+        min_duration_s=min_duration_s,
+        on_bad_recording=RECORD_ONLY,
+    )
+
+
 def ingest_job(
     source: str,
     audio_out: str,
@@ -48,42 +90,20 @@ def ingest_job(
     clip_fit: str = "start",
     release_metadata: str = "",
 ) -> dict:
-    """Rule ingest_recording: to mono 16-bit WAV plus its record, one raw recording (`kind`
-    "recording"), one recording rebuilt from its clips in the release's clip index ("release"),
-    or one class-folder clip fitted to a window of `min_duration_s` ("clip")."""
+    """Rule ingest_recording: `standardise_source` at the workflow's rate, logged."""
     with job_log(log) as say:
         one_torch_thread()
-        if kind == "release":
-            record = ingest_release_recording(
-                source,
-                recording_id,
-                release_metadata,
-                audio_out,
-                record_out,
-                sample_rate,
-                RECORD_ONLY,
-            )
-        elif kind == "clip":
-            record = ingest_clip(
-                source,
-                audio_out,
-                record_out,
-                recording_id,
-                sample_rate,
-                min_duration_s,
-                clip_fit,
-                RECORD_ONLY,
-            )
-        else:
-            record = standardise_recording(
-                source,
-                audio_out,
-                record_out,
-                sample_rate,
-                recording_id=recording_id,
-                min_duration_s=min_duration_s,
-                on_bad_recording=RECORD_ONLY,
-            )
+        record = standardise_source(
+            source,
+            audio_out,
+            record_out,
+            recording_id,
+            sample_rate,
+            min_duration_s,
+            kind,
+            clip_fit,
+            release_metadata,
+        )
         say(f"{source}: {record['status']}, {record['duration_s']:.3f} s")
         _say_notes(say, record, "on_bad_recording")
     return record

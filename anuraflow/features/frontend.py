@@ -1,5 +1,8 @@
 """The one frontend: audio -> log-mels -> windows -> normalised model input -> scores.
 
+(Its twin for probes on a pretrained model's embeddings, `EmbeddingFrontend`, has the same
+interface: a window is one row of the recording's embedding cache.)
+
 Training, evaluation and prediction all go through a `Frontend`, so a window scored on next
 season's recordings is computed exactly as the windows the model was selected and tested on:
 the same log-mel settings, the same float16 storage of the frames, the same window length in
@@ -16,6 +19,7 @@ import torch
 from torch import nn
 
 from anuraflow.features.augment import normalise
+from anuraflow.features.embeddings import EmbeddingConfig
 from anuraflow.features.logmel import LogMelConfig, logmel
 
 # frames are held as float16 (half the memory of the training bank; rounding is ~0.01 dB):
@@ -39,10 +43,16 @@ class Frontend:
     mean: torch.Tensor  # [n_mels] float32, of the training recordings' frames (dataset mode)
     std: torch.Tensor
 
+    kind = "logmel"
+
     @property
     def n_frames(self) -> int:
         """Frames per window (376 for 3 s at 16 kHz, hop 128)."""
         return self.features.frames_per_window(self.window_s)
+
+    def model_shape(self) -> dict:
+        """What `build_model` needs to know of the input."""
+        return {"n_mels": self.features.n_mels, "n_frames": self.n_frames}
 
     def frame_of(self, time_s: float) -> int:
         return self.features.frame_of(time_s)
@@ -78,6 +88,7 @@ class Frontend:
     def to_dict(self) -> dict:
         """Plain values only (a bundle is loaded with weights_only=True)."""
         return {
+            "kind": self.kind,
             "features": asdict(self.features),
             "window_s": float(self.window_s),
             "normalisation": self.normalisation,
@@ -95,6 +106,79 @@ class Frontend:
             torch.tensor(d["mean"], dtype=torch.float32),
             torch.tensor(d["std"], dtype=torch.float32),
         )
+
+
+@dataclass
+class EmbeddingFrontend:
+    """The embedding route's frontend: a recording's "frames" are its windows' embeddings
+    (one row per window of the grid, `anuraflow.features.embeddings`), a window is one row,
+    and normalisation is per dimension with the training recordings' statistics."""
+
+    features: EmbeddingConfig
+    window_s: float
+    normalisation: str  # dataset | none
+    mean: torch.Tensor  # [dim] float32
+    std: torch.Tensor
+
+    kind = "embedding"
+    n_frames = 1  # one row of the cache per window
+
+    def model_shape(self) -> dict:
+        return {"n_inputs": self.features.dim}
+
+    def frame_of(self, time_s: float) -> int:
+        """Row of the window starting at `time_s` in a cache on the regular grid from 0."""
+        return int(round(time_s / self.features.hop_s))
+
+    def windows(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
+        """[B, dim] float32 embeddings of the windows in rows `first_frames`."""
+        return frames[first_frames].float()
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalisation == "dataset":
+            return (x - self.mean) / self.std
+        if self.normalisation == "none":
+            return x
+        raise KeyError(
+            f"embeddings are normalised by 'dataset' or 'none', not {self.normalisation!r}"
+        )
+
+    def model_input(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
+        return self.normalise(self.windows(frames, first_frames))
+
+    def to(self, device: torch.device | str) -> EmbeddingFrontend:
+        return EmbeddingFrontend(
+            self.features,
+            self.window_s,
+            self.normalisation,
+            self.mean.to(device),
+            self.std.to(device),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "features": asdict(self.features),
+            "window_s": float(self.window_s),
+            "normalisation": self.normalisation,
+            "mean": self.mean.detach().cpu().float().tolist(),
+            "std": self.std.detach().cpu().float().tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EmbeddingFrontend:
+        return cls(
+            EmbeddingConfig(**d["features"]),
+            float(d["window_s"]),
+            d["normalisation"],
+            torch.tensor(d["mean"], dtype=torch.float32),
+            torch.tensor(d["std"], dtype=torch.float32),
+        )
+
+
+def frontend_from_dict(d: dict) -> Frontend | EmbeddingFrontend:
+    """The frontend a bundle stored (bundles without a kind are log-mel ones)."""
+    return EmbeddingFrontend.from_dict(d) if d.get("kind") == "embedding" else Frontend.from_dict(d)
 
 
 class FrameStatistics:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from anuraflow.core.fileio import atomic_path, file_sha256, write_parquet
+from anuraflow.core.fileio import atomic_path, index_cache_files
 from anuraflow.data.audio import read_audio, resample, to_mono
 
 META_KEY = b"anuraflow"
@@ -154,27 +153,16 @@ def index_feature_caches(
     training jobs would be 155k DAG edges, and the checksums make a changed cache visible to
     provenance and to the resume fingerprint.
     """
-    paths = sorted(map(str, paths))
-    with ThreadPoolExecutor(max(1, threads)) as pool:  # hashlib releases the GIL
-        digests = list(pool.map(file_sha256, paths))
-    rows = []
-    for path, digest in zip(paths, digests, strict=True):
+
+    def describe(path: str) -> dict:
         meta = read_feature_meta(path)
-        rows.append(
-            {
-                "recording_id": meta["recording_id"],
-                "path": path,
-                "n_frames": int(meta["n_frames"]),
-                "n_mels": int(meta["n_mels"]),
-                "bytes": Path(path).stat().st_size,
-                "sha256": digest,
-            }
-        )
-    index = pd.DataFrame(
-        rows, columns=["recording_id", "path", "n_frames", "n_mels", "bytes", "sha256"]
-    )
-    write_parquet(index, out_path)
-    return index
+        return {
+            "recording_id": meta["recording_id"],
+            "n_frames": int(meta["n_frames"]),
+            "n_mels": int(meta["n_mels"]),
+        }
+
+    return index_cache_files(paths, out_path, describe, threads)
 
 
 def read_feature_index(path: str | Path) -> dict[str, str]:

@@ -19,7 +19,12 @@ from torch import nn
 
 from anuraflow.core.fileio import atomic_path, json_safe
 from anuraflow.evaluate.thresholds import threshold_vector
-from anuraflow.features.frontend import Frontend, score_windows
+from anuraflow.features.frontend import (
+    EmbeddingFrontend,
+    Frontend,
+    frontend_from_dict,
+    score_windows,
+)
 from anuraflow.learn.acceleration import accelerate, resolve_channels_last, resolve_precision
 from anuraflow.learn.checkpoint import save_torch
 from anuraflow.learn.models import build_model
@@ -32,7 +37,7 @@ class ModelBundle:
     """A trained model with what it needs to score windows and decide on detections."""
 
     model: nn.Module
-    frontend: Frontend
+    frontend: Frontend | EmbeddingFrontend
     codes: list[str]
     names: list[str]
     task: str  # multilabel | multiclass
@@ -40,6 +45,7 @@ class ModelBundle:
     thresholds: dict[str, dict] | None  # tuned on validation (multilabel only)
     info: dict  # architecture, experiment, seed, fold, epoch, provenance
     precision: str = "fp32"  # what scores are computed at: the training run's by default
+    embedder: object | None = None  # a probe's embedding model (`attach_embedder`)
 
     @property
     def multiclass(self) -> bool:
@@ -64,6 +70,21 @@ class ModelBundle:
             compile,
             inference=True,
         )
+        return self
+
+    def attach_embedder(self, model_path: str | None = None, threads: int = 1) -> ModelBundle:
+        """Load the embedding model a probe reads (BirdNET V2.4); an error when the model
+        file is not the one the probe was trained on."""
+        from anuraflow.features.birdnet import BirdNetEmbedder, model_identity
+
+        cfg = self.frontend.features
+        found = model_identity(model_path)["model_sha256"]
+        if cfg.model_sha256 and found != cfg.model_sha256:
+            raise ValueError(
+                f"the embedding model file (sha256 {found[:12]}) is not the one this probe was "
+                f"trained on ({cfg.model_sha256[:12]}); set embeddings.model_path to that file"
+            )
+        self.embedder = BirdNetEmbedder(model_path, threads)
         return self
 
     def score(self, frames: torch.Tensor, first_frames: torch.Tensor, batch_size: int = 256):
@@ -112,8 +133,7 @@ def save_bundle(
             "model_name": settings["model"],
             "model_args": settings["model_args"],
             "dense_head": settings["dense_head"],
-            "n_mels": frontend.features.n_mels,
-            "n_frames": frontend.n_frames,
+            "shape": frontend.model_shape(),
             "codes": list(species),
             "names": list(species.values()),
             "task": settings["task"],
@@ -138,8 +158,7 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> ModelBu
     model = build_model(
         saved["model_name"],
         len(saved["codes"]),
-        n_mels=saved["n_mels"],
-        n_frames=saved["n_frames"],
+        **saved.get("shape", {k: saved.get(k) for k in ("n_mels", "n_frames")}),
         dense_head=saved["dense_head"],
         **saved["model_args"],
     )
@@ -149,7 +168,7 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> ModelBu
     info["acceleration"] = acceleration
     bundle = ModelBundle(
         model.eval(),
-        Frontend.from_dict(saved["frontend"]),
+        frontend_from_dict(saved["frontend"]),
         saved["codes"],
         saved["names"],
         saved["task"],
@@ -162,8 +181,9 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> ModelBu
 
 
 class WindowScorer(nn.Module):
-    """Raw log-mel windows (dB) [B, 1, n_mels, n_frames] -> probabilities [B, species]:
-    the bundle's normalisation, model and output activation in one graph."""
+    """Raw log-mel windows (dB) [B, 1, n_mels, n_frames], or a probe's embeddings [B, dim],
+    -> probabilities [B, species]: the bundle's normalisation, model and output activation in
+    one graph."""
 
     def __init__(self, bundle: ModelBundle):
         super().__init__()
@@ -175,9 +195,18 @@ class WindowScorer(nn.Module):
         return logits.softmax(1) if self.multiclass else torch.sigmoid(logits)
 
 
+def scorer_input(frontend: Frontend | EmbeddingFrontend) -> tuple[str, torch.Tensor]:
+    """The ONNX input's name and an example batch of two."""
+    if frontend.kind == "embedding":
+        return "embedding", torch.zeros(2, frontend.features.dim)
+    return "logmel_db", torch.zeros(2, 1, frontend.features.n_mels, frontend.n_frames)
+
+
 def export_onnx(bundle_path: str | Path, out_path: str | Path) -> None:
-    """The bundle's scorer as ONNX (input `logmel_db`, output `scores`, dynamic batch), with
-    the species codes and the frontend as metadata so the file describes itself."""
+    """The bundle's scorer as ONNX (input `logmel_db`, or `embedding` for a probe; output
+    `scores`; dynamic batch), with the species codes and the frontend as metadata so the file
+    describes itself. A probe's embedding model is not in the file: it stays the TFLite model
+    the frontend names (`anuraflow.embedding_model`), run before the ONNX scorer."""
     import json
     import warnings
 
@@ -185,13 +214,13 @@ def export_onnx(bundle_path: str | Path, out_path: str | Path) -> None:
 
     bundle = load_bundle(bundle_path)
     scorer = WindowScorer(bundle).eval()
-    example = torch.zeros(2, 1, bundle.frontend.features.n_mels, bundle.frontend.n_frames)
+    input_name, example = scorer_input(bundle.frontend)
     with atomic_path(out_path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecations
         program = torch.onnx.export(
             scorer,
             (example,),
-            input_names=["logmel_db"],
+            input_names=[input_name],
             output_names=["scores"],
             dynamic_shapes=({0: torch.export.Dim("batch")},),
             dynamo=True,
@@ -205,6 +234,13 @@ def export_onnx(bundle_path: str | Path, out_path: str | Path) -> None:
             "frontend": json.dumps(bundle.frontend.to_dict()),
             "thresholds": json.dumps(bundle.decision_thresholds("tuned").tolist()),
         }
+        if bundle.frontend.kind == "embedding":
+            cfg = bundle.frontend.features
+            meta["embedding_model"] = (
+                f"{cfg.model} (TFLite, not in this file): the input is its {cfg.dim}-d "
+                f"embedding of a {cfg.window_s:g} s window at {cfg.sample_rate} Hz"
+            )
+            print(f"the embedding model stays TFLite: {meta['embedding_model']}")
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = f"anuraflow.{key}", value

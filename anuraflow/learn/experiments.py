@@ -9,6 +9,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# Models that read a pretrained model's window embeddings instead of log-mels
+# (anuraflow.learn.probes): an experiment with one of them makes the workflow run the embedding
+# stage, and only such experiments do.
+PROBE_MODELS = ("linear_probe", "mlp_probe")
+# What a probe cannot use: it has no spectrogram to augment and no backbone to initialise.
+SPECTROGRAM_ONLY = ("pretrained_weights", "dense_head", "init")
+
 MIX2_PROBABILITIES = {"mixup": 0.25, "manifold_mixup": 0.50, "multimix": 0.25}
 
 EXPERIMENT_DEFAULTS: dict[str, Any] = {
@@ -89,7 +96,32 @@ def experiment_settings(experiment: dict) -> dict:
             f"embedding loss {emb['name']!r} needs hard labels but mixing makes them soft; "
             "use add_soft with mixing (seed 001, section 3.4)"
         )
+    if uses_embeddings(out):
+        check_probe(out)
     return out
+
+
+def uses_embeddings(settings: dict) -> bool:
+    """Whether the experiment trains a probe on embeddings (model in PROBE_MODELS)."""
+    return settings.get("model") in PROBE_MODELS
+
+
+def check_probe(settings: dict) -> None:
+    """A probe's experiment: no spectrogram augmentation, backbone or per-example scaling."""
+    for key in SPECTROGRAM_ONLY:
+        if settings[key]:
+            raise ValueError(f"{key} does not apply to {settings['model']!r} (it reads embeddings)")
+    used = [k for k, v in settings["augment"].items() if v]
+    if used:
+        raise ValueError(
+            f"augment.{used[0]} works on log-mels; {settings['model']!r} reads embeddings "
+            "(mixing, Mixup included, does apply)"
+        )
+    if settings["normalise"] not in ("dataset", "none"):
+        raise ValueError(
+            f"normalise {settings['normalise']!r} is for log-mels; embeddings take 'dataset' "
+            "(per dimension, the training recordings' statistics) or 'none'"
+        )
 
 
 def cpu_training_note(n_runs: int, epochs: int, windows: int) -> str:

