@@ -37,12 +37,14 @@ include: "rules/annotations.smk"
 include: "rules/segment.smk"
 include: "rules/split.smk"
 include: "rules/features.smk"
+include: "rules/embeddings.smk"
 include: "rules/noise.smk"
 include: "rules/pretrain.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
 include: "rules/predict_setup.smk"
 include: "rules/predict.smk"
+include: "rules/search.smk"
 
 
 rule all:

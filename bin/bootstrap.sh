@@ -7,7 +7,10 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+# the optional BirdNET packages (requirements-birdnet.txt) unless ANURAFLOW_NO_BIRDNET=1
+birdnet=()
+if [ "${ANURAFLOW_NO_BIRDNET:-0}" != 1 ]; then birdnet=(requirements-birdnet.txt); fi
+want=$(cat requirements.txt requirements-dev.txt pyproject.toml "${birdnet[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "installing requirements into .venv (torch 2.11.0 with its CUDA libraries, about 2 minutes)"
     # the venv takes 5.4 GB, and pip unpacks the torch wheels in the temporary directory first
@@ -21,6 +24,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     pip=(.venv/bin/python -m pip install --quiet --no-cache-dir)
     "${pip[@]}" --upgrade pip
     "${pip[@]}" -r requirements-dev.txt
+    if [ "${#birdnet[@]}" -gt 0 ]; then
+        "${pip[@]}" -r requirements-birdnet.txt
+    fi
     "${pip[@]}" --no-deps -e .
     echo "$want" > "$stamp"
 fi

@@ -31,9 +31,16 @@ from anuraflow.data.clips import (
     clip_groups,
 )  # noqa: E402
 from anuraflow.data.synthetic import SyntheticSpec  # noqa: E402
+from anuraflow.features.birdnet import (
+    EmbeddingModelMissing,
+    check_embedding_model,
+)  # noqa: E402
 from anuraflow.learn.experiments import (
     cpu_training_note,
     experiment_settings,
+)  # noqa: E402
+from anuraflow.learn.experiments import (
+    uses_embeddings as experiment_reads_embeddings,
 )  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")

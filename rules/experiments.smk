@@ -50,7 +50,21 @@ def uses_noise(name):
     return bool((EXPERIMENTS[name].get("augment") or {}).get("noise"))
 
 
+def uses_embeddings(name):
+    """Whether the experiment trains a probe on BirdNET embeddings."""
+    return experiment_reads_embeddings(EXPERIMENTS[name])
+
+
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
+EMBEDDING_EXPERIMENTS = [name for name in EXPERIMENTS if uses_embeddings(name)]
+if EMBEDDING_EXPERIMENTS:
+    # before any job: without the optional packages only these experiments cannot run
+    try:
+        check_embedding_model(config["embeddings"]["model_path"])
+    except EmbeddingModelMissing as err:
+        raise WorkflowError(
+            f"experiments {EMBEDDING_EXPERIMENTS} train probes on BirdNET embeddings: {err}"
+        ) from None
 
 
 def load_pretrain(name):

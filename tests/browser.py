@@ -52,10 +52,10 @@ def headless(browser: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def check_report(browser: str, report: Path, screenshot: Path) -> dict:
-    """Open `report` as a user does: {images, audio} as the page found them, the console
+    """Open `report` (any page with images and clips) as a user does: {images, audio} as the page found them, the console
     messages the report itself caused, and a full-page screenshot at `screenshot`."""
     page = report.parent / "_browser_check.html"
-    page.write_text(CHECK_PAGE)
+    page.write_text(CHECK_PAGE.replace('src="report.html"', f'src="{report.name}"'))
     try:
         proc = headless(
             browser, "--allow-file-access-from-files", "--virtual-time-budget=20000",
@@ -70,6 +70,6 @@ def check_report(browser: str, report: Path, screenshot: Path) -> dict:
     )
     result["console"] = [
         line for line in proc.stderr.splitlines() + shot.stderr.splitlines()
-        if "CONSOLE" in line and "report.html" in line
+        if "CONSOLE" in line and report.name in line
     ]  # fmt: skip
     return result

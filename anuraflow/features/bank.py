@@ -137,7 +137,7 @@ def build_embedding_bank(
             )
         pos = positions[rec]
         starts[pos] = offset + window_rows(cache_starts, windows["start_s"].to_numpy()[pos], rec)
-        blocks.append(torch.from_numpy(embeddings))
+        blocks.append(torch.tensor(embeddings))  # a copy: the Arrow buffer is read-only
         offset += len(embeddings)
         if rec in train_recordings:
             stats.add(embeddings)

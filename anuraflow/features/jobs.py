@@ -1,13 +1,15 @@
-"""The per-recording feature jobs: the log-mel cache, shaped for Snakemake's `run:`
-directive (a thread of Snakemake's own process, as the data jobs are: `anuraflow.data.jobs`
-says why), and the embedding cache, a job of its own with the model's threads (seconds of
-work per recording, not milliseconds)."""
+"""The per-recording feature jobs, shaped for Snakemake's `run:` directive: threads of
+Snakemake's own process, as the data jobs are (`anuraflow.data.jobs` says why). The log-mel
+cache job, and the embedding cache job, which also keeps its BirdNET interpreter between jobs
+(`shared_embedder`)."""
 
 from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import numpy as np
 from anuraflow.core.fileio import job_log
 from anuraflow.core.threads import one_torch_thread
 from anuraflow.data.jobs import standardise_source
+from anuraflow.data.streaming import audio_facts, output_length
 from anuraflow.data.windows import window_starts
 from anuraflow.features.birdnet import EMBEDDING_DIM, SAMPLE_RATE, BirdNetEmbedder, model_identity
 from anuraflow.features.embeddings import EmbeddingConfig, embed_recording, write_embedding_cache
@@ -40,53 +43,100 @@ class EmbeddingSettings:
     batch_size: int = 1
 
 
+_EMBEDDERS: dict[tuple, BirdNetEmbedder] = {}
+
+
+def shared_embedder(settings: EmbeddingSettings) -> BirdNetEmbedder:
+    """One interpreter per thread of the process and settings, kept between jobs: the first
+    invocation of an interpreter costs about a second (XNNPACK packs the weights), as much as
+    embedding a whole one-minute recording. An interpreter is used by one thread at a time."""
+    key = (threading.get_ident(), settings)
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = BirdNetEmbedder(
+            settings.model_path, settings.threads, settings.batch_size
+        )
+    return _EMBEDDERS[key]
+
+
+def embed_to_cache(
+    audio: str | Path | None,
+    starts: np.ndarray,
+    out: str | Path,
+    recording_id: str,
+    grid: tuple[float, float],
+    settings: EmbeddingSettings,
+    say: Callable[[str], None] = print,
+) -> np.ndarray:
+    """Embed the windows of `audio` starting at `starts` (grid: window_s, hop_s) into the
+    embedding cache `out`, saying the progress; no audio or no start: a cache with no rows."""
+    identity = model_identity(settings.model_path)
+    cfg = EmbeddingConfig(
+        window_s=grid[0], hop_s=grid[1], model_sha256=identity["model_sha256"], dim=EMBEDDING_DIM
+    )
+    embeddings = np.zeros((0, cfg.dim), np.float32)
+    if audio is not None and len(starts):
+        t0 = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            rate = done * cfg.hop_s / max(time.perf_counter() - t0, 1e-9)
+            say(f"embedded {done} of {total} windows ({rate:.1f} s of audio/s)")
+
+        embeddings = embed_recording(audio, starts, shared_embedder(settings), cfg, progress)
+    else:
+        starts = np.zeros(0)
+    meta = {"model_file": identity["model_file"]}
+    write_embedding_cache(out, starts, embeddings, recording_id, cfg, meta)
+    say(f"{recording_id}: {len(starts)} windows x {cfg.dim} -> {out}")
+    return embeddings
+
+
 def embeddings_job(
     ingest_record: str,
     out: str,
-    window_s: float,
-    hop_s: float,
+    grid: tuple[float, float],
     settings: EmbeddingSettings,
     source: dict,
+    say: Callable[[str], None] = print,
 ) -> np.ndarray:
     """Rule compute_embeddings: the BirdNET embedding of every window of one recording's grid
-    (its ingest record's duration, `window_s`, `hop_s`), cached in Parquet. The audio is the
+    (its ingest record's duration; grid: window_s, hop_s), cached in Parquet. The audio is the
     original recording resampled to 48 kHz (`source`: the ingest arguments source, kind,
     clip_fit, release_metadata); release and class-folder clips are standardised to 48 kHz
     exactly as ingest does at the workflow's rate. A recording ingest skipped gets no rows."""
     record = json.loads(Path(ingest_record).read_text())
     rec = record["recording_id"]
-    identity = model_identity(settings.model_path)
-    cfg = EmbeddingConfig(
-        window_s=window_s, hop_s=hop_s, model_sha256=identity["model_sha256"], dim=EMBEDDING_DIM
-    )
-    starts = np.zeros(0)
-    if record["status"] == "ok":
-        starts = window_starts(record["duration_s"], window_s, hop_s)
-    embeddings = np.zeros((0, cfg.dim), np.float32)
-    if len(starts):
-        embedder = BirdNetEmbedder(settings.model_path, settings.threads, settings.batch_size)
-        t0 = time.perf_counter()
+    if record["status"] != "ok":
+        return embed_to_cache(None, np.zeros(0), out, rec, grid, settings, say)
+    starts = window_starts(record["duration_s"], *grid)
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = source["source"]
+        if source["kind"] != "recording":
+            audio = Path(tmp) / "audio.wav"
+            standardise_source(
+                source["source"],
+                audio,
+                Path(tmp) / "record.json",
+                rec,
+                SAMPLE_RATE,
+                grid[0],
+                source["kind"],
+                source.get("clip_fit", "start"),
+                source.get("release_metadata", ""),
+            )
+        return embed_to_cache(audio, starts, out, rec, grid, settings, say)
 
-        def progress(done: int, total: int) -> None:
-            rate = done * hop_s / max(time.perf_counter() - t0, 1e-9)
-            print(f"{rec}: embedded {done} of {total} windows ({rate:.1f} s of audio/s)")
 
-        with tempfile.TemporaryDirectory() as tmp:
-            audio = source["source"]
-            if source["kind"] != "recording":
-                audio, wav_record = Path(tmp) / "audio.wav", Path(tmp) / "record.json"
-                standardise_source(
-                    source["source"],
-                    audio,
-                    wav_record,
-                    rec,
-                    SAMPLE_RATE,
-                    window_s,
-                    source["kind"],
-                    source.get("clip_fit", "start"),
-                    source.get("release_metadata", ""),
-                )
-            embeddings = embed_recording(audio, starts, embedder, cfg, progress)
-    write_embedding_cache(out, starts, embeddings, rec, cfg, {"model_file": identity["model_file"]})
-    print(f"{rec}: {len(starts)} windows x {cfg.dim} -> {out}")
-    return embeddings
+def archive_embeddings_job(
+    audio: str,
+    out: str,
+    recording_id: str,
+    grid: tuple[float, float],
+    settings: EmbeddingSettings,
+    say: Callable[[str], None] = print,
+) -> np.ndarray:
+    """Rule archive_embeddings: the embedding cache of a recording outside the dataset (an
+    archive to search, a query file), on the grid of its own duration at 48 kHz."""
+    facts = audio_facts(audio)
+    duration = output_length(facts.frames, facts.sample_rate, SAMPLE_RATE) / SAMPLE_RATE
+    starts = window_starts(duration, *grid)
+    return embed_to_cache(audio, starts, out, recording_id, grid, settings, say)

@@ -66,8 +66,9 @@ CONTENTS = [
 ]
 
 
-def render_report(context: dict) -> str:
-    """report.html from the template, every value autoescaped."""
+def render_report(context: dict, template: str = "report.html.j2") -> str:
+    """A page from one of the report's templates (report.html by default), every value
+    autoescaped."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     env = Environment(
@@ -76,7 +77,7 @@ def render_report(context: dict) -> str:
         undefined=StrictUndefined,
         trim_blocks=False,
     )
-    return env.get_template("report.html.j2").render(**context)
+    return env.get_template(template).render(**context)
 
 
 @dataclass

@@ -44,6 +44,21 @@ def spectrogram_png(samples: np.ndarray, rate: int) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+def clip_entry(audio: str | Path, start_s: float, end_s: float, clip_out: Path) -> dict:
+    """Cut [start_s, end_s) of `audio` (mono or the first channel) to `clip_out` (16-bit WAV at
+    the file's rate): the clip's path relative to the page beside its folder, and its
+    spectrogram thumbnail."""
+    with sf.SoundFile(str(audio)) as sound:
+        sound.seek(int(round(start_s * sound.samplerate)))
+        n = int(round((end_s - start_s) * sound.samplerate))
+        clip, rate = sound.read(n, dtype="float32", always_2d=True)[:, 0], sound.samplerate
+    sf.write(str(clip_out), clip, rate, subtype="PCM_16")
+    return {
+        "audio": f"{clip_out.parent.name}/{clip_out.name}",
+        "thumbnail": spectrogram_png(clip, rate),
+    }
+
+
 def write_gallery(p: RunPredictions, audio_dir: str | Path, out_dir: str | Path, k: int) -> list:
     """Write each mistake's clip to `out_dir` and return the gallery: per species, per kind,
     entries {window_id, recording, start_s, score, audio (path relative to the report),
@@ -57,21 +72,20 @@ def write_gallery(p: RunPredictions, audio_dir: str | Path, out_dir: str | Path,
             entries = []
             for i in rows:
                 w = p.windows.iloc[i]
-                path = Path(audio_dir) / f"{w['recording_id']}.wav"
-                with sf.SoundFile(str(path)) as sound:
-                    sound.seek(int(round(w["start_s"] * sound.samplerate)))
-                    n = int(round((w["end_s"] - w["start_s"]) * sound.samplerate))
-                    clip, rate = sound.read(n, dtype="float32"), sound.samplerate
                 name = f"{code}_{kind.split()[1]}_{len(entries) + 1}.wav"
-                sf.write(str(out_dir / name), clip, rate, subtype="PCM_16")
+                entry = clip_entry(
+                    Path(audio_dir) / f"{w['recording_id']}.wav",
+                    w["start_s"],
+                    w["end_s"],
+                    out_dir / name,
+                )
                 entries.append(
                     {
                         "window_id": w["window_id"],
                         "recording": w["recording_id"],
                         "start_s": float(w["start_s"]),
                         "score": float(p.prob[i, j]),
-                        "audio": f"{out_dir.name}/{name}",
-                        "thumbnail": spectrogram_png(clip, rate),
+                        **entry,
                     }
                 )
             kinds.append({"kind": kind, "entries": entries})

@@ -1,0 +1,17 @@
+"""Rule search_windows: rank the archive's windows by similarity to the query windows."""
+
+from anuraflow.core.fileio import redirect_output
+from anuraflow.detect.search import SearchOutputs, SearchQuery, search_archive
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+s = sm.params.search
+with redirect_output(sm.log[0]):
+    search_archive(
+        list(sm.input.archive),
+        SearchQuery(
+            sm.input.query, sm.params.query, s["table"], tuple(s["window_ids"]), s["label"]
+        ),
+        sm.params.audio_of,
+        s["top_k"],
+        SearchOutputs(sm.output.hits, sm.output.raven, sm.output.page, sm.output.clips),
+    )
