@@ -25,6 +25,7 @@ EXPERIMENT_DEFAULTS: dict[str, Any] = {
     "dense_head": None,
     "init": None,
     "label_fraction": 1.0,
+    "train_recordings": None,
     "balance": None,
     "folds": None,
     "task": "multilabel",

@@ -106,6 +106,21 @@ def subset_positions(windows: pd.DataFrame, device: torch.device) -> dict[str, t
     return subsets
 
 
+def recording_subset(
+    train: torch.Tensor, recording_ids: np.ndarray, n: int | None, seed: int
+) -> torch.Tensor:
+    """The training windows of `n` of their recordings (few labels: a random choice seeded by
+    `seed`, the same for every experiment run with that seed); None: all of them."""
+    if n is None:
+        return train
+    recs = recording_ids[train.cpu().numpy()]
+    names = np.unique(recs)
+    if n > len(names):
+        raise ValueError(f"train_recordings is {n}, the split has {len(names)} training recordings")
+    keep = np.random.default_rng([seed, 1]).choice(names, n, replace=False)
+    return train[torch.as_tensor(np.isin(recs, keep), device=train.device)]
+
+
 def training_positions(
     train: torch.Tensor, labels: torch.Tensor, settings: dict, seed: int
 ) -> torch.Tensor:
@@ -152,7 +167,9 @@ def prepare_run(
             raise ValueError("augment.noise is set but the workflow has no noise bank")
         noise = load_noise_bank(inputs.noise_bank, bank.n_frames, device)
     subsets = subset_positions(windows, device)
-    subsets["train"] = training_positions(subsets["train"], bank.labels, settings, seed)
+    recording_ids = windows["recording_id"].to_numpy()
+    train = recording_subset(subsets["train"], recording_ids, settings["train_recordings"], seed)
+    subsets["train"] = training_positions(train, bank.labels, settings, seed)
     # groups from the species' window counts in the whole dataset, whatever the task keeps
     kept = table[table["code"].isin(codes)]
     groups = assign_groups(kept, all_windows[codes].sum().to_dict(), group_thresholds)

