@@ -81,9 +81,10 @@ def test_cached_embedding_equals_a_direct_interpreter_call(real_cache):
     for i in (0, 31, 57):
         window = signal[i * 48000 : i * 48000 + 144000]
         np.testing.assert_allclose(emb[i], direct_embedding(window), atol=1e-5, rtol=0)
-    # BirdNET-Analyzer's own interpreter (no delegate) agrees as closely
+    # BirdNET-Analyzer's own interpreter (no delegate, other kernels) agrees to float32 noise
+    # (at most 1.4e-5 over 598 windows, benchmarks/embedding_throughput.py)
     window = signal[10 * 48000 : 13 * 48000]
-    np.testing.assert_allclose(emb[10], direct_embedding(window, False), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(emb[10], direct_embedding(window, False), atol=5e-5, rtol=0)
 
 
 @needs_birdnet
@@ -237,3 +238,18 @@ def test_a_selection_picks_the_grid_window_centred_on_it(tmp_path):
     assert parse_window_id("INCT17_20190906_020000_12_15") == ("INCT17_20190906_020000", 12, 15)
     with pytest.raises(ValueError, match="not {recording}_{start}_{end}"):
         parse_window_id("nonsense")
+
+
+def test_few_labels_keep_whole_recordings_chosen_by_the_seed():
+    from anuraflow.learn.run_data import recording_subset
+
+    recs = np.array(["a", "a", "b", "c", "c", "c", "d", "x"])
+    train = torch.tensor([0, 1, 2, 3, 4, 5, 6])  # x (position 7) is not a training window
+    kept = recording_subset(train, recs, 2, seed=3)
+    names = set(recs[kept.numpy()])
+    assert len(names) == 2 and "x" not in names
+    assert set(kept.tolist()) == {i for i in range(7) if recs[i] in names}  # whole recordings
+    assert torch.equal(kept, recording_subset(train, recs, 2, seed=3))  # same seed, same choice
+    assert torch.equal(recording_subset(train, recs, None, seed=3), train)
+    with pytest.raises(ValueError, match="train_recordings is 5, the split has 4"):
+        recording_subset(train, recs, 5, seed=0)

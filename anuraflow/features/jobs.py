@@ -39,8 +39,8 @@ class EmbeddingSettings:
     interpreter's threads and windows per invocation."""
 
     model_path: str | None = None
-    threads: int = 2
-    batch_size: int = 1
+    threads: int = 1
+    batch_size: int = 4
 
 
 _EMBEDDERS: dict[tuple, BirdNetEmbedder] = {}
