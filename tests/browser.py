@@ -52,8 +52,9 @@ def headless(browser: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def check_report(browser: str, report: Path, screenshot: Path) -> dict:
-    """Open `report` (any page with images and clips) as a user does: {images, audio} as the page found them, the console
-    messages the report itself caused, and a full-page screenshot at `screenshot`."""
+    """Open `report` (any page with images and clips) as a user does: {images, audio} as the
+    page found them, the console messages the page itself caused, and a full-page screenshot
+    at `screenshot`."""
     page = report.parent / "_browser_check.html"
     page.write_text(CHECK_PAGE.replace('src="report.html"', f'src="{report.name}"'))
     try:

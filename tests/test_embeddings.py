@@ -150,7 +150,8 @@ def test_embedding_bank_maps_windows_to_rows_and_normalises_by_train(tmp_path):
 def test_a_window_missing_from_its_cache_is_named():
     with pytest.raises(KeyError, match="recording r: no embedding of the window at 2.5 s"):
         window_rows(np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.5]), "r")
-    np.testing.assert_array_equal(window_rows(np.array([2.0, 0.0]), np.array([0.0, 2.0]), "r"), [1, 0])
+    rows = window_rows(np.array([2.0, 0.0]), np.array([0.0, 2.0]), "r")
+    np.testing.assert_array_equal(rows, [1, 0])
 
 
 def test_probes_and_their_experiment_checks():
@@ -181,9 +182,8 @@ def test_probe_onnx_equals_the_bundle(tmp_path):
 
     torch.manual_seed(0)
     model = build_model("mlp_probe", 3, n_inputs=8, hidden=4).eval()
-    frontend = EmbeddingFrontend(
-        EmbeddingConfig(dim=8, model_sha256="x"), 3.0, "dataset", torch.randn(8), torch.rand(8) + 0.5
-    )
+    cfg = EmbeddingConfig(dim=8, model_sha256="x")
+    frontend = EmbeddingFrontend(cfg, 3.0, "dataset", torch.randn(8), torch.rand(8) + 0.5)
     settings = experiment_settings({"name": "p", "model": "mlp_probe", "seeds": [0]})
     settings["model_args"] = {"hidden": 4}
     names = {"A": "a", "B": "b", "C": "c"}
