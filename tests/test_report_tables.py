@@ -67,6 +67,7 @@ def test_template_escapes_what_it_is_given():
         "ttest_table": None,
         "run_table": table,
         "overrides": {"<model>": "<script>x</script>"},
+        "embedding_runs": ["<probe>"],
         "data": {"recordings": 1, "hours": "0.01", "windows": 1, "empty": 0},
         "subset_table": table,
         "split_origin": "",
@@ -110,6 +111,7 @@ def test_template_escapes_what_it_is_given():
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<title>&lt;i&gt;t&lt;/i&gt;</title>" in html
     assert "<code>&lt;model&gt;: &lt;script&gt;x&lt;/script&gt;</code>" in html
+    assert "<b>&lt;probe&gt;</b> is a probe" in html and "CC BY-NC-SA 4.0" in html
 
 
 def test_provenance_tables_flatten_the_config():

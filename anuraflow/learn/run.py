@@ -70,6 +70,14 @@ def build_run_model(
     return accelerate(model.to(device), channels_last, settings["compile"]), frozen
 
 
+def input_facts(frontend) -> dict:
+    """What the model reads: log-mels, or a pretrained model's embeddings (which, by checksum)."""
+    if frontend.kind != "embedding":
+        return {"kind": "logmel"}
+    cfg = frontend.features
+    return {"kind": "embedding", "model": cfg.model, "model_sha256": cfg.model_sha256}
+
+
 def run_metrics(
     model: nn.Module, state: TrainState, data: RunData, settings: dict, run: dict
 ) -> dict:
@@ -95,6 +103,7 @@ def run_metrics(
         "train_seconds": state.train_seconds,
         "resumed_from_epoch": state.resumed_from,
         "acceleration": acceleration_facts(settings, data.bank.frames.device),
+        "input": input_facts(data.bank.frontend),
         "n_parameters": n_parameters(model),
         "codes": data.codes,
         "settings": settings,

@@ -254,6 +254,9 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
         "run_table": run_table(d.runs),
         # keys set in every experiment (a smoke run's model or epochs): rows keep their labels
         "overrides": (settings.config or {}).get("experiment_overrides") or {},
+        "embedding_runs": sorted(
+            {r["experiment"] for r in d.runs if r.get("input", {}).get("kind") == "embedding"}
+        ),
         **evaluation,
         **data_context(d, inputs.split_balance, (settings.config or {}).get("split", {})),
         **provenance_context(d, settings),
