@@ -11,7 +11,7 @@ set +e
 # stay on one worker, so its module fixtures (the trained tiny runs) are built once; files go
 # out in collection order, the longest first (tests/conftest.py), not by number of tests.
 # TEST_WORKERS=0 runs them in this process.
-.venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
+.venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder --durations 25 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

@@ -40,6 +40,7 @@ LONGEST_FIRST = (
     "test_experiments.py",
     "test_predict_workflow.py",
     "test_reliability.py",
+    "test_embeddings_workflow.py",
     "test_acceleration.py",
     "test_gpu_check.py",
     "test_release.py",

@@ -147,6 +147,31 @@ def test_search_by_example_returns_the_query_first_and_a_playable_page(trained):
     assert len(seen["images"]) == 8 and all(i["ok"] for i in seen["images"]), seen
 
 
+def test_search_of_the_predict_archive_with_a_raven_query(trained):
+    """The query as a Raven table over a file of predict.audio_dir, searched in that archive:
+    the selection's window comes first and every hit is pre-labelled with the table's label."""
+    new = trained / "next_season"
+    if not new.is_dir():
+        write_new_recordings(new, CODES, 5, 2, seed=11, duration_s=20)
+    audio = sorted(p for p in new.iterdir() if p.suffix in (".wav", ".flac"))[0]
+    table = trained / "query.Table.1.selections.txt"
+    header = "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tSpecies"
+    table.write_text(f"{header}\n1\tSpectrogram 1\t1\t7.2\t8.0\tBOAFAB\n")
+    write_config(
+        trained,
+        predict={"audio_dir": "next_season", "experiment": "tiny_probe"},
+        search={"name": "own", "recording": str(audio), "table": str(table), "archive": "predict"},
+    )
+    snakemake(trained, "search")
+    out = trained / "results/search/own"
+    hits = pd.read_csv(out / "hits.csv")
+    assert hits.loc[0, "window_id"] == f"{audio.stem}_6_9"  # centred on 7.6 s
+    assert set(hits["recording_id"]) <= {p.stem for p in new.iterdir()}
+    for t in (out / "raven").glob("*.selections.txt"):
+        calls, _ = parse_raven_table(t, t.name.split(".")[0])
+        assert set(calls["species"]) == {"BOAFAB"}
+
+
 HIDE_BIRDNET = """
 import importlib.machinery, sys
 class _Gone:

@@ -126,10 +126,6 @@ class EmbeddingFrontend:
     def model_shape(self) -> dict:
         return {"n_inputs": self.features.dim}
 
-    def frame_of(self, time_s: float) -> int:
-        """Row of the window starting at `time_s` in a cache on the regular grid from 0."""
-        return int(round(time_s / self.features.hop_s))
-
     def windows(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
         """[B, dim] float32 embeddings of the windows in rows `first_frames`."""
         return frames[first_frames].float()
