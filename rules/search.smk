@@ -37,6 +37,10 @@ def search_setup():
             for r in RECORDINGS
         }
     query = s["recording"]
+    if (
+        Path(query).is_file() and Path(query).stem in archive
+    ):  # an archive file by its path
+        query = Path(query).stem
     if query in archive:
         query_cache = archive[query][0]
     elif query in SOURCES:
