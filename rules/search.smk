@@ -37,9 +37,8 @@ def search_setup():
             for r in RECORDINGS
         }
     query = s["recording"]
-    if (
-        Path(query).is_file() and Path(query).stem in archive
-    ):  # an archive file by its path
+    # a file of the archive given by its path: its recording id
+    if Path(query).is_file() and Path(query).stem in archive:
         query = Path(query).stem
     if query in archive:
         query_cache = archive[query][0]
