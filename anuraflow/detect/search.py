@@ -224,7 +224,9 @@ def search_archive(
         entry = clip_entry(
             audio_of[hit.recording_id], hit.start_s, hit.end_s, clips_dir / f"{hit.rank}.wav"
         )
-        note = "query window" if hit.window_id in query_ids else f"nearest query {hit.query}"
+        note = "query window" if hit.window_id in query_ids else None
+        if note is None and len(query_ids) > 1:
+            note = f"nearest query {hit.query}"
         entries.append({"window_id": hit.window_id, "score": hit.similarity, "note": note, **entry})
     context = {
         "title": f"Search by example: {query.recording_id}",
