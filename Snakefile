@@ -44,6 +44,7 @@ include: "rules/train.smk"
 include: "rules/report.smk"
 include: "rules/predict_setup.smk"
 include: "rules/predict.smk"
+include: "rules/search_setup.smk"
 include: "rules/search.smk"
 
 

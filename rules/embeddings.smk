@@ -31,18 +31,16 @@ rule compute_embeddings:
     # in Snakemake's own process, as compute_features: the interpreter is built and warmed
     # once per worker thread, not once per recording (anuraflow/features/jobs.py)
     run:
-        from anuraflow.core.fileio import job_log
-        from anuraflow.features.jobs import EmbeddingSettings, embeddings_job
+        from anuraflow.features.jobs import embeddings_job
 
-        with job_log(log[0]) as say:
-            embeddings_job(
-                input.ingest,
-                output[0],
-                params.grid,
-                EmbeddingSettings(**{**params.embeddings, "threads": threads}),
-                params.source,
-                say,
-            )
+        embeddings_job(
+            input.ingest,
+            output[0],
+            log[0],
+            params.grid,
+            {**params.embeddings, "threads": threads},
+            params.source,
+        )
 
 
 # One small table of every embedding cache (path, windows, checksum): what the probes'

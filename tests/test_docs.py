@@ -78,6 +78,8 @@ def edited_config(name: str, tmp: Path) -> Path:
     """config/<name> after the README's one edit: its data folder points at small data of
     the right layout, written here."""
     config = yaml.safe_load((REPO / "config" / name).read_text())
+    if "data" not in config:  # an overlay on a data config: nothing to edit
+        return REPO / "config" / name
     codes = [s["code"] for s in config["species"]]
     data = config["data"]
     if data["source"] == "directory":

@@ -24,7 +24,7 @@ from anuraflow.features.embeddings import (
     window_signals,
     write_embedding_cache,
 )
-from anuraflow.features.jobs import EmbeddingSettings, embeddings_job
+from anuraflow.features.jobs import EmbeddingSettings, recording_embeddings
 from anuraflow.learn.experiments import experiment_settings
 from anuraflow.learn.models import build_model
 
@@ -66,8 +66,8 @@ def real_cache(tmp_path_factory):
     standardise_recording(src, tmp / "a16.wav", tmp / "a.json", 16000, "1min", 3.0)
     standardise_recording(src, tmp / "a48.wav", tmp / "a48.json", 48000, "1min", 3.0)
     source = {"source": str(src), "kind": "recording"}
-    embeddings_job(tmp / "a.json", tmp / "a.parquet", (3.0, 1.0), EmbeddingSettings(), source)
-    embeddings_job(tmp / "a.json", tmp / "b.parquet", (3.0, 1.0), EmbeddingSettings(), source)
+    recording_embeddings(tmp / "a.json", tmp / "a.parquet", (3.0, 1.0), EmbeddingSettings(), source)
+    recording_embeddings(tmp / "a.json", tmp / "b.parquet", (3.0, 1.0), EmbeddingSettings(), source)
     return tmp
 
 

@@ -17,6 +17,7 @@ EXPERIMENT_FILES = sorted(EXPERIMENT_DIR.glob("*.yaml"))
 SCHEMA = yaml.safe_load((REPO / "config/schemas/experiment.schema.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "config/paper-experiments.yaml").read_text())
 TRANSFER = yaml.safe_load((REPO / "config/transfer-experiments.yaml").read_text())
+EMBEDDING = yaml.safe_load((REPO / "config/embedding-experiments.yaml").read_text())
 PRETRAIN_SCHEMA = yaml.safe_load((REPO / "config/schemas/pretrain.schema.yaml").read_text())
 PRETRAIN_FILES = sorted((REPO / "config" / "pretrain").glob("*.yaml"))
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
@@ -40,8 +41,12 @@ def test_experiment_config_is_valid(path):
 
 def test_the_overlays_list_every_experiment_config_once():
     paper, transfer = PAPER["experiments"], TRANSFER["experiments"]
-    assert sorted(paper + transfer) == sorted({p.stem for p in EXPERIMENT_FILES} - {"demo_cnn"})
+    probes = [e for e in EMBEDDING["experiments"] if e != "demo_cnn"]
+    assert sorted(paper + transfer + probes) == sorted(
+        {p.stem for p in EXPERIMENT_FILES} - {"demo_cnn"}
+    )
     assert not set(paper) & set(transfer)
+    assert EMBEDDING["report"]["compare"] == [[p, "demo_cnn"] for p in probes]
     for a, b in TRANSFER["report"]["compare"]:
         assert {a, b} <= set(transfer)
 

@@ -91,6 +91,26 @@ def embed_to_cache(
 
 
 def embeddings_job(
+    ingest_record: str, out: str, log: str, grid: tuple, settings: dict, source: dict
+) -> np.ndarray:
+    """Rule compute_embeddings, logged: `recording_embeddings` with the config's `embeddings`
+    section as `settings` (threads: the job's)."""
+    with job_log(log) as say:
+        return recording_embeddings(
+            ingest_record, out, grid, EmbeddingSettings(**settings), source, say
+        )
+
+
+def external_embeddings_job(
+    audio: str, out: str, log: str, recording_id: str, grid: tuple, settings: dict
+) -> np.ndarray:
+    """Rule external_embeddings, logged: `file_embeddings` of a recording outside the
+    dataset."""
+    with job_log(log) as say:
+        return file_embeddings(audio, out, recording_id, grid, EmbeddingSettings(**settings), say)
+
+
+def recording_embeddings(
     ingest_record: str,
     out: str,
     grid: tuple[float, float],
@@ -98,7 +118,7 @@ def embeddings_job(
     source: dict,
     say: Callable[[str], None] = print,
 ) -> np.ndarray:
-    """Rule compute_embeddings: the BirdNET embedding of every window of one recording's grid
+    """The BirdNET embedding of every window of one dataset recording's grid
     (its ingest record's duration; grid: window_s, hop_s), cached in Parquet. The audio is the
     original recording resampled to 48 kHz (`source`: the ingest arguments source, kind,
     clip_fit, release_metadata); release and class-folder clips are standardised to 48 kHz
@@ -126,7 +146,7 @@ def embeddings_job(
         return embed_to_cache(audio, starts, out, rec, grid, settings, say)
 
 
-def archive_embeddings_job(
+def file_embeddings(
     audio: str,
     out: str,
     recording_id: str,
@@ -134,8 +154,8 @@ def archive_embeddings_job(
     settings: EmbeddingSettings,
     say: Callable[[str], None] = print,
 ) -> np.ndarray:
-    """Rule archive_embeddings: the embedding cache of a recording outside the dataset (an
-    archive to search, a query file), on the grid of its own duration at 48 kHz."""
+    """The embedding cache of a recording outside the dataset (an archive to search, a query
+    file), on the grid of its own duration at 48 kHz."""
     facts = audio_facts(audio)
     duration = output_length(facts.frames, facts.sample_rate, SAMPLE_RATE) / SAMPLE_RATE
     starts = window_starts(duration, *grid)

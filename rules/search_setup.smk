@@ -1,0 +1,77 @@
+# The `search` section, checked when the DAG is built: the query, the archive searched and
+# the recordings outside the dataset that need their embeddings (rules in search.smk).
+
+
+def search_setup():
+    """The `search` section checked: (output folder, archive recording -> (embedding cache,
+    audio the clips are cut from), the query's recording id and cache, recordings outside the
+    dataset -> audio file); None without a `search` section."""
+    s = config.get("search")
+    if s is None:
+        return None
+    try:
+        check_embedding_model(config["embeddings"]["model_path"])
+    except EmbeddingModelMissing as err:
+        raise WorkflowError(f"search: {err}") from None
+    if bool(s["table"]) == bool(s["window_ids"]):
+        raise WorkflowError(
+            "search: give the query as search.table (a Raven table) or search.window_ids"
+        )
+    if s["table"] and not Path(s["table"]).is_file():
+        raise WorkflowError(f"search.table: file {s['table']!r} does not exist")
+    external = {}  # recordings outside the dataset -> their audio file
+    if s["archive"] == "predict":
+        if not PREDICT:
+            raise WorkflowError(
+                "search.archive: predict needs a 'predict' section (its audio_dir)"
+            )
+        external.update(PREDICT_SOURCES)
+        archive = {
+            r: (f"{RESULTS}/search/embeddings/{r}.parquet", a)
+            for r, a in external.items()
+        }
+    else:
+        archive = {
+            r: (f"{RESULTS}/embeddings/{r}.parquet", f"{RESULTS}/audio/{r}.wav")
+            for r in RECORDINGS
+        }
+    query = s["recording"]
+    # a file of the archive given by its path: its recording id
+    if Path(query).is_file() and Path(query).stem in archive:
+        query = Path(query).stem
+    if query in archive:
+        query_cache = archive[query][0]
+    elif query in SOURCES:
+        query_cache = f"{RESULTS}/embeddings/{query}.parquet"
+    elif Path(query).is_file():
+        external[Path(query).stem] = query
+        query, query_cache = (
+            Path(query).stem,
+            f"{RESULTS}/search/embeddings/{Path(query).stem}.parquet",
+        )
+    else:
+        raise WorkflowError(
+            f"search.recording: {query!r} is neither a recording of the dataset (or of the "
+            "searched archive) nor an audio file"
+        )
+    return f"{RESULTS}/search/{s['name']}", archive, query, query_cache, external
+
+
+SEARCH = search_setup()
+SEARCH_DIR, SEARCH_ARCHIVE, SEARCH_QUERY, SEARCH_QUERY_CACHE, SEARCH_EXTERNAL = (
+    SEARCH
+    or (
+        None,
+        {},
+        None,
+        None,
+        {},
+    )
+)
+
+
+def search_missing():
+    raise WorkflowError(
+        "the target 'search' needs a 'search' section in the config (recording, and table or "
+        "window_ids; see config/README.md)"
+    )
