@@ -253,3 +253,26 @@ def test_few_labels_keep_whole_recordings_chosen_by_the_seed():
     assert torch.equal(recording_subset(train, recs, None, seed=3), train)
     with pytest.raises(ValueError, match="train_recordings is 5, the split has 4"):
         recording_subset(train, recs, 5, seed=0)
+
+
+@needs_birdnet
+def test_a_class_folder_clip_is_embedded_from_its_own_rate(tmp_path):
+    """A 22.05 kHz clip of 3.4 s (kind "clip"): fitted to one window at 48 kHz by ingest's own
+    code, and embedded as a direct interpreter call on that 48 kHz window."""
+    from anuraflow.data.clips import ingest_clip
+
+    rate = 22050
+    t = np.arange(int(3.4 * rate)) / rate
+    clip = 0.3 * np.sin(2 * np.pi * (2000 + 3000 * t) * t) * np.hanning(len(t))
+    (tmp_path / "SPHSUR").mkdir()
+    sf.write(tmp_path / "SPHSUR" / "c.wav", clip, rate)
+    src = str(tmp_path / "SPHSUR" / "c.wav")
+    ingest_clip(src, tmp_path / "c16.wav", tmp_path / "c.json", "c", 16000, 3.0)
+    ingest_clip(src, tmp_path / "c48.wav", tmp_path / "c48.json", "c", 48000, 3.0)
+    source = {"source": src, "kind": "clip"}
+    out = tmp_path / "c.parquet"
+    recording_embeddings(tmp_path / "c.json", out, (3.0, 1.0), EmbeddingSettings(), source)
+    starts, emb, _ = read_embedding_cache(out)
+    window, r48 = sf.read(tmp_path / "c48.wav", dtype="float32")
+    assert list(starts) == [0.0] and r48 == 48000 and len(window) == 144000
+    np.testing.assert_allclose(emb[0], direct_embedding(window), atol=1e-5, rtol=0)
