@@ -20,21 +20,12 @@ import pandas as pd
 from anuraflow.core.fileio import write_text
 from anuraflow.data.annotations import parse_raven_table
 from anuraflow.data.windows import window_id
+from anuraflow.detect.detections import RAVEN_HEADER
 from anuraflow.features.embeddings import read_embedding_cache, window_rows
 
 HIT_COLUMNS = ["rank", "recording_id", "start_s", "end_s", "window_id", "similarity", "query"]
-SEARCH_RAVEN_HEADER = [
-    "Selection",
-    "View",
-    "Channel",
-    "Begin Time (s)",
-    "End Time (s)",
-    "Low Freq (Hz)",
-    "High Freq (Hz)",
-    "Annotation",
-    "Similarity",
-    "Rank",
-]
+# Raven's selection columns, then the reviewer's label and the search's own two
+SEARCH_RAVEN_HEADER = [*RAVEN_HEADER[:7], "Annotation", "Similarity", "Rank"]
 
 
 @dataclass

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import soundfile as sf
 
-from anuraflow.core.fileio import atomic_path, index_cache_files
+from anuraflow.core.fileio import index_cache_files, read_vector_table, write_vector_table
 from anuraflow.data.audio import AudioError
 from anuraflow.data.streaming import audio_facts, output_length, standard_samples
 
@@ -103,33 +102,16 @@ def write_embedding_cache(
     identity: dict,
 ) -> None:
     n, dim = embeddings.shape
-    values = pa.array(np.ascontiguousarray(embeddings, dtype=np.float32).reshape(-1))
-    table = pa.table(
-        {
-            "start_s": pa.array(np.asarray(starts, dtype=np.float64)),
-            "embedding": pa.FixedSizeListArray.from_arrays(values, dim),
-        }
-    )
     meta = {"recording_id": recording_id, "n_windows": n, **asdict(config), **identity}
     meta["dim"] = dim
-    table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
-    with atomic_path(path) as tmp:
-        pq.write_table(
-            table,
-            tmp,
-            compression="zstd",
-            use_dictionary=False,
-            column_encoding={"start_s": "PLAIN", "embedding.list.element": "BYTE_STREAM_SPLIT"},
-        )
+    keys = ("start_s", np.asarray(starts, dtype=np.float64))
+    write_vector_table(path, keys, ("embedding", embeddings), meta)
 
 
 def read_embedding_cache(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(starts [n] float64, embeddings [n, dim] float32, metadata) of one cache."""
-    table = pq.read_table(path)
-    meta = json.loads(table.schema.metadata[META_KEY])
-    starts = table.column("start_s").to_numpy()
-    values = table.column("embedding").combine_chunks().values.to_numpy(zero_copy_only=False)
-    return starts, values.reshape(-1, meta["dim"]), meta
+    table, embeddings, meta = read_vector_table(path, "embedding", "dim")
+    return table.column("start_s").to_numpy(), embeddings, meta
 
 
 def embedding_config(meta: dict) -> EmbeddingConfig:

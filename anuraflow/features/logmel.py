@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from anuraflow.core.fileio import atomic_path, index_cache_files
+from anuraflow.core.fileio import index_cache_files, read_vector_table, write_vector_table
 from anuraflow.data.audio import read_audio, resample, to_mono
 
 META_KEY = b"anuraflow"
@@ -103,35 +102,16 @@ def mel_transform(cfg: LogMelConfig):
 def write_feature_cache(
     path: str | Path, features: np.ndarray, recording_id: str, cfg: LogMelConfig
 ) -> None:
-    n_frames, n_mels = features.shape
-    values = pa.array(np.ascontiguousarray(features, dtype=np.float32).reshape(-1))
-    table = pa.table(
-        {
-            "frame": pa.array(np.arange(n_frames, dtype=np.int32)),
-            "logmel": pa.FixedSizeListArray.from_arrays(values, n_mels),
-        }
-    )
+    n_frames = features.shape[0]
     meta = {"recording_id": recording_id, "n_frames": n_frames, **asdict(cfg)}
-    table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
-    with atomic_path(path) as tmp:
-        # no dictionary (floats never repeat) and byte-stream-split floats before zstd: 3.5x
-        # faster to write and 26 % smaller than pyarrow's defaults (2.9 MB per minute)
-        pq.write_table(
-            table,
-            tmp,
-            compression="zstd",
-            use_dictionary=False,
-            column_encoding={"frame": "PLAIN", "logmel.list.element": "BYTE_STREAM_SPLIT"},
-        )
+    frames = ("frame", np.arange(n_frames, dtype=np.int32))
+    write_vector_table(path, frames, ("logmel", features), meta)
 
 
 def read_feature_cache(path: str | Path) -> tuple[np.ndarray, dict]:
     """Features [n_frames, n_mels] float32 and the metadata they were computed with."""
-    table = pq.read_table(path)
-    meta = json.loads(table.schema.metadata[META_KEY])
-    column = table.column("logmel").combine_chunks()
-    values = column.values.to_numpy(zero_copy_only=False)
-    return values.reshape(-1, meta["n_mels"]), meta
+    _, features, meta = read_vector_table(path, "logmel", "n_mels")
+    return features, meta
 
 
 def feature_frame_count(path: str | Path) -> int:
