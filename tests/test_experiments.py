@@ -93,7 +93,7 @@ TINY_ALL = {
     "synthetic": {
         "seed": 5,
         "n_recordings": 12,
-        "duration_s": 12,
+        "duration_s": 8,  # 6 windows a recording: each run sees 36 training windows
         "min_recordings_per_species": 4,
         "format_variety": False,
     },
