@@ -152,6 +152,9 @@ def index_cache_files(
     return index
 
 
+VECTOR_META_KEY = b"anuraflow"  # the schema metadata key of a per-recording cache
+
+
 def write_vector_table(
     path: str | os.PathLike, key: tuple[str, Any], vectors: tuple[str, np.ndarray], meta: dict
 ) -> None:
@@ -168,7 +171,7 @@ def write_vector_table(
     table = pa.table(
         {key_name: pa.array(keys), name: pa.FixedSizeListArray.from_arrays(flat, values.shape[1])}
     )
-    table = table.replace_schema_metadata({b"anuraflow": json.dumps(meta).encode()})
+    table = table.replace_schema_metadata({VECTOR_META_KEY: json.dumps(meta).encode()})
     with atomic_path(path) as tmp:
         pq.write_table(
             table,
@@ -187,6 +190,13 @@ def read_vector_table(
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    meta = json.loads(table.schema.metadata[b"anuraflow"])
+    meta = json.loads(table.schema.metadata[VECTOR_META_KEY])
     values = table.column(name).combine_chunks().values.to_numpy(zero_copy_only=False)
     return table, values.reshape(-1, meta[dim_key]), meta
+
+
+def read_vector_meta(path: str | os.PathLike) -> dict:
+    """The metadata of a cache `write_vector_table` wrote, from its footer alone."""
+    import pyarrow.parquet as pq
+
+    return json.loads(pq.read_schema(path).metadata[VECTOR_META_KEY])

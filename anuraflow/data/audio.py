@@ -140,6 +140,11 @@ def check_sample_rate(path: str | Path, rate: int) -> None:
         )
 
 
+def silent_recording(path: str | Path) -> AudioError:
+    """The error of a recording whose every sample is zero."""
+    return AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
+
+
 def usable_samples(
     path: str | Path, samples: np.ndarray, rate: int, min_duration_s: float = 0.0
 ) -> np.ndarray:
@@ -156,7 +161,7 @@ def usable_samples(
         )
     mono = to_mono(samples)
     if not np.any(mono):
-        raise AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
+        raise silent_recording(path)
     duration = samples.shape[0] / rate
     if duration + 1e-9 < min_duration_s:
         raise AudioError(

@@ -20,7 +20,7 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from anuraflow.data.audio import AudioError
+from anuraflow.data.audio import AudioError, silent_recording
 from anuraflow.data.streaming import AudioFacts, audio_facts, output_length, standard_samples
 from anuraflow.data.windows import window_starts
 from anuraflow.features.embeddings import embed_recording
@@ -54,7 +54,7 @@ def frame_blocks(
             local = f0 - s0 // hop
             yield f0, Frontend.store(feats[local : local + f1 - f0])
     if silent and n_out:
-        raise AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
+        raise silent_recording(path)
 
 
 def score_embedded_recording(
@@ -122,7 +122,6 @@ def score_recording(
 
 def score_table(starts: np.ndarray, prob: np.ndarray, bundle: ModelBundle) -> pd.DataFrame:
     """start_s, end_s and one score column per species code."""
-    prob = prob if len(prob) else np.zeros((0, len(bundle.codes)), np.float32)
     table = pd.DataFrame(
         {"start_s": starts, "end_s": np.round(starts + bundle.frontend.window_s, 6)}
     )

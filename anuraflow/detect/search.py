@@ -19,7 +19,7 @@ import pandas as pd
 
 from anuraflow.core.fileio import write_text
 from anuraflow.data.annotations import parse_raven_table
-from anuraflow.data.windows import window_id
+from anuraflow.data.windows import window_id, window_starts
 from anuraflow.detect.detections import RAVEN_HEADER
 from anuraflow.features.embeddings import read_embedding_cache, window_rows
 
@@ -50,13 +50,6 @@ class Archive:
             raise ValueError("the archive has no embedding cache to search")
         return cls(np.concatenate(recs), np.concatenate(starts), np.concatenate(blocks), window_s)
 
-    def rows_of(self, recording_id: str, starts: np.ndarray) -> np.ndarray:
-        """Rows of the windows of `recording_id` starting at `starts` (an error if absent)."""
-        own = np.flatnonzero(self.recording_ids == recording_id)
-        if not len(own):
-            raise KeyError(f"recording {recording_id!r} is not in the searched archive")
-        return own[window_rows(self.starts[own], starts, recording_id)]
-
 
 def selection_windows(
     table: str | Path, recording_id: str, duration_s: float, window_s: float, hop_s: float
@@ -67,8 +60,9 @@ def selection_windows(
     if calls.empty:
         raise ValueError(f"{table}: has no selection to search with")
     centre = (calls["start_s"].to_numpy() + calls["end_s"].to_numpy()) / 2
-    last = np.floor((duration_s - window_s) / hop_s + 1e-6) * hop_s
-    starts = np.clip(np.round((centre - window_s / 2) / hop_s) * hop_s, 0.0, max(last, 0.0))
+    grid = window_starts(duration_s, window_s, hop_s)
+    last = grid[-1] if len(grid) else 0.0
+    starts = np.clip(np.round((centre - window_s / 2) / hop_s) * hop_s, 0.0, last)
     labels = set(calls["species"])
     return np.unique(np.round(starts, 6)), (labels.pop() if len(labels) == 1 else None)
 

@@ -91,14 +91,7 @@ def build_bank(
         frames[offsets[rec] : offsets[rec] + size] = Frontend.store(feats).to(device)
         if rec in train_recordings:
             stats.add(feats)
-    mean, std = stats.mean_std()
-    frontend = Frontend(
-        cfg,
-        window_s,
-        normalisation,
-        torch.tensor(mean, dtype=torch.float32),
-        torch.tensor(std, dtype=torch.float32),
-    )
+    frontend = Frontend.from_statistics(cfg, window_s, normalisation, stats)
     starts = [
         offsets[r] + cfg.frame_of(s)
         for r, s in zip(windows["recording_id"], windows["start_s"], strict=True)
@@ -141,14 +134,7 @@ def build_embedding_bank(
         offset += len(embeddings)
         if rec in train_recordings:
             stats.add(embeddings)
-    mean, std = stats.mean_std()
-    frontend = EmbeddingFrontend(
-        cfg,
-        window_s,
-        normalisation,
-        torch.tensor(mean, dtype=torch.float32),
-        torch.tensor(std, dtype=torch.float32),
-    )
+    frontend = EmbeddingFrontend.from_statistics(cfg, window_s, normalisation, stats)
     return WindowBank(
         frames=torch.cat(blocks).to(device),
         starts=torch.tensor(starts, dtype=torch.long, device=device),

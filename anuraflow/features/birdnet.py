@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +75,21 @@ def check_embedding_model(model_path: str | Path | None = None) -> Path:
 
 
 def model_identity(model_path: str | Path | None = None) -> dict:
-    """Which model computed a cache: its name, file name and checksum (provenance)."""
+    """Which model computed a cache: its name, file name and checksum (provenance). The
+    50 MB file is hashed once per process while it is unchanged, not once per recording."""
     path = birdnet_model_path(model_path)
-    return {"model": MODEL_NAME, "model_file": path.name, "model_sha256": file_sha256(path)}
+    stat = path.stat()
+    return {
+        "model": MODEL_NAME,
+        "model_file": path.name,
+        "model_sha256": _file_digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns),
+    }
+
+
+@lru_cache(maxsize=8)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of `path`, cached by its size and modification time."""
+    return file_sha256(path)
 
 
 class BirdNetEmbedder:

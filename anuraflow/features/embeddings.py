@@ -15,7 +15,6 @@ model_file, model_sha256, sample_rate, window_s, hop_s.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -23,14 +22,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import soundfile as sf
 
-from anuraflow.core.fileio import index_cache_files, read_vector_table, write_vector_table
-from anuraflow.data.audio import AudioError
+from anuraflow.core.fileio import (
+    index_cache_files,
+    read_vector_meta,
+    read_vector_table,
+    write_vector_table,
+)
+from anuraflow.data.audio import silent_recording
 from anuraflow.data.streaming import audio_facts, output_length, standard_samples
 
-META_KEY = b"anuraflow"
 BLOCK_WINDOWS = 64  # windows read and embedded at a time: 37 MB of 48 kHz audio
 
 
@@ -72,7 +74,7 @@ def window_signals(
             signal = np.pad(signal, (0, max(0, int(block[-1]) + width - a - len(signal))))
             yield np.stack([signal[f - a : f - a + width] for f in block])
     if silent and len(firsts):
-        raise AudioError(f"{path}: every sample is zero (a dead microphone or failed recorder?)")
+        raise silent_recording(path)
 
 
 def embed_recording(
@@ -125,7 +127,7 @@ def index_embedding_caches(
     sha256): the one input of the probe training jobs, as `feature_index` is for the CNNs."""
 
     def describe(path: str) -> dict:
-        meta = json.loads(pq.read_schema(path).metadata[META_KEY])
+        meta = read_vector_meta(path)
         keys = ("recording_id", "n_windows", "dim", "model", "model_sha256")
         return {k: meta[k] for k in keys}
 

@@ -12,7 +12,7 @@ stores its frontend (`to_dict`), so loading a model needs nothing from the confi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -33,8 +33,55 @@ def gather_frames(frames: torch.Tensor, starts: torch.Tensor, n_frames: int) -> 
     return frames[rows].float().transpose(1, 2).unsqueeze(1).contiguous()
 
 
+class NormalisedWindows:
+    """What both frontends share (each a dataclass of features, window_s, normalisation,
+    mean, std): the model input, moving the statistics to a device, and the plain-value form
+    a bundle stores. `config_class` is the type of `features`."""
+
+    config_class: type
+
+    def model_input(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
+        return self.normalise(self.windows(frames, first_frames))
+
+    def to(self, device: torch.device | str):
+        return replace(self, mean=self.mean.to(device), std=self.std.to(device))
+
+    def to_dict(self) -> dict:
+        """Plain values only (a bundle is loaded with weights_only=True)."""
+        return {
+            "kind": self.kind,
+            "features": asdict(self.features),
+            "window_s": float(self.window_s),
+            "normalisation": self.normalisation,
+            "mean": self.mean.detach().cpu().float().tolist(),
+            "std": self.std.detach().cpu().float().tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return cls(
+            cls.config_class(**d["features"]),
+            float(d["window_s"]),
+            d["normalisation"],
+            torch.tensor(d["mean"], dtype=torch.float32),
+            torch.tensor(d["std"], dtype=torch.float32),
+        )
+
+    @classmethod
+    def from_statistics(cls, features, window_s: float, normalisation: str, stats):
+        """A frontend normalising by `stats` (a FrameStatistics of the training recordings)."""
+        mean, std = stats.mean_std()
+        return cls(
+            features,
+            window_s,
+            normalisation,
+            torch.tensor(mean, dtype=torch.float32),
+            torch.tensor(std, dtype=torch.float32),
+        )
+
+
 @dataclass
-class Frontend:
+class Frontend(NormalisedWindows):
     """Log-mel settings, window length and normalisation (with its statistics) of one model."""
 
     features: LogMelConfig
@@ -44,6 +91,7 @@ class Frontend:
     std: torch.Tensor
 
     kind = "logmel"
+    config_class = LogMelConfig
 
     @property
     def n_frames(self) -> int:
@@ -73,43 +121,12 @@ class Frontend:
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         return normalise(x, self.normalisation, self.mean, self.std)
 
-    def model_input(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
-        return self.normalise(self.windows(frames, first_frames))
-
-    def to(self, device: torch.device | str) -> Frontend:
-        return Frontend(
-            self.features,
-            self.window_s,
-            self.normalisation,
-            self.mean.to(device),
-            self.std.to(device),
-        )
-
     def to_dict(self) -> dict:
-        """Plain values only (a bundle is loaded with weights_only=True)."""
-        return {
-            "kind": self.kind,
-            "features": asdict(self.features),
-            "window_s": float(self.window_s),
-            "normalisation": self.normalisation,
-            "mean": self.mean.detach().cpu().float().tolist(),
-            "std": self.std.detach().cpu().float().tolist(),
-            "store_dtype": str(STORE_DTYPE).removeprefix("torch."),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Frontend:
-        return cls(
-            LogMelConfig(**d["features"]),
-            float(d["window_s"]),
-            d["normalisation"],
-            torch.tensor(d["mean"], dtype=torch.float32),
-            torch.tensor(d["std"], dtype=torch.float32),
-        )
+        return {**super().to_dict(), "store_dtype": str(STORE_DTYPE).removeprefix("torch.")}
 
 
 @dataclass
-class EmbeddingFrontend:
+class EmbeddingFrontend(NormalisedWindows):
     """The embedding route's frontend: a recording's "frames" are its windows' embeddings
     (one row per window of the grid, `anuraflow.features.embeddings`), a window is one row,
     and normalisation is per dimension with the training recordings' statistics."""
@@ -121,6 +138,7 @@ class EmbeddingFrontend:
     std: torch.Tensor
 
     kind = "embedding"
+    config_class = EmbeddingConfig
     n_frames = 1  # one row of the cache per window
 
     def model_shape(self) -> dict:
@@ -137,38 +155,6 @@ class EmbeddingFrontend:
             return x
         raise KeyError(
             f"embeddings are normalised by 'dataset' or 'none', not {self.normalisation!r}"
-        )
-
-    def model_input(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
-        return self.normalise(self.windows(frames, first_frames))
-
-    def to(self, device: torch.device | str) -> EmbeddingFrontend:
-        return EmbeddingFrontend(
-            self.features,
-            self.window_s,
-            self.normalisation,
-            self.mean.to(device),
-            self.std.to(device),
-        )
-
-    def to_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "features": asdict(self.features),
-            "window_s": float(self.window_s),
-            "normalisation": self.normalisation,
-            "mean": self.mean.detach().cpu().float().tolist(),
-            "std": self.std.detach().cpu().float().tolist(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> EmbeddingFrontend:
-        return cls(
-            EmbeddingConfig(**d["features"]),
-            float(d["window_s"]),
-            d["normalisation"],
-            torch.tensor(d["mean"], dtype=torch.float32),
-            torch.tensor(d["std"], dtype=torch.float32),
         )
 
 

@@ -68,7 +68,8 @@ def embed_to_cache(
     say: Callable[[str], None] = print,
 ) -> np.ndarray:
     """Embed the windows of `audio` starting at `starts` (grid: window_s, hop_s) into the
-    embedding cache `out`, saying the progress; no audio or no start: a cache with no rows."""
+    embedding cache `out`, saying the progress; no start (`audio` None: a recording ingest
+    skipped): a cache with no rows."""
     identity = model_identity(settings.model_path)
     cfg = EmbeddingConfig(
         window_s=grid[0], hop_s=grid[1], model_sha256=identity["model_sha256"], dim=EMBEDDING_DIM
@@ -82,8 +83,6 @@ def embed_to_cache(
             say(f"embedded {done} of {total} windows ({rate:.1f} s of audio/s)")
 
         embeddings = embed_recording(audio, starts, shared_embedder(settings), cfg, progress)
-    else:
-        starts = np.zeros(0)
     meta = {"model_file": identity["model_file"]}
     write_embedding_cache(out, starts, embeddings, recording_id, cfg, meta)
     say(f"{recording_id}: {len(starts)} windows x {cfg.dim} -> {out}")

@@ -13,7 +13,6 @@ hop_length, n_mels, f_min, f_max, n_frames.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,10 +21,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from anuraflow.core.fileio import index_cache_files, read_vector_table, write_vector_table
+from anuraflow.core.fileio import (
+    index_cache_files,
+    read_vector_meta,
+    read_vector_table,
+    write_vector_table,
+)
 from anuraflow.data.audio import read_audio, resample, to_mono
 
-META_KEY = b"anuraflow"
 LOG_FLOOR = 1e-10
 
 
@@ -121,7 +124,7 @@ def feature_frame_count(path: str | Path) -> int:
 
 def read_feature_meta(path: str | Path) -> dict:
     """The metadata of a feature cache, without reading its frames."""
-    return json.loads(pq.read_schema(path).metadata[META_KEY])
+    return read_vector_meta(path)
 
 
 def index_feature_caches(
