@@ -6,12 +6,13 @@ bash bin/bootstrap.sh
 .venv/bin/ruff check anuraflow workflow/scripts tests benchmarks docs
 .venv/bin/snakefmt --check Snakefile rules
 set +e
-# two workers (pytest-xdist) on CI's two cores: the workflow tests spend much of their time in
-# process start-up and Snakemake's bookkeeping, which the other worker fills; a file's tests
-# stay on one worker, so its module fixtures (the trained tiny runs) are built once; files go
-# out in collection order, the longest first (tests/conftest.py), not by number of tests.
-# TEST_WORKERS=0 runs them in this process.
-.venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder --durations 25 "$@"
+# three workers (pytest-xdist) on CI's two cores: the SLURM file's worker mostly waits (about
+# 9 minutes of job queueing and status polling at little CPU), and the workflow tests spend
+# much of their time in process start-up, so a third worker fills those gaps (docs/benchmarks.md
+# has the times). A file's tests stay on one worker, so its module fixtures
+# (the trained tiny runs) are built once; files go out in collection order, the longest first
+# (tests/conftest.py), not by number of tests. TEST_WORKERS=0 runs them in this process.
+.venv/bin/python -m pytest -q -n "${TEST_WORKERS:-3}" --dist loadfile --no-loadscope-reorder --durations 25 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

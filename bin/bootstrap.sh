@@ -13,20 +13,29 @@ if [ "${ANURAFLOW_NO_BIRDNET:-0}" != 1 ]; then birdnet=(requirements-birdnet.txt
 want=$(cat requirements.txt requirements-dev.txt pyproject.toml "${birdnet[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "installing requirements into .venv (torch 2.11.0 with its CUDA libraries, about 2 minutes)"
-    # the venv takes 5.4 GB, and pip unpacks the torch wheels in the temporary directory first
-    for dir in . "${TMPDIR:-/tmp}"; do
-        free_gb=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
-        if [ "$free_gb" -lt 7 ]; then
-            echo "warning: only ${free_gb} GB free under $(cd "$dir" && pwd); the install needs about 7 GB" >&2
-        fi
-    done
-    # no pip cache: it would hold a second copy of the 4 GB of wheels
-    pip=(.venv/bin/python -m pip install --quiet --no-cache-dir)
-    "${pip[@]}" --upgrade pip
-    "${pip[@]}" -r requirements-dev.txt
-    if [ "${#birdnet[@]}" -gt 0 ]; then
-        "${pip[@]}" -r requirements-birdnet.txt
+    # the venv takes 5.6 GB, and pip unpacks the torch wheels in the temporary directory first
+    free_space() {
+        for dir in . "${TMPDIR:-/tmp}"; do
+            free_gb=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+            echo "${free_gb} GB free under $(cd "$dir" && pwd)"
+        done
+    }
+    if free_space | awk '$1 < 7 {found = 1} END {exit !found}'; then
+        echo "warning: the install needs about 7 GB of disk; $(free_space | paste -sd ';' -)" >&2
     fi
-    "${pip[@]}" --no-deps -e .
+    # no pip cache: it would hold a second copy of the 4 GB of wheels; a failed install says
+    # how much disk was left, the usual cause on a full machine ("No space left on device")
+    pip_install() {
+        .venv/bin/python -m pip install --quiet --no-cache-dir "$@" || {
+            echo "bin/bootstrap.sh: pip install $* failed; $(free_space | paste -sd ';' -)" >&2
+            return 1
+        }
+    }
+    pip_install --upgrade pip
+    pip_install -r requirements-dev.txt
+    if [ "${#birdnet[@]}" -gt 0 ]; then
+        pip_install -r requirements-birdnet.txt
+    fi
+    pip_install --no-deps -e .
     echo "$want" > "$stamp"
 fi

@@ -36,7 +36,7 @@ EXPERIMENT = {
     "name": "det_cnn",
     "model": "small_cnn",
     "seeds": [0],
-    "epochs": 10,
+    "epochs": 4,
     "batch_size": 32,
     "optimizer": {"name": "adamw", "lr": 0.003, "weight_decay": 0.0001},
     "scheduler": "cosine",

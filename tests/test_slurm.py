@@ -18,7 +18,7 @@ from anuraflow.data.synthetic import write_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
-N_RECORDINGS, PER_GROUP = 8, 3
+N_RECORDINGS, PER_GROUP = 8, 4
 # your own recordings (tracked file by file), as on a real cluster; written by the fixture
 CONFIG = tiny_directory_config(CODES)
 EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}
@@ -58,7 +58,9 @@ def cluster_profile(profile_dir: Path) -> Path:
     for rule in ("train_model", "train_model_cv", "pretrain_encoder"):  # no GPU here
         profile["set-resources"][rule] = {"mem_mb": 4000, "runtime": 30}
         profile["set-threads"][rule] = 1
-    profile["cores"] = 2  # the node's CPUs: group jobs stack their jobs to fit
+    # a group job runs its recordings' jobs one after another (each starts Python): with one
+    # CPU each, the node's two CPUs run two group jobs at once instead of one
+    profile["cores"] = 1
     profile["group-components"] = [f"per_recording={PER_GROUP}"]
     profile["retries"] = 0
     profile["slurm-init-seconds-before-status-checks"] = 1
@@ -110,7 +112,7 @@ def test_every_rule_runs_as_a_slurm_job(cluster, first_run, record_property):
         assert Path(log).exists() and Path(log).is_relative_to(workdir / "results/logs/slurm")
         rules.append(rule_of(known[job_id]["comment"]))
     assert set(rules) == ALL_RULES
-    # 8 recordings x 3 per-recording rules = 24 jobs, batched into ceil(8 / 3) submissions
+    # 8 recordings x 3 per-recording rules = 24 jobs, batched into ceil(8 / 4) submissions
     assert rules.count("per_recording") == math.ceil(N_RECORDINGS / PER_GROUP)
     lines = []
     for job_id in sorted(jobs, key=int):

@@ -17,7 +17,8 @@ import pandas as pd
 from anuraflow.core.fileio import write_text
 
 SELECTION_COLUMNS = ["species", "begin_s", "end_s", "max_score", "n_windows"]
-RAVEN_HEADER = [
+# the columns of a spectrogram-view selection, before a table's own columns
+RAVEN_VIEW_COLUMNS = [
     "Selection",
     "View",
     "Channel",
@@ -25,10 +26,8 @@ RAVEN_HEADER = [
     "End Time (s)",
     "Low Freq (Hz)",
     "High Freq (Hz)",
-    "Species",
-    "Score",
-    "Windows",
 ]
+RAVEN_HEADER = [*RAVEN_VIEW_COLUMNS, "Species", "Score", "Windows"]
 
 
 def merge_runs(scores: pd.DataFrame, codes: list[str], thresholds: np.ndarray) -> pd.DataFrame:
@@ -61,26 +60,29 @@ def merge_runs(scores: pd.DataFrame, codes: list[str], thresholds: np.ndarray) -
     return out.sort_values(["begin_s", "species"], kind="stable").reset_index(drop=True)
 
 
-def write_raven_table(selections: pd.DataFrame, path: str | Path, band_hz: tuple) -> None:
-    """A Raven Pro selection table (tab-separated, one spectrogram-view row per selection);
-    the frequency columns hold `band_hz`, the band the model listens to. Header only when
-    there is no selection."""
-    lines = ["\t".join(RAVEN_HEADER)]
-    for i, row in enumerate(selections.itertuples(index=False), start=1):
-        fields = [
-            i,
-            "Spectrogram 1",
-            1,
-            f"{row.begin_s:.6f}",
-            f"{row.end_s:.6f}",
-            f"{band_hz[0]:.1f}",
-            f"{band_hz[1]:.1f}",
-            row.species,
-            f"{row.max_score:.6f}",
-            row.n_windows,
-        ]
+def write_selection_table(
+    path: str | Path, begin_s, end_s, band_hz: tuple, columns: dict[str, list]
+) -> None:
+    """A Raven Pro selection table (tab-separated, one spectrogram-view row per selection,
+    numbered from 1), then `columns` (name -> one value per selection); the frequency
+    columns hold `band_hz`, the band the model listens to. Header only when empty."""
+    lines = ["\t".join([*RAVEN_VIEW_COLUMNS, *columns])]
+    band = [f"{band_hz[0]:.1f}", f"{band_hz[1]:.1f}"]
+    rows = zip(begin_s, end_s, *columns.values(), strict=True)
+    for i, (begin, end, *values) in enumerate(rows, start=1):
+        fields = [i, "Spectrogram 1", 1, f"{begin:.6f}", f"{end:.6f}", *band, *values]
         lines.append("\t".join(map(str, fields)))
     write_text("\n".join(lines) + "\n", path)
+
+
+def write_raven_table(selections: pd.DataFrame, path: str | Path, band_hz: tuple) -> None:
+    """The selections of one recording as a Raven table: species, max score, windows."""
+    columns = {
+        "Species": list(selections["species"]),
+        "Score": [f"{x:.6f}" for x in selections["max_score"]],
+        "Windows": list(selections["n_windows"]),
+    }
+    write_selection_table(path, selections["begin_s"], selections["end_s"], band_hz, columns)
 
 
 def detections_table(records: list[dict], selections: list[pd.DataFrame]) -> pd.DataFrame:

@@ -20,14 +20,13 @@ import pandas as pd
 from anuraflow.core.fileio import write_text
 from anuraflow.data.annotations import parse_raven_table
 from anuraflow.data.windows import window_id, window_starts
-from anuraflow.detect.detections import RAVEN_HEADER
+from anuraflow.detect.detections import write_selection_table
 from anuraflow.features.embeddings import read_embedding_cache, window_rows
 
 HIT_COLUMNS = ["rank", "recording_id", "start_s", "end_s", "window_id", "similarity", "query"]
+
+
 # Raven's selection columns, then the reviewer's label and the search's own two
-SEARCH_RAVEN_HEADER = [*RAVEN_HEADER[:7], "Annotation", "Similarity", "Rank"]
-
-
 @dataclass
 class Archive:
     """Every window's embedding of a set of recordings, in one matrix."""
@@ -130,14 +129,14 @@ def write_search_tables(
     raven_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for rec, group in hits.groupby("recording_id", sort=True):
-        lines = ["\t".join(SEARCH_RAVEN_HEADER)]
-        for i, row in enumerate(group.sort_values("start_s").itertuples(index=False), start=1):
-            fields = [i, "Spectrogram 1", 1, f"{row.start_s:.6f}", f"{row.end_s:.6f}"]
-            fields += [f"{band_hz[0]:.1f}", f"{band_hz[1]:.1f}", label or ""]
-            fields += [f"{row.similarity:.6f}", row.rank]
-            lines.append("\t".join(map(str, fields)))
+        group = group.sort_values("start_s")
+        columns = {
+            "Annotation": [label or ""] * len(group),
+            "Similarity": [f"{x:.6f}" for x in group["similarity"]],
+            "Rank": list(group["rank"]),
+        }
         path = raven_dir / f"{rec}.Table.1.selections.txt"
-        write_text("\n".join(lines) + "\n", path)
+        write_selection_table(path, group["start_s"], group["end_s"], band_hz, columns)
         written.append(path)
     return written
 
