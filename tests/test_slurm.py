@@ -58,8 +58,8 @@ def cluster_profile(profile_dir: Path) -> Path:
     for rule in ("train_model", "train_model_cv", "pretrain_encoder"):  # no GPU here
         profile["set-resources"][rule] = {"mem_mb": 4000, "runtime": 30}
         profile["set-threads"][rule] = 1
-    # a group job runs its recordings' jobs one after another (each starts Python): with one
-    # CPU each, the node's two CPUs run two group jobs at once instead of one
+    # a group job runs its recordings one after another (an srun and a Snakemake start-up
+    # each): with one CPU per group job, the node's two CPUs run two of them at once
     profile["cores"] = 1
     profile["group-components"] = [f"per_recording={PER_GROUP}"]
     profile["retries"] = 0

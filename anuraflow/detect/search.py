@@ -26,7 +26,6 @@ from anuraflow.features.embeddings import read_embedding_cache, window_rows
 HIT_COLUMNS = ["rank", "recording_id", "start_s", "end_s", "window_id", "similarity", "query"]
 
 
-# Raven's selection columns, then the reviewer's label and the search's own two
 @dataclass
 class Archive:
     """Every window's embedding of a set of recordings, in one matrix."""
