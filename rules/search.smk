@@ -11,7 +11,7 @@ if SEARCH:
         input:
             audio=lambda w: SEARCH_EXTERNAL[w.recording],
         output:
-            f"{RESULTS}/search/embeddings/{{recording}}.parquet",
+            external_cache("{recording}"),
         params:
             grid=(config["windows"]["length_s"], config["windows"]["hop_s"]),
             embeddings=config["embeddings"],

@@ -2,6 +2,11 @@
 # the recordings outside the dataset that need their embeddings (rules in search.smk).
 
 
+def external_cache(recording):
+    """The embedding cache of a recording outside the dataset (rule external_embeddings)."""
+    return f"{RESULTS}/search/embeddings/{recording}.parquet"
+
+
 def search_setup():
     """The `search` section checked: (output folder, archive recording -> (embedding cache,
     audio the clips are cut from), the query's recording id and cache, recordings outside the
@@ -26,29 +31,23 @@ def search_setup():
                 "search.archive: predict needs a 'predict' section (its audio_dir)"
             )
         external.update(PREDICT_SOURCES)
-        archive = {
-            r: (f"{RESULTS}/search/embeddings/{r}.parquet", a)
-            for r, a in external.items()
-        }
+        archive = {r: (external_cache(r), a) for r, a in external.items()}
     else:
         archive = {
             r: (f"{RESULTS}/embeddings/{r}.parquet", f"{RESULTS}/audio/{r}.wav")
             for r in RECORDINGS
         }
-    query = s["recording"]
-    # a file of the archive given by its path: its recording id
-    if Path(query).is_file() and Path(query).stem in archive:
-        query = Path(query).stem
+    query, path = s["recording"], Path(s["recording"])
+    if path.is_file() and path.stem in archive:  # a file of the archive, by its path
+        query = path.stem
     if query in archive:
         query_cache = archive[query][0]
     elif query in SOURCES:
         query_cache = f"{RESULTS}/embeddings/{query}.parquet"
-    elif Path(query).is_file():
-        external[Path(query).stem] = query
-        query, query_cache = (
-            Path(query).stem,
-            f"{RESULTS}/search/embeddings/{Path(query).stem}.parquet",
-        )
+    elif path.is_file():  # a file outside the dataset and the archive
+        query = path.stem
+        external[query] = s["recording"]
+        query_cache = external_cache(query)
     else:
         raise WorkflowError(
             f"search.recording: {query!r} is neither a recording of the dataset (or of the "
