@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from workflow_helpers import SNAKEMAKE, snakemake
 
 from anuraflow.features.frontend import Frontend, score_windows
 from anuraflow.features.logmel import LogMelConfig
+from anuraflow.learn import acceleration
 from anuraflow.learn.acceleration import (
     accelerate,
     acceleration_facts,
@@ -33,9 +35,26 @@ from anuraflow.learn.training import make_optimizer
 BF16_ATOL = 0.02
 
 
-def test_auto_is_bf16_on_cuda_and_channels_last_on_cuda_or_for_scoring():
+def test_auto_precision_is_bf16_only_on_a_cpu_with_bf16_instructions(monkeypatch):
+    monkeypatch.setattr(acceleration, "cpu_has_native_bf16", lambda: True)
+    assert resolve_precision("auto", "cpu") == "bf16"
     assert resolve_precision("auto", "cuda") == "fp32"  # measured faster on the H200
-    assert resolve_precision("auto", "cpu") == "fp32"
+    monkeypatch.setattr(acceleration, "cpu_has_native_bf16", lambda: False)
+    assert resolve_precision("auto", "cpu") == "fp32"  # emulated: 2 to 5 times slower
+    assert resolve_precision("auto", "cuda") == "fp32"
+
+
+def test_native_bf16_agrees_with_the_cpu_flags():
+    """PyTorch's detection against the kernel's own list of CPU flags."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo")
+    flags = next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags"))
+    flags = set(flags.split(":", 1)[1].split())
+    assert acceleration.cpu_has_native_bf16() == bool({"avx512_bf16", "amx_tile"} & flags)
+
+
+def test_channels_last_on_cuda_or_for_scoring():
     assert (
         resolve_precision("bf16", "cpu") == "bf16" and resolve_precision("fp32", "cuda") == "fp32"
     )

@@ -1,15 +1,19 @@
 import math
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.metrics import (
+    accuracy_score,
     average_precision_score,
+    balanced_accuracy_score,
     f1_score,
     precision_score,
     recall_score,
     roc_auc_score,
 )
 
+from anuraflow.evaluate import ranking
 from anuraflow.evaluate.metrics import (
     auroc,
     embedding_statistics,
@@ -222,3 +226,48 @@ def test_no_windows_at_all():
     assert macro_f1(empty, empty, over="all") == 0.0  # every species absent: F1 0
     assert species_f1(np.array([1, 0, 1]), np.array([1, 1, 0])).tolist() == [0.5]
     assert per_species_scores(empty, empty, ["A", "B", "C"])["A"]["support"] == 0
+
+
+def test_ranking_scores_hand_case():
+    """Scores 0.9 (+), 0.8 (-), 0.8 (+), 0.1 (-): the tie is called together.
+    AP = 1/2 * 1 + 1/2 * 2/3 = 5/6; AUROC: 3 of 4 pairs ordered, 1 tied (half) = 3.5/4."""
+    true, score = np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.8, 0.1])
+    assert ranking.average_precision(true, score) == pytest.approx(5 / 6, abs=1e-15)
+    assert ranking.auroc(true, score) == pytest.approx(3.5 / 4, abs=1e-15)
+    assert ranking.accuracy([0, 1, 2], [0, 1, 1]) == pytest.approx(2 / 3)
+    # classes 0 (recall 1/2) and 1 (recall 1); class 2 is only predicted: it counts nowhere
+    assert ranking.balanced_accuracy([0, 0, 1], [0, 2, 1]) == 0.75
+
+
+def test_ranking_scores_degenerate_cases():
+    assert ranking.average_precision(np.zeros(3), np.array([0.1, 0.5, 0.9])) is None
+    assert ranking.auroc(np.zeros(3), np.array([0.1, 0.5, 0.9])) is None
+    assert ranking.auroc(np.ones(3), np.array([0.1, 0.5, 0.9])) is None
+    assert ranking.average_precision(np.ones(1), np.array([0.3])) == 1.0  # one window
+    # every score tied: one threshold calls all, precision = prevalence
+    assert ranking.average_precision(np.array([1, 0, 0, 0]), np.full(4, 0.5)) == 0.25
+    assert ranking.auroc(np.array([1, 0, 0, 0]), np.full(4, 0.5)) == 0.5
+    assert math.isnan(ranking.accuracy([], [])) and math.isnan(ranking.balanced_accuracy([], []))
+    assert ranking.balanced_accuracy([3], [3]) == 1.0  # one class
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ranking_scores_equal_sklearn(seed):
+    """Random species with heavy ties (scores on a coarse grid) and rare positives."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 300))
+    true = (rng.random(n) < rng.uniform(0.02, 0.6)).astype(int)
+    score = np.round(rng.random(n) * rng.choice([3, 10, 1000]), 0) / 1000
+    if 0 < true.sum():
+        assert ranking.average_precision(true, score) == pytest.approx(
+            average_precision_score(true, score), abs=1e-12
+        )
+    if 0 < true.sum() < n:
+        assert ranking.auroc(true, score) == pytest.approx(roc_auc_score(true, score), abs=1e-12)
+    k = int(rng.integers(1, 6))
+    t, p = rng.integers(0, k, n), rng.integers(0, k + 1, n)
+    assert ranking.accuracy(t, p) == pytest.approx(accuracy_score(t, p), abs=1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true"
+        expected = balanced_accuracy_score(t, p)
+    assert ranking.balanced_accuracy(t, p) == pytest.approx(expected, abs=1e-12)

@@ -7,13 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    roc_auc_score,
-    silhouette_score,
-)
+
+from anuraflow.evaluate.ranking import accuracy, auroc, average_precision, balanced_accuracy
 
 CONVENTIONS = ("active", "all")  # macro F1 over active species / over all species
 
@@ -63,21 +58,6 @@ def per_species_scores(
             row["auroc"] = auroc(y_true[:, i], y_score[:, i])
         out[c] = row
     return out
-
-
-def average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
-    """Area under the precision-recall curve of one species; None when it has no positive."""
-    if np.asarray(y_true).sum() == 0:
-        return None
-    return float(average_precision_score(y_true, y_score))
-
-
-def auroc(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
-    """Area under the ROC curve of one species; None when its windows are all of one kind."""
-    y_true = np.asarray(y_true)
-    if y_true.sum() == 0 or y_true.sum() == len(y_true):
-        return None
-    return float(roc_auc_score(y_true, y_score))
 
 
 def macro_f1(
@@ -157,11 +137,9 @@ def macro_auroc(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def single_label_scores(true_class: np.ndarray, pred_class: np.ndarray) -> dict[str, float]:
     """Accuracy and balanced accuracy (mean recall over the classes present) of class indices."""
-    if len(true_class) == 0:
-        return {"accuracy": float("nan"), "balanced_accuracy": float("nan")}
     return {
-        "accuracy": float(accuracy_score(true_class, pred_class)),
-        "balanced_accuracy": float(balanced_accuracy_score(true_class, pred_class)),
+        "accuracy": accuracy(true_class, pred_class),
+        "balanced_accuracy": balanced_accuracy(true_class, pred_class),
     }
 
 
@@ -217,6 +195,8 @@ def embedding_statistics(
 
 def silhouette(embeddings: np.ndarray, classes: np.ndarray, max_windows: int = 2000) -> float:
     """Silhouette coefficient of penultimate-layer embeddings of one-species windows (seed 003)."""
+    from sklearn.metrics import silhouette_score  # only runs with embedding statistics
+
     keep = np.flatnonzero(classes >= 0)[:max_windows]
     if len(set(classes[keep])) < 2 or len(keep) <= len(set(classes[keep])):
         return float("nan")
