@@ -58,13 +58,18 @@ def check_report(browser: str, report: Path, screenshot: Path) -> dict:
     page = report.parent / "_browser_check.html"
     page.write_text(CHECK_PAGE.replace('src="report.html"', f'src="{report.name}"'))
     try:
-        proc = headless(
-            browser, "--allow-file-access-from-files", "--virtual-time-budget=20000",
-            "--dump-dom", page.as_uri(),
-        )  # fmt: skip
+        # the clips' metadata loads in real time, not in the virtual time budget: on a busy
+        # machine the DOM can be dumped before the page wrote its result, so look again
+        for _ in range(3):
+            proc = headless(
+                browser, "--allow-file-access-from-files", "--virtual-time-budget=20000",
+                "--dump-dom", page.as_uri(),
+            )  # fmt: skip
+            found = re.search(r'<pre id="result">([^<]*)</pre>', proc.stdout)
+            if not found or found.group(1) != "pending":
+                break
     finally:
         page.unlink()
-    found = re.search(r'<pre id="result">([^<]*)</pre>', proc.stdout)
     result = json.loads(html.unescape(found.group(1))) if found else {"error": proc.stderr[-2000:]}
     shot = headless(
         browser, "--window-size=1300,12000", f"--screenshot={screenshot}", report.as_uri()

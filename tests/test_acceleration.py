@@ -183,15 +183,18 @@ def trained(tmp_path_factory):
     killed = _workdir(tmp_path_factory.mktemp("killed"))
     target = f"{_run('acc_bf16')}/metrics.json"
     cmd = SNAKEMAKE + ["--directory", str(killed), "--configfile", str(killed / "config.yaml")]
-    proc = subprocess.Popen(
-        [*cmd, "--cores", "2", target], start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    output = killed / "snakemake.out"
+    with output.open("w") as out:
+        proc = subprocess.Popen(
+            [*cmd, "--cores", "2", target], start_new_session=True, stdout=out, stderr=out,
+        )  # fmt: skip
     resume = killed / _run("acc_bf16") / "resume.pt"
     log = killed / "results/logs/train/acc_bf16/seed0.log"
     deadline = time.time() + 600
     while not resume.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
+    if proc.poll() is not None:  # it ended (failed) before its first checkpoint
+        pytest.fail(f"the run to kill ended with {proc.returncode}:\n{output.read_text()[-3000:]}")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert resume.exists(), "the bf16 run never wrote its first epoch checkpoint"

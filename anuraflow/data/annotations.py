@@ -537,7 +537,10 @@ def normalise_annotation_file(
 
 
 def merge_annotations(paths: list[str | Path], out_path: str | Path) -> pd.DataFrame:
-    frames = [pd.read_parquet(p) for p in paths]
+    # one small file per recording: read on this thread, without Arrow's thread pools, whose
+    # workers can abort the process at exit (apache/arrow#34314: three merge_annotations jobs
+    # of one test-suite run died with SIGABRT after writing their output)
+    frames = [pd.read_parquet(p, use_threads=False, pre_buffer=False) for p in paths]
     non_empty = [f for f in frames if len(f)]
     df = pd.concat(non_empty, ignore_index=True) if non_empty else frames[0].iloc[:0]
     df = df.sort_values(["recording_id", "start_s", "species"]).reset_index(drop=True)
