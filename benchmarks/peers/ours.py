@@ -1,0 +1,136 @@
+"""One timed measurement of anuraflow, run by benchmarks/peers/compare.py in anuraflow's
+environment (.venv); it prints one JSON line.
+
+    ours.py predict --arch resnet18 --audio long.wav --warmup short.wav --threads 2
+    ours.py train --arch mobilenetv3_large --threads 2 --steps 4 --precision auto
+    ours.py embed --audio long.wav --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent.parent), str(HERE.parent)]  # the repository, benchmarks/
+
+N_CLASSES = 42
+
+
+def write_bundle(path: Path, arch: str) -> None:
+    """A model bundle as `train_model` writes it: random weights, 42 species, the default
+    frontend (16 kHz, 128 mels), the experiment defaults of `arch`."""
+    import torch
+
+    from anuraflow.features.frontend import Frontend
+    from anuraflow.features.logmel import LogMelConfig
+    from anuraflow.learn.bundle import save_bundle
+    from anuraflow.learn.experiments import experiment_settings
+    from anuraflow.learn.models import build_model
+
+    frontend = Frontend(LogMelConfig(), 3.0, "dataset", torch.full((128,), -50.0), torch.ones(128) * 15)
+    settings = experiment_settings({"name": arch, "model": arch})
+    torch.manual_seed(0)
+    model = build_model(arch, N_CLASSES, n_mels=128, n_frames=frontend.n_frames, **settings["model_args"])
+    codes = {f"SP{i:03d}": f"species {i}" for i in range(N_CLASSES)}
+    info = {"experiment": "benchmark", "seed": 0, "fold": None, "epoch": 0, "provenance": {}}
+    save_bundle(path, model.eval(), frontend, settings, codes, None, info)
+
+
+def predict(args) -> dict:
+    """`predict_recording`, the call of the rule `predict_recording`, at `predict`'s defaults
+    (fp32, channels_last auto: on, batch 256, 300 s blocks): it reads, resamples, scores and
+    writes the scores, the Raven table and the record."""
+    from anuraflow.detect.predict import PredictSettings, predict_recording
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "model.pt"
+        write_bundle(bundle, args.arch)
+        settings = PredictSettings(batch_size=args.batch)
+        outputs = {k: str(Path(tmp) / f"{k}.out") for k in ("scores", "raven", "record")}
+        predict_recording(args.warmup, bundle, "warmup", outputs, settings, say=lambda _: None)
+        started = time.perf_counter()
+        record = predict_recording(args.audio, bundle, "long", outputs, settings, say=lambda _: None)
+        wall = time.perf_counter() - started
+    return {"windows": record["n_windows"], "wall_s": wall, "precision": record["scored_with"]["precision"]}
+
+
+def train(args) -> dict:
+    """The trainer's own step (`train_step`: the device-resident bank, gather, normalisation,
+    SpecAugment, time shift and mixing of the experiment) at batch 64 on the log-mels of
+    the field recordings (benchmarks/data_path.py), `--precision` resolved as a run's is."""
+    import torch
+    from data_path import AUDIO_DIR, field_recordings, make_bank, ours, real_frames, setup  # noqa: F401
+
+    from anuraflow.learn.acceleration import resolve_precision
+    from anuraflow.learn.experiments import experiment_settings
+
+    device = torch.device("cpu")
+    settings = experiment_settings({"name": args.arch, "model": args.arch})
+    settings = {**settings, "precision": resolve_precision(args.precision, "cpu")}
+    bank = make_bank(real_frames(field_recordings(AUDIO_DIR)), 10, device)
+    batch = 64
+    windows_per_s = ours(settings, device, bank, batch, args.steps, args.warmup_steps)
+    return {
+        "windows": args.steps * batch,
+        "wall_s": args.steps * batch / windows_per_s,
+        "batch": batch,
+        "precision": settings["precision"],
+        "mixing": sorted(settings["mixing"]["methods"]) if settings.get("mixing") else [],
+    }
+
+
+def embed(args) -> dict:
+    """The embedding stage's call, `embed_recording` (decoding, resampling to 48 kHz, the
+    windows, BirdNET V2.4 on LiteRT with XNNPACK, the embedding layer read), at the stage's
+    defaults (1 interpreter thread, 4 windows per invocation) in `--workers` threads, as the
+    stage's parallel jobs run; each worker's interpreter warmed first, as a job's is."""
+    import numpy as np
+    import soundfile as sf
+    from embedding_throughput import embed_in_workers
+
+    from anuraflow.data.windows import window_starts
+    from anuraflow.features.birdnet import BirdNetEmbedder
+    from anuraflow.features.embeddings import EmbeddingConfig
+
+    cfg = EmbeddingConfig()
+    starts = window_starts(sf.info(args.audio).duration, cfg.window_s, cfg.hop_s)
+    embedders = [BirdNetEmbedder(threads=args.threads, batch_size=args.batch) for _ in range(args.workers)]
+    for e in embedders:
+        e.embed(np.zeros((args.batch, 144000), np.float32))
+    started = time.perf_counter()
+    emb = embed_in_workers(Path(args.audio), starts, embedders, cfg)
+    wall = time.perf_counter() - started
+    return {"windows": len(emb), "wall_s": wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("task", choices=["predict", "train", "embed"])
+    ap.add_argument("--arch", default="resnet18")
+    ap.add_argument("--audio")
+    ap.add_argument("--warmup")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--warmup-steps", type=int, default=1)
+    ap.add_argument("--precision", default="auto")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    warnings.simplefilter("ignore")
+    row = {"predict": predict, "train": train, "embed": embed}[args.task](args)
+    row.update(tool="ours", torch=torch.__version__, pid=os.getpid())
+    print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
