@@ -3,7 +3,7 @@ audio embedded per wall second, on `--minutes` of audio at a 1 s hop (3 s window
 2 cores (`--threads` interpreter threads for the reference loops), the median of `--rounds`:
 
 - ours: `embed_recording` on the file (decoding, resampling to 48 kHz, 16-bit levels, the
-  windows, the interpreter with `experimental_preserve_all_tensors` and the default XNNPACK
+  windows, the model with the embedding as its output (`embedding_model_content`) on XNNPACK
   delegate), as one worker with 2 interpreter threads, one window per call or batched, and as
   2 workers (Python threads, as the stage's jobs are) with 1 interpreter thread each;
 - BirdNET-Analyzer's loop: its interpreter (no default delegates), one window per invocation,

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
+from scipy.signal import resample_poly
 from sklearn.metrics.pairwise import cosine_similarity
 
 from anuraflow.data.audio import standardise_recording
@@ -88,6 +89,29 @@ def test_cached_embedding_equals_a_direct_interpreter_call(real_cache):
 
 
 @needs_birdnet
+@needs_birdnet
+def test_the_embedding_output_model_equals_reading_the_tensor_of_the_whole_model(real_data):
+    """The in-memory model ending at the embedding (no classifier, the embedding its output)
+    gives bit-identical embeddings to reading that tensor of the unchanged file under
+    `experimental_preserve_all_tensors`, batched or not, and drops only the last layer."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    path = birdnet.birdnet_model_path()
+    whole = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0).subgraphs[0]
+    cut = schema.ModelT.InitFromPackedBuf(
+        bytearray(birdnet.embedding_model_content(path)), 0
+    ).subgraphs[0]
+    assert len(cut.operators) == len(whole.operators) - 1
+    assert [cut.tensors[i].name.decode() for i in cut.outputs] == [birdnet.EMBEDDING_TENSOR]
+    audio, rate = sf.read(real_data / "1min.wav", dtype="float32")
+    window = resample_poly(audio[: 3 * rate], 48000 // 16000, rate // 16000).astype(np.float32)
+    windows = np.stack([window, window[::-1].copy(), 0.5 * window])
+    expected = np.stack([direct_embedding(w) for w in windows])
+    for batch in (1, 2):
+        got = birdnet.BirdNetEmbedder(threads=1, batch_size=batch).embed(windows)
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_the_cache_is_deterministic(real_cache):
     digest = [hashlib.sha256((real_cache / f"{n}.parquet").read_bytes()).hexdigest() for n in "ab"]
     assert digest[0] == digest[1]
