@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +61,16 @@ def cpu_capability() -> dict:
         "cpu": cpu_name(),
         "logical_cpus": os.cpu_count(),
         "flags": {f: f in flags for f in named},
-        "summary": "amx" if "amx_bf16" in flags else "avx512_bf16" if "avx512_bf16" in flags
-        else "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other",
-    }  # fmt: skip
+        "summary": "amx"
+        if "amx_bf16" in flags
+        else "avx512_bf16"
+        if "avx512_bf16" in flags
+        else "avx512"
+        if "avx512f" in flags
+        else "avx2"
+        if "avx2" in flags
+        else "other",
+    }
 
 
 def field_recording(out: Path, minutes: float) -> tuple[Path, Path]:
@@ -106,9 +113,7 @@ def children_seconds() -> float:
 def measure(python: Path, script: str, args: list[str]) -> dict:
     """One process: its JSON line, its wall time, and the load of other processes meanwhile."""
     busy, own, started = busy_seconds(), children_seconds(), time.perf_counter()
-    proc = subprocess.run(
-        [str(python), str(HERE / script), *args], capture_output=True, text=True
-    )
+    proc = subprocess.run([str(python), str(HERE / script), *args], capture_output=True, text=True)
     wall = time.perf_counter() - started
     busy, own = busy_seconds() - busy, children_seconds() - own
     if proc.returncode != 0:
@@ -128,28 +133,48 @@ def variants(args, long: Path, short: Path) -> dict[str, dict[str, tuple]]:
         q = questions[f"predict_{net}"] = {"ours": (OURS, "ours.py", [*pred, "--arch", net])}
         for batch in args.oss_batches:
             q[f"opensoundscape_batch{batch}"] = (
-                THEIRS, "theirs.py", [*pred, "--arch", net, "--batch", str(batch)],
-            )  # fmt: skip
+                THEIRS,
+                "theirs.py",
+                [*pred, "--arch", net, "--batch", str(batch)],
+            )
     emb = ["embed", "--audio", str(long)]
     questions["embeddings"] = {
-        "ours_2x1thread": (OURS, "ours.py", [*emb, "--workers", "2", "--threads", "1", "--batch", "4"]),
-        "ours_1x2thread": (OURS, "ours.py", [*emb, "--workers", "1", "--threads", "2", "--batch", "4"]),
-        "birdnet_analyzer_loop": (THEIRS, "theirs.py", [*emb, *t, "--loop", "analyzer"]),
-        "litert_xnnpack_logits_1x2thread": (THEIRS, "theirs.py", [*emb, *t, "--loop", "xnnpack_logits"]),
-        "litert_xnnpack_logits_2x1thread": (
-            THEIRS, "theirs.py", [*emb, "--threads", "1", "--workers", "2", "--loop", "xnnpack_logits"],
+        "ours_2x1thread": (
+            OURS,
+            "ours.py",
+            [*emb, "--workers", "2", "--threads", "1", "--batch", "4"],
         ),
-    }  # fmt: skip
+        "ours_1x2thread": (
+            OURS,
+            "ours.py",
+            [*emb, "--workers", "1", "--threads", "2", "--batch", "4"],
+        ),
+        "birdnet_analyzer_loop": (THEIRS, "theirs.py", [*emb, *t, "--loop", "analyzer"]),
+        "litert_xnnpack_logits_1x2thread": (
+            THEIRS,
+            "theirs.py",
+            [*emb, *t, "--loop", "xnnpack_logits"],
+        ),
+        "litert_xnnpack_logits_2x1thread": (
+            THEIRS,
+            "theirs.py",
+            [*emb, "--threads", "1", "--workers", "2", "--loop", "xnnpack_logits"],
+        ),
+    }
     steps = ["--steps", str(args.train_steps), "--warmup-steps", "1"]
     for net in NETS:
         q = questions[f"train_{net}"] = {}
         for precision in ("auto", "fp32", "bf16"):
             q[f"ours_{precision}"] = (
-                OURS, "ours.py", ["train", "--arch", net, *t, *steps, "--precision", precision],
-            )  # fmt: skip
+                OURS,
+                "ours.py",
+                ["train", "--arch", net, *t, *steps, "--precision", precision],
+            )
         q["opensoundscape_default"] = (
-            THEIRS, "theirs.py", ["train", "--arch", net, "--audio", str(long), *t, *steps],
-        )  # fmt: skip
+            THEIRS,
+            "theirs.py",
+            ["train", "--arch", net, "--audio", str(long), *t, *steps],
+        )
     return questions
 
 
@@ -191,12 +216,15 @@ def ratios(summary: dict) -> dict:
             oss = {k: v["median"] for k, v in q.items() if k.startswith("opensoundscape")}
             best = max(oss, key=oss.get)
             out[f"predict_{net}"] = {
-                "vs_opensoundscape_default": round(q["ours"]["median"] / oss["opensoundscape_batch1"], 2)
-                if "opensoundscape_batch1" in oss else None,
+                "vs_opensoundscape_default": round(
+                    q["ours"]["median"] / oss["opensoundscape_batch1"], 2
+                )
+                if "opensoundscape_batch1" in oss
+                else None,
                 "vs_opensoundscape_best": round(q["ours"]["median"] / oss[best], 2),
                 "opensoundscape_best_variant": best,
                 "target": 1.5,
-            }  # fmt: skip
+            }
         q = summary.get(f"train_{net}")
         if q:
             out[f"train_{net}"] = {
@@ -230,8 +258,11 @@ def versions() -> dict:
     return json.loads(out.stdout)
 
 
-UNITS = {"predict": ("audio s per s", 1.0), "embeddings": ("audio s per s", 1.0),
-         "train": ("windows per s", 1.0)}  # fmt: skip
+UNITS = {
+    "predict": ("audio s per s", 1.0),
+    "embeddings": ("audio s per s", 1.0),
+    "train": ("windows per s", 1.0),
+}
 
 
 def markdown(report: dict) -> str:
@@ -248,8 +279,12 @@ def markdown(report: dict) -> str:
     ]
     for question, vs in report["results"].items():
         unit = UNITS[question.split("_")[0]][0]
-        lines += [f"## {question}", "", f"| variant | {unit} (median) | rounds | other load (cores) |",
-                  "|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"## {question}",
+            "",
+            f"| variant | {unit} (median) | rounds | other load (cores) |",
+            "|---|---|---|---|",
+        ]
         for name, s in vs.items():
             dropped = f" (dropped: {s['dropped_rounds']})" if s["dropped_rounds"] else ""
             flag = " (every round disturbed)" if s["all_rounds_disturbed"] else ""
@@ -270,10 +305,19 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--train-steps", type=int, default=4, help="timed steps of batch 64")
-    ap.add_argument("--oss-batches", type=int, nargs="+", default=[1, 16, 64],
-                    help="OpenSoundscape's predict batch sizes (1 is its default)")  # fmt: skip
-    ap.add_argument("--max-other-load", type=float, default=0.25,
-                    help="cores used by other processes above which a round is dropped")  # fmt: skip
+    ap.add_argument(
+        "--oss-batches",
+        type=int,
+        nargs="+",
+        default=[1, 16, 64],
+        help="OpenSoundscape's predict batch sizes (1 is its default)",
+    )
+    ap.add_argument(
+        "--max-other-load",
+        type=float,
+        default=0.25,
+        help="cores used by other processes above which a round is dropped",
+    )
     ap.add_argument("--only", nargs="+", help="these questions only (e.g. predict_resnet18)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "peers.json"))
     args = ap.parse_args()
@@ -289,7 +333,7 @@ def main() -> None:
     }
     report = {
         "benchmark": "peers",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "command": " ".join(["benchmarks/peers/compare.py", *sys.argv[1:]]),
         "machine": cpu_capability(),
         "threads": args.threads,

@@ -34,10 +34,14 @@ def write_bundle(path: Path, arch: str) -> None:
     from anuraflow.learn.experiments import experiment_settings
     from anuraflow.learn.models import build_model
 
-    frontend = Frontend(LogMelConfig(), 3.0, "dataset", torch.full((128,), -50.0), torch.ones(128) * 15)
+    frontend = Frontend(
+        LogMelConfig(), 3.0, "dataset", torch.full((128,), -50.0), torch.ones(128) * 15
+    )
     settings = experiment_settings({"name": arch, "model": arch})
     torch.manual_seed(0)
-    model = build_model(arch, N_CLASSES, n_mels=128, n_frames=frontend.n_frames, **settings["model_args"])
+    model = build_model(
+        arch, N_CLASSES, n_mels=128, n_frames=frontend.n_frames, **settings["model_args"]
+    )
     codes = {f"SP{i:03d}": f"species {i}" for i in range(N_CLASSES)}
     info = {"experiment": "benchmark", "seed": 0, "fold": None, "epoch": 0, "provenance": {}}
     save_bundle(path, model.eval(), frontend, settings, codes, None, info)
@@ -56,9 +60,15 @@ def predict(args) -> dict:
         outputs = {k: str(Path(tmp) / f"{k}.out") for k in ("scores", "raven", "record")}
         predict_recording(args.warmup, bundle, "warmup", outputs, settings, say=lambda _: None)
         started = time.perf_counter()
-        record = predict_recording(args.audio, bundle, "long", outputs, settings, say=lambda _: None)
+        record = predict_recording(
+            args.audio, bundle, "long", outputs, settings, say=lambda _: None
+        )
         wall = time.perf_counter() - started
-    return {"windows": record["n_windows"], "wall_s": wall, "precision": record["scored_with"]["precision"]}
+    return {
+        "windows": record["n_windows"],
+        "wall_s": wall,
+        "precision": record["scored_with"]["precision"],
+    }
 
 
 def train(args) -> dict:
@@ -66,7 +76,14 @@ def train(args) -> dict:
     SpecAugment, time shift and mixing of the experiment) at batch 64 on the log-mels of
     the field recordings (benchmarks/data_path.py), `--precision` resolved as a run's is."""
     import torch
-    from data_path import AUDIO_DIR, field_recordings, make_bank, ours, real_frames, setup  # noqa: F401
+    from data_path import (  # noqa: F401
+        AUDIO_DIR,
+        field_recordings,
+        make_bank,
+        ours,
+        real_frames,
+        setup,
+    )
 
     from anuraflow.learn.acceleration import resolve_precision
     from anuraflow.learn.experiments import experiment_settings
@@ -101,7 +118,9 @@ def embed(args) -> dict:
 
     cfg = EmbeddingConfig()
     starts = window_starts(sf.info(args.audio).duration, cfg.window_s, cfg.hop_s)
-    embedders = [BirdNetEmbedder(threads=args.threads, batch_size=args.batch) for _ in range(args.workers)]
+    embedders = [
+        BirdNetEmbedder(threads=args.threads, batch_size=args.batch) for _ in range(args.workers)
+    ]
     for e in embedders:
         e.embed(np.zeros((args.batch, 144000), np.float32))
     started = time.perf_counter()
