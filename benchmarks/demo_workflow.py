@@ -24,7 +24,10 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from workflow_run import cpu_name  # noqa: E402
+
 from anuraflow.core.fileio import json_text  # noqa: E402
+from anuraflow.learn.acceleration import cpu_has_native_bf16  # noqa: E402
 
 
 def rule_costs(benchmark_dir: Path) -> dict[str, dict]:
@@ -58,6 +61,10 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", help="working directory (default: a new temporary one)")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/demo_workflow.json"))
+    parser.add_argument(
+        "--config", nargs="+", default=[],
+        help="Snakemake --config values, e.g. 'experiment_overrides={precision: fp32}'",
+    )  # fmt: skip
     args = parser.parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="anuraflow-bench-"))
@@ -72,6 +79,7 @@ def main() -> None:
         str(workdir),
         "--cores",
         str(args.cores),
+        *(["--config", *args.config] if args.config else []),
     ]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -91,6 +99,9 @@ def main() -> None:
         "command": " ".join(cmd),
         "machine": {
             "platform": platform.platform(),
+            "cpu": cpu_name(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "native_bf16": cpu_has_native_bf16(),
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
             "torch": torch.__version__,
