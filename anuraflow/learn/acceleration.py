@@ -7,8 +7,9 @@ want), `compile` (`torch.compile` of the encoder) and the fused optimiser step, 
 PyTorch has one for the device. `auto` is what measured fastest (docs/benchmarks.md): on an
 H200 fp32 (MobileNetV3 trained 1.37 times faster in fp32, whose convolutions cuDNN runs in
 TF32, than under bf16 autocast); on a CPU with bf16 instructions (avx512_bf16 or AMX) bf16
-(1.3 to 1.9 times faster in training on a Zen 4 EPYC); on any other CPU fp32 (bf16 is
-emulated there and 2 to 5 times slower); and channels_last on CUDA, on a CPU for scoring only.
+(on a Zen 4 EPYC, from as fast as fp32 to 1.9 times faster in training, and the demo's macro
+F1 within its seed spread); on any other CPU fp32 (bf16 is emulated there and 2 to 5 times
+slower); and channels_last on CUDA, on a CPU for scoring only.
 """
 
 from __future__ import annotations
