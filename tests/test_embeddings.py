@@ -300,3 +300,11 @@ def test_a_class_folder_clip_is_embedded_from_its_own_rate(tmp_path):
     window, r48 = sf.read(tmp_path / "c48.wav", dtype="float32")
     assert list(starts) == [0.0] and r48 == 48000 and len(window) == 144000
     np.testing.assert_allclose(emb[0], direct_embedding(window), atol=1e-5, rtol=0)
+
+
+@needs_birdnet
+def test_a_file_that_is_no_tflite_model_is_named(tmp_path):
+    bad = tmp_path / "model.tflite"
+    bad.write_bytes(b"not a flatbuffer at all" * 10)
+    with pytest.raises(ValueError, match="model.tflite: not a TFLite model"):
+        birdnet.embedding_model_content(bad)

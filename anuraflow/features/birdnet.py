@@ -10,7 +10,7 @@ XNNPACK (LiteRT's default delegate) does not keep intermediate tensors, so the e
 the model with the embedding made its output and the classification layer after it removed
 (`embedding_model_content`, in memory; the file is not changed). That runs 1.1 times as fast
 as reading the tensor under `experimental_preserve_all_tensors`, with bit-identical
-embeddings, and 3 times as fast as BirdNET-Analyzer's delegate-free interpreter
+embeddings, and 3.6 times as fast as BirdNET-Analyzer's delegate-free interpreter
 (docs/benchmarks.md#against-the-peers).
 """
 
@@ -106,8 +106,11 @@ def _embedding_model_content(path: str, size: int, mtime_ns: int) -> bytes:
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
-    graph = model.subgraphs[0]
+    try:
+        model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
+        graph = model.subgraphs[0]
+    except Exception as err:  # flatbuffers raises whatever a bad offset leads to
+        raise ValueError(f"{path}: not a TFLite model ({type(err).__name__}: {err})") from err
     index = int(graph.outputs[0]) - 1  # where BirdNET-Analyzer reads the embedding
     name = graph.tensors[index].name.decode() if 0 <= index < len(graph.tensors) else None
     if name != EMBEDDING_TENSOR:

@@ -3,7 +3,7 @@
 #   bash benchmarks/peers/run.sh [compare.py options]   (e.g. --rounds 3 --threads 2)
 # Installs anuraflow's .venv (bin/bootstrap.sh) and the peers' own environment
 # (benchmarks/peers/.venv, from benchmarks/peers/requirements.txt: about 6 GB, skipped when
-# unchanged), then writes benchmarks/results/peers.json and peers.md (about 25 minutes).
+# unchanged), then writes benchmarks/results/peers.json and peers.md (17 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash bin/bootstrap.sh
