@@ -39,12 +39,12 @@ from anuraflow.learn.models import build_model  # noqa: E402
 MODELS = {"small_cnn": 8, "mobilenetv3_large": 42}
 
 
-def write_bundle(path: Path, model_name: str) -> None:
+def write_bundle(path: Path, model_name: str, n_classes: int | None = None) -> None:
     frontend = Frontend(
         LogMelConfig(), 3.0, "dataset", torch.full((128,), -50.0), torch.ones(128) * 15
     )
     settings = experiment_settings({"name": model_name, "model": model_name})
-    n = MODELS[model_name]
+    n = n_classes or MODELS[model_name]
     torch.manual_seed(0)
     model = build_model(
         model_name, n, n_mels=128, n_frames=frontend.n_frames, **settings["model_args"]

@@ -23,39 +23,17 @@ sys.path[:0] = [str(HERE.parent.parent), str(HERE.parent)]  # the repository, be
 N_CLASSES = 42
 
 
-def write_bundle(path: Path, arch: str) -> None:
-    """A model bundle as `train_model` writes it: random weights, 42 species, the default
-    frontend (16 kHz, 128 mels), the experiment defaults of `arch`."""
-    import torch
-
-    from anuraflow.features.frontend import Frontend
-    from anuraflow.features.logmel import LogMelConfig
-    from anuraflow.learn.bundle import save_bundle
-    from anuraflow.learn.experiments import experiment_settings
-    from anuraflow.learn.models import build_model
-
-    frontend = Frontend(
-        LogMelConfig(), 3.0, "dataset", torch.full((128,), -50.0), torch.ones(128) * 15
-    )
-    settings = experiment_settings({"name": arch, "model": arch})
-    torch.manual_seed(0)
-    model = build_model(
-        arch, N_CLASSES, n_mels=128, n_frames=frontend.n_frames, **settings["model_args"]
-    )
-    codes = {f"SP{i:03d}": f"species {i}" for i in range(N_CLASSES)}
-    info = {"experiment": "benchmark", "seed": 0, "fold": None, "epoch": 0, "provenance": {}}
-    save_bundle(path, model.eval(), frontend, settings, codes, None, info)
-
-
 def predict(args) -> dict:
     """`predict_recording`, the call of the rule `predict_recording`, at `predict`'s defaults
     (fp32, channels_last auto: on, batch 256, 300 s blocks): it reads, resamples, scores and
     writes the scores, the Raven table and the record."""
+    from predict_throughput import write_bundle  # a bundle as train_model writes it
+
     from anuraflow.detect.predict import PredictSettings, predict_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "model.pt"
-        write_bundle(bundle, args.arch)
+        write_bundle(bundle, args.arch, N_CLASSES)  # random weights, the default frontend
         settings = PredictSettings(batch_size=args.batch)
         outputs = {k: str(Path(tmp) / f"{k}.out") for k in ("scores", "raven", "record")}
         predict_recording(args.warmup, bundle, "warmup", outputs, settings, say=lambda _: None)
@@ -76,14 +54,7 @@ def train(args) -> dict:
     SpecAugment, time shift and mixing of the experiment) at batch 64 on the log-mels of
     the field recordings (benchmarks/data_path.py), `--precision` resolved as a run's is."""
     import torch
-    from data_path import (  # noqa: F401
-        AUDIO_DIR,
-        field_recordings,
-        make_bank,
-        ours,
-        real_frames,
-        setup,
-    )
+    from data_path import AUDIO_DIR, field_recordings, make_bank, ours, real_frames
 
     from anuraflow.learn.acceleration import resolve_precision
     from anuraflow.learn.experiments import experiment_settings

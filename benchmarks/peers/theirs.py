@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 import warnings
@@ -170,9 +169,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     row = {"predict": predict, "train": train, "embed": embed}[args.task](args)
     row.update(tool="theirs", torch=torch.__version__, pid=os.getpid())
-    print(json.dumps(row), file=sys.stdout, flush=True)
+    print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
     main()
