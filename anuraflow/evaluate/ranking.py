@@ -1,7 +1,8 @@
 """Threshold-free scores of one species, and single-label accuracies, in numpy: average
 precision, area under the ROC curve, accuracy and balanced accuracy. They follow scikit-learn's
 definitions (its functions are the tests' independent reference); computing them here keeps
-scikit-learn, and the SciPy it imports (about 0.9 s), out of every training and scoring job."""
+scikit-learn, and the SciPy it imports, out of every training job (0.6 s each;
+benchmarks/job_imports.py)."""
 
 from __future__ import annotations
 
