@@ -57,3 +57,31 @@ rule merge_annotations:
         "../envs/audio.yaml"
     script:
         "../workflow/scripts/merge_annotations.py"
+
+
+# The review pages' decisions (config review_labels): one table, each decision with its file
+# and line, checked against the recordings and the window grid (anuraflow/data/review_labels.py).
+if REVIEW_FILES is not None:
+
+    rule merge_review_labels:
+        input:
+            files=REVIEW_FILES,
+            manifest=f"{RESULTS}/recordings.parquet",
+        output:
+            decisions=f"{RESULTS}/review_labels.parquet",
+            record=f"{RESULTS}/review_labels.json",
+        params:
+            codes=SPECIES_CODES,
+            grid=(config["windows"]["length_s"], config["windows"]["hop_s"]),
+        log:
+            f"{RESULTS}/logs/merge_review_labels.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_review_labels.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            "../envs/audio.yaml"
+        script:
+            "../workflow/scripts/merge_review_labels.py"

@@ -54,6 +54,7 @@ else:
         input:
             manifest=f"{RESULTS}/recordings.parquet",
             annotations=f"{RESULTS}/annotations.parquet",
+            review=[] if REVIEW_FILES is None else f"{RESULTS}/review_labels.parquet",
         output:
             f"{RESULTS}/windows.parquet",
         params:

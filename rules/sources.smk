@@ -74,7 +74,7 @@ def recording_sources():
             p.recording_id: RecordingSource(
                 p.recording_id,
                 f"{root}/{p.site}/{p.audio_name}",
-                f"{root}/{p.site}/{p.label_name}",
+                str(p.label_path(root)) if p.labelled else None,
             )
             for p in synthetic_plan()
         }
@@ -159,3 +159,23 @@ for _name in EXPERIMENTS:
             f"experiment {_name!r} sets augment.noise but the config has no 'noise' section "
             "(the noise bank to mix from)"
         )
+
+
+def review_label_files():
+    """The labels files of the review folder (config review_labels), known when the DAG is
+    built: adding one reruns the merge of decisions and what depends on the windows."""
+    folder = config.get("review_labels")
+    if folder is None:
+        return None
+    if LABELS_WITHOUT_FILES:
+        raise WorkflowError(
+            "review_labels: the AnuraSet release and class folders take their labels from "
+            "metadata.csv or the folders; review labels need data.source directory or synthetic"
+        )
+    if not Path(folder).is_dir():
+        logger.info(f"note: review_labels folder {folder!r} does not exist yet: no decisions")
+        return []
+    return sorted(str(p) for p in Path(folder).glob("*.tsv"))
+
+
+REVIEW_FILES = review_label_files()

@@ -252,6 +252,11 @@ def split_dataset(
     recordings of a group always share a subset.
     """
     windows = pd.read_parquet(windows_path)
+    # recordings known only through their reviewed windows always train: their labels are
+    # partial, so they can neither select a model nor test it
+    partial = windows.get("partial", pd.Series(False, index=windows.index)).to_numpy(bool)
+    reviewed = sorted(windows.loc[partial, "recording_id"].unique())
+    windows = windows[~partial]
     recordings = windows["recording_id"]
     if groups:
         windows = windows.assign(recording_id=recordings.map(groups).fillna(recordings))
@@ -272,6 +277,9 @@ def split_dataset(
         splits = members.merge(by_group, on="group").sort_values("recording_id")
         splits = splits[["recording_id", "subset", "origin", "group"]].reset_index(drop=True)
         windows = windows.assign(recording_id=recordings)
+    if reviewed:
+        pinned = pd.DataFrame({"recording_id": reviewed, "subset": "train", "origin": "reviewed"})
+        splits = pd.concat([splits, pinned], ignore_index=True)
     counts = splits["origin"].value_counts().to_dict()
     print(f"split: {len(splits)} recordings; " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     write_parquet(splits, out_path)

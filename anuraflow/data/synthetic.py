@@ -58,6 +58,12 @@ class PlannedRecording:
     species: tuple[str, ...] = field(default=())
     # (code, start_s, end_s) of each planned bout; empty: the bouts are drawn with the calls
     bouts: tuple[tuple[str, float, float], ...] = field(default=())
+    labelled: bool = True  # False: the label file goes to truth/, out of the workflow's sight
+
+    def label_path(self, out_dir: str | Path) -> Path:
+        """Where its label file is written: beside the audio, or under truth/ (unlabelled)."""
+        site_dir = Path(out_dir) / self.site if self.labelled else Path(out_dir) / "truth" / self.site
+        return site_dir / self.label_name
 
 
 @dataclass(frozen=True)
@@ -359,14 +365,22 @@ class SyntheticSpec:
     prevalence: dict[str, float] | None = None  # uniform profile
     profile: str = "uniform"
     anuraset: dict | None = None  # anuraset profile: tiers, single_subset, empty_share
+    unlabelled: int = 0  # the last recordings of the plan, written without a label file
 
     def plan(self, codes: list[str]) -> list[PlannedRecording]:
         """Names, formats, species (and for the anuraset profile, bouts) of each recording."""
         if self.profile == "anuraset":
             from anuraflow.data.anuraset_like import plan_anuraset_like
 
-            return plan_anuraset_like(codes, self, **(self.anuraset or {}))[0]
+            return self._unlabel(plan_anuraset_like(codes, self, **(self.anuraset or {}))[0])
         return self.recordings(codes)
+
+    def _unlabel(self, plans: list[PlannedRecording]) -> list[PlannedRecording]:
+        if self.unlabelled >= len(plans):
+            raise ValueError(f"synthetic.unlabelled is {self.unlabelled}, the plan has "
+                             f"{len(plans)} recordings: some must keep their labels")  # fmt: skip
+        cut = len(plans) - self.unlabelled
+        return plans[:cut] + [replace(p, labelled=False) for p in plans[cut:]]
 
     def recordings(self, codes: list[str]) -> list[PlannedRecording]:
         """The recordings' names, sites and formats, cheap enough for every DAG build (the
@@ -374,7 +388,7 @@ class SyntheticSpec:
         if self.profile not in ("uniform", "anuraset"):
             raise ValueError(f"synthetic profile {self.profile!r}: one of uniform, anuraset")
         uniform = self.profile == "uniform"
-        return plan_dataset(
+        plans = plan_dataset(
             codes,
             self.n_recordings,
             self.seed,
@@ -384,16 +398,16 @@ class SyntheticSpec:
             self.min_recordings_per_species if uniform else 1,
             self.prevalence if uniform else None,
         )
+        return self._unlabel(plans)
 
 
 def _write_one(job: tuple) -> None:
     plan, voices, out_dir, spec = job
-    site_dir = out_dir / plan.site
     write_recording(
         plan,
         voices,
-        site_dir / plan.audio_name,
-        site_dir / plan.label_name,
+        out_dir / plan.site / plan.audio_name,
+        plan.label_path(out_dir),
         spec.duration_s,
         spec.seed,
         tuple(spec.snr_db),
@@ -438,7 +452,8 @@ def write_dataset(
             {
                 "recording_id": p.recording_id,
                 "audio": str(out_dir / p.site / p.audio_name),
-                "labels": str(out_dir / p.site / p.label_name),
+                "labels": str(p.label_path(out_dir)) if p.labelled else None,
+                "truth": None if p.labelled else str(p.label_path(out_dir)),
             }
             for p in plans
         ]

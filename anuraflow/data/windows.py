@@ -125,8 +125,11 @@ def segment_dataset(
     hop_s: float = 1.0,
     min_overlap_s: float = 0.0,
     label_rule: str = "overlap",
+    review_path: str | Path | None = None,
 ) -> pd.DataFrame:
-    """windows.parquet for every recording in the manifest."""
+    """windows.parquet for every recording in the manifest; with `review_path` (the merged
+    review decisions) the decisions applied (`review_labels.apply_review`): a recording
+    without a label file then keeps only its reviewed windows."""
     manifest = pd.read_parquet(manifest_path)
     if "status" in manifest:  # recordings skipped at ingest or annotation parsing get none
         manifest = manifest[manifest["status"] == "ok"]
@@ -150,5 +153,15 @@ def segment_dataset(
         df.insert(2, "site", rec.site)
         frames.append(df)
     windows = pd.concat(frames, ignore_index=True)
+    if review_path is not None:
+        from anuraflow.data.review_labels import apply_review
+
+        unlabelled = set(manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"])
+        windows, changed = apply_review(windows, pd.read_parquet(review_path), codes, unlabelled)
+        print(f"review decisions: {len(changed)} changed an annotation file's label")
+        for note in changed:
+            print(f"  {note}")
+        print(f"{int(windows['partial'].sum())} reviewed windows of {len(unlabelled)} "
+              "recordings without a label file", flush=True)  # fmt: skip
     write_parquet(windows, out_path)
     return windows

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from anuraflow.data.review_labels import known_mask
 from anuraflow.features.embeddings import embedding_config, read_embedding_cache, window_rows
 from anuraflow.features.frontend import (
     STORE_DTYPE,
@@ -32,6 +33,9 @@ class WindowBank:
     starts: torch.Tensor  # [n_windows] first frame of each window in `frames` (embeddings: row)
     labels: torch.Tensor  # [n_windows, n_classes] float32
     frontend: Frontend | EmbeddingFrontend  # on the same device
+    # [n_windows, n_classes] 0/1: which labels are known (reviewed windows of a recording
+    # without a label file); None: every label is
+    known: torch.Tensor | None = None
 
     @property
     def n_frames(self) -> int:
@@ -62,6 +66,11 @@ def load_noise_bank(path: str | Path, n_frames: int, device: torch.device) -> No
             f"noise bank {path} has {feats.shape[0]} frames, a window needs {n_frames}"
         )
     return NoiseBank(Frontend.store(feats).to(device), n_frames)
+
+
+def known_tensor(windows: pd.DataFrame, codes: list[str], device) -> torch.Tensor | None:
+    mask = known_mask(windows, codes)
+    return None if mask is None else torch.tensor(mask, device=device)
 
 
 def build_bank(
@@ -101,6 +110,7 @@ def build_bank(
         starts=torch.tensor(starts, dtype=torch.long, device=device),
         labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
         frontend=frontend.to(device),
+        known=known_tensor(windows, codes, device),
     )
 
 
@@ -140,4 +150,5 @@ def build_embedding_bank(
         starts=torch.tensor(starts, dtype=torch.long, device=device),
         labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
         frontend=frontend.to(device),
+        known=known_tensor(windows, codes, device),
     )

@@ -23,11 +23,25 @@ import torch
 import torch.nn.functional as F
 
 
-def bce(logits: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None):
-    """Binary cross-entropy per example, mean over classes; pos_weight scales positive terms."""
-    return F.binary_cross_entropy_with_logits(
-        logits, y, pos_weight=pos_weight, reduction="none"
-    ).mean(dim=1)
+def _class_mean(terms: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor:
+    """Mean over classes of per-class terms [N, C]; with `known` (0/1 [N, C]) the terms of
+    unknown labels count as 0 (a partially labelled window, docs/embeddings.md): the
+    denominator stays C, so a window with every label known weighs as without a mask."""
+    if known is not None:
+        terms = terms * known
+    return terms.mean(dim=1)
+
+
+def bce(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    pos_weight: torch.Tensor | None = None,
+    known: torch.Tensor | None = None,
+):
+    """Binary cross-entropy per example, mean over classes; pos_weight scales positive terms;
+    `known` masks the labels that are not known."""
+    terms = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
+    return _class_mean(terms, known)
 
 
 def focal(
@@ -36,15 +50,17 @@ def focal(
     gamma: float = 2.0,
     alpha: float | None = None,
     pos_weight: torch.Tensor | None = None,
+    known: torch.Tensor | None = None,
 ):
-    """Sigmoid focal loss (Lin et al. 2017) per example, mean over classes; gamma 0 is BCE."""
+    """Sigmoid focal loss (Lin et al. 2017) per example, mean over classes; gamma 0 is BCE;
+    `known` masks the labels that are not known."""
     ce = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
     p = torch.sigmoid(logits)
     p_t = p * y + (1 - p) * (1 - y)
     loss = (1 - p_t).clamp_min(0) ** gamma * ce
     if alpha is not None:
         loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
-    return loss.mean(dim=1)
+    return _class_mean(loss, known)
 
 
 def cross_entropy(

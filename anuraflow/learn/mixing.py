@@ -115,11 +115,18 @@ def mixed_loss(
     logits: torch.Tensor,
     y: torch.Tensor,
     mixture: Mixture,
+    known: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean over mixed examples k of sum_j W[k, j] * loss(logits_k, y_j): loss-level mixing."""
+    """Mean over mixed examples k of sum_j W[k, j] * loss(logits_k, y_j): loss-level mixing.
+    `known` [B, C] masks each original's unknown labels in its own term."""
     k, m = mixture.index.shape
     expanded = logits[:, None, :].expand(k, m, logits.shape[-1]).reshape(k * m, -1)
-    losses = per_example_loss(expanded, y[mixture.index.reshape(-1)]).reshape(k, m)
+    index = mixture.index.reshape(-1)
+    if known is None:
+        losses = per_example_loss(expanded, y[index])
+    else:
+        losses = per_example_loss(expanded, y[index], known=known[index])
+    losses = losses.reshape(k, m)
     return (mixture.weight * losses).sum(dim=1).mean()
 
 

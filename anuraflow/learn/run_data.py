@@ -80,6 +80,7 @@ def run_windows(inputs: RunInputs, fold: int | None) -> pd.DataFrame:
     )
     if fold is None:
         return windows
+    partial = windows["partial"].to_numpy(bool) if "partial" in windows else None
     folds = pd.read_parquet(inputs.folds).set_index("recording_id")["fold"]
     held = windows["recording_id"].map(folds).eq(fold).to_numpy()
     if inputs.fold_holds_out == "test":
@@ -91,6 +92,8 @@ def run_windows(inputs: RunInputs, fold: int | None) -> pd.DataFrame:
     else:
         in_cv = (windows["subset"] != "test").to_numpy()
         windows.loc[in_cv, "subset"] = np.where(held[in_cv], "val", "train")
+    if partial is not None:  # partially labelled (reviewed) windows only ever train
+        windows.loc[partial, "subset"] = "train"
     return windows
 
 
@@ -161,6 +164,14 @@ def prepare_run(
         settings["normalise"],
         device,
     )
+    if bank.known is not None and (
+        settings["task"] == "multiclass" or settings["loss"]["embedding"]
+    ):
+        raise ValueError(
+            "reviewed windows of recordings without a label file have partial labels: the "
+            "multiclass task and the embedding losses need every label; train on them with a "
+            "multilabel task and a classification loss (bce or focal)"
+        )
     noise = None
     if settings["augment"].get("noise"):
         if inputs.noise_bank is None:

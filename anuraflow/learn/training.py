@@ -89,8 +89,8 @@ class Objective:
     embedding: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     embedding_weight: float = 1.0
 
-    def __call__(self, h, logits, y, mixture: Mixture) -> torch.Tensor:
-        loss = mixed_loss(self.classification, logits.float(), y, mixture)
+    def __call__(self, h, logits, y, mixture: Mixture, known=None) -> torch.Tensor:
+        loss = mixed_loss(self.classification, logits.float(), y, mixture, known)
         if self.embedding is not None:
             loss = loss + self.embedding_weight * self.embedding(h.float(), mixture.targets(y))
         return loss
@@ -197,9 +197,10 @@ def train_step(
     still on the device: reading it would wait for the GPU every step."""
     x = prepare_inputs(bank, idx, settings, generator, noise)
     y = bank.labels[idx]
+    known = None if bank.known is None else bank.known[idx]
     with autocast(x.device.type, resolve_precision(settings["precision"], x.device.type)):
         mixture, h, logits = mixing_step(model, x, method, settings, generator)
-    loss = objective(h, logits, y, mixture)
+    loss = objective(h, logits, y, mixture, known)
     if hasattr(model, "penalty"):
         loss = loss + model.penalty()
     optimizer.zero_grad(set_to_none=True)

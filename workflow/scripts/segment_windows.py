@@ -15,4 +15,5 @@ with redirect_output(sm.log[0]):
         w["hop_s"],
         w["min_overlap_s"],
         w.get("label_rule", "overlap"),
+        review_path=sm.input.get("review") or None,
     )
