@@ -50,6 +50,7 @@ if SEARCH:
             search=config["search"],
             query=SEARCH_QUERY,
             audio_of={r: audio for r, (_, audio) in SEARCH_ARCHIVE.items()},
+            codes=SPECIES_CODES,
         log:
             f"{RESULTS}/logs/search_windows/{config['search']['name']}.log",
         benchmark:

@@ -187,11 +187,14 @@ def search_archive(
     top_k: int,
     outputs: SearchOutputs,
     band_hz: tuple[float, float] = (0.0, 24000.0),
+    codes: list[str] = (),
+    name: str = "query",
 ) -> pd.DataFrame:
     """Rank the archive's windows by similarity to the query windows and write the hits, the
-    Raven tables and the review page (clips cut from `audio_of[recording]`)."""
+    Raven tables and the review page (clips cut from `audio_of[recording]`; the page labels
+    any of `codes` and downloads labels-`name`.tsv)."""
     from anuraflow.report.page import render_report
-    from anuraflow.report.review import clip_entry
+    from anuraflow.report.review import review_entries
 
     archive = Archive.from_caches(archive_caches)
     starts, vectors, label = query.windows()
@@ -200,19 +203,15 @@ def search_archive(
     hits = hits_table(archive, rows, scores, query_ids, nearest)
     write_text(hits.to_csv(index=False, float_format="%.6f"), outputs.hits)
     write_search_tables(hits, outputs.raven_dir, label, band_hz)
-    clips_dir = Path(outputs.clips_dir)
-    clips_dir.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for hit in hits.itertuples(index=False):
-        entry = clip_entry(
-            audio_of[hit.recording_id], hit.start_s, hit.end_s, clips_dir / f"{hit.rank}.wav"
-        )
-        note = "query window" if hit.window_id in query_ids else None
-        if note is None and len(query_ids) > 1:
-            note = f"nearest query {hit.query}"
-        entries.append({"window_id": hit.window_id, "score": hit.similarity, "note": note, **entry})
+    notes = [
+        "query window" if w in query_ids else f"nearest query {q}" if len(query_ids) > 1 else None
+        for w, q in zip(hits["window_id"], hits["query"], strict=True)
+    ]
+    cards = hits.assign(score=hits["similarity"], species=label, note=notes)
     context = {
         "title": f"Search by example: {query.recording_id}",
+        "name": name,
+        "codes": list(codes) or ([label] if label else []),
         "query_recording": query.recording_id,
         "query_source": str(query.table) if query.table is not None else "window ids",
         "query_ids": query_ids,
@@ -220,7 +219,7 @@ def search_archive(
         "n_archive": len(archive.embeddings),
         "n_recordings": len(set(archive.recording_ids)),
         "top_k": len(hits),
-        "entries": entries,
+        "entries": review_entries(cards, audio_of, outputs.clips_dir),
     }
     write_text(render_report(context, "search.html.j2"), outputs.page)
     return hits

@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import soundfile as sf
 
 from anuraflow.evaluate.analysis import RunPredictions
@@ -57,6 +58,33 @@ def clip_entry(audio: str | Path, start_s: float, end_s: float, clip_out: Path) 
         "audio": f"{clip_out.parent.name}/{clip_out.name}",
         "thumbnail": spectrogram_png(clip, rate),
     }
+
+
+def review_entries(hits: pd.DataFrame, audio_of: dict[str, str], clips_dir: str | Path) -> list:
+    """The cards of a review page (search, suggestions): each hit's clip cut to
+    `clips_dir/{rank}.wav` from `audio_of[recording]`, with its window, score, the species it
+    asks about and why it is there. `hits`: rank, recording_id, start_s, end_s, window_id,
+    score, species (or None), note (or None)."""
+    clips_dir = Path(clips_dir)
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for hit in hits.itertuples(index=False):
+        clip = clip_entry(
+            audio_of[hit.recording_id], hit.start_s, hit.end_s, clips_dir / f"{hit.rank}.wav"
+        )
+        entries.append(
+            {
+                "window_id": hit.window_id,
+                "recording": hit.recording_id,
+                "start_s": f"{hit.start_s:g}",
+                "end_s": f"{hit.end_s:g}",
+                "score": float(hit.score),
+                "species": hit.species,
+                "note": hit.note,
+                **clip,
+            }
+        )
+    return entries
 
 
 def write_gallery(p: RunPredictions, audio_dir: str | Path, out_dir: str | Path, k: int) -> list:

@@ -14,4 +14,6 @@ with redirect_output(sm.log[0]):
         sm.params.audio_of,
         s["top_k"],
         SearchOutputs(sm.output.hits, sm.output.raven, sm.output.page, sm.output.clips),
+        codes=sm.params.codes,
+        name=s["name"],
     )
