@@ -45,6 +45,7 @@ include: "rules/report.smk"
 include: "rules/predict_setup.smk"
 include: "rules/predict.smk"
 include: "rules/search_setup.smk"
+include: "rules/suggest.smk"
 include: "rules/search.smk"
 
 

@@ -3,13 +3,13 @@
 # windows; the top k as Raven tables and a review page (anuraflow/detect/search.py).
 
 
-if SEARCH:
+if EXTERNAL_AUDIO:
 
     # a recording outside the dataset (the predict archive, a query file), embedded on the
     # grid of its own duration
     rule external_embeddings:
         input:
-            audio=lambda w: SEARCH_EXTERNAL[w.recording],
+            audio=lambda w: EXTERNAL_AUDIO[w.recording],
         output:
             external_cache("{recording}"),
         params:
@@ -34,6 +34,9 @@ if SEARCH:
                 params.grid,
                 {**params.embeddings, "threads": threads},
             )
+
+
+if SEARCH:
 
     rule search_windows:
         input:

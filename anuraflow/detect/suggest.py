@@ -1,0 +1,248 @@
+"""What to label next: unlabelled windows ranked for review, agile modelling's active step.
+
+Each species gets `per_species` windows, chosen greedily in turns (one per species per round),
+each time the window with the highest mixed score for that species:
+
+    w_u * uncertainty + w_d * diversity + w_s * similarity
+
+- uncertainty: 1 - |p - t| / max(t, 1 - t) for the probe's score p and the species'
+  threshold t: 1 at the threshold, 0 at the far end of [0, 1];
+- diversity: the cosine distance of the window's embedding to the nearest window already
+  labelled or already chosen, over the largest such distance among the candidates (greedy
+  k-centre, Sener & Savarese 2018): a window far from everything labelled teaches most;
+- similarity: the best cosine similarity (clipped at 0) to the search's query windows, for the
+  query's species (every species when the query has no label).
+
+A window is suggested once, for the species it was chosen for; each gets a sentence saying
+why. `suggest_windows` writes the ranked table and the same review page as the search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anuraflow.core.fileio import write_text
+from anuraflow.data.windows import window_id
+from anuraflow.detect.search import Archive, unit_rows
+
+TERMS = ("uncertainty", "diversity", "similarity")
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How windows are chosen: the weights of the three terms and the per-species budget."""
+
+    per_species: int = 5
+    uncertainty: float = 1.0
+    diversity: float = 1.0
+    similarity: float = 0.0
+
+    def weights(self) -> np.ndarray:
+        return np.array([self.uncertainty, self.diversity, self.similarity])
+
+
+def uncertainty(prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """[n, species]: 1 where the score is at the species' threshold, 0 at 0 or 1's far end."""
+    t = np.asarray(thresholds, dtype=np.float64)[None, :]
+    return 1.0 - np.abs(np.asarray(prob, dtype=np.float64) - t) / np.maximum(t, 1.0 - t)
+
+
+def choose_windows(
+    prob: np.ndarray,
+    thresholds: np.ndarray,
+    embeddings: np.ndarray,
+    labelled: np.ndarray,
+    strategy: Strategy,
+    similarity: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The windows to review, in the order chosen: position (row of `prob`), species (column),
+    and each term's value when it was chosen. `labelled`: embeddings of the windows already
+    labelled (may be empty); `similarity`: [n, species] or None (the term is 0)."""
+    n, n_species = prob.shape
+    unc = uncertainty(prob, thresholds)
+    sim = np.zeros_like(unc) if similarity is None else np.clip(similarity, 0.0, None)
+    unit = unit_rows(embeddings)
+    nearest = np.ones(n)  # cosine distance to the nearest labelled or chosen window
+    if len(labelled):
+        nearest = np.clip(1.0 - (unit @ unit_rows(labelled).T).max(axis=1), 0.0, None)
+    free = np.ones(n, dtype=bool)
+    rows, w = [], strategy.weights()
+    for _ in range(strategy.per_species):
+        for j in range(n_species):
+            if not free.any():
+                break
+            top = nearest[free].max()
+            div = nearest / top if top > 0 else np.zeros(n)
+            total = w[0] * unc[:, j] + w[1] * div + w[2] * sim[:, j]
+            i = int(np.flatnonzero(free)[np.argmax(total[free])])  # ties: the earlier window
+            rows.append((i, j, unc[i, j], div[i], sim[i, j], total[i]))
+            free[i] = False
+            nearest = np.minimum(nearest, np.clip(1.0 - unit @ unit[i], 0.0, None))
+    return pd.DataFrame(rows, columns=["position", "species", *TERMS, "total"])
+
+
+def why(row, code: str, score: float, threshold: float, strategy: Strategy) -> str:
+    """One sentence per suggestion: the terms that chose it, the largest first."""
+    parts = {
+        "uncertainty": f"score {score:.2f} near the threshold {threshold:.2f} "
+        f"(uncertainty {row.uncertainty:.2f})",
+        "diversity": f"far from what is labelled (diversity {row.diversity:.2f})",
+        "similarity": f"like the query (similarity {row.similarity:.2f})",
+    }
+    weighted = {t: getattr(strategy, t) * getattr(row, t) for t in TERMS if getattr(strategy, t)}
+    order = sorted(weighted, key=weighted.get, reverse=True)
+    return f"for {code}: " + "; ".join(parts[t] for t in order)
+
+
+@dataclass(frozen=True)
+class SuggestOutputs:
+    table: str | Path  # suggestions.csv
+    page: str | Path  # the review page
+    clips_dir: str | Path  # its clips, beside it
+
+
+def candidate_rows(archive: Archive, exclude: set[tuple[str, float]]) -> np.ndarray:
+    """Rows of the archive not in `exclude` ((recording, start) already reviewed)."""
+    keys = zip(archive.recording_ids, np.round(archive.starts, 6), strict=True)
+    return np.array([k not in exclude for k in keys], dtype=bool)
+
+
+def suggestion_table(
+    archive: Archive, chosen: pd.DataFrame, prob, thresholds, codes, strategy: Strategy
+) -> pd.DataFrame:
+    """The ranked suggestions with their window, species, score, terms and reason."""
+    pos = chosen["position"].to_numpy()
+    starts = archive.starts[pos]
+    recs = archive.recording_ids[pos]
+    ends = np.round(starts + archive.window_s, 6)
+    species = [codes[j] for j in chosen["species"]]
+    score = prob[pos, chosen["species"].to_numpy()]
+    threshold = np.asarray(thresholds)[chosen["species"].to_numpy()]
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(pos) + 1),
+            "recording_id": recs,
+            "start_s": starts,
+            "end_s": ends,
+            "window_id": [window_id(r, s, e) for r, s, e in zip(recs, starts, ends, strict=True)],
+            "species": species,
+            "score": score,
+            "threshold": threshold,
+            **{t: chosen[t].to_numpy() for t in (*TERMS, "total")},
+        }
+    )
+    table["why"] = [
+        why(r, c, s, t, strategy)
+        for r, c, s, t in zip(chosen.itertuples(), species, score, threshold, strict=True)
+    ]
+    return table
+
+
+def write_suggestions(
+    table: pd.DataFrame,
+    audio_of: dict[str, str],
+    outputs: SuggestOutputs,
+    context: dict,
+) -> None:
+    """suggestions.csv and the review page (the search's labelling page)."""
+    from anuraflow.report.page import render_report
+    from anuraflow.report.review import review_entries
+
+    write_text(table.to_csv(index=False, float_format="%.6f"), outputs.table)
+    cards = table.assign(note=table["why"])
+    entries = review_entries(cards, audio_of, outputs.clips_dir)
+    write_text(render_report({**context, "entries": entries}, "suggest.html.j2"), outputs.page)
+
+
+@dataclass(frozen=True)
+class SuggestInputs:
+    """What `suggest_windows` reads."""
+
+    model: str | Path  # a probe's bundle (model.pt): its scores and thresholds
+    archive: list[str]  # embedding caches of the recordings whose windows may be suggested
+    dataset: list[str]  # embedding caches of the dataset (where the labelled windows are)
+    windows: str | Path  # windows.parquet: the windows labelled so far
+    review: str | Path | None = None  # review_labels.parquet: windows already reviewed
+    unlabelled: frozenset[str] | None = None  # only these recordings' windows (None: all)
+    query: object | None = None  # a detect.search.SearchQuery, for the similarity term
+
+
+def labelled_embeddings(inputs: SuggestInputs, archive: Archive) -> np.ndarray:
+    """Embeddings of the windows labelled so far (windows.parquet's), for diversity."""
+    same = sorted(map(str, inputs.dataset)) == sorted(map(str, inputs.archive))
+    dataset = archive if same else Archive.from_caches(inputs.dataset)
+    windows = pd.read_parquet(inputs.windows, columns=["recording_id", "start_s"])
+    keys = set(zip(windows["recording_id"], windows["start_s"].round(6), strict=True))
+    return dataset.embeddings[~candidate_rows(dataset, keys)]
+
+
+def query_similarity(query, archive: Archive, codes: list[str]) -> np.ndarray:
+    """[n, species]: each window's best cosine to the query windows, in the query label's
+    column (every column when the query has no label)."""
+    _, vectors, label = query.windows()
+    best = (unit_rows(archive.embeddings) @ unit_rows(vectors).T).max(axis=1)
+    sim = np.zeros((len(best), len(codes)))
+    columns = [codes.index(label)] if label in codes else range(len(codes))
+    sim[:, list(columns)] = best[:, None]
+    return sim
+
+
+def suggest_windows(
+    inputs: SuggestInputs,
+    audio_of: dict[str, str],
+    strategy: Strategy,
+    threshold: str | float,
+    outputs: SuggestOutputs,
+    name: str = "next",
+) -> pd.DataFrame:
+    """Rank the archive's unlabelled, unreviewed windows for review (module docstring) and
+    write suggestions.csv and the review page."""
+    import torch
+
+    from anuraflow.features.frontend import EmbeddingFrontend
+    from anuraflow.learn.bundle import load_bundle
+
+    bundle = load_bundle(inputs.model)
+    if not isinstance(bundle.frontend, EmbeddingFrontend):
+        raise ValueError(f"{inputs.model}: suggest needs a probe on embeddings (linear_probe or "
+                         "mlp_probe), this model reads spectrograms")  # fmt: skip
+    archive = Archive.from_caches(inputs.archive)
+    reviewed: set = set()
+    if inputs.review is not None:
+        review = pd.read_parquet(inputs.review, columns=["recording", "start_s"])
+        reviewed = set(zip(review["recording"], review["start_s"].round(6), strict=True))
+    free = candidate_rows(archive, reviewed)
+    if inputs.unlabelled is not None:
+        free &= np.isin(archive.recording_ids, list(inputs.unlabelled))
+    if not free.any():
+        raise ValueError("no unlabelled window left to suggest: every window of the archive "
+                         "has a label file or a decision")  # fmt: skip
+    labelled = labelled_embeddings(inputs, archive)
+    sim = None
+    if strategy.similarity and inputs.query is not None:
+        sim = query_similarity(inputs.query, archive, bundle.codes)[free]
+    pool = Archive(archive.recording_ids[free], archive.starts[free],
+                   archive.embeddings[free], archive.window_s)  # fmt: skip
+    rows = torch.from_numpy(np.ascontiguousarray(pool.embeddings))
+    prob = bundle.score(rows, torch.arange(len(rows)))
+    thresholds = bundle.decision_thresholds(threshold)
+    chosen = choose_windows(prob, thresholds, pool.embeddings, labelled, strategy, sim)
+    table = suggestion_table(pool, chosen, prob, thresholds, bundle.codes, strategy)
+    context = {
+        "title": f"What to label next: {name}",
+        "name": name,
+        "codes": bundle.codes,
+        "model": str(inputs.model),
+        "strategy": strategy,
+        "n_pool": int(len(pool.embeddings)),
+        "n_recordings": int(len(set(pool.recording_ids))),
+        "n_labelled": int(len(labelled)),
+    }
+    write_suggestions(table, audio_of, outputs, context)
+    print(f"{len(table)} windows suggested out of {len(pool.embeddings)} unlabelled ones",
+          flush=True)  # fmt: skip
+    return table

@@ -1,0 +1,30 @@
+"""Rule suggest_windows: rank the unlabelled windows for review and write the review page."""
+
+from anuraflow.core.fileio import redirect_output
+from anuraflow.detect.search import SearchQuery
+from anuraflow.detect.suggest import Strategy, SuggestInputs, SuggestOutputs, suggest_windows
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+s, q = sm.params.suggest, sm.params.search
+query = None
+if sm.input.query:
+    query = SearchQuery(sm.input.query, sm.params.query, q["table"], tuple(q["window_ids"]),
+                        q["label"])  # fmt: skip
+unlabelled = sm.params.unlabelled
+with redirect_output(sm.log[0]):
+    suggest_windows(
+        SuggestInputs(
+            sm.input.model,
+            list(sm.input.archive),
+            list(sm.input.dataset),
+            sm.input.windows,
+            sm.input.review or None,
+            None if unlabelled is None else frozenset(unlabelled),
+            query,
+        ),
+        sm.params.audio_of,
+        Strategy(s["per_species"], s["uncertainty"], s["diversity"], s["similarity"]),
+        s["threshold"],
+        SuggestOutputs(sm.output.table, sm.output.page, sm.output.clips),
+        s["name"],
+    )
