@@ -280,7 +280,18 @@ def merge_review_labels(
         f"{n} {d}" for d, n in record["n_decisions"].items()), flush=True)  # fmt: skip
     for o in record["overrides"]:
         print(f"  override: {o['by']} ({o['decision']}) replaces {o['replaced']} ({o['replaces']})")
-    out = decisions.assign(time=decisions["time"].astype(str))
+    # typed even when there is no decision yet (an empty folder)
+    out = decisions.assign(time=decisions["time"].astype(str)).astype(
+        {"start_s": float, "end_s": float, "line": int}
+    )
     write_parquet(out[COLUMNS], decisions_out)
     write_json(record, record_out)
     return decisions
+
+
+def labels_file_text(decisions: pd.DataFrame, reviewer: str, time: str) -> str:
+    """A labels file as the review page downloads it, from rows of recording, start_s, end_s,
+    species, decision: what a simulated reviewer (the loop's benchmark, the tests) writes."""
+    rows = ["\t".join([d.recording, f"{d.start_s:g}", f"{d.end_s:g}", d.species, d.decision,
+                       reviewer, time]) for d in decisions.itertuples(index=False)]  # fmt: skip
+    return "\n".join([PAGE_MARK, "\t".join(HEADER), *rows, f"{END_MARK} {len(rows)} decisions", ""])

@@ -22,26 +22,58 @@ def untimed_remark(manifest: pd.DataFrame) -> list[str]:
 
 
 def input_checks(
-    manifest: pd.DataFrame, orphan_label_files: list[str], ignored_files: list[str] = ()
+    manifest: pd.DataFrame,
+    orphan_label_files: list[str],
+    ignored_files: list[str] = (),
+    review: dict | None = None,
 ) -> dict:
     """What happened to every input that was not used as is: skipped, unlabelled, adjusted,
-    ignored by name."""
+    ignored by name; with `review` (review_labels.json), the labels files and every decision
+    that replaced an earlier one."""
     skipped = manifest[manifest["status"] == "skipped"]
     no_labels = manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"]
+    unlabelled = (
+        "Recordings without a label file: only their reviewed windows train"
+        if review is not None
+        else "Recordings without a label file, taken as having no calls"
+    )
+    lists = [
+        ("Label files without a recording", list(orphan_label_files)),
+        ("Files ignored by name (system files, other text)", list(ignored_files)),
+        (unlabelled, no_labels.tolist()),
+        (
+            "Adjusted or dropped annotation rows and other notes",
+            [n for ns in manifest["notes"] for n in ns],
+        ),
+    ]
+    remarks = untimed_remark(manifest)
+    if review is not None:
+        n = review["n_decisions"]
+        remarks.append(
+            f"Review labels: {len(review['files'])} files, {n['present']} present, "
+            f"{n['absent']} absent and {n['unsure']} unsure decisions (unsure ones are left "
+            "out); each present or absent one labels its window for that species only."
+        )
+        lists += [
+            (
+                "Review labels files (SHA-256)",
+                [f"{f['path']} ({f['sha256'][:12]})" for f in review["files"]],
+            ),
+            (
+                "Review decisions replacing an earlier one by the same reviewer (the later wins)",
+                [
+                    f"{o['by']}: {o['species']} {o['decision']} in {o['recording']} at "
+                    f"{o['start_s']:g} s, replacing {o['replaces']} ({o['replaced']})"
+                    for o in review["overrides"]
+                ],
+            ),
+        ]
     return {
         "used": int((manifest["status"] == "ok").sum()),
         "total": len(manifest),
-        "remarks": untimed_remark(manifest),
+        "remarks": remarks,
         "skipped": [{"cells": [r.recording_id, r.problem]} for r in skipped.itertuples()],
-        "lists": [
-            ("Label files without a recording", list(orphan_label_files)),
-            ("Files ignored by name (system files, other text)", list(ignored_files)),
-            ("Recordings without a label file, taken as having no calls", no_labels.tolist()),
-            (
-                "Adjusted or dropped annotation rows and other notes",
-                [n for ns in manifest["notes"] for n in ns],
-            ),
-        ],
+        "lists": lists,
     }
 
 

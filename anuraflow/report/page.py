@@ -93,6 +93,7 @@ class ReportInputs:
     splits: str
     manifest: str
     split_balance: str
+    review_labels: str | None = None  # review_labels.json: the labels files and overrides
 
 
 @dataclass
@@ -121,6 +122,7 @@ class ReportData:
     species: pd.DataFrame  # code, name
     counts: pd.Series  # windows per species
     groups: dict[str, str]  # code -> frequent / common / rare
+    review: dict | None = None  # the review labels' record (files, decisions, overrides)
 
     @property
     def order(self) -> list[str]:
@@ -143,6 +145,7 @@ def read_report_data(inputs: ReportInputs, settings: ReportSettings) -> ReportDa
         species=table,
         counts=counts,
         groups=assign_groups(table, counts.to_dict(), settings.group_thresholds),
+        review=json.loads(Path(inputs.review_labels).read_text()) if inputs.review_labels else None,
     )
 
 
@@ -215,7 +218,9 @@ def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
     prov = provenance(settings.config, d.manifest)
     checksums = checksum_table(prov.pop("inputs", {}))
     return {
-        "checks": input_checks(d.manifest, settings.orphan_label_files, settings.ignored_files),
+        "checks": input_checks(
+            d.manifest, settings.orphan_label_files, settings.ignored_files, d.review
+        ),
         "provenance_json": json.dumps(prov, indent=2, default=str),
         "provenance_tables": provenance_tables(prov),
         "checksum_table": checksums,

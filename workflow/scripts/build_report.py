@@ -16,6 +16,7 @@ with redirect_output(sm.log[0]):
             splits=sm.input.splits,
             manifest=sm.input.manifest,
             split_balance=sm.input.split_balance,
+            review_labels=sm.input.get("review_labels") or None,
         ),
         ReportSettings(
             species_entries=sm.params.species,
