@@ -9,6 +9,9 @@ apply unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -50,3 +53,40 @@ class MLPProbe(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(self.embed(x))
+
+
+def fit_probe(
+    x: np.ndarray,
+    y: np.ndarray,
+    known: np.ndarray | None = None,
+    steps: int = 300,
+    lr: float = 0.01,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A linear probe fitted full-batch (AdamW, `steps` steps) on embeddings normalised by
+    their own mean and deviation, with the masked BCE of partial labels; returns a function
+    [n, dim] -> [n, species] probabilities. The review loop's quick retrain (the benchmark
+    retrains it hundreds of times); the workflow trains probes with `fit`."""
+    from anuraflow.learn.losses import bce
+
+    torch.manual_seed(seed)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    mean, std = xt.mean(0), xt.std(0, unbiased=False).clamp_min(1e-6)
+    yt = torch.as_tensor(np.asarray(y, dtype=np.float32))
+    kt = None if known is None else torch.as_tensor(np.asarray(known, dtype=np.float32))
+    probe = LinearProbe(yt.shape[1], xt.shape[1])
+    optimizer = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=weight_decay)
+    inputs = (xt - mean) / std
+    for _ in range(steps):
+        optimizer.zero_grad()
+        bce(probe(inputs), yt, known=kt).mean().backward()
+        optimizer.step()
+    probe.eval()
+
+    def score(new):
+        with torch.no_grad():
+            z = (torch.as_tensor(np.asarray(new, dtype=np.float32)) - mean) / std
+            return torch.sigmoid(probe(z)).numpy()
+
+    return score
