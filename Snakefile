@@ -45,8 +45,9 @@ include: "rules/report.smk"
 include: "rules/predict_setup.smk"
 include: "rules/predict.smk"
 include: "rules/search_setup.smk"
-include: "rules/suggest.smk"
+include: "rules/suggest_setup.smk"
 include: "rules/search.smk"
+include: "rules/suggest.smk"
 
 
 rule all:

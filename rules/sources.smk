@@ -173,7 +173,9 @@ def review_label_files():
             "metadata.csv or the folders; review labels need data.source directory or synthetic"
         )
     if not Path(folder).is_dir():
-        logger.info(f"note: review_labels folder {folder!r} does not exist yet: no decisions")
+        logger.info(
+            f"note: review_labels folder {folder!r} does not exist yet: no decisions"
+        )
         return []
     return sorted(str(p) for p in Path(folder).glob("*.tsv"))
 
