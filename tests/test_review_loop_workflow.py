@@ -163,3 +163,35 @@ def test_a_relabelled_window_is_listed_in_the_report(loop):
         (windows["recording_id"] == row["recording"]) & (windows["start_s"] == row["start_s"])
     ]
     assert w[row["species"]].item() == (flipped["decision"].item() == "present")
+
+
+def test_suggest_mixes_in_the_search_and_ranks_a_predict_archive(loop):
+    """similarity: 1 with a search section raises the query species' term only; archive:
+    predict suggests windows of predict.audio_dir's recordings, embedded for it."""
+    from anuraflow.data.synthetic import write_new_recordings
+
+    windows = pd.read_parquet(loop / "results/windows.parquet")
+    query = windows[(windows["BOAFAB"] == 1) & ~windows["partial"]].iloc[0]
+    write_new_recordings(loop / "next_season", CODES, 5, 2, seed=11, duration_s=20)
+    config = {
+        **CONFIG,
+        "search": {"recording": query["recording_id"], "window_ids": [query["window_id"]],
+                   "label": "BOAFAB"},
+        "predict": {"audio_dir": "next_season", "experiment": "tiny_probe"},
+        "suggest": {"name": "mixed", "experiment": "tiny_probe", "per_species": 2,
+                    "similarity": 1.0},
+    }  # fmt: skip
+    (loop / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(loop, "suggest")
+    mixed = pd.read_csv(loop / "results/suggest/mixed/suggestions.csv")
+    assert (mixed.loc[mixed["species"] == "BOAFAB", "similarity"] > 0).all()
+    assert (mixed.loc[mixed["species"] != "BOAFAB", "similarity"] == 0).all()
+    assert mixed["why"].str.contains("like the query").any()
+    config["suggest"] = {"name": "season", "experiment": "tiny_probe", "archive": "predict"}
+    (loop / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(loop, "suggest")
+    season = pd.read_csv(loop / "results/suggest/season/suggestions.csv")
+    new = {p.stem for p in (loop / "next_season").rglob("*") if p.suffix in (".wav", ".flac")}
+    assert set(season["recording_id"]) <= new and len(season) == 5 * len(CODES)
+    assert len(list((loop / "results/search/embeddings").glob("*.parquet"))) == len(new)
+    (loop / "config.yaml").write_text(yaml.safe_dump(CONFIG))
