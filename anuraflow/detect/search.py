@@ -48,6 +48,21 @@ class Archive:
             raise ValueError("the archive has no embedding cache to search")
         return cls(np.concatenate(recs), np.concatenate(starts), np.concatenate(blocks), window_s)
 
+    def ranked(self, rows: np.ndarray) -> pd.DataFrame:
+        """rank, recording_id, start_s, end_s, window_id of the windows at `rows`, in order."""
+        starts = self.starts[rows]
+        ends = np.round(starts + self.window_s, 6)
+        recs = self.recording_ids[rows]
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, len(rows) + 1),
+                "recording_id": recs,
+                "start_s": starts,
+                "end_s": ends,
+                "window_id": [window_id(*w) for w in zip(recs, starts, ends, strict=True)],
+            }
+        )
+
 
 def selection_windows(
     table: str | Path, recording_id: str, duration_s: float, window_s: float, hop_s: float
@@ -102,21 +117,10 @@ def hits_table(
     archive: Archive, rows: np.ndarray, scores: np.ndarray, query_ids: list[str], nearest
 ) -> pd.DataFrame:
     """The ranked hits: rank, recording, window, similarity and the closest query window."""
-    starts = archive.starts[rows]
-    ends = np.round(starts + archive.window_s, 6)
-    recs = archive.recording_ids[rows]
-    return pd.DataFrame(
-        {
-            "rank": np.arange(1, len(rows) + 1),
-            "recording_id": recs,
-            "start_s": starts,
-            "end_s": ends,
-            "window_id": [window_id(r, s, e) for r, s, e in zip(recs, starts, ends, strict=True)],
-            "similarity": scores,
-            "query": [query_ids[q] for q in nearest],
-        },
-        columns=HIT_COLUMNS,
-    )
+    hits = archive.ranked(rows)
+    hits["similarity"] = scores
+    hits["query"] = [query_ids[q] for q in nearest]
+    return hits[HIT_COLUMNS]
 
 
 def write_search_tables(

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from anuraflow.core.fileio import write_text
-from anuraflow.data.windows import window_id
 from anuraflow.detect.search import Archive, unit_rows
 
 TERMS = ("uncertainty", "diversity", "similarity")
@@ -116,25 +115,12 @@ def suggestion_table(
 ) -> pd.DataFrame:
     """The ranked suggestions with their window, species, score, terms and reason."""
     pos = chosen["position"].to_numpy()
-    starts = archive.starts[pos]
-    recs = archive.recording_ids[pos]
-    ends = np.round(starts + archive.window_s, 6)
     species = [codes[j] for j in chosen["species"]]
     score = prob[pos, chosen["species"].to_numpy()]
     threshold = np.asarray(thresholds)[chosen["species"].to_numpy()]
-    table = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(pos) + 1),
-            "recording_id": recs,
-            "start_s": starts,
-            "end_s": ends,
-            "window_id": [window_id(r, s, e) for r, s, e in zip(recs, starts, ends, strict=True)],
-            "species": species,
-            "score": score,
-            "threshold": threshold,
-            **{t: chosen[t].to_numpy() for t in (*TERMS, "total")},
-        }
-    )
+    table = archive.ranked(pos).assign(species=species, score=score, threshold=threshold)
+    for t in (*TERMS, "total"):
+        table[t] = chosen[t].to_numpy()
     table["why"] = [
         why(r, c, s, t, strategy)
         for r, c, s, t in zip(chosen.itertuples(), species, score, threshold, strict=True)
