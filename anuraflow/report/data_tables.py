@@ -50,7 +50,8 @@ def input_checks(
     if review is not None:
         n = review["n_decisions"]
         remarks.append(
-            f"Review labels: {len(review['files'])} files, {n['present']} present, "
+            f"Review labels: {len(review['files'])} labels file"
+            f"{'s' if len(review['files']) != 1 else ''}, {n['present']} present, "
             f"{n['absent']} absent and {n['unsure']} unsure decisions (unsure ones are left "
             "out); each present or absent one labels its window for that species only."
         )
