@@ -77,6 +77,35 @@ if PREDICT:
         script:
             "../workflow/scripts/predict_summary.py"
 
+    rule predict_review:
+        input:
+            records=expand(
+                f"{PREDICT_DIR}/recordings/{{recording}}.json",
+                recording=sorted(PREDICT_SOURCES),
+            ),
+            scores=expand(
+                f"{PREDICT_DIR}/scores/{{recording}}.parquet",
+                recording=sorted(PREDICT_SOURCES),
+            ),
+        output:
+            page=f"{PREDICT_DIR}/review.html",
+            clips=directory(f"{PREDICT_DIR}/review_clips"),
+        params:
+            name=f"predict-{config['predict']['experiment']}",
+            k=config["predict"]["review_k"],
+        log:
+            f"{RESULTS}/logs/predict_review.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/predict_review.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        conda:
+            "../envs/report.yaml"
+        script:
+            "../workflow/scripts/predict_review.py"
+
 
 rule predict:
     input:

@@ -60,7 +60,13 @@ def predict_targets(wildcards):
         )
     targets = [
         f"{PREDICT_DIR}/{name}"
-        for name in ("detections.csv", "activity.csv", "activity.png", "recordings.tsv")
+        for name in (
+            "detections.csv",
+            "activity.csv",
+            "activity.png",
+            "recordings.tsv",
+            "review.html",
+        )
     ] + expand(
         f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
         recording=sorted(PREDICT_SOURCES),

@@ -188,6 +188,23 @@ def test_activity_counts_every_detection_by_site_and_hour(new_season):
 
 
 @pytest.mark.workflow
+def test_the_review_page_shows_each_species_best_windows(new_season):
+    """predict's review page: every species' top windows by score (at most two of one
+    recording), each with a playable clip and the labelling controls."""
+    out, truth = new_season
+    frames = [pd.read_parquet(p) for p in sorted((out / "scores").glob("*.parquet"))]
+    scores = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    page = (out / "review.html").read_text()
+    for code in CODES:
+        best = scores.sort_values(code, ascending=False, kind="stable")
+        best = best[best.groupby("recording_id").cumcount() < 2].iloc[0]
+        assert f"{best['recording_id']}_{best['start_s']:g}_{best['end_s']:g}" in page
+    assert page.count('class="hit"') == 5 * len(CODES)
+    assert len(list((out / "review_clips").glob("*.wav"))) == 5 * len(CODES)
+    assert "labels-predict-det_cnn.tsv" in page
+
+
+@pytest.mark.workflow
 def test_predict_scores_equal_the_evaluation_scores(trained):
     """The same frontend: scores of the run's own test recordings, read from the raw files,
     equal the evaluation's scores of the same windows."""

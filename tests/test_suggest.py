@@ -1,6 +1,7 @@
 """What to label next: the terms and the greedy choice against hand-worked cases."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from anuraflow.detect.search import Archive
@@ -93,3 +94,26 @@ def test_reviewed_windows_are_no_candidates():
     archive = Archive(np.array(["r1", "r1", "r2"], dtype=object), np.array([0.0, 1.0, 0.0]),
                       E[:3].astype(np.float32), 3.0)  # fmt: skip
     assert candidate_rows(archive, {("r1", 1.0)}).tolist() == [True, False, True]
+
+
+def test_predict_review_takes_each_species_top_windows_two_per_recording():
+    from anuraflow.detect.detection_review import top_windows
+
+    scores = pd.DataFrame(
+        {
+            "recording_id": ["a", "a", "a", "b", "b"],
+            "start_s": [0.0, 1.0, 2.0, 0.0, 1.0],
+            "end_s": [3.0, 4.0, 5.0, 3.0, 4.0],
+            "X": [0.9, 0.8, 0.95, 0.1, 0.5],
+            "Y": [0.2, 0.2, 0.2, 0.7, 0.6],
+        }
+    )
+    hits = top_windows(scores, {"X": 0.6, "Y": 0.65}, ["X", "Y"], k=3)
+    # X: a's best two (2, 0), then b's best (1); Y: b's two, then a's first of the tie
+    assert hits[["window_id", "species"]].values.tolist() == [
+        ["a_2_5", "X"], ["a_0_3", "X"], ["b_1_4", "X"],
+        ["b_0_3", "Y"], ["b_1_4", "Y"], ["a_0_3", "Y"],
+    ]  # fmt: skip
+    assert hits["rank"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert hits["note"][2] == "X: score 0.50, below its threshold 0.60"
+    assert hits["note"][3] == "Y: score 0.70, above its threshold 0.65"

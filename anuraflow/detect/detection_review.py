@@ -1,0 +1,84 @@
+"""The review page of `predict`: per species, the highest-scoring windows of the new
+recordings, to confirm or reject with the labelling page the search and `suggest` use.
+
+A call usually spans several overlapping windows, so at most `per_recording` windows of one
+recording are shown per species (the best ones), the rest of the budget going to other
+recordings. The downloaded labels name the predict recordings: they train once those
+recordings are moved into the dataset (docs/embeddings.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from anuraflow.core.fileio import write_text
+from anuraflow.data.windows import window_id
+
+
+def top_windows(
+    scores: pd.DataFrame,
+    thresholds: dict[str, float],
+    codes: list[str],
+    k: int = 5,
+    per_recording: int = 2,
+) -> pd.DataFrame:
+    """Per species the `k` highest-scoring windows (ties: the earlier recording and time), at
+    most `per_recording` of one recording: rank, recording_id, start_s, end_s, window_id,
+    species, score, note."""
+    rows = []
+    for code in codes:
+        ranked = scores.sort_values([code, "recording_id", "start_s"],
+                                    ascending=[False, True, True], kind="stable")  # fmt: skip
+        ranked = ranked[ranked.groupby("recording_id").cumcount() < per_recording].head(k)
+        t = thresholds[code]
+        for w in ranked.itertuples(index=False):
+            s = float(getattr(w, code))
+            side = "above" if s >= t else "below"
+            rows.append({
+                "recording_id": w.recording_id, "start_s": w.start_s, "end_s": w.end_s,
+                "window_id": window_id(w.recording_id, w.start_s, w.end_s), "species": code,
+                "score": s, "note": f"{code}: score {s:.2f}, {side} its threshold {t:.2f}",
+            })  # fmt: skip
+    hits = pd.DataFrame(
+        rows,
+        columns=["recording_id", "start_s", "end_s", "window_id", "species", "score", "note"],
+    )
+    hits.insert(0, "rank", range(1, len(hits) + 1))
+    return hits
+
+
+def write_detection_review(
+    record_paths: list[str | Path],
+    score_paths: list[str | Path],
+    page: str | Path,
+    clips_dir: str | Path,
+    name: str,
+    k: int = 5,
+) -> pd.DataFrame:
+    """Rule predict_review: the page of every species' top windows over the recordings
+    scored (skipped recordings have none), clips cut from the original files."""
+    from anuraflow.report.page import render_report
+    from anuraflow.report.review import review_entries
+
+    records = [json.loads(Path(p).read_text()) for p in record_paths]
+    if not records:
+        raise ValueError("no recordings were scored")
+    codes, thresholds = records[0]["codes"], records[0]["thresholds"]
+    frames = [pd.read_parquet(p) for p in score_paths]
+    scores = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    hits = top_windows(scores, thresholds, codes, k)
+    audio_of = {r["recording_id"]: r["file"] for r in records}
+    context = {
+        "title": f"Detections to review: {name}",
+        "name": name,
+        "codes": codes,
+        "k": k,
+        "n_recordings": len(records),
+        "n_windows": int(len(scores)),
+        "entries": review_entries(hits, audio_of, clips_dir),
+    }
+    write_text(render_report(context, "detection_review.html.j2"), page)
+    return hits
