@@ -43,7 +43,12 @@ def suggest_setup():
             r: (f"{RESULTS}/embeddings/{r}.parquet", f"{RESULTS}/audio/{r}.wav")
             for r in RECORDINGS
         }
-        unlabelled = sorted(r for r in RECORDINGS if SOURCES[r].annotation is None)
+        # the release and class folders label every recording without a label file
+        unlabelled = sorted(
+            r
+            for r in RECORDINGS
+            if SOURCES[r].annotation is None and not LABELS_WITHOUT_FILES
+        )
         if not unlabelled:
             raise WorkflowError(
                 "suggest.archive: dataset suggests windows of recordings without a label "

@@ -117,3 +117,14 @@ def test_predict_review_takes_each_species_top_windows_two_per_recording():
     assert hits["rank"].tolist() == [1, 2, 3, 4, 5, 6]
     assert hits["note"][2] == "X: score 0.50, below its threshold 0.60"
     assert hits["note"][3] == "Y: score 0.70, above its threshold 0.65"
+
+
+def test_nearest_distance_in_blocks_equals_the_whole_matrix():
+    from anuraflow.detect.search import unit_rows
+    from anuraflow.detect.suggest import nearest_distance
+
+    rng = np.random.default_rng(0)
+    a, b = unit_rows(rng.normal(size=(50, 8))), unit_rows(rng.normal(size=(7, 8)))
+    whole = np.clip(1.0 - (a @ b.T).max(axis=1), 0.0, None)
+    assert np.allclose(nearest_distance(a, b, block=6), whole)
+    assert nearest_distance(a, b[:0]).tolist() == [1.0] * 50  # nothing labelled yet

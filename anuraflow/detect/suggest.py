@@ -50,6 +50,18 @@ def uncertainty(prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return 1.0 - np.abs(np.asarray(prob, dtype=np.float64) - t) / np.maximum(t, 1.0 - t)
 
 
+def nearest_distance(unit: np.ndarray, labelled: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Each row's cosine distance to the nearest of the `labelled` rows (both unit length), 1
+    when there is none, computed `block` rows at a time: an archive of 10^5 windows against
+    10^4 labelled ones never holds their whole similarity matrix."""
+    out = np.ones(len(unit))
+    if len(labelled):
+        for i in range(0, len(unit), block):
+            best = (unit[i : i + block] @ labelled.T).max(axis=1)
+            out[i : i + block] = np.clip(1.0 - best, 0.0, None)
+    return out
+
+
 def choose_windows(
     prob: np.ndarray,
     thresholds: np.ndarray,
@@ -64,10 +76,8 @@ def choose_windows(
     n, n_species = prob.shape
     unc = uncertainty(prob, thresholds)
     sim = np.zeros_like(unc) if similarity is None else np.clip(similarity, 0.0, None)
-    unit = unit_rows(embeddings)
-    nearest = np.ones(n)  # cosine distance to the nearest labelled or chosen window
-    if len(labelled):
-        nearest = np.clip(1.0 - (unit @ unit_rows(labelled).T).max(axis=1), 0.0, None)
+    unit = unit_rows(embeddings).astype(np.float32)
+    nearest = nearest_distance(unit, unit_rows(labelled).astype(np.float32))
     free = np.ones(n, dtype=bool)
     rows, w = [], strategy.weights()
     for _ in range(strategy.per_species):
