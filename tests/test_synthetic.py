@@ -77,3 +77,20 @@ def test_worker_processes_write_the_same_bytes(tmp_path):
             assert (tmp_path / "one" / p.site / name).read_bytes() == (
                 tmp_path / "two" / p.site / name
             ).read_bytes()
+
+
+@pytest.mark.parametrize("profile", ["uniform", "anuraset"])
+def test_unlabelled_recordings_are_the_same_in_the_dag_and_the_writer(profile, tmp_path):
+    """`synthetic.unlabelled`: the last recordings of the plan have their label file under
+    truth/, and the cheap plan the DAG reads names the same ones as the writer's full plan."""
+    from anuraflow.data.synthetic import SyntheticSpec
+
+    codes = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
+    spec = SyntheticSpec(n_recordings=12, seed=3, unlabelled=4, profile=profile)
+    cheap = [p for p in spec.recordings(codes) if not p.labelled]
+    full = [p for p in spec.plan(codes) if not p.labelled]
+    assert [p.recording_id for p in cheap] == [p.recording_id for p in full]
+    assert len(full) == 4
+    assert full[0].label_path(tmp_path) == tmp_path / "truth" / full[0].site / full[0].label_name
+    with pytest.raises(ValueError, match="some must keep their labels"):
+        SyntheticSpec(n_recordings=4, seed=3, unlabelled=4).recordings(codes)
