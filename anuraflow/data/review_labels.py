@@ -193,12 +193,14 @@ def read_review_labels(
 ) -> tuple[pd.DataFrame, dict]:
     """Every labels file checked and resolved: (one decision per window and species, the
     record: files with checksums, counts, overrides)."""
-    frames = [read_review_file(p) for p in sorted(map(str, paths))]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    paths = sorted(map(str, paths))
+    frames = [read_review_file(p) for p in paths]
+    # typed even without any file (an empty review folder), as read_review_file's frames are
+    df = pd.concat(frames, ignore_index=True) if frames else _typed(pd.DataFrame(columns=COLUMNS))
     check_on_grid(df, durations, codes, window_s, hop_s)
     decisions, overrides = resolve_decisions(df) if len(df) else (df, [])
     record = {
-        "files": [{"path": str(p), "sha256": file_sha256(p)} for p in sorted(map(str, paths))],
+        "files": [{"path": p, "sha256": file_sha256(p)} for p in paths],
         "n_rows": int(len(df)),
         "n_decisions": {d: int((decisions["decision"] == d).sum()) for d in DECISIONS},
         "overrides": overrides,
@@ -221,18 +223,20 @@ def apply_review(
     only for the species decided (`known_{code}` 0 elsewhere, `partial` True): it is never
     taken as all-negative. Returns the windows and a note per decision that changed a label
     an annotation file had given."""
-    from anuraflow.data.windows import with_labels
+    from anuraflow.data.windows import window_keys, with_labels
 
     w = windows.reset_index(drop=True).copy()
     known = np.ones((len(w), len(codes)), dtype=np.uint8)
     labels = w[codes].to_numpy().astype(np.uint8)
     pool = w["recording_id"].isin(unlabelled).to_numpy()
     known[pool], labels[pool] = 0, 0
-    where = {(r, round(s, 6)): i for i, (r, s) in enumerate(zip(w["recording_id"], w["start_s"]))}
+    where = {key: i for i, key in enumerate(window_keys(w["recording_id"], w["start_s"]))}
     column = {c: j for j, c in enumerate(codes)}
     changed = []
-    for d in decisions[decisions["decision"] != "unsure"].itertuples(index=False):
-        i, j = where[(d.recording, round(d.start_s, 6))], column[d.species]
+    decided = decisions[decisions["decision"] != "unsure"]
+    keys = window_keys(decided["recording"], decided["start_s"])
+    for d, key in zip(decided.itertuples(index=False), keys, strict=True):
+        i, j = where[key], column[d.species]
         value = np.uint8(d.decision == "present")
         if not pool[i] and labels[i, j] != value:
             changed.append(
@@ -280,11 +284,7 @@ def merge_review_labels(
         f"{n} {d}" for d, n in record["n_decisions"].items()), flush=True)  # fmt: skip
     for o in record["overrides"]:
         print(f"  override: {o['by']} ({o['decision']}) replaces {o['replaced']} ({o['replaces']})")
-    # typed even when there is no decision yet (an empty folder)
-    out = decisions.assign(time=decisions["time"].astype(str)).astype(
-        {"start_s": float, "end_s": float, "line": int}
-    )
-    write_parquet(out[COLUMNS], decisions_out)
+    write_parquet(decisions.assign(time=decisions["time"].astype(str))[COLUMNS], decisions_out)
     write_json(record, record_out)
     return decisions
 

@@ -105,6 +105,13 @@ def window_id(recording_id: str, start_s: float, end_s: float) -> str:
     return f"{recording_id}_{start_s:g}_{end_s:g}"
 
 
+def window_keys(recording_ids, starts) -> list[tuple[str, float]]:
+    """(recording, start rounded to the microsecond) of each window: how the windows of
+    different tables (windows.parquet, embedding caches, review decisions) are matched."""
+    rounded = np.round(np.asarray(starts, dtype=np.float64), 6).tolist()
+    return list(zip(recording_ids, rounded, strict=True))
+
+
 def with_labels(windows: pd.DataFrame, labels: np.ndarray, codes: list[str]) -> pd.DataFrame:
     """The windows with one 0/1 column per species (`labels` [n_windows, n_species]), their
     polyphony and whether they are empty: the label columns of every windows.parquet."""

@@ -99,6 +99,14 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
 
+def best_similarity(archive: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each archive row's cosine similarity to its closest query row, and which query that is
+    (ties: the first query)."""
+    sim = unit_rows(archive) @ unit_rows(queries).T  # [n, q]
+    best_query = sim.argmax(1)
+    return sim[np.arange(len(sim)), best_query], best_query
+
+
 def rank_windows(
     archive: np.ndarray, queries: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,9 +114,7 @@ def rank_windows(
     similarity is the cosine to the closest query; ties go to the earlier row."""
     if len(queries) == 0:
         raise ValueError("no query window to search with")
-    sim = unit_rows(archive) @ unit_rows(queries).T  # [n, q]
-    best_query = sim.argmax(1)
-    score = sim[np.arange(len(sim)), best_query]
+    score, best_query = best_similarity(archive, queries)
     order = np.lexsort((np.arange(len(score)), -score))[: max(0, k)]
     return order, score[order], best_query[order]
 

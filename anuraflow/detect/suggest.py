@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from anuraflow.core.fileio import write_text
-from anuraflow.detect.search import Archive, unit_rows
+from anuraflow.data.windows import window_keys
+from anuraflow.detect.search import Archive, best_similarity, unit_rows
 
 TERMS = ("uncertainty", "diversity", "similarity")
 
@@ -39,9 +40,6 @@ class Strategy:
     uncertainty: float = 1.0
     diversity: float = 1.0
     similarity: float = 0.0
-
-    def weights(self) -> np.ndarray:
-        return np.array([self.uncertainty, self.diversity, self.similarity])
 
 
 def uncertainty(prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -79,14 +77,15 @@ def choose_windows(
     unit = unit_rows(embeddings).astype(np.float32)
     nearest = nearest_distance(unit, unit_rows(labelled).astype(np.float32))
     free = np.ones(n, dtype=bool)
-    rows, w = [], strategy.weights()
+    rows = []
+    w_u, w_d, w_s = strategy.uncertainty, strategy.diversity, strategy.similarity
     for _ in range(strategy.per_species):
         for j in range(n_species):
             if not free.any():
                 break
             top = nearest[free].max()
             div = nearest / top if top > 0 else np.zeros(n)
-            total = w[0] * unc[:, j] + w[1] * div + w[2] * sim[:, j]
+            total = w_u * unc[:, j] + w_d * div + w_s * sim[:, j]
             i = int(np.flatnonzero(free)[np.argmax(total[free])])  # ties: the earlier window
             rows.append((i, j, unc[i, j], div[i], sim[i, j], total[i]))
             free[i] = False
@@ -116,7 +115,7 @@ class SuggestOutputs:
 
 def candidate_rows(archive: Archive, exclude: set[tuple[str, float]]) -> np.ndarray:
     """Rows of the archive not in `exclude` ((recording, start) already reviewed)."""
-    keys = zip(archive.recording_ids, np.round(archive.starts, 6), strict=True)
+    keys = window_keys(archive.recording_ids, archive.starts)
     return np.array([k not in exclude for k in keys], dtype=bool)
 
 
@@ -172,7 +171,7 @@ def labelled_embeddings(inputs: SuggestInputs, archive: Archive) -> np.ndarray:
     same = sorted(map(str, inputs.dataset)) == sorted(map(str, inputs.archive))
     dataset = archive if same else Archive.from_caches(inputs.dataset)
     windows = pd.read_parquet(inputs.windows, columns=["recording_id", "start_s"])
-    keys = set(zip(windows["recording_id"], windows["start_s"].round(6), strict=True))
+    keys = set(window_keys(windows["recording_id"], windows["start_s"]))
     return dataset.embeddings[~candidate_rows(dataset, keys)]
 
 
@@ -180,7 +179,7 @@ def query_similarity(query, archive: Archive, codes: list[str]) -> np.ndarray:
     """[n, species]: each window's best cosine to the query windows, in the query label's
     column (every column when the query has no label)."""
     _, vectors, label = query.windows()
-    best = (unit_rows(archive.embeddings) @ unit_rows(vectors).T).max(axis=1)
+    best, _ = best_similarity(archive.embeddings, vectors)
     sim = np.zeros((len(best), len(codes)))
     columns = [codes.index(label)] if label in codes else range(len(codes))
     sim[:, list(columns)] = best[:, None]
@@ -210,7 +209,7 @@ def suggest_windows(
     reviewed: set = set()
     if inputs.review is not None:
         review = pd.read_parquet(inputs.review, columns=["recording", "start_s"])
-        reviewed = set(zip(review["recording"], review["start_s"].round(6), strict=True))
+        reviewed = set(window_keys(review["recording"], review["start_s"]))
     free = candidate_rows(archive, reviewed)
     if inputs.unlabelled is not None:
         free &= np.isin(archive.recording_ids, list(inputs.unlabelled))
@@ -218,11 +217,11 @@ def suggest_windows(
         raise ValueError("no unlabelled window left to suggest: every window of the archive "
                          "has a label file or a decision")  # fmt: skip
     labelled = labelled_embeddings(inputs, archive)
-    sim = None
-    if strategy.similarity and inputs.query is not None:
-        sim = query_similarity(inputs.query, archive, bundle.codes)[free]
     pool = Archive(archive.recording_ids[free], archive.starts[free],
                    archive.embeddings[free], archive.window_s)  # fmt: skip
+    sim = None
+    if strategy.similarity and inputs.query is not None:
+        sim = query_similarity(inputs.query, pool, bundle.codes)
     rows = torch.from_numpy(np.ascontiguousarray(pool.embeddings))
     prob = bundle.score(rows, torch.arange(len(rows)))
     thresholds = bundle.decision_thresholds(threshold)
