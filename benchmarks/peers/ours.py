@@ -8,17 +8,15 @@ environment (.venv); it prints one JSON line.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent.parent), str(HERE.parent)]  # the repository, benchmarks/
+
+from worker import measure, worker_parser  # noqa: E402 (beside this script)
 
 N_CLASSES = 42
 
@@ -101,25 +99,9 @@ def embed(args) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("task", choices=["predict", "train", "embed"])
-    ap.add_argument("--arch", default="resnet18")
-    ap.add_argument("--audio")
-    ap.add_argument("--warmup")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=4)
-    ap.add_argument("--warmup-steps", type=int, default=1)
+    ap = worker_parser(batch=256, audio_required=False)
     ap.add_argument("--precision", default="auto")
-    args = ap.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
-    warnings.simplefilter("ignore")
-    row = {"predict": predict, "train": train, "embed": embed}[args.task](args)
-    row.update(tool="ours", torch=torch.__version__, pid=os.getpid())
-    print(json.dumps(row), flush=True)
+    measure("ours", {"predict": predict, "train": train, "embed": embed}, ap.parse_args())
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ one JSON line. Nothing of anuraflow is imported here.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
+
+from worker import measure, worker_parser  # beside this script, in both environments
 
 N_CLASSES = 42
 WINDOW_S, HOP_S = 3.0, 1.0
@@ -151,25 +149,9 @@ class Loop:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("task", choices=["predict", "train", "embed"])
-    ap.add_argument("--arch", default="resnet18")
-    ap.add_argument("--audio", required=True)
-    ap.add_argument("--warmup")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=4)
-    ap.add_argument("--warmup-steps", type=int, default=1)
+    ap = worker_parser(batch=1, audio_required=True)
     ap.add_argument("--loop", default="analyzer", choices=["analyzer", "xnnpack_logits"])
-    ap.add_argument("--workers", type=int, default=1)
-    args = ap.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
-    warnings.simplefilter("ignore")
-    row = {"predict": predict, "train": train, "embed": embed}[args.task](args)
-    row.update(tool="theirs", torch=torch.__version__, pid=os.getpid())
-    print(json.dumps(row), flush=True)
+    measure("theirs", {"predict": predict, "train": train, "embed": embed}, ap.parse_args())
 
 
 if __name__ == "__main__":
