@@ -219,3 +219,14 @@ def test_recordings_known_only_by_review_always_train(tmp_path):
     assert (pool["subset"], pool["origin"]) == ("train", "reviewed")
     assert set(splits["subset"]) == {"train", "val", "test"}
     assert "pool" not in (tmp_path / "ledger.json").read_text()
+
+
+def test_no_labels_file_yet_gives_a_typed_empty_table(tmp_path):
+    """An empty review folder: no decision, zero counts, and columns typed as a file's are
+    (the table is written to Parquet and matched by start time)."""
+    decisions, record = read_review_labels([], DURATIONS, CODES, 3.0, 1.0)
+    assert decisions.empty and record["files"] == [] and record["overrides"] == []
+    assert record["n_decisions"] == {"present": 0, "absent": 0, "unsure": 0}
+    assert decisions["start_s"].dtype == float and decisions["line"].dtype == int
+    one = read_review_file(labels_file(tmp_path / "a.tsv", [row()]))
+    assert decisions.dtypes.to_dict() == one.dtypes.to_dict()
