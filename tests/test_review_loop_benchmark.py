@@ -1,5 +1,6 @@
 """The review-loop benchmark's bookkeeping on hand-worked cases: what the simulated reviewer
-marks, the starting handful, and the per-round means and deviations it publishes."""
+marks and how many known labels that makes, the starting handful, the splits, the baselines'
+choices, the per-round means and the paired tests it publishes."""
 
 import sys
 
@@ -8,13 +9,30 @@ import pytest
 from workflow_helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from review_loop import Case, review, starting_examples, summarise  # noqa: E402
+from review_loop import (  # noqa: E402
+    POOL,
+    TEST,
+    VAL,
+    Case,
+    Round,
+    known_label_grid,
+    paired_family,
+    random_windows,
+    recording_split,
+    review,
+    starting_examples,
+    summarise,
+    top_score,
+    within_recording_parts,
+)
+
+from anuraflow.features.embeddings import EmbeddingConfig  # noqa: E402
 
 
 def case():
     truth = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0], [1, 0, 0]], dtype=np.uint8)
-    return Case("t", np.eye(4, 2), truth, np.array(["a", "a", "b", "b"]),
-                np.array([False, False, False, True]), ["X", "Y", "Z"])  # fmt: skip
+    return Case("t", np.eye(4, 2), truth, np.array(["a", "a", "b", "b"]), ["X", "Y", "Z"],
+                EmbeddingConfig(), lambda seed: np.array([POOL, POOL, POOL, TEST]))  # fmt: skip
 
 
 def test_the_reviewer_answers_the_question_and_marks_what_is_present():
@@ -24,25 +42,98 @@ def test_the_reviewer_answers_the_question_and_marks_what_is_present():
     assert y[1].tolist() == [0, 1, 1] and known[1].tolist() == [1, 1, 1]
     review(c, y, known, 2, 2)  # an empty window asked about Z: Z absent, the rest unknown
     assert y[2].tolist() == [0, 0, 0] and known[2].tolist() == [0, 0, 1]
+    assert known.sum() == 4  # 3 labels of window 1, 1 of window 2
+    review(c, y, known, 0, None)  # every species answered: X present, Y and Z absent
+    assert y[0].tolist() == [1, 0, 0] and known[0].tolist() == [1, 1, 1]
+    assert known.sum() == 7
+    review(c, y, known, 0, 1)  # asked again: nothing new is known
+    assert known.sum() == 7
 
 
 def test_the_handful_is_one_pool_window_per_class_that_has_one():
-    start = starting_examples(case(), np.random.default_rng(0))
+    c = case()
+    start = starting_examples(c, c.split(0) == POOL, np.random.default_rng(0))
     # X: window 0 (window 3 is test), Y and Z: window 1
     assert start.tolist() == [0, 1]
 
 
-def test_summarise_means_and_deviations_over_seeds():
-    def run(f1s, aps):
-        return [{"round": k, "macro_f1": f, "macro_ap": a, "labelled_windows": 8 + 20 * k}
-                for k, (f, a) in enumerate(zip(f1s, aps, strict=True))]  # fmt: skip
+def test_recording_split_puts_every_species_in_every_part():
+    recs = np.repeat([f"r{i}" for i in range(12)], 2)
+    truth = np.zeros((24, 2), dtype=np.uint8)
+    truth[::2, 0] = 1  # species 0 in every recording
+    truth[[1, 5, 9, 13, 17, 21], 1] = 1  # species 1 in six recordings
+    part = recording_split(recs, truth, seed=3)
+    for rec in np.unique(recs):
+        assert len(set(part[recs == rec])) == 1  # recording-level
+    counts = {p: len(np.unique(recs[part == p])) for p in (POOL, VAL, TEST)}
+    assert counts == {POOL: 6, VAL: 2, TEST: 4}
+    for p in (POOL, VAL, TEST):
+        assert truth[part == p].any(axis=0).all()
+    assert not np.array_equal(part, recording_split(recs, truth, seed=4))
+    with pytest.raises(ValueError, match="every species"):
+        recording_split(recs, np.eye(24, 2, dtype=np.uint8), seed=0)  # species 1 in one
 
+
+def test_within_recording_parts():
+    # 24 windows: test = the last third after a 2-window gap (cut 16), validation = 24 // 6 = 4
+    # windows before the cut after its own gap
+    part = within_recording_parts(24)
+    assert part.tolist() == [POOL] * 10 + [1, 1] + [VAL] * 4 + [1, 1] + [TEST] * 6
+    # under 20 windows: no validation
+    assert within_recording_parts(8).tolist() == [POOL] * 5 + [1, 1, TEST]
+
+
+def test_the_baselines_choose_what_they_say():
+    prob = np.array([[0.9, 0.1], [0.8, 0.6], [0.2, 0.7], [0.5, 0.05]])
+    free = np.array([10, 11, 12, 13])
+    r = Round(free, prob, np.array([0.5, 0.5]), np.eye(4, 3), np.zeros((0, 3)), 3,
+              np.random.default_rng(0))  # fmt: skip
+    # top score in turns: species 0's best (10), species 1's best (12), species 0's next (11)
+    assert top_score(r) == [(10, 0), (12, 1), (11, 0)]
+    chosen = random_windows("all")(r)
+    assert len({w for w, _ in chosen}) == 3 and all(j is None for _, j in chosen)
+    # least sure at 0.5: window 13 asks species 0 (0.5), window 11 species 1 (0.6 vs 0.8)
+    asked = dict(random_windows("least_sure")(Round(free, prob, np.array([0.5, 0.5]),
+                 np.eye(4, 3), np.zeros((0, 3)), 4, np.random.default_rng(0))))  # fmt: skip
+    assert asked == {10: 0, 11: 1, 12: 1, 13: 0}
+
+
+def run(f1s, aps, known):
+    return [{"round": k, "macro_f1_tuned": f, "macro_f1_05": f, "macro_ap": a,
+             "labelled_windows": 8 + 20 * k, "known_labels": n}
+            for k, (f, a, n) in enumerate(zip(f1s, aps, known, strict=True))]  # fmt: skip
+
+
+def test_summarise_means_and_deviations_over_seeds():
     rows = summarise({
-        "suggest": [run([0.2, 0.6], [0.3, 0.9]), run([0.4, 0.8], [0.5, 0.7])],
-        "random": [run([0.2, 0.5], [0.3, 0.8]), run([0.4, 0.5], [0.5, 0.8])],
+        "suggest": [run([0.2, 0.6], [0.3, 0.9], [8, 40]), run([0.4, 0.8], [0.5, 0.7], [8, 50])],
+        "random_all": [run([0.2, 0.5], [0.3, 0.8], [8, 168]),
+                       run([0.4, 0.5], [0.5, 0.8], [8, 168])],
     })  # fmt: skip
-    assert rows[1]["suggest_macro_f1"] == pytest.approx(0.7)
-    assert rows[1]["suggest_macro_f1_sd"] == pytest.approx(np.std([0.6, 0.8]))
-    assert rows[1]["random_macro_ap"] == pytest.approx(0.8) and rows[1]["random_macro_ap_sd"] == 0
-    assert rows[1]["suggest_beats_random_f1"] and not rows[1]["suggest_beats_random_ap"]
-    assert rows[0]["suggest_labelled_windows"] == 8 and rows[1]["random_labelled_windows"] == 28
+    assert rows[1]["suggest_macro_f1_tuned"] == pytest.approx(0.7)
+    assert rows[1]["suggest_macro_f1_tuned_sd"] == pytest.approx(np.std([0.6, 0.8]))
+    assert rows[1]["random_all_macro_ap"] == pytest.approx(0.8)
+    assert rows[1]["random_all_macro_ap_sd"] == 0
+    assert rows[1]["suggest_known_labels"] == 45 and rows[1]["random_all_known_labels"] == 168
+    assert rows[0]["suggest_labelled_windows"] == 8 and rows[1]["random_all_labelled_windows"] == 28
+
+
+def test_the_known_label_grid_is_what_every_run_reaches():
+    runs = {"suggest": [run([0, 0], [0, 0], [8, 40]), run([0, 0], [0, 0], [8, 50])],
+            "random_all": [run([0, 0], [0, 0], [8, 168])]}  # fmt: skip
+    assert known_label_grid(runs, points=4) == [16.0, 24.0, 32.0, 40.0]
+
+
+def test_paired_family_names_significant_wins_only_after_holm():
+    seeds = 10
+    ours = np.tile([0.6, 0.5], (seeds, 1))
+    ours[:, 0] += np.linspace(0.01, 0.1, seeds)  # point 0: ours better in every seed
+    ours[:, 1] += np.linspace(-0.05, 0.05, seeds)  # point 1: as often worse as better
+    theirs = np.tile([0.6, 0.5], (seeds, 1))
+    out = paired_family(ours, theirs, [1, 2])
+    # all 10 positive: exact two-sided p = 2 / 2^10; Holm over 2 points doubles the smaller
+    assert out[0]["p"] == pytest.approx(2 / 1024) and out[0]["p_holm"] == pytest.approx(4 / 1024)
+    assert out[0]["verdict"] == "win" and out[0]["wins"] == 10
+    assert out[1]["verdict"] == "no significant difference" and out[1]["p_holm"] > 0.5
+    lost = paired_family(theirs[:, :1], ours[:, :1], [1])
+    assert lost[0]["verdict"] == "loss"

@@ -27,7 +27,7 @@ E = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.7071, 0.7071]])
 
 def test_uncertainty_alone_picks_the_scores_nearest_each_threshold_once():
     prob = np.array([[0.5, 0.9], [0.45, 0.5], [0.1, 0.52], [0.9, 0.1]])
-    out = choose_windows(prob, np.array([0.5, 0.5]), E, E[:0], Strategy(2, 1.0, 0.0))
+    out = choose_windows(prob, np.array([0.5, 0.5]), E, E[:0], Strategy(2, 1.0, 0.0, score=0.0))
     # turn 1: species 0 -> window 0 (score 0.5), species 1 -> window 1 (0.5, before 2's 0.52);
     # turn 2: species 0 -> windows 2 and 3 tie at 0.2, the earlier (2); species 1 -> 3, the
     # last one free
@@ -40,7 +40,7 @@ def test_diversity_alone_is_greedy_k_centre():
     (w2) first; then from {w0, w2} w1 is 1 away, w3 0.29: w1; then w3."""
     prob = np.full((4, 1), 0.5)
     labelled = np.array([[2.0, 0.0]])  # length does not matter: cosine
-    out = choose_windows(prob, np.array([0.5]), E, labelled, Strategy(3, 0.0, 1.0))
+    out = choose_windows(prob, np.array([0.5]), E, labelled, Strategy(3, 0.0, 1.0, score=0.0))
     assert out["position"].tolist() == [2, 1, 3]
     # each diversity is the chosen one's distance over the largest among the free windows: 1
     assert np.allclose(out["diversity"], [1.0, 1.0, 1.0])
@@ -53,17 +53,34 @@ def test_the_mix_weighs_the_terms():
     emb = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
     labelled = np.array([[1.0, 0.0]])
     # window 0: uncertainty 1, distance 0; windows 1 and 2: uncertainty 0.2, distance 1
-    out = choose_windows(prob, np.array([0.5]), emb, labelled, Strategy(1, 1.0, 1.0))
+    out = choose_windows(prob, np.array([0.5]), emb, labelled, Strategy(1, 1.0, 1.0, score=0.0))
     assert out["position"].tolist() == [1]  # 0.2 + 1 beats 1 + 0
     assert out["total"].tolist() == pytest.approx([1.2])
     sim = np.array([[1.0], [0.0], [-0.5]])  # clipped at 0
-    out = choose_windows(prob, np.array([0.5]), emb, labelled, Strategy(1, 1.0, 1.0, 1.0), sim)
+    out = choose_windows(prob, np.array([0.5]), emb, labelled, Strategy(1, 1.0, 1.0, 1.0, 0.0), sim)
     assert out["position"].tolist() == [0] and out["total"].tolist() == pytest.approx([2.0])
+
+
+def test_the_default_mix_is_score_and_half_diversity():
+    """Defaults: score 1, diversity 0.5, uncertainty 0. Nothing labelled: every distance is
+    1 (diversity 1), so species 0 takes window 1 (0.9 + 0.5). Distances to window 1 are then
+    w0 1, w2 1 (the start value caps them), w3 1 - cos 45 deg = 0.2929 (diversity 0.2929 over
+    the largest, 1): species 1 takes w2 (0.3 + 0.5 = 0.8) over w3 (0.6 + 0.1464) and w0 (0.6)."""
+    prob = np.array([[0.2, 0.1], [0.9, 0.2], [0.4, 0.3], [0.8, 0.6]])
+    strategy = Strategy(1)
+    assert (strategy.score, strategy.uncertainty, strategy.diversity) == (1.0, 0.0, 0.5)
+    out = choose_windows(prob, np.array([0.5, 0.5]), E, E[:0], strategy)
+    assert out[["position", "species"]].values.tolist() == [[1, 0], [2, 1]]
+    assert out["score"].tolist() == pytest.approx([0.9, 0.3])
+    assert out["total"].tolist() == pytest.approx([1.4, 0.8])
+    # the score alone is the top-scoring window of each species in turns
+    top = choose_windows(prob, np.array([0.5, 0.5]), E, E[:0], Strategy(2, 0.0, 0.0))
+    assert top[["position", "species"]].values.tolist() == [[1, 0], [3, 1], [2, 0], [0, 1]]
 
 
 def test_the_budget_stops_when_the_pool_runs_out():
     out = choose_windows(np.full((3, 2), 0.3), np.array([0.5, 0.5]), E[:3], E[:0],
-                         Strategy(5, 1.0, 1.0))  # fmt: skip
+                         Strategy(5, 1.0, 1.0, score=0.0))  # fmt: skip
     assert sorted(out["position"]) == [0, 1, 2]
     empty = choose_windows(np.zeros((0, 2)), np.array([0.5, 0.5]), E[:0], E[:0], Strategy())
     assert empty.empty
@@ -73,7 +90,7 @@ def test_the_table_says_why_each_window_was_chosen():
     archive = Archive(np.array(["r1", "r1", "r2"], dtype=object), np.array([0.0, 1.0, 0.0]),
                       E[:3].astype(np.float32), 3.0)  # fmt: skip
     prob = np.array([[0.45, 0.1], [0.9, 0.2], [0.2, 0.8]])
-    strategy = Strategy(1, 1.0, 0.5)
+    strategy = Strategy(1, 1.0, 0.5, score=0.0)
     chosen = choose_windows(prob, np.array([0.5, 0.5]), archive.embeddings, E[:0], strategy)
     table = suggestion_table(archive, chosen, prob, [0.5, 0.5], ["AAA", "BBB"], strategy)
     # AAA: uncertainties .9, .2, .4, diversity 1 each (nothing labelled): r1_0_3 (1.4).

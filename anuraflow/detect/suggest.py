@@ -3,8 +3,10 @@
 Each species gets `per_species` windows, chosen greedily in turns (one per species per round),
 each time the window with the highest mixed score for that species:
 
-    w_u * uncertainty + w_d * diversity + w_s * similarity
+    w_p * score + w_u * uncertainty + w_d * diversity + w_s * similarity
 
+- score: the probe's score p for the species (top-scoring windows first, as BirdNET-Analyzer's
+  review and Perch's agile modelling start);
 - uncertainty: 1 - |p - t| / max(t, 1 - t) for the probe's score p and the species'
   threshold t: 1 at the threshold, 0 at the far end of [0, 1];
 - diversity: the cosine distance of the window's embedding to the nearest window already
@@ -14,7 +16,9 @@ each time the window with the highest mixed score for that species:
   query's species (every species when the query has no label).
 
 A window is suggested once, for the species it was chosen for; each gets a sentence saying
-why. `suggest_windows` writes the ranked table and the same review page as the search.
+why. The defaults (score 1, diversity 0.5, uncertainty 0) are what taught a probe most in
+`benchmarks/review_loop.py` on the synthetic demo (docs/embeddings.md). `suggest_windows`
+writes the ranked table and the same review page as the search.
 """
 
 from __future__ import annotations
@@ -29,17 +33,18 @@ from anuraflow.core.fileio import write_text
 from anuraflow.data.windows import window_keys
 from anuraflow.detect.search import Archive, best_similarity, unit_rows
 
-TERMS = ("uncertainty", "diversity", "similarity")
+TERMS = ("score", "uncertainty", "diversity", "similarity")
 
 
 @dataclass(frozen=True)
 class Strategy:
-    """How windows are chosen: the weights of the three terms and the per-species budget."""
+    """How windows are chosen: the weights of the four terms and the per-species budget."""
 
     per_species: int = 5
-    uncertainty: float = 1.0
-    diversity: float = 1.0
+    uncertainty: float = 0.0
+    diversity: float = 0.5
     similarity: float = 0.0
+    score: float = 1.0
 
 
 def uncertainty(prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -72,22 +77,24 @@ def choose_windows(
     and each term's value when it was chosen. `labelled`: embeddings of the windows already
     labelled (may be empty); `similarity`: [n, species] or None (the term is 0)."""
     n, n_species = prob.shape
+    prob = np.asarray(prob, dtype=np.float64)
     unc = uncertainty(prob, thresholds)
     sim = np.zeros_like(unc) if similarity is None else np.clip(similarity, 0.0, None)
     unit = unit_rows(embeddings).astype(np.float32)
     nearest = nearest_distance(unit, unit_rows(labelled).astype(np.float32))
     free = np.ones(n, dtype=bool)
     rows = []
-    w_u, w_d, w_s = strategy.uncertainty, strategy.diversity, strategy.similarity
+    w_p, w_u = strategy.score, strategy.uncertainty
+    w_d, w_s = strategy.diversity, strategy.similarity
     for _ in range(strategy.per_species):
         for j in range(n_species):
             if not free.any():
                 break
             top = nearest[free].max()
             div = nearest / top if top > 0 else np.zeros(n)
-            total = w_u * unc[:, j] + w_d * div + w_s * sim[:, j]
+            total = w_p * prob[:, j] + w_u * unc[:, j] + w_d * div + w_s * sim[:, j]
             i = int(np.flatnonzero(free)[np.argmax(total[free])])  # ties: the earlier window
-            rows.append((i, j, unc[i, j], div[i], sim[i, j], total[i]))
+            rows.append((i, j, prob[i, j], unc[i, j], div[i], sim[i, j], total[i]))
             free[i] = False
             nearest = np.minimum(nearest, np.clip(1.0 - unit @ unit[i], 0.0, None))
     return pd.DataFrame(rows, columns=["position", "species", *TERMS, "total"])
@@ -96,6 +103,7 @@ def choose_windows(
 def why(row, code: str, score: float, threshold: float, strategy: Strategy) -> str:
     """One sentence per suggestion: the terms that chose it, the largest first."""
     parts = {
+        "score": f"a high score {score:.2f} (threshold {threshold:.2f})",
         "uncertainty": f"score {score:.2f} near the threshold {threshold:.2f} "
         f"(uncertainty {row.uncertainty:.2f})",
         "diversity": f"far from what is labelled (diversity {row.diversity:.2f})",

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from anuraflow.features.frontend import EmbeddingFrontend
+
 
 class LinearProbe(nn.Module):
     """One dense layer: logits = W e + b. Its embedding is its input."""
@@ -58,35 +60,38 @@ class MLPProbe(nn.Module):
 def fit_probe(
     x: np.ndarray,
     y: np.ndarray,
-    known: np.ndarray | None = None,
+    known: np.ndarray | None,
+    frontend: EmbeddingFrontend,
     steps: int = 300,
     lr: float = 0.01,
     weight_decay: float = 1e-4,
     seed: int = 0,
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """A linear probe fitted full-batch (AdamW, `steps` steps) on embeddings normalised by
-    their own mean and deviation, with the masked BCE of partial labels; returns a function
-    [n, dim] -> [n, species] probabilities. The review loop's quick retrain (the benchmark
-    retrains it hundreds of times); the workflow trains probes with `fit`."""
+    """A linear probe fitted full-batch (AdamW, `steps` steps) with the masked BCE of partial
+    labels on embeddings normalised by `frontend` (the workflow's own: `EmbeddingFrontend`
+    with the training recordings' statistics, as `build_embedding_bank` makes it); returns a
+    function [n, dim] -> [n, species] probabilities. The review loop's quick retrain (the
+    benchmark retrains it hundreds of times); the workflow trains probes with `fit`."""
     from anuraflow.learn.losses import bce
 
     torch.manual_seed(seed)
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
-    mean, std = xt.mean(0), xt.std(0, unbiased=False).clamp_min(1e-6)
     yt = torch.as_tensor(np.asarray(y, dtype=np.float32))
     kt = None if known is None else torch.as_tensor(np.asarray(known, dtype=np.float32))
-    probe = LinearProbe(yt.shape[1], xt.shape[1])
+    probe = LinearProbe(yt.shape[1], np.shape(x)[1])
     optimizer = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=weight_decay)
-    inputs = (xt - mean) / std
+
+    def normalised(rows: np.ndarray) -> torch.Tensor:
+        return frontend.normalise(torch.as_tensor(np.asarray(rows, dtype=np.float32)))
+
+    inputs = normalised(x)
     for _ in range(steps):
         optimizer.zero_grad()
         bce(probe(inputs), yt, known=kt).mean().backward()
         optimizer.step()
     probe.eval()
 
-    def score(new):
+    def score(new: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            z = (torch.as_tensor(np.asarray(new, dtype=np.float32)) - mean) / std
-            return torch.sigmoid(probe(z)).numpy()
+            return torch.sigmoid(probe(normalised(new))).numpy()
 
     return score

@@ -23,7 +23,7 @@ with redirect_output(sm.log[0]):
             query,
         ),
         sm.params.audio_of,
-        Strategy(s["per_species"], s["uncertainty"], s["diversity"], s["similarity"]),
+        Strategy(s["per_species"], s["uncertainty"], s["diversity"], s["similarity"], s["score"]),
         s["threshold"],
         SuggestOutputs(sm.output.table, sm.output.page, sm.output.clips),
         s["name"],
