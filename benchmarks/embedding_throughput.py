@@ -36,7 +36,6 @@ import soundfile as sf
 from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
-from anuraflow.data.synthetic import write_dataset  # noqa: E402
 from anuraflow.data.windows import window_starts  # noqa: E402
 from anuraflow.features.birdnet import (  # noqa: E402
     BirdNetEmbedder,
@@ -48,6 +47,7 @@ from anuraflow.features.embeddings import (  # noqa: E402
     embed_recording,
     window_signals,
 )
+from anuraflow.simulate.writer import write_dataset  # noqa: E402
 
 
 def long_recording(minutes: float, out: Path) -> Path:

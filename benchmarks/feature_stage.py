@@ -37,7 +37,9 @@ from workflow_run import REPO, cpu_name, write_report
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from workflow_helpers import parse_planned_jobs  # noqa: E402  (the tests' dry-run parser)
 
-from anuraflow.data.synthetic import SyntheticSpec, species_voices, write_recording  # noqa: E402
+from anuraflow.simulate.plan import SyntheticSpec, species_voices  # noqa: E402
+from anuraflow.simulate.profiles import plan_recordings  # noqa: E402
+from anuraflow.simulate.writer import write_recording  # noqa: E402
 
 SCALE_CONFIG = REPO / "config/synthetic-anuraset-scale.yaml"
 NEW_STAMP = "20300101_000000"  # the recording added to measure the incremental cost
@@ -54,7 +56,7 @@ def _write_one(args) -> None:
 
 def write_data(root: Path, codes: list[str], n: int, syn: dict, workers: int) -> list:
     """The synthetic recordings, written in parallel (each is a pure function of its plan)."""
-    plans = SyntheticSpec(**{**syn, "n_recordings": n}).plan(codes)
+    plans = plan_recordings(SyntheticSpec(**{**syn, "n_recordings": n}), codes)
     voices = {v.code: v for v in species_voices(codes, syn["seed"])}
     jobs = [(p, voices, root, syn["duration_s"], syn["seed"]) for p in plans]
     with Pool(workers) as pool:

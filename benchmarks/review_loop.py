@@ -106,7 +106,7 @@ def recording_split(recordings: np.ndarray, truth: np.ndarray, seed: int) -> np.
 
 def synthetic_case(results: Path, listing: Path, codes: list[str]) -> Case:
     """The demo's windows: embeddings from the workflow's caches, truth from label files."""
-    from anuraflow.data.annotations import parse_audacity_labels
+    from anuraflow.data.audacity import parse_audacity_labels
     from anuraflow.data.windows import window_labels
     from anuraflow.features.embeddings import embedding_config, read_embedding_cache
 

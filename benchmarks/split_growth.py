@@ -28,7 +28,8 @@ from anuraflow.data.splits import (
     stable_split,
     subset_targets,
 )
-from anuraflow.data.synthetic import SyntheticSpec
+from anuraflow.simulate.plan import SyntheticSpec
+from anuraflow.simulate.profiles import plan_recordings
 
 SCALE = REPO / "config/synthetic-anuraset-scale.yaml"
 
@@ -36,7 +37,7 @@ SCALE = REPO / "config/synthetic-anuraset-scale.yaml"
 def presence(config: dict) -> tuple[np.ndarray, np.ndarray, list[str]]:
     codes = [s["code"] for s in config["species"]]
     syn = config["synthetic"]
-    plans = SyntheticSpec(**syn).plan(codes)  # the config's profile (anuraset: seconds)
+    plans = plan_recordings(SyntheticSpec(**syn), codes)  # the config's profile (anuraset: seconds)
     ids = np.array([p.recording_id for p in plans])
     y = np.array([[int(c in p.species) for c in codes] for p in plans])
     return ids, y, codes

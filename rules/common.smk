@@ -30,7 +30,7 @@ from anuraflow.data.clips import (
     class_folder_sources,
     clip_groups,
 )  # noqa: E402
-from anuraflow.data.synthetic import SyntheticSpec  # noqa: E402
+from anuraflow.simulate.plan import SyntheticSpec  # noqa: E402
 from anuraflow.features.birdnet import (
     EmbeddingModelMissing,
     check_embedding_model,

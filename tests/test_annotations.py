@@ -2,14 +2,13 @@ import pandas as pd
 import pytest
 
 from anuraflow.data.annotations import (
-    AnnotationError,
     check_species,
     normalise_annotation_file,
-    parse_audacity_labels,
-    parse_raven_table,
     read_annotation_file,
-    split_code_quality,
 )
+from anuraflow.data.audacity import parse_audacity_labels
+from anuraflow.data.label_rows import AnnotationError, split_code_quality
+from anuraflow.data.raven import parse_raven_table
 
 RAVEN = "MSD-0003_20180427_2minstart00.Table.1.selections.txt"
 
@@ -121,7 +120,7 @@ def test_false_calls_are_dropped_with_a_note(tmp_path):
 
 
 def test_annotation_table_rows_of_one_recording(tmp_path):
-    from anuraflow.data.annotations import parse_annotation_table, table_recordings
+    from anuraflow.data.annotation_table import parse_annotation_table, table_recordings
 
     path = tmp_path / "labels.csv"
     path.write_text(

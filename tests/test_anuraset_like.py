@@ -8,22 +8,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from anuraflow.data.annotations import parse_audacity_labels
-from anuraflow.data.anuraset_like import (
+from anuraflow.data.audacity import parse_audacity_labels
+from anuraflow.data.species import assign_groups
+from anuraflow.learn.tasks import single_subset_species
+from anuraflow.simulate.anuraset_like import (
     dataset_windows,
     plan_anuraset_like,
     tier_per_species,
     window_targets,
 )
-from anuraflow.data.species import assign_groups
-from anuraflow.data.synthetic import (
-    DEFAULT_SITES,
-    SyntheticSpec,
-    planned_labels,
-    species_voices,
-    write_dataset,
-)
-from anuraflow.learn.tasks import single_subset_species
+from anuraflow.simulate.calls import planned_labels
+from anuraflow.simulate.plan import DEFAULT_SITES, SyntheticSpec, species_voices
+from anuraflow.simulate.writer import write_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE = REPO / "config/synthetic-anuraset-scale.yaml"

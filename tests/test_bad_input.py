@@ -14,13 +14,10 @@ import pytest
 import soundfile as sf
 
 from anuraflow.core.fileio import atomic_path
-from anuraflow.data.annotations import (
-    AnnotationError,
-    normalise_annotation_file,
-    read_annotation_file,
-)
+from anuraflow.data.annotations import normalise_annotation_file, read_annotation_file
 from anuraflow.data.audio import AudioError, standardise_recording
 from anuraflow.data.discovery import discover
+from anuraflow.data.label_rows import AnnotationError
 from anuraflow.data.windows import segment_recording
 from anuraflow.features.logmel import LogMelConfig, cache_recording_features, read_feature_cache
 

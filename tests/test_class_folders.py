@@ -9,15 +9,15 @@ import pytest
 import yaml
 from workflow_helpers import snakemake, tiny_directory_config
 
-from anuraflow.data.annotations import parse_audacity_labels
+from anuraflow.data.audacity import parse_audacity_labels
 from anuraflow.data.clips import (
     class_folder_sources,
     class_folders_from_windows,
     fit_clip,
 )
 from anuraflow.data.discovery import discover_recordings
-from anuraflow.data.synthetic import write_dataset
 from anuraflow.data.windows import segment_recording
+from anuraflow.simulate.writer import write_dataset
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 

@@ -14,7 +14,7 @@ import soundfile as sf
 import yaml
 
 from anuraflow.data.release import release_from_recordings
-from anuraflow.data.synthetic import write_dataset
+from anuraflow.simulate.writer import write_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

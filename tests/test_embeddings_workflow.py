@@ -13,8 +13,8 @@ import yaml
 from test_embeddings import HAS_BIRDNET
 from workflow_helpers import REPO, parse_planned_jobs, snakemake
 
-from anuraflow.data.annotations import parse_raven_table
-from anuraflow.data.synthetic import write_new_recordings
+from anuraflow.data.raven import parse_raven_table
+from anuraflow.simulate.writer import write_new_recordings
 
 pytestmark = [
     pytest.mark.workflow,

@@ -14,15 +14,12 @@ import soundfile as sf
 import yaml
 from workflow_helpers import snakemake, tiny_directory_config
 
-from anuraflow.data.annotations import (
-    AnnotationError,
-    native_raven_table,
-    normalise_annotation_file,
-    parse_annotation_table,
-    parse_raven_table,
-)
+from anuraflow.data.annotation_table import native_raven_table, parse_annotation_table
+from anuraflow.data.annotations import normalise_annotation_file
 from anuraflow.data.discovery import discover, recording_id, table_owners
 from anuraflow.data.folders import list_files
+from anuraflow.data.label_rows import AnnotationError
+from anuraflow.data.raven import parse_raven_table
 from anuraflow.data.recordings import parse_recording_name
 from anuraflow.data.windows import window_labels, window_starts
 

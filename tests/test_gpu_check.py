@@ -9,7 +9,7 @@ import pytest
 from conftest import REAL_DATA
 from workflow_helpers import REPO
 
-from anuraflow.data.synthetic import write_new_recordings
+from anuraflow.simulate.writer import write_new_recordings
 
 
 @pytest.mark.workflow

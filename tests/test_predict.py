@@ -10,8 +10,8 @@ import soundfile as sf
 import torch
 from sklearn.metrics import f1_score
 
-from anuraflow.data.annotations import parse_raven_table
 from anuraflow.data.audio import AudioError, read_audio, standardise_recording, to_mono
+from anuraflow.data.raven import parse_raven_table
 from anuraflow.detect.detections import (
     activity_table,
     detections_table,

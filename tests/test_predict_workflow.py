@@ -10,9 +10,9 @@ import yaml
 from sklearn.metrics import precision_score, recall_score
 from workflow_helpers import parse_planned_jobs, snakemake
 
-from anuraflow.data.annotations import parse_raven_table
-from anuraflow.data.synthetic import write_new_recordings
+from anuraflow.data.raven import parse_raven_table
 from anuraflow.data.windows import window_labels
+from anuraflow.simulate.writer import write_new_recordings
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 SYNTHETIC_SEED = 3

@@ -20,8 +20,8 @@ from anuraflow.data.release import (
     recording_clips,
     release_from_recordings,
 )
-from anuraflow.data.synthetic import write_dataset
 from anuraflow.features.logmel import read_feature_cache
+from anuraflow.simulate.writer import write_dataset
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 HEADER = "sample_name,fname,min_t,max_t,site,date,species_number,subset," + ",".join(CODES)

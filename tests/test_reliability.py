@@ -15,8 +15,8 @@ import soundfile as sf
 import yaml
 from workflow_helpers import planned_jobs, snakemake, tiny_directory_config
 
-from anuraflow.data.synthetic import write_dataset
 from anuraflow.features.logmel import read_feature_cache
+from anuraflow.simulate.writer import write_dataset
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 ODD_NAME = "odd name; $(touch PWNED) 'x'"  # a path that must never reach a shell unquoted

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from anuraflow.data.annotations import AnnotationError
+from anuraflow.data.label_rows import AnnotationError
 from anuraflow.data.review_labels import (
     HEADER,
     PAGE_MARK,

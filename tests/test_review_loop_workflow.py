@@ -11,7 +11,7 @@ import yaml
 from test_embeddings import HAS_BIRDNET
 from workflow_helpers import planned_jobs, snakemake
 
-from anuraflow.data.annotations import parse_audacity_labels
+from anuraflow.data.audacity import parse_audacity_labels
 from anuraflow.data.review_labels import labels_file_text, read_review_file
 
 pytestmark = [
@@ -168,7 +168,7 @@ def test_a_relabelled_window_is_listed_in_the_report(loop):
 def test_suggest_mixes_in_the_search_and_ranks_a_predict_archive(loop):
     """similarity: 1 with a search section raises the query species' term only; archive:
     predict suggests windows of predict.audio_dir's recordings, embedded for it."""
-    from anuraflow.data.synthetic import write_new_recordings
+    from anuraflow.simulate.writer import write_new_recordings
 
     windows = pd.read_parquet(loop / "results/windows.parquet")
     query = windows[(windows["BOAFAB"] == 1) & ~windows["partial"]].iloc[0]

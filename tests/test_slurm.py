@@ -14,7 +14,7 @@ import yaml
 from slurm_cluster import SlurmCluster, install_slurm
 from workflow_helpers import SNAKEMAKE, tiny_directory_config
 
-from anuraflow.data.synthetic import write_dataset
+from anuraflow.simulate.writer import write_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]

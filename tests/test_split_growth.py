@@ -9,7 +9,7 @@ import pytest
 import yaml
 from workflow_helpers import snakemake, tiny_directory_config
 
-from anuraflow.data.synthetic import write_dataset
+from anuraflow.simulate.writer import write_dataset
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}

@@ -1,17 +1,11 @@
 import numpy as np
 import pytest
 
-from anuraflow.data.annotations import parse_audacity_labels
+from anuraflow.data.audacity import parse_audacity_labels
 from anuraflow.data.recordings import NAME_PATTERN
-from anuraflow.data.synthetic import (
-    SHAPES,
-    call_waveform,
-    plan_dataset,
-    species_tiers,
-    species_voices,
-    synthesize_recording,
-    write_dataset,
-)
+from anuraflow.simulate.calls import call_waveform
+from anuraflow.simulate.plan import SHAPES, plan_dataset, species_tiers, species_voices
+from anuraflow.simulate.writer import synthesize_recording, write_dataset
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD", "PITAZU", "DENMIN", "PHYCUV", "LEPLAT"]
 
@@ -83,12 +77,13 @@ def test_worker_processes_write_the_same_bytes(tmp_path):
 def test_unlabelled_recordings_are_the_same_in_the_dag_and_the_writer(profile, tmp_path):
     """`synthetic.unlabelled`: the last recordings of the plan have their label file under
     truth/, and the cheap plan the DAG reads names the same ones as the writer's full plan."""
-    from anuraflow.data.synthetic import SyntheticSpec
+    from anuraflow.simulate.plan import SyntheticSpec
+    from anuraflow.simulate.profiles import plan_recordings
 
     codes = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
     spec = SyntheticSpec(n_recordings=12, seed=3, unlabelled=4, profile=profile)
     cheap = [p for p in spec.recordings(codes) if not p.labelled]
-    full = [p for p in spec.plan(codes) if not p.labelled]
+    full = [p for p in plan_recordings(spec, codes) if not p.labelled]
     assert [p.recording_id for p in cheap] == [p.recording_id for p in full]
     assert len(full) == 4
     assert full[0].label_path(tmp_path) == tmp_path / "truth" / full[0].site / full[0].label_name

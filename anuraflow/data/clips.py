@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from anuraflow.core.fileio import file_sha256, write_parquet
 from anuraflow.data.audio import (
     AudioError,
     read_audio,
@@ -22,7 +23,6 @@ from anuraflow.data.audio import (
     write_ingested,
     write_skipped,
 )
-from anuraflow.core.fileio import file_sha256, write_parquet
 from anuraflow.data.folders import is_system_file, list_files, nfc
 from anuraflow.data.recordings import AUDIO_EXTENSIONS, RecordingSource
 from anuraflow.data.windows import window_id, with_labels

@@ -13,21 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anuraflow.data.annotations import (
+from anuraflow.data.annotation_table import native_raven_table, table_recordings
+from anuraflow.data.audacity import looks_like_label_track
+from anuraflow.data.folders import list_files, nfc
+from anuraflow.data.label_rows import AnnotationError, head_lines, header_names, read_lines
+from anuraflow.data.raven import (
     RAVEN_BEGIN,
-    AnnotationError,
-    head_lines,
-    header_names,
     is_multi_file,
-    looks_like_label_track,
-    native_raven_table,
     raven_reference,
     raven_rows,
-    read_lines,
     reference_parts,
-    table_recordings,
 )
-from anuraflow.data.folders import list_files, nfc
 from anuraflow.data.recordings import AUDIO_EXTENSIONS, NAME_PATTERN, RecordingSource
 
 ID_RULES = ("name", "folder_and_name")

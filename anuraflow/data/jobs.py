@@ -25,7 +25,6 @@ from anuraflow.data.audio import standardise_recording
 from anuraflow.data.clips import ingest_clip
 from anuraflow.data.release import ingest_release_recording
 
-
 RECORD_ONLY = "skip"  # what the jobs run under: a bad file is recorded, not raised
 
 

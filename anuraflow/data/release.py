@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from anuraflow.core.fileio import atomic_path, write_parquet
 from anuraflow.data.audio import (
     AudioError,
     decode_pcm16_wav,
@@ -29,7 +30,6 @@ from anuraflow.data.audio import (
     write_ingested,
     write_skipped,
 )
-from anuraflow.core.fileio import atomic_path, write_parquet
 from anuraflow.data.recordings import parse_recording_name
 from anuraflow.data.windows import window_id, with_labels
 
@@ -388,7 +388,7 @@ def release_from_recordings(
     """Write a release-format copy of one-minute recordings with Audacity labels (the test
     data of the release route): 3 s clips every second at `clip_rate`, 16-bit, labels by the
     AnuraSet authors' rule, every `test_every`-th recording in the test subset."""
-    from anuraflow.data.annotations import parse_audacity_labels
+    from anuraflow.data.audacity import parse_audacity_labels
     from anuraflow.data.audio import read_audio
     from anuraflow.data.discovery import discover_recordings
     from anuraflow.data.windows import window_labels, window_starts

@@ -14,13 +14,15 @@ lines, since no rule can say who is right.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from anuraflow.core.fileio import file_sha256
-from anuraflow.data.annotations import AnnotationError, read_lines
+from anuraflow.data.label_rows import AnnotationError, read_lines
+from anuraflow.data.windows import window_keys, with_labels
 
 HEADER = ["recording", "start_s", "end_s", "species", "decision", "reviewer", "time"]
 DECISIONS = ("present", "absent", "unsure")
@@ -34,7 +36,8 @@ def _end_count(path: Path, line: str, number: int) -> int:
     try:
         return int(line[len(END_MARK) :].split()[0])
     except (IndexError, ValueError):
-        raise AnnotationError(path, number, f"end line {line!r} is not '# end: N decisions'")
+        message = f"end line {line!r} is not '# end: N decisions'"
+        raise AnnotationError(path, number, message) from None
 
 
 def read_review_file(path: str | Path) -> pd.DataFrame:
@@ -223,8 +226,6 @@ def apply_review(
     only for the species decided (`known_{code}` 0 elsewhere, `partial` True): it is never
     taken as all-negative. Returns the windows and a note per decision that changed a label
     an annotation file had given."""
-    from anuraflow.data.windows import window_keys, with_labels
-
     w = windows.reset_index(drop=True).copy()
     known = np.ones((len(w), len(codes)), dtype=np.uint8)
     labels = w[codes].to_numpy().astype(np.uint8)
@@ -251,6 +252,27 @@ def apply_review(
     w["partial"] = pool
     order = [*windows.columns, *known_columns(codes), "partial"]
     return w.loc[keep, order].reset_index(drop=True), changed
+
+
+@dataclass(frozen=True)
+class ReviewDecisions:
+    """The merged decisions (review_labels.parquet) as `segment_dataset`'s `revise` step:
+    applied to the windows of the usable recordings, each change an annotation file's label
+    printed to the log."""
+
+    path: str | Path
+    codes: list[str]
+
+    def __call__(self, windows: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
+        unlabelled = set(manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"])
+        decisions = pd.read_parquet(self.path)
+        windows, changed = apply_review(windows, decisions, self.codes, unlabelled)
+        print(f"review decisions: {len(changed)} changed an annotation file's label")
+        for note in changed:
+            print(f"  {note}")
+        print(f"{int(windows['partial'].sum())} reviewed windows of {len(unlabelled)} "
+              "recordings without a label file", flush=True)  # fmt: skip
+        return windows
 
 
 def known_mask(windows: pd.DataFrame, codes: list[str]) -> np.ndarray | None:

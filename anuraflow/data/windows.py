@@ -3,6 +3,7 @@ authors' rule that made the release's labels."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -132,11 +133,11 @@ def segment_dataset(
     hop_s: float = 1.0,
     min_overlap_s: float = 0.0,
     label_rule: str = "overlap",
-    review_path: str | Path | None = None,
+    revise: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """windows.parquet for every recording in the manifest; with `review_path` (the merged
-    review decisions) the decisions applied (`review_labels.apply_review`): a recording
-    without a label file then keeps only its reviewed windows."""
+    """windows.parquet for every usable recording in the manifest. `revise`, when given, turns
+    (windows, usable manifest rows) into the windows written: the review decisions
+    (`review_labels.ReviewDecisions`) come in this way, so segmentation knows nothing of them."""
     manifest = pd.read_parquet(manifest_path)
     if "status" in manifest:  # recordings skipped at ingest or annotation parsing get none
         manifest = manifest[manifest["status"] == "ok"]
@@ -160,15 +161,7 @@ def segment_dataset(
         df.insert(2, "site", rec.site)
         frames.append(df)
     windows = pd.concat(frames, ignore_index=True)
-    if review_path is not None:
-        from anuraflow.data.review_labels import apply_review
-
-        unlabelled = set(manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"])
-        windows, changed = apply_review(windows, pd.read_parquet(review_path), codes, unlabelled)
-        print(f"review decisions: {len(changed)} changed an annotation file's label")
-        for note in changed:
-            print(f"  {note}")
-        print(f"{int(windows['partial'].sum())} reviewed windows of {len(unlabelled)} "
-              "recordings without a label file", flush=True)  # fmt: skip
+    if revise is not None:
+        windows = revise(windows, manifest)
     write_parquet(windows, out_path)
     return windows

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from anuraflow.core.fileio import write_text
-from anuraflow.data.annotations import parse_raven_table
+from anuraflow.data.raven import parse_raven_table
 from anuraflow.data.windows import window_id, window_starts
 from anuraflow.detect.detections import write_selection_table
 from anuraflow.features.embeddings import read_embedding_cache, window_rows

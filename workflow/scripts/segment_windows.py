@@ -1,10 +1,12 @@
 """Rule segment_windows: sliding windows with multi-hot labels -> windows.parquet."""
 
 from anuraflow.core.fileio import redirect_output
+from anuraflow.data.review_labels import ReviewDecisions
 from anuraflow.data.windows import segment_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 w = sm.params.windows
+review = sm.input.get("review")
 with redirect_output(sm.log[0]):
     segment_dataset(
         sm.input.manifest,
@@ -15,5 +17,5 @@ with redirect_output(sm.log[0]):
         w["hop_s"],
         w["min_overlap_s"],
         w.get("label_rule", "overlap"),
-        review_path=sm.input.get("review") or None,
+        revise=ReviewDecisions(review, sm.params.codes) if review else None,
     )

@@ -1,7 +1,7 @@
 """Rule synthesize_dataset: write the synthetic AnuraSet-like raw recordings and labels."""
 
 from anuraflow.core.fileio import redirect_output
-from anuraflow.data.synthetic import write_dataset
+from anuraflow.simulate.writer import write_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

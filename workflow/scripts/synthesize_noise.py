@@ -1,7 +1,7 @@
 """Rule synthesize_noise: write the synthetic noise-bank recordings."""
 
 from anuraflow.core.fileio import redirect_output
-from anuraflow.data.synthetic import write_noise_recordings
+from anuraflow.simulate.noise import write_noise_recordings
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):

@@ -20,13 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anuraflow.data.synthetic import (
-    PlannedRecording,
-    SyntheticSpec,
-    planned_labels,
-    species_voices,
-)
 from anuraflow.data.windows import window_labels, window_starts
+from anuraflow.simulate.calls import planned_labels
+from anuraflow.simulate.plan import PlannedRecording, SyntheticSpec, species_voices
 
 TIERS = ("frequent", "common", "rare")
 # window targets per tier for AnuraSet's 1,612 recordings (scaled with the recordings):
@@ -113,7 +109,9 @@ def place_bouts(
                 # the first bout in train, the next in test: every other species is in both
                 ok &= in_test == holds[:, j].any()
             if not ok.any():
-                raise ValueError(f"no recording left for {code}: lower its target or add recordings")
+                raise ValueError(
+                    f"no recording left for {code}: lower its target or add recordings"
+                )
             p = np.where(ok, richness, 0.0)
             r = int(rng.choice(n, p=p / p.sum()))
             length = min(rng.uniform(*BOUT_S[tier_of[code]]), duration)
@@ -149,7 +147,9 @@ def label_coverage(
     empty_active = n_active = 0
     for p, rec_bouts in zip(plans, bouts, strict=True):
         if rec_bouts:
-            labels = recording_window_labels(replace(p, bouts=tuple(rec_bouts)), voices, codes, spec)
+            labels = recording_window_labels(
+                replace(p, bouts=tuple(rec_bouts)), voices, codes, spec
+            )
             empty_active += int((labels.sum(1) == 0).sum())
             n_active += 1
     total = len(plans) * per_recording
@@ -217,7 +217,7 @@ def write_split(split: dict[str, str], path: str | Path) -> None:
 
 def main() -> None:
     """Write the split a config's anuraset profile plans, for its `split.file`:
-    python -m anuraflow.data.anuraset_like CONFIG OUT.tsv"""
+    python -m anuraflow.simulate.anuraset_like CONFIG OUT.tsv"""
     import sys
 
     import yaml
