@@ -61,21 +61,27 @@ def test_the_mix_weighs_the_terms():
     assert out["position"].tolist() == [0] and out["total"].tolist() == pytest.approx([2.0])
 
 
-def test_the_default_mix_is_score_and_half_diversity():
-    """Defaults: score 1, diversity 0.5, uncertainty 0. Nothing labelled: every distance is
-    1 (diversity 1), so species 0 takes window 1 (0.9 + 0.5). Distances to window 1 are then
-    w0 1, w2 1 (the start value caps them), w3 1 - cos 45 deg = 0.2929 (diversity 0.2929 over
-    the largest, 1): species 1 takes w2 (0.3 + 0.5 = 0.8) over w3 (0.6 + 0.1464) and w0 (0.6)."""
+def test_the_default_is_each_species_top_scores_in_turns():
     prob = np.array([[0.2, 0.1], [0.9, 0.2], [0.4, 0.3], [0.8, 0.6]])
-    strategy = Strategy(1)
-    assert (strategy.score, strategy.uncertainty, strategy.diversity) == (1.0, 0.0, 0.5)
+    strategy = Strategy(2)
+    assert (strategy.score, strategy.uncertainty, strategy.diversity) == (1.0, 0.0, 0.0)
     out = choose_windows(prob, np.array([0.5, 0.5]), E, E[:0], strategy)
+    # species 0: w1 (0.9); species 1: w3 (0.6); species 0: w2 (0.4, w1 and w3 taken); 1: w0
+    assert out[["position", "species"]].values.tolist() == [[1, 0], [3, 1], [2, 0], [0, 1]]
+    assert out["score"].tolist() == pytest.approx([0.9, 0.6, 0.4, 0.1])
+    assert out["total"].tolist() == pytest.approx([0.9, 0.6, 0.4, 0.1])
+
+
+def test_score_and_diversity_mix():
+    """Score 1, diversity 0.5. Nothing labelled: every distance is 1 (diversity 1), so species 0
+    takes window 1 (0.9 + 0.5). Distances to window 1 are then w0 1, w2 1 (the start value caps
+    them), w3 1 - cos 45 deg = 0.2929 (diversity 0.2929 over the largest, 1): species 1 takes
+    w2 (0.3 + 0.5 = 0.8) over w3 (0.6 + 0.1464) and w0 (0.1 + 0.5)."""
+    prob = np.array([[0.2, 0.1], [0.9, 0.2], [0.4, 0.3], [0.8, 0.6]])
+    out = choose_windows(prob, np.array([0.5, 0.5]), E, E[:0], Strategy(1, 0.0, 0.5))
     assert out[["position", "species"]].values.tolist() == [[1, 0], [2, 1]]
-    assert out["score"].tolist() == pytest.approx([0.9, 0.3])
     assert out["total"].tolist() == pytest.approx([1.4, 0.8])
-    # the score alone is the top-scoring window of each species in turns
-    top = choose_windows(prob, np.array([0.5, 0.5]), E, E[:0], Strategy(2, 0.0, 0.0))
-    assert top[["position", "species"]].values.tolist() == [[1, 0], [3, 1], [2, 0], [0, 1]]
+    assert out["diversity"].tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_the_budget_stops_when_the_pool_runs_out():

@@ -16,9 +16,10 @@ each time the window with the highest mixed score for that species:
   query's species (every species when the query has no label).
 
 A window is suggested once, for the species it was chosen for; each gets a sentence saying
-why. The defaults (score 1, diversity 0.5, uncertainty 0) are what taught a probe most in
-`benchmarks/review_loop.py` on the synthetic demo (docs/embeddings.md). `suggest_windows`
-writes the ranked table and the same review page as the search.
+why. The default is the score alone (each species' top-scoring windows): in
+`benchmarks/review_loop.py` no mix with uncertainty or diversity taught a probe more in the
+first rounds (docs/embeddings.md); diversity helps F1 later. `suggest_windows` writes the
+ranked table and the same review page as the search.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Strategy:
 
     per_species: int = 5
     uncertainty: float = 0.0
-    diversity: float = 0.5
+    diversity: float = 0.0
     similarity: float = 0.0
     score: float = 1.0
 
