@@ -117,6 +117,21 @@ def fit_to_recording(df: pd.DataFrame, duration_s: float) -> tuple[pd.DataFrame,
 BAD_ANNOTATION_POLICIES = ("fail", "skip")
 
 
+def checked_calls(
+    df: pd.DataFrame, known_codes: list[str], duration_s: float | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """A file's calls after the checks, in order: ignored qualities dropped, unknown species
+    refused, duplicates dropped, calls fitted to the recording (when its duration is known);
+    a note for each change and each point call."""
+    df, ignored = drop_ignored_calls(df)
+    check_species(df, known_codes)
+    df, duplicates = drop_duplicate_calls(df)
+    clipped: list[str] = []
+    if duration_s is not None:
+        df, clipped = fit_to_recording(df, duration_s)
+    return df, ignored + duplicates + clipped + point_call_notes(df)
+
+
 def normalise_annotation_file(
     path: str | Path | None,
     recording_id: str,
@@ -155,13 +170,8 @@ def normalise_annotation_file(
             df, skipped = read_annotation_file(
                 path, recording_id, on_blank_label, table_columns, table_files
             )
-            df, ignored = drop_ignored_calls(df)
-            check_species(df, known_codes)
-            df, duplicates = drop_duplicate_calls(df)
-            clipped: list[str] = []
-            if duration_s is not None:
-                df, clipped = fit_to_recording(df, duration_s)
-            record["notes"] = skipped + ignored + duplicates + clipped + point_call_notes(df)
+            df, notes = checked_calls(df, known_codes, duration_s)
+            record["notes"] = skipped + notes
             record["blank_labels"] = skipped
         except AnnotationError as err:
             if on_bad_annotation == "fail":
