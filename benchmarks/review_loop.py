@@ -386,16 +386,21 @@ def plot(results: dict, out: Path) -> None:
              "labelled_windows": "windows labelled", "known_labels": "known labels"}  # fmt: skip
     fig, axes = plt.subplots(len(results), 4, figsize=(17, 3.6 * len(results)), squeeze=False)
     for row, (case, result) in zip(axes, results.items(), strict=True):
-        table = result["rounds"]
+        table, same = result["rounds"], result["per_seed"]
         for ax, (metric, x) in zip(row, panels, strict=True):
             for how in STRATEGIES:
                 xs = [t[f"{how}_{x}"] for t in table]
                 m = np.array([t[f"{how}_{metric}"] for t in table]) * 100
                 sd = np.array([t[f"{how}_{metric}_sd"] for t in table]) * 100
+                label = how
+                if how == "suggest" and same["suggest"] == same["top_score"]:
+                    label = "suggest (= top_score, every seed)"
                 ax.plot(xs, m, "o-" if how == "suggest" else ".-", color=COLOURS[how],
-                        label=how, lw=2.2 if how == "suggest" else 1.2, ms=4)  # fmt: skip
+                        label=label, lw=2.2 if how == "suggest" else 1.2, ms=4,
+                        zorder=3 if how == "suggest" else 2)  # fmt: skip
                 if how == "suggest":
-                    ax.fill_between(xs, m - sd, m + sd, color=COLOURS[how], alpha=0.15)
+                    ax.fill_between(xs, np.clip(m - sd, 0, 100), np.clip(m + sd, 0, 100),
+                                    color=COLOURS[how], alpha=0.15)  # fmt: skip
             ax.set_title(f"{case}: test {names[metric]}", fontsize=10)
             ax.set_xlabel(names[x])
             ax.set_ylabel("%")

@@ -137,3 +137,97 @@ def test_paired_family_names_significant_wins_only_after_holm():
     assert out[1]["verdict"] == "no significant difference" and out[1]["p_holm"] > 0.5
     lost = paired_family(theirs[:, :1], ours[:, :1], [1])
     assert lost[0]["verdict"] == "loss"
+
+
+RESULT = REPO / "benchmarks/results/review_loop.json"
+DOC = REPO / "docs/embeddings.md"
+
+
+def doc_table(after: str) -> list[list[str]]:
+    """The rows (cells as text) of the first Markdown table after the line starting `after`."""
+    lines = DOC.read_text().split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(after))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+        elif rows:
+            break
+    return rows[2:]  # without the header and its rule
+
+
+@pytest.mark.parametrize(
+    "after, metric",
+    [("without a call on average)). Mean over 20 seeds", "macro_ap"),
+     ("and of test macro F1 at the thresholds tuned", "macro_f1_tuned")],
+)  # fmt: skip
+def test_the_docs_synthetic_tables_are_the_json(after, metric):
+    import json
+
+    record = json.loads(RESULT.read_text())
+    rounds = record["cases"]["synthetic"]["rounds"]
+    strategies = ["suggest", "suggest_diverse", "suggest_before", "uncertainty", "diversity",
+                  "random_all", "random_least_sure", "random_species"]  # fmt: skip
+    rows = doc_table(after)
+    assert len(rows) == len(rounds) == record["rounds"] + 1
+    for row, r in zip(rows, rounds, strict=True):
+        known = f"{r['suggest_known_labels']:.0f} / {r['random_all_known_labels']:.0f}"
+        assert row[:3] == [str(r["round"]), f"{r['suggest_labelled_windows']:.0f}", known]
+        assert row[3:] == [f"{100 * r[f'{s}_{metric}']:.1f}" for s in strategies]
+
+
+def test_the_docs_real_table_is_the_json():
+    import json
+
+    rounds = json.loads(RESULT.read_text())["cases"]["real"]["rounds"]
+    rows = doc_table("seed):")
+    cells = [("suggest", "macro_ap"), ("random_all", "macro_ap"), ("suggest", "macro_f1_tuned"),
+             ("suggest_diverse", "macro_f1_tuned"), ("random_all", "macro_f1_tuned"),
+             ("random_least_sure", "macro_f1_tuned")]  # fmt: skip
+    assert len(rows) == len(rounds)
+    for row, r in zip(rows, rounds, strict=True):
+        assert row[3:] == [f"{100 * r[f'{s}_{m}']:.1f}" for s, m in cells]
+
+
+def test_the_docs_claims_are_the_paired_tests():
+    """The verdicts docs/embeddings.md states for the synthetic case, round by round (W win,
+    L loss, n no significant difference), from the JSON."""
+    import json
+
+    case = json.loads(RESULT.read_text())["cases"]["synthetic"]
+    paired = case["paired"]
+
+    def verdicts(family, key):
+        return "".join({"win": "W", "loss": "L"}.get(r["verdict"], "n")
+                       for r in paired[family][f"{key}"])  # fmt: skip
+
+    for other in ("suggest_before", "uncertainty", "diversity", "random_least_sure"):
+        for metric in ("macro_ap", "macro_f1_tuned"):
+            assert verdicts("by_round", f"{other}/{metric}") == "W" * 8
+            assert verdicts("by_known_labels", f"{other}/{metric}") == "W" * 8
+    assert verdicts("by_round", "random_species/macro_ap") == "W" * 8
+    assert verdicts("by_round", "random_species/macro_f1_tuned") == "n" + "W" * 7
+    assert verdicts("by_round", "suggest_diverse/macro_ap") == "W" + "n" * 7
+    assert verdicts("by_round", "suggest_diverse/macro_f1_tuned") == "nW" + "n" * 6
+    for metric in ("macro_ap", "macro_f1_tuned"):
+        assert verdicts("by_known_labels", f"suggest_diverse/{metric}") == "WWW" + "n" * 5
+        assert verdicts("by_known_labels", f"random_all/{metric}") == "W" * 8
+        assert verdicts("by_known_labels", f"random_species/{metric}") == "W" * 8
+    assert verdicts("by_round", "random_all/macro_ap") == "n" * 8
+    assert verdicts("by_round", "random_all/macro_f1_tuned") == "LL" + "n" * 6
+    assert case["per_seed"]["suggest"] == case["per_seed"]["top_score"]
+    assert paired["known_label_grid"][0] == pytest.approx(92.8)
+    assert paired["known_label_grid"][-1] == pytest.approx(294.0)
+
+
+def test_the_docs_tuning_figures_are_the_json():
+    import json
+
+    tuning = json.loads(RESULT.read_text())["tuning"]
+    first = {k: round(100 * v["macro_ap"][1], 1) for k, v in tuning["candidates"].items()}
+    assert first.pop("score") == 72.4
+    assert first.pop("uncertainty 1 + diversity 1 (before)") == 51.7
+    assert (min(first.values()), max(first.values())) == (55.2, 58.5)
+    assert tuning["seeds"] == list(range(100, 110))
+    text = " ".join(DOC.read_text().split())
+    assert "reached 72.4 macro AP after one round, against 55.2 to 58.5" in text
