@@ -10,5 +10,9 @@ bash bin/bootstrap.sh
 for arg in "$@"; do
     case "$arg" in -n | --dry-run | --dryrun) exit 0 ;; esac
 done
-.venv/bin/snakemake --cores "${CORES:-2}" "$@" --report results/snakemake_report.html
-echo "report: results/report/report.html (Snakemake provenance report: results/snakemake_report.html)"
+# where this run's results are (its config's results_dir, below --directory), and its own
+# provenance report: snakemake_report.html for the whole workflow, snakemake_report-<target>
+# .html for predict, suggest, search (anuraflow/core/run_paths.py)
+mapfile -t paths < <(.venv/bin/python -m anuraflow.core.run_paths "$@")
+.venv/bin/snakemake --cores "${CORES:-2}" "$@" --report "${paths[1]}"
+echo "results: ${paths[2]} (Snakemake provenance report: ${paths[1]})"

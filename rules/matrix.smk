@@ -45,28 +45,63 @@ RUNS = [
 ]
 
 
-def warn_cpu_training():
-    """A real-data run that will train on this machine's CPU says so, with the work it asks
-    for, instead of silently starting e.g. 100 epochs on two cores."""
-    if (
-        config["data"]["source"] == "synthetic"
-        or config["train_gpus"] > 0
-        or gpu_visible()
-    ):
-        return
+def estimated_windows():
+    """About how many windows the data make: clips, release rows, or from durations."""
     if CLASS_FOLDERS:  # one window per clip
-        windows = len(SOURCES)
-    elif RELEASE:  # one window per row of metadata.csv
+        return len(SOURCES)
+    if RELEASE:  # one window per row of metadata.csv
         with open(Path(config["data"]["release_dir"]) / "metadata.csv") as table:
-            windows = sum(1 for _ in table) - 1
-    else:
-        windows = estimate_windows(
-            [s.audio for s in SOURCES.values()],
-            config["windows"]["length_s"],
-            config["windows"]["hop_s"],
+            return sum(1 for _ in table) - 1
+    if config["data"]["source"] == "synthetic":
+        per_recording = (
+            config["synthetic"]["duration_s"] - config["windows"]["length_s"]
         )
-    epochs = sum(EXPERIMENTS[name]["epochs"] for name, _, _ in RUNS)
-    logger.warning(cpu_training_note(len(RUNS), epochs, windows))
+        return len(SOURCES) * int(per_recording / config["windows"]["hop_s"] + 1)
+    return estimate_windows(
+        [s.audio for s in SOURCES.values()],
+        config["windows"]["length_s"],
+        config["windows"]["hop_s"],
+    )
+
+
+def step_shape(name):
+    """The input a step of experiment `name` takes (an embedding, or a log-mel window)."""
+    exp = experiment_settings(EXPERIMENTS[name])
+    if uses_embeddings(name):
+        dims = (1024,)
+    else:
+        features = LogMelConfig(**config["features"])
+        frames = features.frames_per_window(config["windows"]["length_s"])
+        dims = (1, features.n_mels, frames)
+    return StepShape(exp["model"], exp["batch_size"], len(SPECIES_CODES), dims)
+
+
+def warn_cpu_training():
+    """Training that will run on this machine's CPU (no GPU visible, jobs run here) says so,
+    with the hours projected from a measured step, whatever train_gpus says: a laptop must
+    not start days of training without a word. Runs already finished are not counted."""
+    if gpu_visible() or not workflow.local_exec:
+        return
+    pending = [r for r in RUNS if not Path(run_dir(*r), "metrics.json").exists()]
+    if not pending:
+        return
+    split = config["split"]
+    share = (1 - split["test_fraction"]) * (1 - split["val_fraction"])
+    train_windows = int(estimated_windows() * share)
+    steps, hours, epochs = {}, 0.0, 0
+    for name, _, _ in pending:
+        exp = EXPERIMENTS[name]
+        shape = step_shape(name)
+        steps[shape.model] = step_seconds(shape)
+        hours += projected_hours(
+            steps[shape.model], exp["epochs"], train_windows, shape.batch_size
+        )
+        epochs += exp["epochs"]
+    logger.warning(
+        cpu_training_note(
+            len(pending), epochs, train_windows, hours, steps, config["train_gpus"]
+        )
+    )
 
 
 warn_cpu_training()

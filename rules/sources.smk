@@ -115,6 +115,52 @@ def orphan_label_files():
 SOURCES = recording_sources()
 
 
+def species_from_labels():
+    """species: from_labels - the codes the label files name, sorted, as the species table
+    (groups from the windows counts); a code in fewer than species_min_recordings recordings
+    is named, and labels that name no species at all stop the run."""
+    data = config["data"]
+    if data["source"] != "directory":
+        raise WorkflowError(
+            "species: from_labels reads the codes from label files, so it needs data.source: "
+            f"directory (this config has {data['source']!r}); list the species instead"
+        )
+    files = {r: s.annotation for r, s in SOURCES.items()}
+    table_files = {r: s.table_files for r, s in SOURCES.items()}
+    counts, unreadable = species_in_labels(
+        files, data.get("annotation_table"), table_files
+    )
+    n_files = sum(path is not None for path in files.values())
+    if not counts:
+        raise WorkflowError(
+            f"species: from_labels, but the {n_files} label files of {len(SOURCES)} "
+            "recordings name no species"
+            + (
+                f" ({len(unreadable)} could not be read, e.g. {unreadable[0]})"
+                if unreadable
+                else ""
+            )
+            + "; check data.annotation_dir, or list the species in the config"
+        )
+    SPECIES[:] = [{"code": code} for code in counts]
+    SPECIES_CODES[:] = list(counts)
+    logger.info(
+        f"species from the labels ({n_files} files): "
+        + ", ".join(f"{c} ({n} recordings)" for c, n in counts.items())
+    )
+    few = {c: n for c, n in counts.items() if n < config["species_min_recordings"]}
+    if few:
+        logger.warning(
+            f"{len(few)} species in fewer than {config['species_min_recordings']} recordings "
+            "(species_min_recordings), too few to train, select and test on separate "
+            "recordings: " + ", ".join(f"{c} ({n})" for c, n in few.items())
+        )
+    return counts
+
+
+SPECIES_RECORDINGS = species_from_labels() if SPECIES_FROM_LABELS else None
+
+
 def recording_groups():
     """Recording -> group for a grouped split (class folders with data.clip_groups), or None."""
     table = config["data"].get("clip_groups")

@@ -1,5 +1,6 @@
 """config/README.md describes every config key, in step with the schemas' descriptions."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -26,3 +27,22 @@ def test_every_workflow_config_key_has_a_description():
     readme = (REPO / "config/README.md").read_text()
     for key, sub in keys:
         assert f"| `{key}` |" in readme and sub["description"].split("|")[0] in readme
+
+
+def test_no_schema_description_is_cut_into_a_stray_key():
+    """An unquoted comma in a flow mapping's description ends the description and starts a
+    key made of the rest (`description: Beta(alpha, alpha) ...` did): no key holds a space or
+    a parenthesis."""
+
+    def keys(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield k
+                yield from keys(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from keys(v)
+
+    for schema in sorted((REPO / "config/schemas").glob("*.yaml")):
+        odd = [k for k in keys(yaml.safe_load(schema.read_text())) if re.search(r"[ ()]", str(k))]
+        assert not odd, f"{schema.name}: {odd}"

@@ -16,7 +16,9 @@ import yaml
 SCHEMAS = {
     "config.schema.yaml": (
         "Workflow config (`config/config.yaml`, `--configfile`)",
-        "The workflow's own settings; `--configfile` files are merged over `config/config.yaml`.",
+        "The workflow's own settings. `config/config.yaml` (the demo) is used only when no "
+        "`--configfile` is given; a config file stands alone (keys it leaves out take these "
+        "defaults), and several files after one `--configfile` are merged, later ones winning.",
     ),
     "experiment.schema.yaml": (
         "Experiment files (`config/experiments/{name}.yaml`)",
@@ -38,9 +40,10 @@ def schema_keys(schema: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
         yield key, sub
         if "properties" in sub:
             yield from schema_keys(sub, key + ".")
-        items = sub.get("items")
-        if isinstance(items, dict) and "properties" in items:
-            yield from schema_keys(items, key + "[].")
+        for alternative in (sub, *sub.get("oneOf", [])):  # a list, or one of several forms
+            items = alternative.get("items")
+            if isinstance(items, dict) and "properties" in items:
+                yield from schema_keys(items, key + "[].")
 
 
 def _type(sub: dict) -> str:

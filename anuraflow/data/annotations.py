@@ -41,6 +41,16 @@ def read_annotation_file(
     return parse_audacity_labels(path, recording_id), []
 
 
+def nearest_code(code: str, known_codes: list[str]) -> str:
+    """The clause naming the known code closest to a likely typo (difflib, case ignored), or
+    nothing when none is close."""
+    import difflib
+
+    upper = {c.upper(): c for c in known_codes}
+    close = difflib.get_close_matches(code.upper(), list(upper), n=1)
+    return f"; nearest known code: {upper[close[0]]}" if close else ""
+
+
 def check_species(df: pd.DataFrame, known_codes: list[str]) -> None:
     """Unknown species codes are errors naming the file and line (typos must not vanish)."""
     unknown = df[~df["species"].isin(known_codes)]
@@ -51,7 +61,8 @@ def check_species(df: pd.DataFrame, known_codes: list[str]) -> None:
             first["source_file"],
             int(first["source_line"]),
             f"unknown species code {first['species']!r} (unknown codes in this file: "
-            f"{', '.join(codes)}); add it to the species table in the config",
+            f"{', '.join(codes)}){nearest_code(first['species'], known_codes)}; add it to "
+            "the species table in the config",
         )
 
 

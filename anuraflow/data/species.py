@@ -50,3 +50,31 @@ def assign_groups(
                 int(window_counts.get(code, 0)), frequent_min, common_min
             )
     return groups
+
+
+def species_in_labels(
+    files: Mapping[str, str | None],
+    table_columns: Mapping | None = None,
+    table_files: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[dict[str, int], list[str]]:
+    """(code -> number of recordings whose labels name it, the files that could not be read)
+    for `species: from_labels`. `files`: recording id -> its label file (None: none). Calls
+    marked to ignore (`_FALSE`) name no species; a file that cannot be read is listed, not
+    raised: its own annotation job reports it by file and line under `on_bad_annotation`."""
+    from anuraflow.data.annotations import drop_ignored_calls, read_annotation_file
+    from anuraflow.data.label_rows import AnnotationError
+
+    counts: dict[str, int] = {}
+    unreadable = []
+    for recording, path in files.items():
+        if path is None:
+            continue
+        own_files = tuple((table_files or {}).get(recording) or ())
+        try:
+            calls, _ = read_annotation_file(path, recording, "skip", table_columns, own_files)
+        except AnnotationError as err:
+            unreadable.append(str(err))
+            continue
+        for code in drop_ignored_calls(calls)[0]["species"].unique():
+            counts[code] = counts.get(code, 0) + 1
+    return dict(sorted(counts.items())), unreadable

@@ -39,8 +39,9 @@ def resolve_precision(choice: str, device_type: str) -> str:
 
 def resolve_channels_last(choice: str | bool, device_type: str, training: bool = True) -> bool:
     """True | False for `choice` (auto | true | false) on a device type. `auto`: on CUDA, and
-    on a CPU for scoring only. NHWC trains faster on a CPU too, but the demo's macro F1 moved
-    by more than its seed spread under it (docs/benchmarks.md), so training opts in."""
+    on a CPU for scoring only. NHWC trains faster on a CPU too, with the demo's macro F1 within
+    its seed spread (docs/benchmarks.md), but that was measured after training had been left
+    on NCHW, so training on a CPU opts in."""
     if choice == "auto":
         return device_type == "cuda" or (device_type == "cpu" and not training)
     return bool(choice)

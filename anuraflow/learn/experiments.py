@@ -125,12 +125,20 @@ def check_probe(settings: dict) -> None:
         )
 
 
-def cpu_training_note(n_runs: int, epochs: int, windows: int) -> str:
-    """What a start-up warning says when real data will be trained on the CPU."""
+def cpu_training_note(
+    n_runs: int, epochs: int, train_windows: int, hours: float, steps: dict[str, float],
+    train_gpus: int,
+) -> str:  # fmt: skip
+    """What the start-up warning says when training will run on this machine's CPU: the work,
+    the hours projected from a measured step of each network (`steps`: model -> seconds per
+    step of its batch), and what to do instead."""
+    gpus = f" (train_gpus is {train_gpus}, but no GPU is visible here)" if train_gpus else ""
+    measured = ", ".join(f"{m} {t:.2g} s" for m, t in steps.items())
+    length = f"{hours:,.1f} h" if hours >= 1 else f"{max(hours * 60, 1):.0f} min"
     return (
-        f"no GPU on this machine and train_gpus is 0: {n_runs} training run(s), {epochs} "
-        f"epochs in all, over about {windows:,} windows ({epochs * windows:,} window-epochs, "
-        "less the validation and test windows) will run on the CPU. On a GPU node set "
-        "train_gpus: 1 (docs/hpc.md); for a smoke run set "
-        "experiment_overrides: {epochs: 1, seeds: [0]}."
+        f"training will run on this machine's CPU{gpus}: {n_runs} run(s), {epochs} epochs in "
+        f"all, over about {train_windows:,} training windows: about {length} of "
+        f"training steps alone (a step measured here: {measured}; validation, mixing and "
+        "the data path come on top). On a GPU node run it there (docs/hpc.md); for a smoke "
+        "run set experiment_overrides: {epochs: 1, seeds: [0]}."
     )

@@ -176,9 +176,11 @@ def embedded_images(outputs: dict[str, str]) -> dict[str, str]:
     return {n: base64.b64encode(Path(outputs[n]).read_bytes()).decode() for n in names}
 
 
-def data_context(d: ReportData, split_balance: str, split: dict) -> dict:
+def data_context(d: ReportData, split_balance: str, split: dict, settings: ReportSettings) -> dict:
     """The Data section: what was used, the split and its balance, the species table."""
     used = d.manifest[d.manifest["status"] == "ok"]
+    codes = d.species["code"].tolist()
+    holding = d.windows.groupby("recording_id")[codes].max().sum()  # recordings per species
     split_counts = d.windows.groupby("subset").agg(
         recordings=("recording_id", "nunique"), windows=("window_id", "size")
     )
@@ -197,6 +199,7 @@ def data_context(d: ReportData, split_balance: str, split: dict) -> dict:
             ],
         },
         "split_origin": split_origin_text(d.splits),
+        "species_from_labels": (settings.config or {}).get("species") == "from_labels",
         "split_targets": (
             f"test {split.get('test_fraction', 1 / 3):.3g}, "
             f"val {split.get('val_fraction', 0.2):.3g} of the rest"
@@ -204,9 +207,9 @@ def data_context(d: ReportData, split_balance: str, split: dict) -> dict:
         "split_method": split.get("method", "stratified"),
         "balance_table": balance_table(pd.read_csv(split_balance, sep="\t")),
         "species_table": {
-            "header": ["code", "name", "group", "windows"],
+            "header": ["code", "name", "group", "recordings", "windows"],
             "rows": [
-                {"cells": [c, n, d.groups[c], int(d.counts[c])]}
+                {"cells": [c, n, d.groups[c], int(holding[c]), int(d.counts[c])]}
                 for c, n in zip(d.species["code"], d.species["name"], strict=True)
             ],
         },
@@ -263,7 +266,7 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
             {r["experiment"] for r in d.runs if r.get("input", {}).get("kind") == "embedding"}
         ),
         **evaluation,
-        **data_context(d, inputs.split_balance, (settings.config or {}).get("split", {})),
+        **data_context(d, inputs.split_balance, (settings.config or {}).get("split", {}), settings),
         **provenance_context(d, settings),
     }
     write_text(render_report(context), outputs["html"])
