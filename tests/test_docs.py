@@ -81,7 +81,7 @@ WORKFLOW_COMMAND = re.compile(r"^(\w+=\S+ )*(\./run_workflow\.sh|\.venv/bin/snak
 def shell_lines(text: str) -> list[str]:
     """The commands of a page's fenced shell blocks, comments cut, continuations joined."""
     blocks = re.findall(r"```(?:bash|sh|shell)\n(.*?)```", text, flags=re.S)
-    joined = [re.sub(r"\\\n\s*", " ", block) for block in blocks]
+    joined = [re.sub(r"\s*\\\n\s*", " ", block) for block in blocks]
     lines = [line.split(" #")[0].strip() for block in joined for line in block.splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -106,7 +106,8 @@ def doc_commands() -> dict[str, str]:
 def test_doc_commands_are_collected_from_every_page_and_config():
     commands = doc_commands()
     pages = set(commands.values())
-    assert {"README.md", "embeddings.md", "usage.md", "config/own-data.yaml"} <= pages
+    assert {"README.md", "embeddings.md", "usage.md", "methods.md"} <= pages
+    assert any(page.startswith("config/") for page in pages)  # a command only a config has
     assert "./run_workflow.sh search --configfile config/config.yaml my-search.yaml" in commands
     assert shell_lines("```bash\na \\\n  b  # note\n# comment\n```") == ["a b"]
 
@@ -212,3 +213,15 @@ def test_every_doc_command_runs_as_written(command, page, tmp_path):
 def test_the_test_command_is_there():
     assert "./run_tests.sh" in readme_commands()
     assert os.access(REPO / "run_tests.sh", os.X_OK)
+
+
+def test_every_script_a_shell_block_names_is_there():
+    """The other lines of the shell blocks (benchmarks, helpers): each repository file they run
+    exists, so a renamed script cannot leave its command behind."""
+    named = set()
+    for page in PAGES:
+        for line in shell_lines(page.read_text()):
+            named |= set(re.findall(r"\b((?:benchmarks|bin|docs|tests)/[\w./-]+\.(?:py|sh))", line))
+    assert "benchmarks/gpu_check.sh" in named
+    missing = sorted(path for path in named if not (REPO / path).is_file())
+    assert not missing, missing
