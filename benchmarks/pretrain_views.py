@@ -30,7 +30,7 @@ import torchaudio.functional as AF
 from workflow_run import REPO, cpu_name, write_report
 
 sys.path.insert(0, str(REPO))
-from anuraflow import views  # noqa: E402
+from anuraflow.learn import views  # noqa: E402
 from anuraflow.learn.views import random_views  # noqa: E402
 
 SAMPLE_RATE, WINDOW_S = 16000, 3.0
