@@ -1,0 +1,87 @@
+"""Every number in docs/benchmarks.md's tables has a source: the section names the committed
+JSON it comes from (benchmarks/results/*.json), and each number equals one of that JSON's
+values as printed (rounded to the digits shown; percentages, minutes and thousands as the
+page writes them). A rerun of a benchmark that changes a number fails here until the page
+follows."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks/results"
+PAGE = REPO / "docs/benchmarks.md"
+NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])")
+# columns whose numbers are not measurements: what the figure is, the goal, where it came from
+NOT_MEASURED = re.compile(r"target|command|commit|comparison|change|configs|figure|method|"
+                          r"machine|device|model|precision|round|what|experiment|workers",
+                          re.I)  # fmt: skip
+# sections whose tables come from elsewhere, with why
+OTHER_SOURCES = {
+    "The test suite": "pytest's own wall time and counts of clean-clone runs (CHANGELOG.md)",
+}
+
+
+def numbers(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from numbers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from numbers(v)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield float(value)
+
+
+def printed_forms(value: float) -> set[str]:
+    """How a page may print a JSON value: itself, as a percentage, in minutes or hours, in
+    thousands or milli-units, rounded to 0-4 digits, with or without thousands separators."""
+    forms = set()
+    for scale in (1, 100, 1 / 60, 1 / 3600, 1e-3, 1e3):
+        for digits in range(5):
+            text = f"{value * scale:.{digits}f}"
+            forms |= {text, f"{value * scale:,.{digits}f}"}
+    return forms
+
+
+def sections() -> dict[str, str]:
+    parts = re.split(r"\n(?=## )", PAGE.read_text())
+    return {part.splitlines()[0].lstrip("# ").strip(): part for part in parts[1:]}
+
+
+def table_numbers(section: str) -> list[str]:
+    """The numbers of the measured columns of every table in `section`."""
+    out, header = [], None
+    for line in section.splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if set("".join(cells)) <= set("-: "):
+            continue
+        if header is None:
+            header = cells
+            continue
+        for name, cell in zip(header[1:], cells[1:], strict=False):
+            if not NOT_MEASURED.search(name):
+                out += [n.rstrip(",") for n in NUMBER.findall(cell)]
+    return out
+
+
+@pytest.mark.parametrize("title", sorted(sections()))
+def test_every_table_number_is_its_jsons(title):
+    section = sections()[title]
+    found = table_numbers(section)
+    if not found or title in OTHER_SOURCES:
+        return
+    names = {Path(n).name for n in re.findall(r"[\w./-]+\.json", section)}
+    files = [RESULTS / n for n in sorted(names) if (RESULTS / n).is_file()]
+    assert files, f"## {title}: its tables have numbers but it names no committed JSON"
+    forms = set()
+    for path in files:
+        for value in numbers(json.loads(path.read_text())):
+            forms |= printed_forms(value)
+    missing = [n for n in found if n not in forms]
+    assert not missing, f"## {title}: not in {[f.name for f in files]}: {missing}"
