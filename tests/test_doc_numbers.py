@@ -1,5 +1,6 @@
-"""Every number in docs/benchmarks.md's tables has a source: the section names the committed
-JSON it comes from (benchmarks/results/*.json), and each number equals one of that JSON's
+"""Every number in docs/benchmarks.md's tables (and README's Performance tables) has a
+source: the section names the committed JSON it comes from (benchmarks/results/*.json), or
+links the benchmarks.md section that does, and each number equals one of that JSON's
 values as printed (rounded to the digits shown; percentages, minutes and thousands as the
 page writes them). A rerun of a benchmark that changes a number fails here until the page
 follows."""
@@ -46,9 +47,23 @@ def printed_forms(value: float) -> set[str]:
     return forms
 
 
-def sections() -> dict[str, str]:
-    parts = re.split(r"\n(?=## )", PAGE.read_text())
+def sections(page: Path = PAGE) -> dict[str, str]:
+    parts = re.split(r"\n(?=## )", page.read_text())
     return {part.splitlines()[0].lstrip("# ").strip(): part for part in parts[1:]}
+
+
+def slug(heading: str) -> str:
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def json_sources(section: str) -> list[Path]:
+    """The committed JSON files a section names, directly or through a link to the
+    benchmarks.md section that names them."""
+    names = {Path(n).name for n in re.findall(r"[\w./-]+\.json", section)}
+    by_slug = {slug(title): text for title, text in sections().items()}
+    for anchor in re.findall(r"benchmarks\.md#([\w-]+)", section):
+        names |= {Path(n).name for n in re.findall(r"[\w./-]+\.json", by_slug.get(anchor, ""))}
+    return [RESULTS / n for n in sorted(names) if (RESULTS / n).is_file()]
 
 
 def table_numbers(section: str) -> list[str]:
@@ -70,14 +85,16 @@ def table_numbers(section: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("title", sorted(sections()))
-def test_every_table_number_is_its_jsons(title):
-    section = sections()[title]
+CHECKED = [(PAGE, title) for title in sections()] + [(REPO / "README.md", "Performance")]
+
+
+@pytest.mark.parametrize("page, title", CHECKED, ids=[f"{p.name}:{t}" for p, t in CHECKED])
+def test_every_table_number_is_its_jsons(page, title):
+    section = sections(page)[title]
     found = table_numbers(section)
     if not found or title in OTHER_SOURCES:
         return
-    names = {Path(n).name for n in re.findall(r"[\w./-]+\.json", section)}
-    files = [RESULTS / n for n in sorted(names) if (RESULTS / n).is_file()]
+    files = json_sources(section)
     assert files, f"## {title}: its tables have numbers but it names no committed JSON"
     forms = set()
     for path in files:
