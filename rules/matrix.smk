@@ -52,11 +52,6 @@ def estimated_windows():
     if RELEASE:  # one window per row of metadata.csv
         with open(Path(config["data"]["release_dir"]) / "metadata.csv") as table:
             return sum(1 for _ in table) - 1
-    if config["data"]["source"] == "synthetic":
-        per_recording = (
-            config["synthetic"]["duration_s"] - config["windows"]["length_s"]
-        )
-        return len(SOURCES) * int(per_recording / config["windows"]["hop_s"] + 1)
     return estimate_windows(
         [s.audio for s in SOURCES.values()],
         config["windows"]["length_s"],
@@ -77,10 +72,16 @@ def step_shape(name):
 
 
 def warn_cpu_training():
-    """Training that will run on this machine's CPU (no GPU visible, jobs run here) says so,
-    with the hours projected from a measured step, whatever train_gpus says: a laptop must
-    not start days of training without a word. Runs already finished are not counted."""
-    if gpu_visible() or not workflow.local_exec:
+    """Training on real data that will run on this machine's CPU (no GPU visible, jobs run
+    here) says so, with the hours projected from a measured step, whatever train_gpus says: a
+    laptop must not start days of training without a word. Runs already finished are not
+    counted; the embedded synthetic data (the demo, the tests) are made to train on a CPU.
+    """
+    if (
+        config["data"]["source"] == "synthetic"
+        or gpu_visible()
+        or not workflow.local_exec
+    ):
         return
     pending = [r for r in RUNS if not Path(run_dir(*r), "metrics.json").exists()]
     if not pending:

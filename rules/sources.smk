@@ -155,10 +155,10 @@ def species_from_labels():
             "(species_min_recordings), too few to train, select and test on separate "
             "recordings: " + ", ".join(f"{c} ({n})" for c, n in few.items())
         )
-    return counts
 
 
-SPECIES_RECORDINGS = species_from_labels() if SPECIES_FROM_LABELS else None
+if SPECIES_FROM_LABELS:
+    species_from_labels()
 
 
 def recording_groups():

@@ -109,3 +109,32 @@ def test_own_recordings_from_the_readme_to_the_report(tmp_path):
     # the provenance report sits with its results, and the command says where both are
     assert (work / "results/snakemake_report.html").is_file()
     assert f"results: {work / 'results/report/report.html'}" in proc.stdout
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not (REPO / ".venv/bin/snakemake").exists(), reason="needs the .venv")
+def test_species_from_labels_says_what_it_found_or_why_not(tmp_path):
+    audio, labels = own_recordings(tmp_path, n_recordings=6)
+    config = own_config(tmp_path, audio, labels)
+
+    def plan(name):
+        cmd = [str(REPO / ".venv/bin/snakemake"), "-n", "--configfile", str(config),
+               "--directory", str(tmp_path / name)]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    # one code in a single recording: named at start-up, the run still plans
+    first = sorted(labels.glob("*.txt"))[0]
+    table = pd.read_csv(first, sep="\t")
+    table.loc[0, "Species"] = "RAREX"
+    table.to_csv(first, sep="\t", index=False)
+    rc, log = plan("rare")
+    assert rc == 0, log[-3000:]
+    assert "1 species in fewer than 3 recordings (species_min_recordings)" in log
+    assert "RAREX (1)" in log
+    # label files that name no species at all stop the run, saying so
+    for path in labels.glob("*.txt"):
+        path.write_text("\t".join(RAVEN_HEADER) + "\n")
+    rc, log = plan("none")
+    assert rc != 0
+    assert "species: from_labels, but the 6 label files of 6 recordings name no species" in log

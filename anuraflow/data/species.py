@@ -6,6 +6,9 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from anuraflow.data.annotations import drop_ignored_calls, read_annotation_file
+from anuraflow.data.label_rows import AnnotationError
+
 GROUPS = ("frequent", "common", "rare")
 
 
@@ -61,9 +64,6 @@ def species_in_labels(
     for `species: from_labels`. `files`: recording id -> its label file (None: none). Calls
     marked to ignore (`_FALSE`) name no species; a file that cannot be read is listed, not
     raised: its own annotation job reports it by file and line under `on_bad_annotation`."""
-    from anuraflow.data.annotations import drop_ignored_calls, read_annotation_file
-    from anuraflow.data.label_rows import AnnotationError
-
     counts: dict[str, int] = {}
     unreadable = []
     for recording, path in files.items():
