@@ -46,3 +46,19 @@ def test_no_schema_description_is_cut_into_a_stray_key():
     for schema in sorted((REPO / "config/schemas").glob("*.yaml")):
         odd = [k for k in keys(yaml.safe_load(schema.read_text())) if re.search(r"[ ()]", str(k))]
         assert not odd, f"{schema.name}: {odd}"
+
+
+def test_a_value_fitting_none_of_a_keys_forms_is_named_by_the_form_it_was_meant_as():
+    from anuraflow.core.configcheck import schema_errors
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    schema = REPO / "config/schemas/config.schema.yaml"
+    cases = {
+        "from_label": "species: 'from_labels' was expected",
+        "[{'code': 'BOA FAB'}]": "species[0].code: 'BOA FAB' does not match '^[A-Za-z0-9]+$'",
+        "[]": "species: [] should be non-empty",
+    }
+    for value, message in cases.items():
+        species = value if value == "from_label" else yaml.safe_load(value.replace("'", '"'))
+        assert schema_errors({**config, "species": species}, schema) == [message]
+    assert schema_errors({**config, "species": "from_labels"}, schema) == []

@@ -56,9 +56,9 @@ def test_an_unknown_code_names_file_line_and_the_nearest_known_code(tmp_path):
     from anuraflow.data.label_rows import AnnotationError
 
     labels = tmp_path / "r.txt"
-    labels.write_text("0\t1\tFROGA_M\n2\t3\tFROGG_M\n")
-    with pytest.raises(AnnotationError, match=r"r.txt:2: unknown species code 'FROGG'.*"
-                       r"nearest known code: FROGA"):  # fmt: skip
+    labels.write_text("0\t1\tFROGA_M\n2\t3\tTAODC_M\n")
+    with pytest.raises(AnnotationError, match=r"r.txt:2: unknown species code 'TAODC'.*"
+                       r"nearest known code: TOADC"):  # fmt: skip
         normalise_annotation_file(labels, "r", tmp_path / "out.parquet", CODES)
 
 

@@ -305,14 +305,18 @@ def test_real_data_without_a_gpu_says_so_at_start(clean_and_skipped, tmp_path):
     text = out.stdout + out.stderr
     if Path("/dev/nvidia0").exists():
         pytest.skip("this machine has a GPU")
-    # 9 recordings of 12 s: 10 windows each; one run of 1 epoch
-    assert (
-        "no GPU on this machine and train_gpus is 0: 1 training run(s), 1 epochs in all, "
-        "over about 90 windows" in text
-    )
+    # 9 recordings of 12 s: 10 windows each, the training share of them by the split's
+    # fractions; one run (trained only up to the features) of 1 epoch
     config = yaml.safe_load((clean / "config.yaml").read_text())
+    split = {"test_fraction": 0.3333, "val_fraction": 0.2, **config.get("split", {})}
+    train = int(90 * (1 - split["test_fraction"]) * (1 - split["val_fraction"]))
+    assert (
+        "training will run on this machine's CPU: 1 run(s), 1 epochs in all, "
+        f"over about {train} training windows: about " in text
+    )
+    assert " of training steps alone (a step measured here: small_cnn " in text
+    # whatever train_gpus says: without a GPU visible, training runs on this CPU
     gpu = _workdir(tmp_path / "gpu", {**config, "train_gpus": 1})
     shutil.copytree(clean / "data", gpu / "data")
-    assert "no GPU on this machine" not in "".join(
-        [p.stdout + p.stderr for p in [snakemake(gpu, "-n")]]
-    )
+    text = "".join([p.stdout + p.stderr for p in [snakemake(gpu, "-n")]])
+    assert "training will run on this machine's CPU (train_gpus is 1, but no GPU is" in text

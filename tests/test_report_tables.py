@@ -71,6 +71,7 @@ def test_template_escapes_what_it_is_given():
         "data": {"recordings": 1, "hours": "0.01", "windows": 1, "empty": 0},
         "subset_table": table,
         "split_origin": "",
+        "species_from_labels": True,
         "split_targets": "",
         "split_method": "stratified",
         "balance_table": table,

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
 
 
 def _key(path: list[Any], prefix: str) -> str:
@@ -18,11 +19,20 @@ def _key(path: list[Any], prefix: str) -> str:
     return prefix + ("".join(parts).lstrip(".") or "(top level)")
 
 
+def _specific(err: ValidationError) -> ValidationError:
+    """For a value that fits none of a key's forms (oneOf: `species` is `from_labels` or a
+    list), the error of the form it was meant as: the one of its own JSON type, deepest."""
+    while err.validator in ("oneOf", "anyOf") and err.context:
+        own = [e for e in err.context if e.validator != "type" and e.validator != "const"]
+        err = best_match(own or err.context)
+    return err
+
+
 def schema_errors(instance: Any, schema_path: str | Path, prefix: str = "") -> list[str]:
     """One "key: what is wrong" line per violation of the JSON schema, sorted by key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     out = []
-    for err in Draft202012Validator(schema).iter_errors(instance):
+    for err in map(_specific, Draft202012Validator(schema).iter_errors(instance)):
         path = list(err.absolute_path)
         if err.validator == "additionalProperties":
             allowed = sorted(err.schema.get("properties", {}))

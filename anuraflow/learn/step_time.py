@@ -36,7 +36,7 @@ class StepShape:
         return f"{self.model}|b{self.batch_size}|{dims}|t{threads}|{machine}"
 
 
-MEASURED_BATCH = 4
+MEASURED_BATCH = 2
 
 
 def default_cache() -> Path:
@@ -45,7 +45,7 @@ def default_cache() -> Path:
     return Path(root) / "anuraflow" / "step_seconds.json"
 
 
-def measure_step(shape: StepShape, repeats: int = 2) -> float:
+def measure_step(shape: StepShape, repeats: int = 1) -> float:
     """Seconds per training step of `shape.batch_size` examples: the mean of `repeats` steps
     on min(batch, MEASURED_BATCH) examples after one warm-up step, scaled to the batch."""
     import torch
