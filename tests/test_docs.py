@@ -86,20 +86,32 @@ def shell_lines(text: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def planned_as(command: str) -> str:
+    """The command as the dry run plans it: `-n` (added anyway), the cores, and whether
+    snakemake is called as such or through run_workflow.sh make no difference to the plan,
+    so such twins are planned once."""
+    words = re.sub(r"^(\w+=\S+ )+|--cores \d+ ", "", command).split()
+    same = {"./run_workflow.sh": "snakemake", ".venv/bin/snakemake": "snakemake"}
+    return " ".join(same.get(w, w) for w in words if w not in ("-n", "--dry-run"))
+
+
 def doc_commands() -> dict[str, str]:
     """Every workflow command (run_workflow.sh, snakemake) of README.md and docs/*.md's shell
-    blocks and of config/*.yaml's comments, each once -> the first page that has it."""
-    found: dict[str, str] = {}
+    blocks and of config/*.yaml's comments, each plan once -> the first page that has it."""
+    lines: list[tuple[str, str]] = []
     for page in PAGES:
         for line in shell_lines(page.read_text()):
-            for part in line.split("&&"):
-                if WORKFLOW_COMMAND.match(part.strip()):
-                    found.setdefault(part.strip(), page.name)
+            lines += [(part.strip(), page.name) for part in line.split("&&")]
     for config in sorted((REPO / "config").glob("*.yaml")):
         for line in config.read_text().splitlines():
-            text = line.lstrip("# ").split(" #")[0].strip()
-            if line.startswith("#") and WORKFLOW_COMMAND.match(text):
-                found.setdefault(text, f"config/{config.name}")
+            if line.startswith("#"):
+                lines.append((line.lstrip("# ").split(" #")[0].strip(), f"config/{config.name}"))
+    found: dict[str, str] = {}
+    seen = set()
+    for command, page in lines:
+        if WORKFLOW_COMMAND.match(command) and planned_as(command) not in seen:
+            seen.add(planned_as(command))
+            found[command] = page
     return found
 
 
