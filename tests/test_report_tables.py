@@ -133,3 +133,18 @@ def test_provenance_tables_flatten_the_config():
         ["split.method", '"by_site"'],
         ["experiments", '["a", "b"]'],
     ]
+
+
+def test_recordings_holding_each_species_by_hand():
+    import pandas as pd
+
+    from anuraflow.report.data_tables import recordings_holding
+
+    windows = pd.DataFrame({
+        "recording_id": ["r1", "r1", "r2", "r3"],
+        "A": [1, 1, 0, 1],  # in r1 (twice) and r3
+        "B": [0, 0, 0, 0],  # in none
+    })  # fmt: skip
+    assert recordings_holding(windows, ["A", "B"]).to_dict() == {"A": 2, "B": 0}
+    assert recordings_holding(windows, ["A"]).to_dict() == {"A": 2}  # one species
+    assert recordings_holding(windows.iloc[:0], ["A", "B"]).to_dict() == {"A": 0, "B": 0}

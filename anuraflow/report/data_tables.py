@@ -163,3 +163,11 @@ def provenance_tables(prov: dict) -> list[dict]:
             }
         )
     return tables
+
+
+def recordings_holding(windows: pd.DataFrame, codes: list[str]) -> pd.Series:
+    """Per species, the recordings with at least one window of it (0 for a species no window
+    has, and for every species when there are no windows)."""
+    if windows.empty:
+        return pd.Series(0, index=codes, dtype=int)
+    return windows.groupby("recording_id")[codes].max().sum().astype(int)

@@ -19,6 +19,7 @@ from anuraflow.report.data_tables import (
     checksum_table,
     input_checks,
     provenance_tables,
+    recordings_holding,
     split_origin_text,
 )
 from anuraflow.report.evaluation_sections import FIGURES, evaluation_sections
@@ -179,8 +180,7 @@ def embedded_images(outputs: dict[str, str]) -> dict[str, str]:
 def data_context(d: ReportData, split_balance: str, split: dict, settings: ReportSettings) -> dict:
     """The Data section: what was used, the split and its balance, the species table."""
     used = d.manifest[d.manifest["status"] == "ok"]
-    codes = d.species["code"].tolist()
-    holding = d.windows.groupby("recording_id")[codes].max().sum()  # recordings per species
+    holding = recordings_holding(d.windows, d.species["code"].tolist())
     split_counts = d.windows.groupby("subset").agg(
         recordings=("recording_id", "nunique"), windows=("window_id", "size")
     )
