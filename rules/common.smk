@@ -6,6 +6,7 @@
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import yaml

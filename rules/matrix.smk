@@ -89,15 +89,16 @@ def warn_cpu_training():
     split = config["split"]
     share = (1 - split["test_fraction"]) * (1 - split["val_fraction"])
     train_windows = int(estimated_windows() * share)
+    runs_of = Counter(name for name, _, _ in pending)
     steps, hours, epochs = {}, 0.0, 0
-    for name, _, _ in pending:
-        exp = EXPERIMENTS[name]
+    for name, n_runs in runs_of.items():  # one shape and one step per experiment
         shape = step_shape(name)
         steps[shape.model] = step_seconds(shape)
+        run_epochs = n_runs * EXPERIMENTS[name]["epochs"]
         hours += projected_hours(
-            steps[shape.model], exp["epochs"], train_windows, shape.batch_size
+            steps[shape.model], run_epochs, train_windows, shape.batch_size
         )
-        epochs += exp["epochs"]
+        epochs += run_epochs
     logger.warning(
         cpu_training_note(
             len(pending), epochs, train_windows, hours, steps, config["train_gpus"]

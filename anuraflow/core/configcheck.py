@@ -23,7 +23,7 @@ def _specific(err: ValidationError) -> ValidationError:
     """For a value that fits none of a key's forms (oneOf: `species` is `from_labels` or a
     list), the error of the form it was meant as: the one of its own JSON type, deepest."""
     while err.validator in ("oneOf", "anyOf") and err.context:
-        own = [e for e in err.context if e.validator != "type" and e.validator != "const"]
+        own = [e for e in err.context if e.validator not in ("type", "const")]
         err = best_match(own or err.context)
     return err
 
