@@ -27,6 +27,7 @@ CONFIG = {
     },
     "species": [{"code": c} for c in CODES],
     "frequency_groups": {"frequent_min_windows": 100, "common_min_windows": 50},
+    "features": {"n_mels": 64, "hop_length": 256},
     "experiments_dir": "experiments",
     "experiments": ["det_cnn"],
     "report": {"title": "detection test"},
