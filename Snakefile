@@ -1,7 +1,7 @@
 # anuraflow: raw recordings -> annotations -> windows -> splits -> features -> models -> report.
 # Run from the repository root: `snakemake --cores 2` (see README.md).
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 

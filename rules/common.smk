@@ -9,14 +9,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 # The anuraflow library lives beside this workflow: importable here from the workflow's base
 # directory, and in every job's script through the link workflow/scripts/anuraflow (Snakemake
 # puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
 
-from anuraflow.core.configcheck import schema_errors  # noqa: E402
+from anuraflow.core.configcheck import fill_defaults, read_yaml, schema_errors  # noqa: E402
 from anuraflow.core.provenance import gpu_visible  # noqa: E402
 from anuraflow.data.recordings import (
     AUDIO_EXTENSIONS,
@@ -55,13 +53,13 @@ SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 
 
 def check_config():
-    """Every config error, by key, before any job runs; then Snakemake fills the defaults."""
+    """Every config error, by key, before any job runs; then the schema's defaults."""
     errors = schema_errors(config, os.path.join(SCHEMAS, "config.schema.yaml"))
     if errors:
         raise WorkflowError("invalid config:\n  " + "\n  ".join(errors))
     if config["data"]["source"] == "synthetic":
         config.setdefault("synthetic", {})  # filled with the schema's defaults next
-    validate(config, os.path.join(SCHEMAS, "config.schema.yaml"))
+    fill_defaults(config, os.path.join(SCHEMAS, "config.schema.yaml"))
     data = config["data"]
     must_exist = [("experiments_dir", config["experiments_dir"])]
     if data["source"] == "anuraset_release":

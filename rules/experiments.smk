@@ -20,14 +20,13 @@ def experiment_path(name):
 def load_named_config(path, name, overrides_key, schema_name, what):
     """One YAML file with the config's overrides applied, schema-checked (every error by
     key), defaults filled, and its `name` matching the file name."""
-    with open(path) as fh:
-        doc = yaml.safe_load(fh)
+    doc = read_yaml(path)
     doc = {**doc, **config.get(overrides_key, {})}
     schema = os.path.join(SCHEMAS, schema_name)
     errors = schema_errors(doc, schema)
     if errors:
         raise WorkflowError(f"invalid {what} config {path}:\n  " + "\n  ".join(errors))
-    validate(doc, schema)
+    fill_defaults(doc, schema)
     if doc["name"] != name:
         raise WorkflowError(f"{path}: 'name' is {doc['name']!r}, expected {name!r}")
     return doc

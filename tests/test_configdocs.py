@@ -62,3 +62,29 @@ def test_a_value_fitting_none_of_a_keys_forms_is_named_by_the_form_it_was_meant_
         species = value if value == "from_label" else yaml.safe_load(value.replace("'", '"'))
         assert schema_errors({**config, "species": species}, schema) == [message]
     assert schema_errors({**config, "species": "from_labels"}, schema) == []
+
+
+def test_defaults_are_filled_as_snakemakes_validate_fills_them(tmp_path):
+    """configcheck.fill_defaults (libyaml, the schema parsed once) gives every shipped config
+    and experiment the same defaults as Snakemake's own validate, and no two experiments
+    share a default object."""
+    import copy
+
+    from snakemake.utils import validate
+
+    from anuraflow.core.configcheck import fill_defaults
+
+    schemas = REPO / "config" / "schemas"
+    experiment, config = schemas / "experiment.schema.yaml", schemas / "config.schema.yaml"
+    pairs = [(p, experiment) for p in sorted((REPO / "config/experiments").glob("*.yaml"))]
+    pairs += [(REPO / "config" / n, config) for n in ("config.yaml", "own-data.yaml")]
+    for path, schema in pairs:
+        doc = yaml.safe_load(path.read_text())
+        ours, theirs = copy.deepcopy(doc), copy.deepcopy(doc)
+        fill_defaults(ours, schema)
+        validate(theirs, str(schema))
+        assert ours == theirs, path
+    a = fill_defaults(yaml.safe_load(pairs[0][0].read_text()), experiment)
+    b = fill_defaults(yaml.safe_load(pairs[0][0].read_text()), experiment)
+    shared = [k for k, v in a.items() if isinstance(v, dict | list) and v is b[k]]
+    assert shared == []

@@ -1,17 +1,59 @@
 """Config validation whose messages name the offending key, e.g. `windows.lenght_s`.
 
-Snakemake's own `validate` (which also fills in defaults) reports one error as a schema dump;
-this lists every error, one line each, by dotted key path.
+Snakemake's own `validate` reports one error as a schema dump; this lists every error, one
+line each, by dotted key path, and then fills in the schema's defaults as Snakemake's would.
 """
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
+
+# libyaml's parser where PyYAML was built with it: the schemas are read at every Snakemake
+# start (and inside every SLURM job), where the pure-Python parser took most of the time
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: str | Path) -> Any:
+    with open(path) as fh:
+        return yaml.load(fh, Loader=YAML_LOADER)
+
+
+@cache
+def _schema(path: str) -> dict:
+    return read_yaml(path)
+
+
+def load_schema(path: str | Path) -> dict:
+    """A schema file, parsed once per process (read-only: shared between callers)."""
+    return _schema(str(Path(path).resolve()))
+
+
+def _set_defaults(validator, properties, instance, schema):
+    """jsonschema's `properties` check that first fills each missing property's default (the
+    recipe Snakemake's `validate` uses), a copy per instance so no two share one object."""
+    if validator.is_type(instance, "object"):
+        for name, sub in properties.items():
+            if "default" in sub and name not in instance:
+                instance[name] = copy.deepcopy(sub["default"])
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+    yield from check_properties(validator, properties, instance, schema)
+
+
+_DefaultFilling = validators.extend(Draft202012Validator, {"properties": _set_defaults})
+
+
+def fill_defaults(instance: dict, schema_path: str | Path) -> dict:
+    """`instance` with the schema's defaults filled in place, nested ones included (run after
+    `schema_errors` found nothing: a violation left raises jsonschema's ValidationError)."""
+    _DefaultFilling(load_schema(schema_path)).validate(instance)
+    return instance
 
 
 def _key(path: list[Any], prefix: str) -> str:
@@ -30,7 +72,7 @@ def _specific(err: ValidationError) -> ValidationError:
 
 def schema_errors(instance: Any, schema_path: str | Path, prefix: str = "") -> list[str]:
     """One "key: what is wrong" line per violation of the JSON schema, sorted by key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
     out = []
     for err in map(_specific, Draft202012Validator(schema).iter_errors(instance)):
         path = list(err.absolute_path)
