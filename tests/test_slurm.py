@@ -18,7 +18,9 @@ from anuraflow.simulate.writer import write_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
-N_RECORDINGS, PER_GROUP = 8, 4
+# 6 recordings in groups of 3: two group jobs at once on the node's two CPUs, each running its 9
+# jobs one after another (an srun and a Snakemake start-up each)
+N_RECORDINGS, PER_GROUP = 6, 3
 # your own recordings (tracked file by file), as on a real cluster; written by the fixture
 CONFIG = tiny_directory_config(CODES)
 EXPERIMENT = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1, "batch_size": 16}
@@ -112,7 +114,7 @@ def test_every_rule_runs_as_a_slurm_job(cluster, first_run, record_property):
         assert Path(log).exists() and Path(log).is_relative_to(workdir / "results/logs/slurm")
         rules.append(rule_of(known[job_id]["comment"]))
     assert set(rules) == ALL_RULES
-    # 8 recordings x 3 per-recording rules = 24 jobs, batched into ceil(8 / 4) submissions
+    # 6 recordings x 3 per-recording rules = 18 jobs, batched into ceil(6 / 3) submissions
     assert rules.count("per_recording") == math.ceil(N_RECORDINGS / PER_GROUP)
     lines = []
     for job_id in sorted(jobs, key=int):
