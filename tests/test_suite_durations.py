@@ -1,0 +1,31 @@
+"""benchmarks/suite_durations.py: pytest's durations section read back as written."""
+
+import sys
+
+from workflow_helpers import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from suite_durations import markdown, parse_log  # noqa: E402
+
+LOG = """\
+============================= slowest 25 durations =============================
+372.67s call     tests/test_experiments.py::test_every_experiment_runs
+24.02s call     tests/test_docs.py::test_doc_command[snakemake --cores 16 -n-methods.md]
+5.31s teardown tests/test_slurm.py::test_a_failed_job
+615 passed, 6 skipped, 14 warnings in 927.44s (0:15:27)
+"""
+
+
+def test_the_log_is_read_back_with_ids_holding_spaces():
+    parsed = parse_log(LOG)
+    assert [r["seconds"] for r in parsed["durations"]] == [372.67, 24.02, 5.31]
+    assert [r["phase"] for r in parsed["durations"]] == ["call", "call", "teardown"]
+    assert parsed["durations"][1]["test"].endswith("[snakemake --cores 16 -n-methods.md]")
+    assert parsed["pytest_seconds"] == 927.44
+    assert parsed["summary"] == "615 passed, 6 skipped, 14 warnings"
+    table = markdown(parsed, {"model": "X", "cores": 2, "flags": ["avx2"]}, top=2)
+    assert table.splitlines()[0] == (
+        "CPU: X, 2 cores (avx2); pytest: 615 passed, 6 skipped, 14 warnings in 927 s"
+    )
+    assert table.splitlines()[-1].startswith("| 24.0 | call | `tests/test_docs.py::")
+    assert len(table.splitlines()) == 6  # the CPU line, a blank, the header, its rule, 2 rows
