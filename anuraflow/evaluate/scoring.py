@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
 from anuraflow.evaluate.metrics import (
     class_index,
@@ -38,6 +36,9 @@ def decide(prob: np.ndarray, task: str, threshold: float | np.ndarray) -> np.nda
 
 def plain_loss(prob: np.ndarray, true: np.ndarray, task: str) -> float:
     """Unweighted BCE (multi-label) or cross-entropy (single-label) of predictions."""
+    import torch  # here: the report and the interval jobs read this module without torch
+    from torch import nn
+
     p = torch.from_numpy(prob).double().clamp(1e-7, 1 - 1e-7)
     t = torch.from_numpy(true).double()
     if task == "multiclass":

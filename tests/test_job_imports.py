@@ -1,0 +1,27 @@
+"""What a job's module pulls in at import, in a fresh interpreter: each import is start-up time
+every job of the rule pays (torch about 1.7 s of CPU, scikit-learn with SciPy about 1.4 s)."""
+
+import subprocess
+import sys
+
+import pytest
+from workflow_helpers import REPO
+
+# module -> packages it must not import: the report job and the interval jobs (Snakemake's own
+# process) need no torch; the training and scoring jobs no scikit-learn or SciPy at import
+CASES = {
+    "anuraflow.report.page": ("torch",),
+    "anuraflow.evaluate.analysis": ("torch",),
+    "anuraflow.learn.run": ("sklearn", "scipy"),
+    "anuraflow.detect.predict": ("sklearn", "scipy"),
+}
+
+
+@pytest.mark.parametrize("module", CASES)
+def test_a_jobs_module_does_not_import_what_it_does_not_use(module):
+    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.split()
+    assert not [p for p in CASES[module] if p in out], module
+    assert module in out  # the import itself happened
