@@ -14,7 +14,11 @@ from pathlib import Path
 # puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
 
-from anuraflow.core.configcheck import fill_defaults, read_yaml, schema_errors  # noqa: E402
+from anuraflow.core.configcheck import (
+    fill_defaults,
+    read_yaml,
+    schema_errors,
+)  # noqa: E402
 from anuraflow.core.provenance import gpu_visible  # noqa: E402
 from anuraflow.data.recordings import (
     AUDIO_EXTENSIONS,
