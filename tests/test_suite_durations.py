@@ -1,5 +1,6 @@
 """benchmarks/suite_durations.py: pytest's durations section read back as written."""
 
+import re
 import sys
 
 from workflow_helpers import REPO
@@ -29,3 +30,20 @@ def test_the_log_is_read_back_with_ids_holding_spaces():
     )
     assert table.splitlines()[-1].startswith("| 24.0 | call | `tests/test_docs.py::")
     assert len(table.splitlines()) == 6  # the CPU line, a blank, the header, its rule, 2 rows
+
+
+def test_the_development_table_equals_its_committed_json():
+    """docs/development.md's durations table is the committed run's, row for row."""
+    import json
+
+    run = json.loads((REPO / "benchmarks/results/test_suite_abc21be.json").read_text())
+    text = (REPO / "docs/development.md").read_text()
+    section = text.split("### How long the suite takes, test by test")[1].split("\n#")[0]
+    row = re.compile(r"^\| (\d+\.\d) \| (setup|call|teardown) \| `(.+)` \|$")
+    rows = [m.groups() for m in map(row.match, section.splitlines()) if m]
+    assert len(rows) == 20
+    for (seconds, phase, test), want in zip(rows, run["durations"], strict=False):
+        assert float(seconds) == round(want["seconds"], 1)
+        assert phase == want["phase"] and test == want["test"]
+    minutes, seconds = divmod(int(run["pytest_seconds"]), 60)
+    assert f"pytest\n{minutes} min {seconds} s (621 passed" in section
