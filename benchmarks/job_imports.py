@@ -16,7 +16,7 @@ from workflow_run import REPO, cpu_name, write_report
 
 MODULES = [
     "anuraflow.learn.run",  # train_model
-    "anuraflow.detect.predict",  # predict_recording
+    "anuraflow.detect.predict",  # predict_shard (via anuraflow.detect.shard)
     "sklearn.metrics",  # what the jobs imported for AP and AUROC before issue 34
 ]
 CHECK = "import sys, {m}; print(int('sklearn' in sys.modules), int('scipy' in sys.modules))"

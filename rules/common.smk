@@ -29,6 +29,8 @@ from anuraflow.data.recordings import (
 )  # noqa: E402
 from anuraflow.data.discovery import discover, discover_with_table  # noqa: E402
 from anuraflow.data.folders import list_files  # noqa: E402
+from anuraflow.data.headers import audio_durations  # noqa: E402
+from anuraflow.data.shards import plan_shards  # noqa: E402
 from anuraflow.data.species import species_in_labels  # noqa: E402
 from anuraflow.data.clips import (
     class_folder_sources,

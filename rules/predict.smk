@@ -1,5 +1,7 @@
 # Predict: a trained model bundle detects species on new recordings (target `predict`), one
-# job per recording, then one table of all detections and the calling-activity view.
+# job per shard of the archive (runs of consecutive recordings, at most predict.shard_hours of
+# audio: anuraflow/data/shards.py), then one table of all detections, every recording's Raven
+# table and the calling-activity view.
 
 
 rule export_onnx:
@@ -23,35 +25,32 @@ rule export_onnx:
 
 if PREDICT:
 
-    rule predict_recording:
+    rule predict_shard:
         input:
-            audio=lambda w: PREDICT_SOURCES[w.recording],
+            audio=lambda w: shard_audio(w.shard),
             bundle=PREDICT_BUNDLE,
         output:
-            scores=f"{PREDICT_DIR}/scores/{{recording}}.parquet",
-            raven=f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
-            record=f"{PREDICT_DIR}/recordings/{{recording}}.json",
+            scores=f"{PREDICT_DIR}/scores/{{shard}}.parquet",
+            records=f"{PREDICT_DIR}/records/{{shard}}.json",
         params:
             predict=config["predict"],
+            recordings=lambda w: shard_recordings(w.shard),
         log:
-            f"{RESULTS}/logs/predict/{{recording}}.log",
+            f"{RESULTS}/logs/predict/{{shard}}.log",
         benchmark:
-            f"{RESULTS}/benchmarks/predict/{{recording}}.tsv"
-        threads: 1
+            f"{RESULTS}/benchmarks/predict/{{shard}}.tsv"
+        threads: config["predict"]["threads"]
         resources:
-            mem_mb=2000,
-            runtime=60,
+            mem_mb=3000,
+            runtime=lambda w: shard_runtime_min(w.shard),
         conda:
             "../envs/train.yaml"
         script:
-            "../workflow/scripts/predict_recording.py"
+            "../workflow/scripts/predict_shard.py"
 
     rule predict_summary:
         input:
-            expand(
-                f"{PREDICT_DIR}/recordings/{{recording}}.json",
-                recording=sorted(PREDICT_SOURCES),
-            ),
+            expand(f"{PREDICT_DIR}/records/{{shard}}.json", shard=sorted(PREDICT_SHARDS)),
         output:
             detections=f"{PREDICT_DIR}/detections.csv",
             activity=f"{PREDICT_DIR}/activity.csv",
@@ -61,8 +60,9 @@ if PREDICT:
                 category="Detections",
             ),
             recordings=f"{PREDICT_DIR}/recordings.tsv",
+            raven=directory(f"{PREDICT_DIR}/raven"),
         params:
-            # applied here, once: each predict_recording job only records what it found
+            # applied here, once: each predict_shard job only records what it found
             on_bad_recording=config["on_bad_recording"],
         log:
             f"{RESULTS}/logs/predict_summary.log",
@@ -70,8 +70,8 @@ if PREDICT:
             f"{RESULTS}/benchmarks/predict_summary.tsv"
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=20,
+            mem_mb=4000,
+            runtime=60,
         conda:
             "../envs/train.yaml"
         script:
@@ -80,12 +80,10 @@ if PREDICT:
     rule predict_review:
         input:
             records=expand(
-                f"{PREDICT_DIR}/recordings/{{recording}}.json",
-                recording=sorted(PREDICT_SOURCES),
+                f"{PREDICT_DIR}/records/{{shard}}.json", shard=sorted(PREDICT_SHARDS)
             ),
             scores=expand(
-                f"{PREDICT_DIR}/scores/{{recording}}.parquet",
-                recording=sorted(PREDICT_SOURCES),
+                f"{PREDICT_DIR}/scores/{{shard}}.parquet", shard=sorted(PREDICT_SHARDS)
             ),
         output:
             page=f"{PREDICT_DIR}/review.html",
@@ -99,7 +97,7 @@ if PREDICT:
             f"{RESULTS}/benchmarks/predict_review.tsv"
         threads: 1
         resources:
-            mem_mb=2000,
+            mem_mb=4000,
             runtime=20,
         conda:
             "../envs/report.yaml"

@@ -49,6 +49,40 @@ def predict_setup():
 
 PREDICT = predict_setup()
 PREDICT_BUNDLE, PREDICT_DIR, PREDICT_SOURCES = PREDICT or (None, None, {})
+# the archive in shards, planned from the files' durations (headers cached by size and mtime)
+PREDICT_SECONDS = (
+    dict(
+        zip(
+            PREDICT_SOURCES,
+            audio_durations(
+                list(PREDICT_SOURCES.values()), f"{PREDICT_DIR}/.audio_headers.parquet"
+            ),
+        )
+    )
+    if PREDICT
+    else {}
+)
+PREDICT_SHARDS = (
+    plan_shards(PREDICT_SECONDS.items(), config["predict"]["shard_hours"])
+    if PREDICT
+    else {}
+)
+
+
+def shard_recordings(shard):
+    """Recording id -> audio file of one shard, in archive order."""
+    return {r: PREDICT_SOURCES[r] for r in PREDICT_SHARDS[shard]}
+
+
+def shard_audio(shard):
+    return [PREDICT_SOURCES[r] for r in PREDICT_SHARDS[shard]]
+
+
+def shard_runtime_min(shard):
+    """A SLURM time limit for a shard: generous (a CPU scores an hour of audio in about 10 s
+    of one core with the demo's CNN, a big model in minutes)."""
+    hours = sum(PREDICT_SECONDS[r] for r in PREDICT_SHARDS[shard]) / 3600
+    return 30 + int(20 * hours)
 
 
 def predict_targets(wildcards):
@@ -66,11 +100,9 @@ def predict_targets(wildcards):
             "activity.png",
             "recordings.tsv",
             "review.html",
+            "raven",
         )
-    ] + expand(
-        f"{PREDICT_DIR}/raven/{{recording}}.Table.1.selections.txt",
-        recording=sorted(PREDICT_SOURCES),
-    )
+    ]
     if config["predict"].get("model") is None:
         targets.append(PREDICT_BUNDLE.replace("model.pt", "model.onnx"))
     return targets

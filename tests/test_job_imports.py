@@ -13,7 +13,7 @@ CASES = {
     "anuraflow.report.page": ("torch",),
     "anuraflow.evaluate.analysis": ("torch",),
     "anuraflow.learn.run": ("sklearn", "scipy"),
-    "anuraflow.detect.predict": ("sklearn", "scipy"),
+    "anuraflow.detect.shard": ("sklearn", "scipy"),
 }
 
 

@@ -78,6 +78,12 @@ def new_season(trained):
     return trained / "results/predict/det_cnn", {p.stem: labels for p, labels in truth}
 
 
+def records_of(out):
+    """Recording id -> its record, from every shard's records file."""
+    records = [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
+    return {r["recording_id"]: r for shard in records for r in shard}
+
+
 def overlaps(a0, a1, b0, b1):
     return (np.minimum(a1, b1) - np.maximum(a0, b0)) > 0
 
@@ -90,8 +96,9 @@ def test_detections_find_the_true_calls(new_season):
     that overlap no true call are counted too, pooled over species (a species has few)."""
     out, truth = new_season
     detections = pd.read_csv(out / "detections.csv")
-    record = json.loads((out / "recordings" / f"{next(iter(truth))}.json").read_text())
+    record = records_of(out)[next(iter(truth))]
     thresholds = np.array([record["thresholds"][c] for c in CODES])
+    all_scores = pd.read_parquet(out / "scores")
     called, active, right_selections = [], [], 0
     found = {c: [] for c in CODES}
     for rec, labels in truth.items():
@@ -99,7 +106,7 @@ def test_detections_find_the_true_calls(new_season):
             [(s, e, lab.split("_")[0]) for s, e, lab in labels],
             columns=["start_s", "end_s", "species"],
         )
-        scores = pd.read_parquet(out / "scores" / f"{rec}.parquet")
+        scores = all_scores[all_scores.recording_id == rec]
         called.append(scores[CODES].to_numpy() >= thresholds)
         active.append(window_labels(scores["start_s"].to_numpy(), 3.0, calls, CODES))
         mine = detections[detections.recording_id == rec]
@@ -144,14 +151,15 @@ def test_bad_and_short_recordings_follow_the_policy(new_season, trained):
     assert status.loc["short_clip", "status"] == "ok"
     assert status.loc["short_clip", "windows"] == 0
     assert "shorter than one 3 s window" in status.loc["short_clip", "notes"]
-    short = pd.read_parquet(out / "scores" / "short_clip.parquet")
-    assert len(short) == 0 and list(short.columns) == ["recording_id", "start_s", "end_s", *CODES]
-    table, _ = parse_raven_table(out / "raven" / "short_clip.Table.1.selections.txt", "short")
-    assert table.empty
-    record = json.loads((out / "recordings" / "broken.json").read_text())
-    assert record["selections"] == []
+    scores = pd.read_parquet(out / "scores")
+    assert list(scores.columns) == ["recording_id", "start_s", "end_s", *CODES]
+    assert not scores.recording_id.isin(["short_clip", "broken"]).any()
+    for rec in ("short_clip", "broken"):
+        table, _ = parse_raven_table(out / "raven" / f"{rec}.Table.1.selections.txt", rec)
+        assert table.empty
+    assert records_of(out)["broken"]["selections"] == []
     # under fail, the unreadable file stops the run and is named: applied once, in
-    # predict_summary, from the records the predict_recording jobs wrote
+    # predict_summary, from the records the predict_shard jobs wrote
     proc = snakemake(
         trained,
         "results/predict/det_cnn/recordings.tsv",
@@ -167,7 +175,7 @@ def test_bad_and_short_recordings_follow_the_policy(new_season, trained):
     )
     assert proc.returncode != 0
     ran = {rule for rule, _ in parse_planned_jobs(proc.stdout + proc.stderr)}
-    assert "predict_summary" in ran and "predict_recording" not in ran
+    assert "predict_summary" in ran and "predict_shard" not in ran
     log = (trained / "results/logs/predict_summary.log").read_text()
     assert "1 unusable input(s) under on_bad_recording: fail" in log and "broken.wav" in log
     # back under the config's skip: the summary alone is made again, nothing rescored
@@ -193,8 +201,7 @@ def test_the_review_page_shows_each_species_best_windows(new_season):
     """predict's review page: every species' top windows by score (at most two of one
     recording), each with a playable clip and the labelling controls."""
     out, truth = new_season
-    frames = [pd.read_parquet(p) for p in sorted((out / "scores").glob("*.parquet"))]
-    scores = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    scores = pd.read_parquet(out / "scores")
     page = (out / "review.html").read_text()
     for code in CODES:
         best = scores.sort_values(code, ascending=False, kind="stable")
@@ -215,10 +222,12 @@ def test_predict_scores_equal_the_evaluation_scores(trained):
     )
     evaluated = pd.read_parquet(trained / RUN / "predictions.parquet")
     tested = sorted(evaluated["recording_id"].unique())
-    snakemake(trained, *[f"results/predict/own/scores/{r}.parquet" for r in tested])
+    snakemake(trained, "results/predict/own/detections.csv")
     checked = 0
+    every = pd.read_parquet(trained / "results/predict/own/scores")
+    assert set(tested) <= set(every.recording_id)
     for rec, rows in evaluated.groupby("recording_id"):
-        scores = pd.read_parquet(trained / "results/predict/own/scores" / f"{rec}.parquet")
+        scores = every[every.recording_id == rec]
         merged = rows.merge(scores, on="start_s")
         assert len(merged) == len(rows)
         for code in CODES:

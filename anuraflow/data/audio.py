@@ -21,6 +21,8 @@ LIBSNDFILE_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError)
 
 
 def check_not_empty(path: Path) -> None:
+    if path.is_dir():
+        raise AudioError(f"{path}: a folder named like an audio file, not a recording")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
 

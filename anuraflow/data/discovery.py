@@ -63,7 +63,9 @@ def find_audio(audio_dir: str | Path, id_from: str = "name") -> tuple[dict[str, 
         raise FileNotFoundError(f"audio directory does not exist: {root}")
     listing = list_files(root, AUDIO_EXTENSIONS)
     audio: dict[str, Path] = {}
-    for path in listing.files:
+    # a folder named like a recording is one that cannot be read: it fails by name (under
+    # on_bad_recording) where skipping it silently would lose a recording someone expected
+    for path in sorted(listing.files + listing.folders):
         rec = recording_id(_folders(path, root), path.stem, id_from)
         if rec in audio:
             raise ValueError(

@@ -34,12 +34,14 @@ class FolderListing:
 
     files: list[Path] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)  # folders named like a wanted file
 
 
 def list_files(root: str | Path, suffixes: tuple[str, ...] | None = None) -> FolderListing:
     """Every file under `root` (with one of `suffixes`, compared in lower case, when given),
     sorted by path, following symlinked folders once each; system files and hidden folders
-    are ignored with a note."""
+    are ignored with a note. With `suffixes`, folders named like one of them are listed in
+    `folders` (their contents are searched as well)."""
     root = Path(root)
     listing = FolderListing()
     seen: dict[str, str] = {}
@@ -55,14 +57,21 @@ def list_files(root: str | Path, suffixes: tuple[str, ...] | None = None) -> Fol
         for name in [d for d in dirs if d.startswith(".")]:
             listing.ignored.append(f"{Path(folder) / name}: hidden folder, not searched")
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if suffixes is not None:
+            named = [d for d in dirs if Path(d).suffix.lower() in suffixes]
+            listing.folders += [Path(folder) / d for d in named]
         for name in names:
             path = Path(folder) / name
             if is_system_file(name):
                 if suffixes is None or path.suffix.lower() in suffixes:
                     listing.ignored.append(f"{path}: hidden or system file, ignored")
                 continue
-            if (suffixes is None or path.suffix.lower() in suffixes) and path.is_file():
-                listing.files.append(path)
+            if suffixes is None or path.suffix.lower() in suffixes:
+                if path.is_file():
+                    listing.files.append(path)
+                else:
+                    listing.ignored.append(f"{path}: a broken link or not a file, ignored")
     listing.files.sort()
     listing.ignored.sort()
+    listing.folders.sort()
     return listing

@@ -9,7 +9,6 @@ recordings are moved into the dataset (docs/embeddings.md).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -60,12 +59,11 @@ def write_detection_review(
 ) -> pd.DataFrame:
     """Rule predict_review: the page of every species' top windows over the recordings
     scored (skipped recordings have none), clips cut from the original files."""
+    from anuraflow.detect.predict import read_shard_records
     from anuraflow.report.page import render_report
     from anuraflow.report.review import review_entries
 
-    records = [json.loads(Path(p).read_text()) for p in record_paths]
-    if not records:
-        raise ValueError("no recordings were scored")
+    records = read_shard_records(record_paths)
     codes, thresholds = records[0]["codes"], records[0]["thresholds"]
     frames = [pd.read_parquet(p) for p in score_paths]
     scores = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)

@@ -85,15 +85,21 @@ def score_recording(
     block_s: float = 300.0,
     batch_size: int = 256,
     progress=None,
+    read=None,
 ) -> tuple[pd.DataFrame, AudioFacts]:
     """Scores of every full window (start every `hop_s`) of the recording at `path`: columns
     start_s, end_s and one per species code; and the file's facts. A recording shorter than
-    one window has no rows. `progress(done_s, total_s)` is called after every block."""
+    one window has no rows. `progress(done_s, total_s)` is called after every block. `read`:
+    (facts, frame blocks) of the file, already read (`read_whole`), else it is streamed."""
     if bundle.frontend.kind == "embedding":
         starts, prob, facts = score_embedded_recording(path, bundle, hop_s, batch_size, progress)
         return score_table(starts, prob, bundle), facts
-    facts = audio_facts(path)
     frontend = bundle.frontend
+    if read is None:
+        facts = audio_facts(path)
+        blocks = frame_blocks(path, facts, frontend, block_s)
+    else:
+        facts, blocks = read
     n_out = output_length(facts.frames, facts.sample_rate, frontend.features.sample_rate)
     duration = n_out / frontend.features.sample_rate
     starts = window_starts(duration, frontend.window_s, hop_s)
@@ -102,7 +108,7 @@ def score_recording(
     hop_s_of_frame = frontend.features.hop_length / frontend.features.sample_rate
     scores, done = [], 0  # windows scored so far
     buffer, buffer_start = None, 0  # frames kept, the global index of the first
-    for f0, frames in frame_blocks(path, facts, frontend, block_s):
+    for f0, frames in blocks:
         assert f0 == buffer_start + (0 if buffer is None else buffer.shape[0]), "frame gap"
         buffer = frames if buffer is None else torch.cat([buffer, frames])
         available = buffer_start + buffer.shape[0]
@@ -165,17 +171,21 @@ def recording_record(audio: str | Path, recording_id: str, bundle) -> dict:
 
 
 def scored_or_skipped(
-    audio: str | Path, bundle, settings: PredictSettings, record: dict, say=print
+    audio: str | Path, bundle, settings: PredictSettings, record: dict, say=print, read=None
 ) -> pd.DataFrame:
     """The recording's window scores; a bad recording raises (`on_bad_recording: fail`) or
-    gives no window (`skip`). `record` gets the status and what the audio turned out to be."""
+    gives no window (`skip`). `record` gets the status and what the audio turned out to be.
+    `read`: what `read_whole` read of it ahead (an AudioError it met is raised here)."""
 
     def report(done_s, total_s):
-        say(f"scored {done_s:,.0f} of {total_s:,.0f} s")
+        if total_s > settings.block_s:  # a long file streamed: its progress
+            say(f"scored {done_s:,.0f} of {total_s:,.0f} s")
 
     try:
+        if isinstance(read, AudioError):
+            raise read
         scores, facts = score_recording(
-            audio, bundle, settings.hop_s, settings.block_s, settings.batch_size, report
+            audio, bundle, settings.hop_s, settings.block_s, settings.batch_size, report, read
         )
     except AudioError as err:
         if settings.on_bad_recording == "fail":
@@ -205,19 +215,9 @@ def scored_or_skipped(
     return scores
 
 
-def predict_recording(
-    audio: str | Path,
-    bundle_path: str | Path,
-    recording_id: str,
-    outputs: dict[str, str],
-    settings: PredictSettings,
-    say=print,
-) -> dict:
-    """Rule predict_recording: score one recording, merge its detections, write
-    `outputs["scores"]` (Parquet), `outputs["raven"]` (selection table) and
-    `outputs["record"]` (JSON: the recording, its status and its selections)."""
-    from anuraflow.core.fileio import write_json, write_parquet
-    from anuraflow.detect.detections import merge_runs, write_raven_table
+def ready_bundle(bundle_path: str | Path, settings: PredictSettings) -> ModelBundle:
+    """The bundle at `bundle_path` on its device, at the settings' precision and layout, with
+    its embedding model attached when it is a probe: loaded once per job."""
     from anuraflow.learn.bundle import load_bundle
     from anuraflow.learn.training import pick_device
 
@@ -225,6 +225,21 @@ def predict_recording(
     bundle.accelerate(settings.precision, settings.channels_last, settings.compile)
     if bundle.frontend.kind == "embedding":
         bundle.attach_embedder(settings.embedding_model_path, settings.threads)
+    return bundle
+
+
+def predict_recording(
+    audio: str | Path,
+    recording_id: str,
+    bundle: ModelBundle,
+    settings: PredictSettings,
+    say=print,
+    read=None,
+) -> tuple[pd.DataFrame, dict]:
+    """One recording scored with a ready bundle: its window scores (a recording_id column
+    first) and its record (the recording, its status, thresholds and merged selections)."""
+    from anuraflow.detect.detections import merge_runs
+
     record = recording_record(audio, recording_id, bundle)
     record["scored_with"] = {
         "device": str(bundle.frontend.mean.device),
@@ -232,39 +247,32 @@ def predict_recording(
     }
     thresholds = bundle.decision_thresholds(settings.threshold)
     record["thresholds"] = dict(zip(bundle.codes, thresholds.tolist(), strict=True))
-    scores = scored_or_skipped(audio, bundle, settings, record, say)
-    selections = merge_runs(scores, bundle.codes, thresholds)
     cfg = bundle.frontend.features
-    band = (cfg.f_min, cfg.f_max if cfg.f_max else cfg.sample_rate / 2)
+    record["band_hz"] = [cfg.f_min, cfg.f_max if cfg.f_max else cfg.sample_rate / 2]
+    scores = scored_or_skipped(audio, bundle, settings, record, say, read)
+    selections = merge_runs(scores, bundle.codes, thresholds)
     scores.insert(0, "recording_id", recording_id)
-    write_parquet(scores, outputs["scores"])
-    write_raven_table(selections, outputs["raven"], band)
     record.update(n_windows=len(scores), selections=selections.to_dict("records"))
-    write_json(record, outputs["record"])
     for note in record["notes"]:
-        say(f"note: {note}")
-    say(f"{len(scores)} windows, {len(selections)} selections")
-    return record
+        say(f"{recording_id}: note: {note}")
+    return scores, record
 
 
 def summarise_detections(
     record_paths: list[str | Path], outputs: dict[str, str], on_bad_recording: str = "fail"
 ) -> pd.DataFrame:
-    """Rule predict_summary: every recording's selections in `outputs["detections"]` (CSV),
-    calling activity by species, site and hour in `outputs["activity"]` (CSV) and
-    `outputs["activity_png"]`, and every recording's status in `outputs["recordings"]` (TSV,
-    skipped ones with the reason). `on_bad_recording` is applied here, once: "fail" with an
-    unusable recording raises, naming every one. Returns the detections."""
-    import json
-
+    """Rule predict_summary: every recording's selections in `outputs["detections"]` (CSV)
+    and as a Raven table in the folder `outputs["raven"]`, calling activity by species, site
+    and hour in `outputs["activity"]` (CSV) and `outputs["activity_png"]`, and every
+    recording's status in `outputs["recordings"]` (TSV, skipped ones with the reason).
+    `on_bad_recording` is applied here, once: "fail" with an unusable recording raises,
+    naming every one. Returns the detections."""
     from anuraflow.core.fileio import write_text
     from anuraflow.data.recordings import apply_policies
     from anuraflow.detect.detections import SELECTION_COLUMNS, activity_table, detections_table
     from anuraflow.report.figures import plot_activity
 
-    records = [json.loads(Path(p).read_text()) for p in sorted(map(str, record_paths))]
-    if not records:
-        raise ValueError("no recordings were scored")
+    records = read_shard_records(record_paths)
     apply_policies(
         {r["recording_id"]: r for r in records}, {}, {"on_bad_recording": on_bad_recording}
     )
@@ -273,6 +281,7 @@ def summarise_detections(
         dict(zip(records[0]["codes"], records[0]["names"], strict=True)),
     )
     selections = [pd.DataFrame(r["selections"], columns=SELECTION_COLUMNS) for r in records]
+    write_raven_tables(records, selections, outputs["raven"])
     detections = detections_table(records, selections)
     write_text(detections.to_csv(index=False), outputs["detections"])
     untimed = [r["recording_id"] for r in records if not r["start_datetime"]]
@@ -303,3 +312,24 @@ def summarise_detections(
     )
     write_text(status.to_csv(sep="\t", index=False), outputs["recordings"])
     return detections
+
+
+def read_shard_records(record_paths: list[str | Path]) -> list[dict]:
+    """Every recording's record from the shards' record files, in recording id order."""
+    import json
+
+    records = [r for p in record_paths for r in json.loads(Path(p).read_text())]
+    if not records:
+        raise ValueError("no recordings were scored")
+    return sorted(records, key=lambda r: r["recording_id"])
+
+
+def write_raven_tables(records: list[dict], selections: list[pd.DataFrame], folder: str) -> None:
+    """`<recording id>.Table.1.selections.txt` in `folder` for every recording (an empty
+    table for one without detections or that could not be read), as Raven Pro opens them."""
+    from anuraflow.detect.detections import write_raven_table
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for record, table in zip(records, selections, strict=True):
+        path = Path(folder) / f"{record['recording_id']}.Table.1.selections.txt"
+        write_raven_table(table, path, tuple(record["band_hz"]))

@@ -22,23 +22,22 @@ N_CLASSES = 42
 
 
 def predict(args) -> dict:
-    """`predict_recording`, the call of the rule `predict_recording`, at `predict`'s defaults
-    (fp32, channels_last auto: on, batch 256, 300 s blocks): it reads, resamples, scores and
-    writes the scores, the Raven table and the record."""
+    """`predict_shard`, the call of the rule `predict_shard`, at `predict`'s defaults (fp32,
+    channels_last auto: on, batch 256, 300 s blocks) on a shard of one long recording: it
+    loads the bundle, reads, resamples, scores and writes the scores and the record."""
     from predict_throughput import write_bundle  # a bundle as train_model writes it
 
-    from anuraflow.detect.predict import PredictSettings, predict_recording
+    from anuraflow.detect.predict import PredictSettings
+    from anuraflow.detect.shard import predict_shard
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "model.pt"
         write_bundle(bundle, args.arch, N_CLASSES)  # random weights, the default frontend
         settings = PredictSettings(batch_size=args.batch)
-        outputs = {k: str(Path(tmp) / f"{k}.out") for k in ("scores", "raven", "record")}
-        predict_recording(args.warmup, bundle, "warmup", outputs, settings, say=lambda _: None)
+        outputs = {k: str(Path(tmp) / f"{k}.out") for k in ("scores", "records")}
+        predict_shard({"warmup": args.warmup}, bundle, outputs, settings, say=lambda _: None)
         started = time.perf_counter()
-        record = predict_recording(
-            args.audio, bundle, "long", outputs, settings, say=lambda _: None
-        )
+        (record,) = predict_shard({"long": args.audio}, bundle, outputs, settings, lambda _: None)
         wall = time.perf_counter() - started
     return {
         "windows": record["n_windows"],

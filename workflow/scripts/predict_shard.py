@@ -1,9 +1,10 @@
-"""Rule predict_recording: scores, detections and a Raven table of one new recording."""
+"""Rule predict_shard: scores, records and selections of one shard of new recordings."""
 
 import torch
 
 from anuraflow.core.fileio import job_log
-from anuraflow.detect.predict import PredictSettings, predict_recording
+from anuraflow.detect.predict import PredictSettings
+from anuraflow.detect.shard import predict_shard
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 torch.set_num_threads(sm.threads)
@@ -18,8 +19,7 @@ settings = PredictSettings(
     precision=pred["precision"],
     channels_last=pred["channels_last"],
     compile=pred["compile"],
+    threads=sm.threads,
 )
 with job_log(sm.log[0]) as say:
-    predict_recording(
-        sm.input.audio, sm.input.bundle, sm.wildcards.recording, dict(sm.output), settings, say
-    )
+    predict_shard(sm.params.recordings, sm.input.bundle, dict(sm.output), settings, say)

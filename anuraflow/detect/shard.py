@@ -1,0 +1,94 @@
+"""One `predict` job: a shard of the archive's recordings scored with one bundle load, the
+next recordings read, resampled and turned into log-mels by a reader thread while the
+current one is scored (torch and libsndfile release the interpreter while they work).
+
+Only recordings up to `block_s` long are read ahead whole (at most `READ_AHEAD` at a time,
+so memory stays bounded by the shard's shortest files, not its length); a longer one is
+streamed block by block as before. A recording that cannot be read costs only itself: its
+record says why, and the shard goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from anuraflow.data.audio import AudioError
+from anuraflow.data.streaming import audio_facts
+from anuraflow.detect.predict import (
+    PredictSettings,
+    frame_blocks,
+    predict_recording,
+    ready_bundle,
+)
+from anuraflow.features.frontend import Frontend
+
+READ_AHEAD = 4  # recordings decoded ahead of the one being scored
+
+
+def read_whole(path: str, frontend: Frontend, block_s: float):
+    """(facts, frame blocks) of a recording no longer than `block_s`; None for a longer one
+    (streamed by the scorer); the AudioError of one that cannot be read, returned, not raised,
+    so the scorer records it in its place."""
+    try:
+        facts = audio_facts(path)
+        if facts.duration_s > block_s:
+            return None
+        return facts, list(frame_blocks(path, facts, frontend, block_s))
+    except AudioError as err:
+        return err
+
+
+def predict_shard(
+    recordings: dict[str, str],
+    bundle_path: str | Path,
+    outputs: dict[str, str],
+    settings: PredictSettings,
+    say=print,
+) -> list[dict]:
+    """Rule predict_shard: every recording of the shard (recording id -> file) scored;
+    `outputs["scores"]` (Parquet: recording_id, start_s, end_s, one column per species) and
+    `outputs["records"]` (JSON: one record per recording, as `predict_recording` makes it)."""
+    from anuraflow.core.fileio import write_json, write_parquet
+
+    bundle = ready_bundle(bundle_path, settings)
+    ids = list(recordings)
+    reads_ahead = bundle.frontend.kind != "embedding"
+    frames, records = [], []
+    started, audio_s = time.perf_counter(), 0.0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reader") as reader:
+        pending: deque[Future] = deque()
+
+        def queue(i: int) -> None:
+            if reads_ahead and i < len(ids):
+                pending.append(
+                    reader.submit(read_whole, recordings[ids[i]], bundle.frontend, settings.block_s)
+                )
+
+        for i in range(READ_AHEAD):
+            queue(i)
+        for i, rec in enumerate(ids):
+            read = pending.popleft().result() if reads_ahead else None
+            queue(i + READ_AHEAD)
+            scores, record = predict_recording(recordings[rec], rec, bundle, settings, say, read)
+            frames.append(scores)
+            records.append(record)
+            audio_s += record["duration_s"]
+            say(
+                f"[{i + 1}/{len(ids)}] {rec}: {record['status']}, {len(scores)} windows, "
+                f"{len(record['selections'])} selections "
+                f"({audio_s / max(time.perf_counter() - started, 1e-9):,.0f} audio s per s)"
+            )
+    table = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    # one schema for every shard, an empty one too: the folder reads as one Parquet dataset
+    table = table.astype(
+        {"recording_id": "string", "start_s": "float64", "end_s": "float64"}
+        | {code: "float32" for code in bundle.codes}
+    )
+    write_parquet(table, outputs["scores"])
+    write_json(records, outputs["records"])
+    return records
