@@ -42,6 +42,7 @@ LONGEST_FIRST = (
     "test_reliability.py",
     "test_embeddings_workflow.py",
     "test_acceleration.py",
+    "test_archive_workflow.py",
     "test_gpu_check.py",
     "test_release.py",
     "test_workflow.py",

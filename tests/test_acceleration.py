@@ -260,25 +260,29 @@ def test_predict_scores_the_bf16_bundle_as_the_evaluation_did(trained):
     trained, _ = trained
     bundle = load_bundle(trained / _run("acc_bf16") / "model.pt")
     assert bundle.precision == "bf16"
-    (trained / "config.yaml").write_text(
-        yaml.safe_dump(
-            {**CONFIG, "predict": {"audio_dir": "data/raw", "experiment": "acc_bf16", "seed": 0}}
-        )
-    )
     evaluated = pd.read_parquet(trained / _run("acc_bf16") / "predictions.parquet")
     tested = sorted(evaluated["recording_id"].unique())
-    snakemake(trained, *[f"results/predict/acc_bf16/scores/{r}.parquet" for r in tested])
+    (trained / "tested").mkdir()  # the test recordings only, linked
+    for rec in tested:
+        (audio,) = [p for p in (trained / "data/raw").rglob(f"{rec}.*") if p.suffix != ".txt"]
+        (trained / "tested" / audio.name).symlink_to(audio)
+    (trained / "config.yaml").write_text(
+        yaml.safe_dump(
+            {**CONFIG, "predict": {"audio_dir": "tested", "experiment": "acc_bf16", "seed": 0}}
+        )
+    )
+    snakemake(trained, "results/predict/acc_bf16/detections.csv")
+    out = trained / "results/predict/acc_bf16"
+    every = pd.read_parquet(out / "scores")
     worst, checked = 0.0, 0
     for rec, rows in evaluated.groupby("recording_id"):
-        scores = pd.read_parquet(trained / "results/predict/acc_bf16/scores" / f"{rec}.parquet")
-        merged = rows.merge(scores, on="start_s")
+        merged = rows.merge(every[every.recording_id == rec], on="start_s")
         assert len(merged) == len(rows)
         for code in CODES:
             worst = max(worst, float(np.abs(merged[f"prob_{code}"] - merged[code]).max()))
         checked += len(merged)
-        record = json.loads(
-            (trained / "results/predict/acc_bf16/recordings" / f"{rec}.json").read_text()
-        )
-        assert record["scored_with"]["precision"] == "bf16"
+    records = [r for p in (out / "records").glob("*.json") for r in json.loads(p.read_text())]
+    assert sorted(r["recording_id"] for r in records) == tested
+    assert {r["scored_with"]["precision"] for r in records} == {"bf16"}
     assert checked == len(evaluated) > 0
     assert worst <= BF16_ATOL

@@ -63,7 +63,7 @@ def parse_planned_jobs(text: str) -> list[tuple[str, str]]:
             continue
         m = re.match(r"^\s+wildcards: (.*)", line)
         if m and rule:
-            rec = re.search(r"recording=([^,\s]+)", m.group(1))
+            rec = re.search(r"(?:recording|shard)=([^,\s]+)", m.group(1))
             jobs[-1][1] = rec.group(1) if rec else ""
     return [tuple(j) for j in jobs]
 
