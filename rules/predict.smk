@@ -50,7 +50,9 @@ if PREDICT:
 
     rule predict_summary:
         input:
-            expand(f"{PREDICT_DIR}/records/{{shard}}.json", shard=sorted(PREDICT_SHARDS)),
+            expand(
+                f"{PREDICT_DIR}/records/{{shard}}.json", shard=sorted(PREDICT_SHARDS)
+            ),
         output:
             detections=f"{PREDICT_DIR}/detections.csv",
             activity=f"{PREDICT_DIR}/activity.csv",

@@ -202,6 +202,59 @@ def test_score_recording_windows_and_short_and_bad_files(tmp_path):
         score_recording(tmp_path / "nan.wav", bundle)
 
 
+def test_a_shard_scores_each_recording_as_alone_and_a_bad_one_costs_only_itself(tmp_path):
+    """predict_shard over a long recording (streamed, a block ahead), short ones (read ahead
+    whole), a silent, an empty and a junk file: the scores of each good one equal
+    score_recording's on it alone, each bad one is a skipped record with its reason."""
+    import json
+
+    from anuraflow.detect.predict import PredictSettings
+    from anuraflow.detect.shard import blocks_ahead, predict_shard
+
+    make_bundle(tmp_path / "m.pt")
+    bundle = load_bundle(tmp_path / "m.pt")
+    rng = np.random.default_rng(1)
+    files = {}
+    for name, seconds in (("long", 25.3), ("a", 6.0), ("b", 4.5)):
+        files[name] = str(tmp_path / f"{name}.wav")
+        sf.write(files[name], rng.normal(0, 0.1, int(16000 * seconds)).astype(np.float32), 16000)
+    files["silent"] = str(tmp_path / "silent.wav")
+    sf.write(files["silent"], np.zeros(64000, np.float32), 16000)
+    files["empty"] = str(tmp_path / "empty.wav")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    files["junk"] = str(tmp_path / "junk.wav")
+    (tmp_path / "junk.wav").write_text("not audio")
+    order = ["a", "silent", "long", "empty", "b", "junk"]
+    outputs = {"scores": str(tmp_path / "s.parquet"), "records": str(tmp_path / "r.json")}
+    settings = PredictSettings(block_s=10.0, on_bad_recording="skip")
+    records = predict_shard({r: files[r] for r in order}, tmp_path / "m.pt", outputs, settings)
+    assert [r["recording_id"] for r in records] == order
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(records))
+    scores = pd.read_parquet(outputs["scores"])
+    for rec in ("a", "long", "b"):
+        alone, _ = score_recording(files[rec], bundle, 1.0, 10.0)
+        mine = scores[scores.recording_id == rec].drop(columns="recording_id")
+        assert len(mine) == len(alone) > 0
+        np.testing.assert_allclose(mine.to_numpy(), alone.to_numpy(), rtol=0, atol=1e-6)
+    status = {r["recording_id"]: (r["status"], r["problem"]) for r in records}
+    assert status["silent"] == ("skipped", f"{files['silent']}: every sample is zero "
+                                "(a dead microphone or failed recorder?)")  # fmt: skip
+    assert status["empty"] == ("skipped", f"{files['empty']}: empty file (0 bytes)")
+    assert status["junk"][0] == "skipped" and "junk.wav: cannot be read" in status["junk"][1]
+    # the read-ahead iterator: order kept, a producer's error raised at its place
+    assert list(blocks_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise AudioError("x.wav: broken after one block")
+
+    got = []
+    with pytest.raises(AudioError, match="broken after one block"):
+        for item in blocks_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+
+
 # --- selections, Raven, activity ----------------------------------------------------------
 
 

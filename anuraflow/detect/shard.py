@@ -4,14 +4,18 @@ current one is scored (torch and libsndfile release the interpreter while they w
 
 Only recordings up to `block_s` long are read ahead whole (at most `READ_AHEAD` at a time,
 so memory stays bounded by the shard's shortest files, not its length); a longer one is
-streamed block by block as before. A recording that cannot be read costs only itself: its
-record says why, and the shard goes on.
+streamed block by block as before, its next block read in a thread while one is scored.
+A recording that cannot be read costs only itself: its record says why, and the shard goes
+on.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,16 +35,54 @@ READ_AHEAD = 4  # recordings decoded ahead of the one being scored
 
 
 def read_whole(path: str, frontend: Frontend, block_s: float):
-    """(facts, frame blocks) of a recording no longer than `block_s`; None for a longer one
-    (streamed by the scorer); the AudioError of one that cannot be read, returned, not raised,
-    so the scorer records it in its place."""
+    """(facts, frame blocks) of a recording no longer than `block_s`, or of a longer one
+    (facts, None): streamed when its turn comes; the AudioError of one that cannot be read,
+    returned, not raised, so the scorer records it in its place."""
     try:
         facts = audio_facts(path)
         if facts.duration_s > block_s:
-            return None
+            return facts, None
         return facts, list(frame_blocks(path, facts, frontend, block_s))
     except AudioError as err:
         return err
+
+
+def blocks_ahead(blocks: Iterator, depth: int = 1) -> Iterator:
+    """`blocks` computed in a thread of its own, `depth` blocks ahead of the consumer: a long
+    recording's next block is read and turned into log-mels while this one is scored. An
+    exception of the producer is raised in the consumer, at its place in the sequence."""
+    done = object()
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in blocks:
+                while not stop.is_set():
+                    try:
+                        box.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", done))
+        except BaseException as err:  # handed to the consumer
+            box.put(("error", err))
+
+    worker = threading.Thread(target=produce, name="block-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def predict_shard(
@@ -73,6 +115,14 @@ def predict_shard(
             queue(i)
         for i, rec in enumerate(ids):
             read = pending.popleft().result() if reads_ahead else None
+            if isinstance(read, tuple) and read[1] is None:  # long: streamed, a block ahead
+                facts = read[0]
+                read = (
+                    facts,
+                    blocks_ahead(
+                        frame_blocks(recordings[rec], facts, bundle.frontend, settings.block_s)
+                    ),
+                )
             queue(i + READ_AHEAD)
             scores, record = predict_recording(recordings[rec], rec, bundle, settings, say, read)
             frames.append(scores)
