@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ from anuraflow.data.audio import AudioError
 from anuraflow.data.streaming import audio_facts
 from anuraflow.detect.predict import (
     PredictSettings,
+    block_seconds,
     frame_blocks,
     predict_recording,
     ready_bundle,
@@ -98,6 +100,7 @@ def predict_shard(
     from anuraflow.core.fileio import write_json, write_parquet
 
     bundle = ready_bundle(bundle_path, settings)
+    settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
     ids = list(recordings)
     reads_ahead = bundle.frontend.kind != "embedding"
     frames, records = [], []

@@ -93,6 +93,19 @@ def field_recording(out: Path, minutes: float) -> tuple[Path, Path]:
     return long, short
 
 
+def archive_folder(long: Path, out: Path, files: int, seconds: float) -> Path:
+    """`files` recordings of `seconds` each, cut from the field recording one after the other
+    (from its start again when it runs out): a season's archive of short files."""
+    audio, rate = sf.read(long, dtype="int16")
+    n = int(seconds * rate)
+    folder = out / "archive"
+    folder.mkdir()
+    for i in range(files):
+        start = (i * n) % max(1, len(audio) - n)
+        sf.write(folder / f"site{i // 100:02d}_{i % 100:04d}.wav", audio[start : start + n], rate)
+    return folder
+
+
 def busy_seconds() -> float:
     """CPU seconds the whole machine spent busy since boot (/proc/stat: all but idle, iowait)."""
     with open("/proc/stat") as fh:
@@ -119,11 +132,22 @@ def measure(python: Path, script: str, args: list[str]) -> dict:
     return row
 
 
-def variants(args, long: Path, short: Path) -> dict[str, dict[str, tuple]]:
+def variants(args, long: Path, short: Path, archive: Path) -> dict[str, dict[str, tuple]]:
     """question -> variant -> (python, script, arguments); a question's variants interleave."""
     t = ["--threads", str(args.threads)]
     pred = ["predict", "--audio", str(long), "--warmup", str(short), *t]
     questions: dict[str, dict[str, tuple]] = {}
+    files = ["predict_files", "--audio", str(archive), "--warmup", str(short), *t]
+    q = questions["predict_archive_resnet18"] = {
+        "ours": (OURS, "ours.py", [*files, "--arch", "resnet18"])
+    }
+    for batch in args.oss_batches[1:]:  # batch 1 is far behind on one file already
+        for workers in (0, args.threads):
+            q[f"opensoundscape_batch{batch}_workers{workers}"] = (
+                THEIRS,
+                "theirs.py",
+                [*files, "--arch", "resnet18", "--batch", str(batch), "--workers", str(workers)],
+            )
     for net in NETS:
         q = questions[f"predict_{net}"] = {"ours": (OURS, "ours.py", [*pred, "--arch", net])}
         for batch in args.oss_batches:
@@ -229,6 +253,15 @@ def ratios(summary: dict) -> dict:
                 "auto_resolves_to": q["ours_auto"].get("precision"),
                 "target": 1.0,
             }
+    q = summary.get("predict_archive_resnet18")
+    if q:
+        oss = {k: v["median"] for k, v in q.items() if k.startswith("opensoundscape")}
+        best = max(oss, key=oss.get)
+        out["predict_archive_resnet18"] = {
+            "vs_opensoundscape_best": round(q["ours"]["median"] / oss[best], 2),
+            "opensoundscape_best_variant": best,
+            "target": 1.5,
+        }
     q = summary.get("embeddings")
     if q:
         litert = {k: v["median"] for k, v in q.items() if k.startswith("litert")}
@@ -313,6 +346,8 @@ def main() -> None:
         default=0.25,
         help="cores used by other processes above which a round is dropped",
     )
+    ap.add_argument("--archive-files", type=int, default=600, help="files of the archive")
+    ap.add_argument("--archive-file-s", type=float, default=60, help="seconds of each")
     ap.add_argument("--only", nargs="+", help="these questions only (e.g. predict_resnet18)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "peers.json"))
     args = ap.parse_args()
@@ -321,7 +356,11 @@ def main() -> None:
             raise SystemExit(f"{python} is missing: run benchmarks/peers/run.sh")
     with tempfile.TemporaryDirectory(prefix="anuraflow-peers-") as tmp:
         long, short = field_recording(Path(tmp), args.minutes)
-        raw = run_rounds(variants(args, long, short), args.rounds, args.max_other_load, args.only)
+        archive = Path(tmp) / "archive"
+        if not args.only or "predict_archive_resnet18" in args.only:
+            archive = archive_folder(long, Path(tmp), args.archive_files, args.archive_file_s)
+        questions = variants(args, long, short, archive)
+        raw = run_rounds(questions, args.rounds, args.max_other_load, args.only)
     summary = {
         q: {name: summarise(rows, UNITS[q.split("_")[0]][1]) for name, rows in vs.items()}
         for q, vs in raw.items()
