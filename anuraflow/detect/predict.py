@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -252,6 +252,7 @@ def predict_recording(
     first) and its record (the recording, its status, thresholds and merged selections)."""
     from anuraflow.detect.detections import merge_runs
 
+    settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
     record = recording_record(audio, recording_id, bundle)
     record["scored_with"] = {
         "device": str(bundle.frontend.mean.device),
