@@ -65,7 +65,9 @@ def predict_files(args) -> dict:
         started = time.perf_counter()
         records = predict_shard(files, bundle, outputs, settings, say=lambda _: None)
         wall = time.perf_counter() - started
-    return {"windows": sum(r["n_windows"] for r in records), "files": len(files), "wall_s": wall}
+    audio_s = sum(r["duration_s"] for r in records)
+    windows = sum(r["n_windows"] for r in records)
+    return {"windows": windows, "audio_s": audio_s, "files": len(files), "wall_s": wall}
 
 
 def train(args) -> dict:

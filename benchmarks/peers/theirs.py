@@ -62,7 +62,10 @@ def predict_files(args) -> dict:
     started = time.perf_counter()
     scores = model.predict(files, **kwargs)
     wall = time.perf_counter() - started
-    return {"windows": len(scores), "files": len(files), "wall_s": wall}
+    import soundfile as sf
+
+    audio_s = sum(sf.info(f).duration for f in files)  # not timed
+    return {"windows": len(scores), "audio_s": audio_s, "files": len(files), "wall_s": wall}
 
 
 def train(args) -> dict:
