@@ -75,3 +75,43 @@ def test_ratios_against_the_default_the_best_batch_and_the_fastest_loop(compare)
     assert r["embeddings"]["fastest_litert_loop"] == "litert_xnnpack_logits_2x1thread"
     assert r["embeddings"]["vs_birdnet_analyzer_loop"] == 3.0
     assert "predict_mobilenetv3_large" not in r  # a question not run gives no ratio
+
+
+def test_without_bf16_instructions_no_emulated_variant_runs_and_training_is_fp32(compare, tmp_path):
+    """On a CPU without bf16 (an AVX2 EPYC), the bf16 training variants of both sides, which
+    it would emulate for many minutes, are not run but named with the reason, and both sides
+    train in fp32; the ratio is taken against OpenSoundscape in fp32. The archive question
+    is planned only when its folder was made."""
+    import argparse
+
+    args = argparse.Namespace(threads=2, oss_batches=[1, 16], archive_oss_batches=[16],
+                              train_steps=4)  # fmt: skip
+    f = tmp_path / "f.wav"
+    plain = compare.variants(args, f, f, tmp_path / "no_archive", bf16=False)
+    for net in compare.NETS:
+        train = plain[f"train_{net}"]
+        assert sorted(train) == ["opensoundscape_fp32", "ours_auto", "ours_fp32"]
+        assert train["opensoundscape_fp32"][2][-2:] == ["--precision", "fp32"]
+        assert set(compare.skipped_variants(False)[f"train_{net}"]) == {
+            "ours_bf16",
+            "opensoundscape_default",
+        }
+    assert "predict_archive_resnet18" not in plain
+    with_bf16 = compare.variants(args, f, f, tmp_path, bf16=True)
+    assert sorted(with_bf16["train_resnet18"]) == [
+        "opensoundscape_default", "ours_auto", "ours_bf16", "ours_fp32"]  # fmt: skip
+    assert sorted(with_bf16["predict_archive_resnet18"]) == [
+        "opensoundscape_batch16_workers0", "opensoundscape_batch16_workers2", "ours"]  # fmt: skip
+    assert compare.skipped_variants(True) == {}
+    summary = {"train_resnet18": {"ours_auto": {"median": 30.0, "precision": "fp32"},
+                                  "ours_fp32": {"median": 30.0},
+                                  "opensoundscape_fp32": {"median": 20.0}}}  # fmt: skip
+    r = compare.ratios(summary)["train_resnet18"]
+    assert r["auto_vs_opensoundscape_fp32"] == 1.5 and r["auto_resolves_to"] == "fp32"
+
+
+def test_audio_seconds_count_where_a_row_has_them(compare):
+    """The archive's sides count windows differently (OpenSoundscape pads a file's last
+    clip): its rate is the audio scored per second, 3,600 s in 40 s = 90."""
+    s = compare.summarise(rows([40.0], [0.0], windows=5400, audio_s=3600.0), 1.0)
+    assert s["median"] == 90.0
