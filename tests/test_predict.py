@@ -253,6 +253,14 @@ def test_a_shard_scores_each_recording_as_alone_and_a_bad_one_costs_only_itself(
         for item in blocks_ahead(failing()):
             got.append(item)
     assert got == [1]
+    # a consumer that stops early (a scoring error) ends the reader too: nothing hangs
+    import itertools
+    import threading
+
+    stream = blocks_ahead(itertools.count(), depth=2)
+    assert next(stream) == 0
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "block-reader"]
 
 
 # --- selections, Raven, activity ----------------------------------------------------------

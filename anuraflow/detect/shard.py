@@ -57,20 +57,24 @@ def blocks_ahead(blocks: Iterator, depth: int = 1) -> Iterator:
     box: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def offer(entry: tuple) -> bool:
+        """Put `entry` once there is room; False when the consumer has gone."""
+        while not stop.is_set():
+            try:
+                box.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in blocks:
-                while not stop.is_set():
-                    try:
-                        box.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(("item", item)):
                     return
-            box.put(("end", done))
+            offer(("end", done))
         except BaseException as err:  # handed to the consumer
-            box.put(("error", err))
+            offer(("error", err))
 
     worker = threading.Thread(target=produce, name="block-reader", daemon=True)
     worker.start()
@@ -108,14 +112,14 @@ def predict_shard(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reader") as reader:
         pending: deque[Future] = deque()
 
-        def queue(i: int) -> None:
+        def read_later(i: int) -> None:
             if reads_ahead and i < len(ids):
                 pending.append(
                     reader.submit(read_whole, recordings[ids[i]], bundle.frontend, settings.block_s)
                 )
 
         for i in range(READ_AHEAD):
-            queue(i)
+            read_later(i)
         for i, rec in enumerate(ids):
             read = pending.popleft().result() if reads_ahead else None
             if isinstance(read, tuple) and read[1] is None:  # long: streamed, a block ahead
@@ -126,7 +130,7 @@ def predict_shard(
                         frame_blocks(recordings[rec], facts, bundle.frontend, settings.block_s)
                     ),
                 )
-            queue(i + READ_AHEAD)
+            read_later(i + READ_AHEAD)
             scores, record = predict_recording(recordings[rec], rec, bundle, settings, say, read)
             frames.append(scores)
             records.append(record)
