@@ -90,7 +90,7 @@ def test_without_bf16_instructions_no_emulated_variant_runs_and_training_is_fp32
     plain = compare.variants(args, f, f, tmp_path / "no_archive", bf16=False)
     for net in compare.NETS:
         train = plain[f"train_{net}"]
-        assert sorted(train) == ["opensoundscape_fp32", "ours_auto", "ours_fp32"]
+        assert sorted(train) == ["opensoundscape_fp32", "ours_fp32"]  # auto is fp32 there
         assert train["opensoundscape_fp32"][2][-2:] == ["--precision", "fp32"]
         assert set(compare.skipped_variants(False)[f"train_{net}"]) == {
             "ours_bf16",
@@ -103,11 +103,10 @@ def test_without_bf16_instructions_no_emulated_variant_runs_and_training_is_fp32
     assert sorted(with_bf16["predict_archive_resnet18"]) == [
         "opensoundscape_batch16_workers0", "opensoundscape_batch16_workers2", "ours"]  # fmt: skip
     assert compare.skipped_variants(True) == {}
-    summary = {"train_resnet18": {"ours_auto": {"median": 30.0, "precision": "fp32"},
-                                  "ours_fp32": {"median": 30.0},
+    summary = {"train_resnet18": {"ours_fp32": {"median": 30.0, "precision": "fp32"},
                                   "opensoundscape_fp32": {"median": 20.0}}}  # fmt: skip
     r = compare.ratios(summary)["train_resnet18"]
-    assert r["auto_vs_opensoundscape_fp32"] == 1.5 and r["auto_resolves_to"] == "fp32"
+    assert r["fp32_vs_opensoundscape_fp32"] == 1.5 and r["fp32_resolves_to"] == "fp32"
 
 
 def test_audio_seconds_count_where_a_row_has_them(compare):
