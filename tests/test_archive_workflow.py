@@ -114,8 +114,8 @@ def test_every_good_file_is_scored_and_every_bad_one_listed_with_its_reason(stra
     # and on predict's page, each with its reason (autoescaped)
     page = (straight / OUT / "review.html").read_text()
     assert f"Recordings that could not be used ({len(BAD)})" in page
-    for name in BAD:
-        assert f"<code>archive/{name}</code>" in page
+    for name, reason in BAD.items():
+        assert f"<tr><td><code>archive/{name}</code></td><td>{reason}" in page
     assert page.count("<tr><td><code>") == len(BAD)
 
 

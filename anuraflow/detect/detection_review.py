@@ -77,7 +77,11 @@ def write_detection_review(
         "n_recordings": len(records),
         "n_windows": int(len(scores)),
         "entries": review_entries(hits, audio_of, clips_dir),
-        "unusable": [r for r in records if r["status"] != "ok"],
+        "unusable": [
+            {"file": r["file"], "problem": str(r["problem"]).removeprefix(f"{r['file']}: ")}
+            for r in records
+            if r["status"] != "ok"
+        ],
         "max_listed": 200,
     }
     write_text(render_report(context, "detection_review.html.j2"), page)
