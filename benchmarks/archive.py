@@ -22,20 +22,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import yaml
 from predict_throughput import write_bundle, write_noise
-from workflow_run import REPO, cpu_flags, cpu_name, write_report
+from workflow_run import REPO, cpu_flags, cpu_name, timed_snakemake, write_report
 
 RATE = 16000
 CODES = [f"SP{i:03d}" for i in range(8)]  # small_cnn's 8 outputs in predict_throughput
@@ -71,20 +67,8 @@ def snakemake(workdir: Path, cores: int, *args: str) -> dict:
         "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
         "--cores", str(cores), *args,
     ]  # fmt: skip
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    jobs = re.search(r"^total\s+(\d+)", proc.stdout + proc.stderr, re.M)
-    return {
-        "wall_s": round(wall, 2),
-        # the largest child so far: meaningful while it grows, as the plans do (run first)
-        "peak_rss_mb": round(max(peak, before) / 1024, 1),
-        "jobs": int(jobs.group(1)) if jobs else None,
-    }
+    run = timed_snakemake(cmd)
+    return {**run, "wall_s": round(run["wall_s"], 2)}
 
 
 def shard_jobs(workdir: Path) -> list[dict]:

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
-from workflow_run import REPO, write_report
+from workflow_run import REPO, timed_snakemake, write_report
 
 SCALE = REPO / "config/synthetic-anuraset-scale.yaml"
 PAPER = REPO / "config/paper-experiments.yaml"
@@ -34,20 +30,7 @@ def dry_run(configs: list[Path], workdir: Path) -> dict:
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir), "--configfile", *map(str, configs), "-n", "--quiet", "rules",
     ]  # fmt: skip
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB, the largest child so far
-    total = re.search(r"^total\s+(\d+)", proc.stdout + proc.stderr, re.M)
-    return {
-        "command": " ".join(cmd),
-        "wall_s": wall,
-        "peak_rss_mb": round(max(peak, before) / 1024, 1),
-        "jobs": int(total.group(1)) if total else None,
-    }
+    return {"command": " ".join(cmd), **timed_snakemake(cmd)}
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ overlay in a working directory, and write the JSON result."""
 from __future__ import annotations
 
 import json
+import re
+import resource
 import subprocess
 import sys
 import time
@@ -65,3 +67,22 @@ def write_report(report: dict, out: str | Path) -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json_text(report))
     print(json_text(report), end="")
+
+
+def timed_snakemake(cmd: list[str]) -> dict:
+    """Run a `snakemake` command (exit on failure): its wall seconds, the peak RSS of the
+    largest child so far (meaningful while runs grow, as plans of ever more files do) and
+    the number of jobs it reports."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB
+    total = re.search(r"^total\s+(\d+)", proc.stdout + proc.stderr, re.M)
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": round(max(peak, before) / 1024, 1),
+        "jobs": int(total.group(1)) if total else None,
+    }

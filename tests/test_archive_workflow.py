@@ -1,7 +1,7 @@
 """Workflow tests of `predict` over an archive in shards: bad files in bulk, a run killed with
 SIGKILL and resumed, and recordings added later. The model is a bundle with random weights
-(benchmarks/predict_throughput.py writes it as train_model would): these tests are about
-which recordings are scored when, not about what the scores say."""
+written as train_model would, in benchmarks/archive.py's config whose only target is
+predict: these tests are about which recordings are scored when, not what the scores say."""
 
 import os
 import signal
@@ -19,7 +19,7 @@ from workflow_helpers import REPO, SNAKEMAKE, parse_planned_jobs, snakemake
 from anuraflow.data.shards import plan_shards
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from predict_throughput import write_bundle  # noqa: E402
+from archive import write_workdir  # noqa: E402 (benchmarks/archive.py: the same setup)
 
 OUT = "results/predict/archive"
 SHARD_HOURS = 0.01  # 36 s: a few of the 4 s recordings per shard
@@ -54,25 +54,7 @@ def write_archive(root):
 def archive_workdir(workdir, write=True):
     if write:
         write_archive(workdir / "archive")
-    write_bundle(workdir / "model.pt", "small_cnn", 4)
-    (workdir / "experiments").mkdir()
-    experiment = {"name": "tiny", "model": "small_cnn", "seeds": [0], "epochs": 1}
-    (workdir / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(experiment))
-    config = {
-        "results_dir": "results",
-        "data": {"source": "synthetic", "audio_dir": "data/raw", "annotation_dir": "data/raw"},
-        "species": [{"code": f"SP{i:03d}"} for i in range(4)],
-        "experiments_dir": "experiments",
-        "experiments": ["tiny"],
-        "on_bad_recording": "skip",
-        "predict": {
-            "audio_dir": "archive",
-            "experiment": "archive",
-            "model": "model.pt",
-            "shard_hours": SHARD_HOURS,
-        },
-    }
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    write_workdir(workdir, SHARD_HOURS)  # a random-weight bundle, predict only
     return workdir
 
 

@@ -250,14 +250,19 @@ def summarise(rows: list[dict], unit_s: float) -> dict:
     }
 
 
+def fastest(question: dict, prefix: str) -> tuple[str, dict[str, float]]:
+    """The fastest variant whose name starts with `prefix`, and every such variant's median."""
+    medians = {k: v["median"] for k, v in question.items() if k.startswith(prefix)}
+    return max(medians, key=medians.get), medians
+
+
 def ratios(summary: dict) -> dict:
-    """The same-run ratios the targets of issue 34 are set on."""
+    """The same-run ratios the targets of issues 34 and 39 are set on."""
     out = {}
     for net in NETS:
         q = summary.get(f"predict_{net}")
         if q:
-            oss = {k: v["median"] for k, v in q.items() if k.startswith("opensoundscape")}
-            best = max(oss, key=oss.get)
+            best, oss = fastest(q, "opensoundscape")
             out[f"predict_{net}"] = {
                 "vs_opensoundscape_default": round(
                     q["ours"]["median"] / oss["opensoundscape_batch1"], 2
@@ -284,8 +289,7 @@ def ratios(summary: dict) -> dict:
             }
     q = summary.get("predict_archive_resnet18")
     if q:
-        oss = {k: v["median"] for k, v in q.items() if k.startswith("opensoundscape")}
-        best = max(oss, key=oss.get)
+        best, oss = fastest(q, "opensoundscape")
         out["predict_archive_resnet18"] = {
             "vs_opensoundscape_best": round(q["ours"]["median"] / oss[best], 2),
             "opensoundscape_best_variant": best,
@@ -293,11 +297,10 @@ def ratios(summary: dict) -> dict:
         }
     q = summary.get("embeddings")
     if q:
-        litert = {k: v["median"] for k, v in q.items() if k.startswith("litert")}
-        fastest = max(litert, key=litert.get)
+        loop, litert = fastest(q, "litert")
         out["embeddings"] = {
-            "vs_fastest_litert_loop": round(q["ours_2x1thread"]["median"] / litert[fastest], 2),
-            "fastest_litert_loop": fastest,
+            "vs_fastest_litert_loop": round(q["ours_2x1thread"]["median"] / litert[loop], 2),
+            "fastest_litert_loop": loop,
             "vs_birdnet_analyzer_loop": round(
                 q["ours_2x1thread"]["median"] / q["birdnet_analyzer_loop"]["median"], 2
             ),
