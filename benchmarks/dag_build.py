@@ -40,6 +40,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="anuraflow-dag-"))
+    (workdir / "config").symlink_to(REPO / "config")  # the scale config's split file is relative
     paper = yaml.safe_load(PAPER.read_text())["experiments"]
     twelve = workdir / "twelve-experiments.yaml"
     twelve.write_text(yaml.safe_dump({"experiments": paper[:12]}))
