@@ -69,6 +69,9 @@ PREDICT_SHARDS = (
 )
 
 
+PREDICT_SHARD_OF = {r: shard for shard, recs in PREDICT_SHARDS.items() for r in recs}
+
+
 def shard_recordings(shard):
     """Recording id -> audio file of one shard, in archive order."""
     return {r: PREDICT_SOURCES[r] for r in PREDICT_SHARDS[shard]}

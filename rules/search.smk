@@ -36,13 +36,46 @@ if EXTERNAL_AUDIO:
             )
 
 
+if PREDICT:
+
+    # the predict archive's embeddings, one job per shard of predict (as predict_shard), each
+    # recording's cache in the shard's folder; a file that cannot be read gets no rows
+    rule archive_embeddings:
+        input:
+            audio=lambda w: shard_audio(w.shard),
+        output:
+            directory(f"{ARCHIVE_EMBEDDINGS}/{{shard}}"),
+        params:
+            recordings=lambda w: shard_recordings(w.shard),
+            grid=(config["windows"]["length_s"], config["windows"]["hop_s"]),
+            embeddings=config["embeddings"],
+        log:
+            f"{RESULTS}/logs/archive_embeddings/{{shard}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/archive_embeddings/{{shard}}.tsv"
+        threads: config["embeddings"]["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=lambda w: shard_runtime_min(w.shard),
+        run:
+            from anuraflow.features.jobs import archive_embeddings_job
+
+            archive_embeddings_job(
+                params.recordings,
+                output[0],
+                log[0],
+                params.grid,
+                {**params.embeddings, "threads": threads},
+            )
+
+
 if SEARCH:
 
     rule search_windows:
         input:
-            archive=[cache for cache, _ in SEARCH_ARCHIVE.values()],
+            archive=cache_inputs([cache for cache, _ in SEARCH_ARCHIVE.values()]),
             audio=[audio for _, audio in SEARCH_ARCHIVE.values()],
-            query=SEARCH_QUERY_CACHE,
+            query=cache_inputs([SEARCH_QUERY_CACHE]),
             table=config["search"]["table"] or [],
         output:
             hits=f"{SEARCH_DIR}/hits.csv",
@@ -52,6 +85,8 @@ if SEARCH:
         params:
             search=config["search"],
             query=SEARCH_QUERY,
+            archive_caches=[cache for cache, _ in SEARCH_ARCHIVE.values()],
+            query_cache=SEARCH_QUERY_CACHE,
             audio_of={r: audio for r, (_, audio) in SEARCH_ARCHIVE.items()},
             codes=SPECIES_CODES,
         log:

@@ -7,6 +7,25 @@ def external_cache(recording):
     return f"{RESULTS}/search/embeddings/{recording}.parquet"
 
 
+ARCHIVE_EMBEDDINGS = f"{RESULTS}/search/archive_embeddings"
+
+
+def archive_cache(recording):
+    """The embedding cache of a recording of the predict archive, in its shard's folder
+    (rule archive_embeddings: one job per shard of predict, as predict_shard)."""
+    return f"{ARCHIVE_EMBEDDINGS}/{PREDICT_SHARD_OF[recording]}/{recording}.parquet"
+
+
+def cache_inputs(caches):
+    """What makes each cache, as a rule's input: the file itself, or for an archive
+    recording its shard's folder (each once, in order)."""
+    made = [
+        str(Path(c).parent) if c.startswith(f"{ARCHIVE_EMBEDDINGS}/") else c
+        for c in caches
+    ]
+    return list(dict.fromkeys(made))
+
+
 def search_setup():
     """The `search` section checked: (output folder, archive recording -> (embedding cache,
     audio the clips are cut from), the query's recording id and cache, recordings outside the
@@ -30,8 +49,7 @@ def search_setup():
             raise WorkflowError(
                 "search.archive: predict needs a 'predict' section (its audio_dir)"
             )
-        external.update(PREDICT_SOURCES)
-        archive = {r: (external_cache(r), a) for r, a in external.items()}
+        archive = {r: (archive_cache(r), a) for r, a in PREDICT_SOURCES.items()}
     else:
         archive = {
             r: (f"{RESULTS}/embeddings/{r}.parquet", f"{RESULTS}/audio/{r}.wav")

@@ -8,14 +8,18 @@ if SUGGEST:
     rule suggest_windows:
         input:
             model=SUGGEST_MODEL,
-            archive=[cache for cache, _ in SUGGEST_ARCHIVE.values()],
+            archive=cache_inputs([cache for cache, _ in SUGGEST_ARCHIVE.values()]),
             audio=[audio for _, audio in SUGGEST_ARCHIVE.values()],
             dataset=expand(
                 f"{RESULTS}/embeddings/{{recording}}.parquet", recording=RECORDINGS
             ),
             windows=f"{RESULTS}/windows.parquet",
             review=[] if REVIEW_FILES is None else f"{RESULTS}/review_labels.parquet",
-            query=SEARCH_QUERY_CACHE if config["suggest"]["similarity"] > 0 else [],
+            query=(
+                cache_inputs([SEARCH_QUERY_CACHE])
+                if config["suggest"]["similarity"] > 0
+                else []
+            ),
             table=(
                 (config["search"]["table"] or [])
                 if config["suggest"]["similarity"] > 0
@@ -29,6 +33,10 @@ if SUGGEST:
             suggest=config["suggest"],
             search=config.get("search"),
             query=SEARCH_QUERY,
+            query_cache=(
+                SEARCH_QUERY_CACHE if config["suggest"]["similarity"] > 0 else None
+            ),
+            archive_caches=[cache for cache, _ in SUGGEST_ARCHIVE.values()],
             unlabelled=SUGGEST_UNLABELLED,
             audio_of={r: audio for r, (_, audio) in SUGGEST_ARCHIVE.items()},
         log:

@@ -36,8 +36,7 @@ def suggest_setup():
             raise WorkflowError(
                 "suggest.archive: predict needs a 'predict' section (its audio_dir)"
             )
-        external = dict(PREDICT_SOURCES)
-        archive = {r: (external_cache(r), a) for r, a in external.items()}
+        archive = {r: (archive_cache(r), a) for r, a in PREDICT_SOURCES.items()}
     else:
         archive = {
             r: (f"{RESULTS}/embeddings/{r}.parquet", f"{RESULTS}/audio/{r}.wav")

@@ -173,6 +173,7 @@ def test_suggest_mixes_in_the_search_and_ranks_a_predict_archive(loop):
     windows = pd.read_parquet(loop / "results/windows.parquet")
     query = windows[(windows["BOAFAB"] == 1) & ~windows["partial"]].iloc[0]
     write_new_recordings(loop / "next_season", CODES, 5, 2, seed=11, duration_s=20)
+    (loop / "next_season" / "notes.wav").write_text("not audio")  # costs only itself
     config = {
         **CONFIG,
         "search": {"recording": query["recording_id"], "window_ids": [query["window_id"]],
@@ -193,5 +194,10 @@ def test_suggest_mixes_in_the_search_and_ranks_a_predict_archive(loop):
     season = pd.read_csv(loop / "results/suggest/season/suggestions.csv")
     new = {p.stem for p in (loop / "next_season").rglob("*") if p.suffix in (".wav", ".flac")}
     assert set(season["recording_id"]) <= new and len(season) == 5 * len(CODES)
-    assert len(list((loop / "results/search/embeddings").glob("*.parquet"))) == len(new)
+    # embedded in predict's shards, one cache per recording, the unreadable one without rows
+    caches = list((loop / "results/search/archive_embeddings").glob("*/*.parquet"))
+    assert sorted(p.stem for p in caches) == sorted(new)
+    logs = "".join(p.read_text() for p in (loop / "results/logs/archive_embeddings").iterdir())
+    assert "notes: cannot be used, no windows" in logs and "notes.wav" in logs
+    assert "notes" not in set(season["recording_id"])
     (loop / "config.yaml").write_text(yaml.safe_dump(CONFIG))

@@ -109,6 +109,31 @@ def external_embeddings_job(
         return file_embeddings(audio, out, recording_id, grid, EmbeddingSettings(**settings), say)
 
 
+def archive_embeddings_job(
+    recordings: dict[str, str], out_dir: str, log: str, grid: tuple, settings: dict
+) -> int:
+    """Rule archive_embeddings, logged: `file_embeddings` of every recording of one shard of
+    the predict archive (recording id -> file), each cache `<out_dir>/<id>.parquet`. A file
+    that cannot be read gets a cache without rows and a line in the log: it costs only
+    itself, never the shard. Returns the number of such files."""
+    from anuraflow.data.audio import AudioError
+
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    embedding = EmbeddingSettings(**settings)
+    unusable = 0
+    with job_log(log) as say:
+        for i, (rec, audio) in enumerate(recordings.items(), 1):
+            out = str(Path(out_dir) / f"{rec}.parquet")
+            try:
+                file_embeddings(audio, out, rec, grid, embedding, say)
+            except AudioError as err:
+                unusable += 1
+                say(f"{rec}: cannot be used, no windows: {err}")
+                embed_to_cache(None, np.zeros(0), out, rec, grid, embedding, say)
+            say(f"[{i}/{len(recordings)}] {rec}")
+    return unusable
+
+
 def recording_embeddings(
     ingest_record: str,
     out: str,

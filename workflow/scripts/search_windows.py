@@ -7,9 +7,9 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 s = sm.params.search
 with redirect_output(sm.log[0]):
     search_archive(
-        list(sm.input.archive),
+        list(sm.params.archive_caches),  # inside sm.input.archive (files or shard folders)
         SearchQuery(
-            sm.input.query, sm.params.query, s["table"], tuple(s["window_ids"]), s["label"]
+            sm.params.query_cache, sm.params.query, s["table"], tuple(s["window_ids"]), s["label"]
         ),
         sm.params.audio_of,
         s["top_k"],

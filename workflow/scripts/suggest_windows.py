@@ -7,15 +7,15 @@ from anuraflow.detect.suggest import Strategy, SuggestInputs, SuggestOutputs, su
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 s, q = sm.params.suggest, sm.params.search
 query = None
-if sm.input.query:
-    query = SearchQuery(sm.input.query, sm.params.query, q["table"], tuple(q["window_ids"]),
+if sm.params.query_cache:  # inside sm.input.query (a file or a shard folder)
+    query = SearchQuery(sm.params.query_cache, sm.params.query, q["table"], tuple(q["window_ids"]),
                         q["label"])  # fmt: skip
 unlabelled = sm.params.unlabelled
 with redirect_output(sm.log[0]):
     suggest_windows(
         SuggestInputs(
             sm.input.model,
-            list(sm.input.archive),
+            list(sm.params.archive_caches),
             list(sm.input.dataset),
             sm.input.windows,
             sm.input.review or None,
