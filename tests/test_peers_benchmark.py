@@ -102,7 +102,13 @@ def test_without_bf16_instructions_no_emulated_variant_runs_and_training_is_fp32
         "opensoundscape_default", "ours_auto", "ours_bf16", "ours_fp32"]  # fmt: skip
     assert sorted(with_bf16["predict_archive_resnet18"]) == [
         "opensoundscape_batch16_workers0", "opensoundscape_batch16_workers2", "ours"]  # fmt: skip
+    assert sorted(with_bf16["embeddings_archive"]) == ["birdnet_analyzer_folder", "ours"]
+    assert with_bf16["embeddings_archive"]["birdnet_analyzer_folder"][2][-4:] == [
+        "--threads", "1", "--workers", "2"]  # fmt: skip
     assert compare.skipped_variants(True) == {}
+    archive = {"embeddings_archive": {"ours": {"median": 90.0},
+                                      "birdnet_analyzer_folder": {"median": 36.0}}}  # fmt: skip
+    assert compare.ratios(archive)["embeddings_archive"]["vs_birdnet_analyzer_folder"] == 2.5
     summary = {"train_resnet18": {"ours_fp32": {"median": 30.0, "precision": "fp32"},
                                   "opensoundscape_fp32": {"median": 20.0}}}  # fmt: skip
     r = compare.ratios(summary)["train_resnet18"]
