@@ -49,26 +49,21 @@ def predict_setup():
 
 PREDICT = predict_setup()
 PREDICT_BUNDLE, PREDICT_DIR, PREDICT_SOURCES = PREDICT or (None, None, {})
-# the archive in shards, planned from the files' durations (headers cached by size and mtime)
-PREDICT_SECONDS = (
-    dict(
-        zip(
-            PREDICT_SOURCES,
-            audio_durations(
-                list(PREDICT_SOURCES.values()), f"{PREDICT_DIR}/.audio_headers.parquet"
-            ),
-        )
+
+
+def archive_plan():
+    """The archive's durations (from the headers, cached by size and mtime) and its shards
+    (anuraflow/data/shards.py); empty without a `predict` section."""
+    if not PREDICT:
+        return {}, {}
+    cache = f"{PREDICT_DIR}/.audio_headers.parquet"
+    seconds = dict(
+        zip(PREDICT_SOURCES, audio_durations(list(PREDICT_SOURCES.values()), cache))
     )
-    if PREDICT
-    else {}
-)
-PREDICT_SHARDS = (
-    plan_shards(PREDICT_SECONDS.items(), config["predict"]["shard_hours"])
-    if PREDICT
-    else {}
-)
+    return seconds, plan_shards(seconds.items(), config["predict"]["shard_hours"])
 
 
+PREDICT_SECONDS, PREDICT_SHARDS = archive_plan()
 PREDICT_SHARD_OF = {r: shard for shard, recs in PREDICT_SHARDS.items() for r in recs}
 
 
@@ -78,7 +73,7 @@ def shard_recordings(shard):
 
 
 def shard_audio(shard):
-    return [PREDICT_SOURCES[r] for r in PREDICT_SHARDS[shard]]
+    return list(shard_recordings(shard).values())
 
 
 def shard_runtime_min(shard):

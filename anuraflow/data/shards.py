@@ -7,8 +7,9 @@ deduplicating backups cut files). So a shard holds on average half of `shard_hou
 never more than `shard_hours` (a cut is forced before a recording that would exceed it,
 unless the shard is empty: a longer file is a shard of its own), and where a boundary falls
 depends only on the recordings beside it, never on the archive's size: recordings added to
-a folder, or a new folder, change only the shard they fall into (and at most the next one,
-where a forced cut moves). A shard is named after its first recording.
+a folder, or a new folder, change only the shard they fall into (and the one after where a
+boundary they bring splits it, or where a forced cut moves, up to the next drawn boundary).
+A shard is named after its first recording.
 """
 
 from __future__ import annotations
