@@ -12,7 +12,7 @@ ARCHIVE_EMBEDDINGS = f"{RESULTS}/search/archive_embeddings"
 
 def archive_cache(recording):
     """The embedding cache of a recording of the predict archive, in its shard's folder
-    (rule archive_embeddings: one job per shard of predict, as predict_shard)."""
+    (made by rule archive_embeddings, one job per shard of predict as predict_shard)."""
     return f"{ARCHIVE_EMBEDDINGS}/{PREDICT_SHARD_OF[recording]}/{recording}.parquet"
 
 
