@@ -153,6 +153,15 @@ def planning(args, root: Path) -> dict:
     return out
 
 
+def targets(report: dict) -> dict:
+    """The issue's targets met or not; a target of a part that did not run is None."""
+    plan = report["planning"].get("100000", {}).get("cold_header_cache")
+    return {
+        "short_within_1.15x_of_long": report["scoring"]["short_over_long"] <= 1.15,
+        "plan_100k_under_30_s": None if plan is None else plan["wall_s"] < 30,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cores", type=int, default=2)
@@ -175,14 +184,7 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    report["targets"] = {
-        "short_within_1.15x_of_long": report["scoring"]["short_over_long"] <= 1.15,
-        "plan_100k_under_30_s": report["planning"]
-        .get("100000", {})
-        .get("cold_header_cache", {})
-        .get("wall_s", 1e9)
-        < 30,
-    }
+    report["targets"] = targets(report)
     write_report(report, args.out)
 
 
