@@ -7,10 +7,13 @@ import sys
 import pytest
 from workflow_helpers import REPO
 
-# module -> packages it must not import: the report job and the interval jobs (Snakemake's own
-# process) need no torch; the training and scoring jobs no scikit-learn or SciPy at import
+# module -> packages it must not import: the report job, the interval jobs (Snakemake's own
+# process) and predict's summary and review page need no torch; the training and scoring jobs
+# no scikit-learn or SciPy at import
 CASES = {
     "anuraflow.report.page": ("torch",),
+    "anuraflow.report.review": ("torch",),
+    "anuraflow.detect.summary": ("torch",),
     "anuraflow.evaluate.analysis": ("torch",),
     "anuraflow.learn.run": ("sklearn", "scipy"),
     "anuraflow.detect.shard": ("sklearn", "scipy"),

@@ -59,7 +59,7 @@ def write_detection_review(
 ) -> pd.DataFrame:
     """Rule predict_review: the page of every species' top windows over the recordings
     scored (skipped recordings have none), clips cut from the original files."""
-    from anuraflow.detect.predict import read_shard_records
+    from anuraflow.detect.summary import read_shard_records
     from anuraflow.report.page import render_report
     from anuraflow.report.review import review_entries
 

@@ -1,7 +1,7 @@
 """Rule predict_summary: all detections, calling activity by site and hour, recording status."""
 
 from anuraflow.core.fileio import redirect_output
-from anuraflow.detect.predict import summarise_detections
+from anuraflow.detect.summary import summarise_detections
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with redirect_output(sm.log[0]):
