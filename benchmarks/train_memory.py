@@ -43,6 +43,10 @@ CONFIG = REPO / "config/synthetic-anuraset-scale.yaml"
 FRAMES = 7501  # a minute at 16 kHz, hop 128, centred frames
 
 
+# RunOutputs, in order: model, predictions, val_predictions, metrics, history, embeddings
+OUTPUT_NAMES = ("model.pt", "p.parquet", "v.parquet", "m.json", "h.tsv", "e.parquet")
+
+
 def write_inputs(root: Path, n: int, codes: list[str], seed: int = 0) -> dict:
     """A run's input tables and feature caches for `n` recordings under `root`."""
     rng = np.random.default_rng(seed)
@@ -102,7 +106,7 @@ def child(root: Path, label_fraction: float) -> None:
             feature_index=root / "feature_index.parquet",
             manifest=None,
         ),
-        RunOutputs(*(out / n for n in ("model.pt", "p.parquet", "v.parquet", "m.json", "h.tsv"))),
+        RunOutputs(*(out / n for n in OUTPUT_NAMES)),
         RunSpec(experiment, 0, species, config["frequency_groups"], 3.0),
         threads=2,
         progress=False,

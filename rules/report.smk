@@ -42,6 +42,7 @@ rule build_report:
         histories=run_files("history.tsv"),
         predictions=run_files("predictions.parquet"),
         intervals=run_files("intervals.json"),
+        embeddings=run_files("test_embeddings.parquet"),
         windows=f"{RESULTS}/windows.parquet",
         splits=f"{RESULTS}/splits.parquet",
         split_balance=f"{RESULTS}/split_balance.tsv",

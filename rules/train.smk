@@ -27,6 +27,7 @@ rule train_model:
         val_predictions=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/val_predictions.parquet",
         metrics=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/metrics.json",
         history=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/history.tsv",
+        embeddings=f"{RESULTS}/runs/{{experiment}}/seed{{seed}}/test_embeddings.parquet",
     params:
         experiment=lambda w: EXPERIMENTS[w.experiment],
         species=SPECIES,
@@ -67,6 +68,7 @@ use rule train_model as train_model_cv with:
         val_predictions=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/val_predictions.parquet",
         metrics=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/metrics.json",
         history=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/history.tsv",
+        embeddings=f"{RESULTS}/runs/{{experiment}}/fold{{fold}}/seed{{seed}}/test_embeddings.parquet",
     log:
         f"{RESULTS}/logs/train/{{experiment}}/fold{{fold}}/seed{{seed}}.log",
     benchmark:

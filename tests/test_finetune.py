@@ -53,8 +53,34 @@ def test_a_multilabel_window_counts_for_its_rarest_species():
 
 def test_silhouette_of_separated_clusters():
     emb = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 0.0], [10.1, 0.0]])
-    assert silhouette(emb, np.array([0, 0, 1, 1])) == pytest.approx(0.99, abs=0.01)
-    assert np.isnan(silhouette(emb, np.array([0, 0, 0, -1])))
+    # by hand: a = 0.1 for each; b = 10.05 (the outer two), 9.95 (the inner two)
+    by_hand = ((10.05 - 0.1) / 10.05 + (9.95 - 0.1) / 9.95) / 2
+    assert silhouette(emb, np.array([0, 0, 1, 1])) == pytest.approx(by_hand)
+    assert np.isnan(silhouette(emb, np.array([0, 0, 0, -1])))  # one class
+    assert np.isnan(silhouette(emb, np.array([-1, -1, -1, -1])))  # no one-species window
+    assert np.isnan(silhouette(emb, np.array([0, 1, -1, -1])))  # as many classes as windows
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_silhouette_equals_scikit_learns(seed):
+    """Against scikit-learn's silhouette_score: classes of 1 to 40 windows (a window alone in
+    its class scores 0), windows with no single species (-1) left out, float32 embeddings."""
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(seed)
+    classes = np.concatenate([np.repeat(np.arange(5), rng.integers(1, 40, 5)), [-1] * 7])
+    rng.shuffle(classes)
+    emb = (rng.normal(size=(len(classes), 16)) + 2 * classes[:, None]).astype(np.float32)
+    keep = classes >= 0
+    assert silhouette(emb, classes) == pytest.approx(
+        silhouette_score(emb[keep], classes[keep]), abs=1e-6
+    )
+    # capped at the first max_windows one-species windows, as the sample there
+    first = np.flatnonzero(keep)[:30]
+    if len(set(classes[first])) > 1:
+        assert silhouette(emb, classes, max_windows=30) == pytest.approx(
+            silhouette_score(emb[first], classes[first]), abs=1e-6
+        )
 
 
 def test_pretrained_encoder_is_loaded_and_frozen(tmp_path):

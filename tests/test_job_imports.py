@@ -28,3 +28,26 @@ def test_a_jobs_module_does_not_import_what_it_does_not_use(module):
     ).stdout.split()
     assert not [p for p in CASES[module] if p in out], module
     assert module in out  # the import itself happened
+
+
+def test_a_training_jobs_evaluation_runs_without_scikit_learn():
+    """The end of every training job (its metrics, silhouette included, and its embedding
+    sample), run in a fresh interpreter: scikit-learn and SciPy are never imported."""
+    code = """
+import sys
+import numpy as np, pandas as pd
+from anuraflow.evaluate.scoring import embedding_sample, evaluate
+rng = np.random.default_rng(0)
+true = rng.integers(0, 2, (40, 3))
+prob, emb = rng.random((40, 3)), rng.normal(size=(40, 8))
+settings = {"task": "multilabel", "threshold": 0.5}
+out = evaluate(true, prob, emb, ["A", "B", "C"], {"A": "rare", "B": "rare", "C": "rare"}, settings)
+embedding_sample(pd.DataFrame({"window_id": range(40)}), true, emb, ["A", "B", "C"])
+assert out["silhouette"] == out["silhouette"]  # a number, not NaN
+print(" ".join(sorted(sys.modules)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.split()
+    assert "anuraflow.evaluate.scoring" in out
+    assert not [p for p in ("sklearn", "scipy") if p in out]

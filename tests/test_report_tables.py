@@ -148,3 +148,37 @@ def test_recordings_holding_each_species_by_hand():
     assert recordings_holding(windows, ["A", "B"]).to_dict() == {"A": 2, "B": 0}
     assert recordings_holding(windows, ["A"]).to_dict() == {"A": 2}  # one species
     assert recordings_holding(windows.iloc[:0], ["A", "B"]).to_dict() == {"A": 0, "B": 0}
+
+
+def test_the_tsne_maps_each_experiments_best_run_from_its_saved_embeddings(tmp_path):
+    """embedding_sample keeps the first one-species test windows (with their species);
+    attach_tsne maps only each experiment's best run on validation; a run with fewer than 5
+    such windows gets an empty map, and the figure is still drawn."""
+    import pandas as pd
+
+    from anuraflow.evaluate.scoring import embedding_sample
+    from anuraflow.report.embedding_maps import attach_tsne, best_runs
+    from anuraflow.report.figures import plot_tsne
+
+    codes = ["AAA", "BBB"]
+    rng = np.random.default_rng(0)
+    true = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 10)  # 20 windows of one species
+    windows = pd.DataFrame({"window_id": [f"w{i}" for i in range(len(true))]})
+    emb = rng.normal(size=(len(true), 8)) + 3 * true[:, :1]
+    sample = embedding_sample(windows, true, emb, codes, max_windows=12)
+    assert sample["window_id"].tolist() == [f"w{i}" for i in range(40) if i % 4 < 2][:12]
+    assert sample["species"].tolist() == ["AAA", "BBB"] * 6
+    np.testing.assert_array_equal(sample[[f"e{j}" for j in range(8)]], emb[[0, 1, 4, 5, 8, 9,
+                                  12, 13, 16, 17, 20, 21]].astype(np.float32))  # fmt: skip
+    paths, runs = [], []
+    for i, (name, f1, n) in enumerate([("x", 0.5, 12), ("x", 0.7, 12), ("y", 0.2, 3)]):
+        paths.append(tmp_path / f"run{i}.parquet")
+        embedding_sample(windows, true, emb, codes, max_windows=n).to_parquet(paths[-1])
+        runs.append({"experiment": name, "seed": i, "best_val_macro_f1": f1, "codes": codes})
+    assert best_runs(runs) == {"x": 1, "y": 2}
+    attach_tsne(runs, paths)
+    assert "tsne" not in runs[0] and len(runs[1]["tsne"]["x"]) == 12
+    assert sorted(set(runs[1]["tsne"]["class"])) == [0, 1]
+    assert runs[2]["tsne"] == {"x": [], "y": [], "class": []}  # 3 windows: too few to map
+    plot_tsne(runs, tmp_path / "tsne.png")
+    assert (tmp_path / "tsne.png").stat().st_size > 0

@@ -60,7 +60,9 @@ def test_pretrain_finetune_cross_validate_report(ssl_run):
             run = res / "runs" / name / f"fold{fold}" / "seed0"
             m = json.loads((run / "metrics.json").read_text())
             assert m["fold"] == fold and 0 <= m["balanced_accuracy"] <= 1
-            assert "silhouette" in m and m["tsne"]["x"] and m["n_parameters"] > 0
+            assert "silhouette" in m and "tsne" not in m and m["n_parameters"] > 0
+            sample = pd.read_parquet(run / "test_embeddings.parquet")
+            assert len(sample) > 5 and set(sample["species"]) <= set(m["codes"])
     log = (res / "logs" / "train" / "ft_vicreg" / "fold0" / "seed0.log").read_text()
     assert f"fine-tuning from the encoder {Path('results/pretrain/pre/encoder.pt')}" in log
     html = (res / "report" / "report.html").read_text()

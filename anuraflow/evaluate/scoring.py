@@ -15,7 +15,6 @@ from anuraflow.evaluate.metrics import (
     per_species_scores,
     silhouette,
     single_label_scores,
-    tsne_points,
     weighted_f1,
 )
 from anuraflow.evaluate.thresholds import threshold_vector
@@ -74,7 +73,6 @@ def evaluate(
     codes: list[str],
     groups: dict[str, str],
     settings: dict,
-    seed: int = 0,
 ) -> dict:
     """Every metric of the seeds that fits the task, on one subset's windows, at the
     experiment's fixed threshold."""
@@ -84,7 +82,6 @@ def evaluate(
         **decision_metrics(true, prob, codes, groups, task, settings["threshold"]),
         "embedding_stats": embedding_statistics(embeddings, one_species),
         "silhouette": silhouette(embeddings, one_species),
-        "tsne": tsne_points(embeddings, one_species, seed),
     }
     if task == "multiclass":
         out.update(single_label_scores(true.argmax(1), prob.argmax(1)))
@@ -119,3 +116,22 @@ def prediction_table(
         out[f"true_{c}"] = true[:, j].astype(np.uint8)
         out[f"prob_{c}"] = prob[:, j]
     return out
+
+
+def embedding_sample(
+    windows: pd.DataFrame,
+    true: np.ndarray,
+    embeddings: np.ndarray,
+    codes: list[str],
+    max_windows: int = 500,
+) -> pd.DataFrame:
+    """The penultimate-layer embeddings (`e0`, `e1`, ...) of the first `max_windows` windows
+    with exactly one species, with that species: what the report's t-SNE maps."""
+    classes = class_index(true)
+    keep = np.flatnonzero(classes >= 0)[:max_windows]
+    out = windows[["window_id"]].iloc[keep].reset_index(drop=True)
+    out["species"] = [codes[c] for c in classes[keep]]
+    values = np.asarray(embeddings[keep], dtype=np.float32).reshape(len(keep), -1)
+    return pd.concat(
+        [out, pd.DataFrame(values, columns=[f"e{j}" for j in range(values.shape[1])])], axis=1
+    )

@@ -111,8 +111,9 @@ class Frontend(NormalisedWindows):
 
     @staticmethod
     def store(features: np.ndarray) -> torch.Tensor:
-        """Log-mel frames as the frontend keeps them (float16)."""
-        return torch.from_numpy(np.ascontiguousarray(features)).to(STORE_DTYPE)
+        """Log-mel frames as the frontend keeps them (float16), always a copy: the array may be
+        Arrow's read-only memory (torch warned in every training log)."""
+        return torch.tensor(features, dtype=STORE_DTYPE)
 
     def windows(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
         """Raw log-mel windows (dB) starting at `first_frames`: what augmentation mixes."""

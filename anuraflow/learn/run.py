@@ -17,6 +17,7 @@ from torch import nn
 from anuraflow.core.fileio import write_json, write_parquet, write_text
 from anuraflow.core.provenance import provenance
 from anuraflow.evaluate.scoring import (
+    embedding_sample,
     evaluate,
     prediction_table,
     tuned_metrics,
@@ -45,6 +46,7 @@ class RunOutputs:
     val_predictions: str | Path  # validation windows, the same columns
     metrics: str | Path
     history: str | Path
+    embeddings: str | Path  # test windows of one species: their embeddings, for the t-SNE
 
 
 def build_run_model(
@@ -147,11 +149,11 @@ def finish_run(
     ):
         rows = data.windows.iloc[data.subsets[subset].cpu().numpy()]
         write_parquet(prediction_table(rows, true[subset], prob, data.codes), path)
-    metrics.update(
-        evaluate(
-            true["test"], test_prob, embeddings, data.codes, data.groups, settings, run["seed"]
-        )
+    test_rows = data.windows.iloc[data.subsets["test"].cpu().numpy()]
+    write_parquet(
+        embedding_sample(test_rows, true["test"], embeddings, data.codes), outputs.embeddings
     )
+    metrics.update(evaluate(true["test"], test_prob, embeddings, data.codes, data.groups, settings))
     metrics["tuned"] = tuned_metrics(true["test"], test_prob, data.codes, data.groups, thresholds)
     metrics["thresholds"] = thresholds
     write_text(pd.DataFrame(state.history).to_csv(sep="\t", index=False), outputs.history)

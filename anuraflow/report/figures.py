@@ -171,16 +171,9 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: str | Path) -
 
 
 def plot_tsne(runs: list[dict], path: str | Path) -> None:
-    """Per experiment, the t-SNE of test embeddings of its best run (validation score),
-    coloured by species (seed 003, Figure 2)."""
-    best: dict[str, dict] = {}
-    for r in runs:
-        if r.get("tsne", {}).get("x") and (
-            r["experiment"] not in best
-            or metric_value(r["best_val_macro_f1"])
-            > metric_value(best[r["experiment"]]["best_val_macro_f1"])
-        ):
-            best[r["experiment"]] = r
+    """The t-SNE of test embeddings of the runs that carry one (each experiment's best run on
+    validation, `embedding_maps.attach_tsne`), coloured by species (seed 003, Figure 2)."""
+    best = {r["experiment"]: r for r in runs if r.get("tsne", {}).get("x")}
     n = max(1, len(best))
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4), squeeze=False)
     legend: dict[str, object] = {}  # one legend for all panels, outside them

@@ -22,6 +22,7 @@ from anuraflow.report.data_tables import (
     recordings_holding,
     split_origin_text,
 )
+from anuraflow.report.embedding_maps import attach_tsne
 from anuraflow.report.evaluation_sections import FIGURES, evaluation_sections
 from anuraflow.report.figures import (
     plot_f1_by_polyphony,
@@ -89,6 +90,7 @@ class ReportInputs:
     histories: list[str]
     predictions: list[str]
     intervals: list[str]  # each run's recording-bootstrap intervals (JSON)
+    embeddings: list[str]  # each run's test_embeddings.parquet (for the t-SNE)
     audio_dir: str  # the standardised recordings, for the review clips
     windows: str
     splits: str
@@ -167,7 +169,7 @@ def write_result_figures(
         for r, p in zip(d.runs, histories, strict=True)
     }
     plot_training_curves(curves, outputs["curves"])
-    plot_tsne(d.runs, outputs["tsne"])
+    plot_tsne(d.runs, outputs["tsne"])  # the runs attach_tsne mapped
     plot_model_size(summary, outputs["model_size"])
 
 
@@ -234,6 +236,7 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
     """Write metrics_table.tsv, per_species_table.tsv, the figures and a self-contained
     report.html."""
     d = read_report_data(inputs, settings)
+    attach_tsne(d.runs, inputs.embeddings)
     summary = metrics_table(d.runs)
     write_text(
         summary.drop(columns="published").to_csv(sep="\t", index=False, float_format="%.3f"),

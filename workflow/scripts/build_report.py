@@ -11,6 +11,7 @@ with redirect_output(sm.log[0]):
             histories=list(sm.input.histories),
             predictions=list(sm.input.predictions),
             intervals=list(sm.input.intervals),
+            embeddings=list(sm.input.embeddings),
             audio_dir=sm.params.audio_dir,
             windows=sm.input.windows,
             splits=sm.input.splits,
