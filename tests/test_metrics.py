@@ -239,6 +239,26 @@ def test_ranking_scores_hand_case():
     assert ranking.balanced_accuracy([0, 0, 1], [0, 2, 1]) == 0.75
 
 
+def test_precision_recall_points_equal_scikit_learns():
+    """The report's PR curve: the hand case (the tie called together) and random cases with
+    ties, one positive, every window positive, against precision_recall_curve."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall = ranking.precision_recall_points(
+        np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.8, 0.1])
+    )
+    assert precision.tolist() == pytest.approx([0.5, 2 / 3, 1.0, 1.0])
+    assert recall.tolist() == [1.0, 1.0, 0.5, 0.0]
+    rng = np.random.default_rng(3)
+    cases = [(rng.integers(0, 2, 50), rng.integers(0, 8, 50) / 8) for _ in range(5)]
+    cases += [(np.eye(1, 20, 7)[0], rng.random(20)), (np.ones(6), rng.random(6))]
+    for true, score in cases:
+        want_p, want_r, _ = precision_recall_curve(true, score)
+        got_p, got_r = ranking.precision_recall_points(true, score)
+        np.testing.assert_allclose(got_p, want_p, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(got_r, want_r, rtol=0, atol=1e-15)
+
+
 def test_ranking_scores_degenerate_cases():
     assert ranking.average_precision(np.zeros(3), np.array([0.1, 0.5, 0.9])) is None
     assert ranking.auroc(np.zeros(3), np.array([0.1, 0.5, 0.9])) is None

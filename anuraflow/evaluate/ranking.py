@@ -30,6 +30,16 @@ def average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
+def precision_recall_points(
+    y_true: np.ndarray, y_score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The precision-recall curve's points, precision and recall, from the lowest threshold to
+    the highest, ending at (1, 0), as scikit-learn's `precision_recall_curve` returns them (for
+    the report's figure); a species needs a positive window."""
+    tp, fp = _thresholds(y_true, y_score)
+    return np.r_[(tp / (tp + fp))[::-1], 1.0], np.r_[(tp / tp[-1])[::-1], 0.0]
+
+
 def auroc(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
     """Area under the ROC curve by the trapezoid rule over the distinct scores (ties count
     half, as in scikit-learn's `roc_auc_score`); None when the windows are all of one kind."""

@@ -16,6 +16,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from anuraflow.core.fileio import atomic_path  # noqa: E402
+from anuraflow.evaluate.ranking import average_precision, precision_recall_points  # noqa: E402
 
 GROUP_COLOURS = {"frequent": "#1b9e77", "common": "#d95f02", "rare": "#7570b3"}
 
@@ -273,18 +274,16 @@ def _species_grid(n: int, width: float = 2.6, height: float = 2.2):
 def plot_pr_curves(codes: list[str], true: np.ndarray, prob: np.ndarray, title: str, path) -> None:
     """Precision-recall curve per species (small multiples), AP in each title; a species
     without a positive test window has no curve."""
-    from sklearn.metrics import average_precision_score, precision_recall_curve
-
     fig, axes = _species_grid(len(codes))
     for ax, (j, code) in zip(axes.flat, enumerate(codes), strict=False):
         if true[:, j].sum() == 0:
             ax.text(0.5, 0.5, "no positive\ntest window", ha="center", va="center", fontsize=8)
             ax.set_title(code, fontsize=9)
             continue
-        precision, recall, _ = precision_recall_curve(true[:, j], prob[:, j])
+        precision, recall = precision_recall_points(true[:, j], prob[:, j])
         ax.plot(recall, precision, drawstyle="steps-post")
         ax.axhline(true[:, j].mean(), color="#999999", lw=0.8, ls="--")  # chance level
-        ap = average_precision_score(true[:, j], prob[:, j])
+        ap = average_precision(true[:, j], prob[:, j])
         ax.set_title(f"{code}  AP {100 * ap:.1f}", fontsize=9)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
