@@ -1,0 +1,218 @@
+"""How precise a species' detections are on a new archive, from a reviewed sample stratified by
+score (issue 42; DESIGN.md "A season's archive and what it is worth").
+
+The sample: per species, the archive's windows cut into bins at quantiles of their scores, the
+same number of windows drawn from each bin (`stratify`, `draw_sample`). A reviewed window of
+bin b stands for N_b / n_b windows of the archive (N_b the bin's windows, n_b its decided ones),
+as in Navine et al. 2024's call density (Perch's `call_density.estimate_call_density` weighs
+each bin's positive rate by the bin's share of the data). From those weights: the precision of
+the detections at or above any threshold and the number of true ones among them (`precision_at`,
+a ratio estimator), recording-bootstrap intervals (`bootstrap_precision`), and the lowest
+threshold whose precision, and every higher threshold's, reaches a target (`threshold_for`).
+Beside it, Wood & Kahl 2024's curve: a logistic regression of the decisions on the logit of the
+score, P(present | score), with a Wald interval (`fit_logistic`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
+
+
+def stratify(scores: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin edges at the quantiles 0, 1/n, ..., 1 of `scores` (a species' scores over the whole
+    archive); repeated edges (many equal scores) are merged, so there may be fewer bins."""
+    if len(scores) == 0:
+        raise ValueError("no scores to stratify")
+    return np.unique(np.quantile(np.asarray(scores, dtype=float), np.linspace(0, 1, n_bins + 1)))
+
+
+def bin_of(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The bin of each score: i for edges[i] <= score < edges[i + 1], the top edge in the last
+    bin; scores outside the edges go to the nearest bin."""
+    inner = edges[1:-1]
+    return np.searchsorted(inner, np.asarray(scores, dtype=float), side="right")
+
+
+def draw_sample(windows: pd.DataFrame, edges: np.ndarray, per_bin: int, seed: int) -> pd.DataFrame:
+    """`per_bin` windows of each bin (all of a smaller bin), drawn with a fixed seed, as rows of
+    `windows` (columns window_id, recording_id, score) with their `bin` added. The draw is an
+    order over the bin's windows sorted by id: the same archive and seed give the same sample."""
+    rng = np.random.default_rng(seed)
+    table = windows.sort_values("window_id").reset_index(drop=True)
+    table["bin"] = bin_of(table["score"].to_numpy(), edges)
+    picked = []
+    for b in range(len(edges) - 1):
+        members = np.flatnonzero(table["bin"].to_numpy() == b)
+        picked.append(members[rng.permutation(len(members))[:per_bin]])
+    return table.iloc[np.concatenate(picked)].reset_index(drop=True)
+
+
+def bin_weights(reviewed_bins: np.ndarray, archive_bins: np.ndarray, n_bins: int) -> np.ndarray:
+    """The weight of each reviewed window: its bin's windows in the archive over its bin's
+    reviewed windows (N_b / n_b)."""
+    archive = np.bincount(archive_bins, minlength=n_bins)
+    reviewed = np.bincount(reviewed_bins, minlength=n_bins)
+    return archive[reviewed_bins] / reviewed[reviewed_bins]
+
+
+def precision_at(
+    thresholds: np.ndarray,
+    scores: np.ndarray,
+    present: np.ndarray,
+    weights: np.ndarray,
+    archive_scores: np.ndarray,
+) -> pd.DataFrame:
+    """Per threshold t: `detections` (archive windows scored >= t, counted), `reviewed` (the
+    reviewed ones among them), `precision` (sum of weight x present over sum of weight, over
+    the reviewed windows scored >= t; NaN with none) and `true_detections` (precision x
+    detections)."""
+    t = np.asarray(thresholds, dtype=float)[:, None]
+    above = np.asarray(scores, dtype=float)[None, :] >= t
+    w = np.asarray(weights, dtype=float)
+    hits = above @ (w * np.asarray(present, dtype=float))
+    total = above @ w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(total > 0, hits / total, np.nan)
+    archive = np.sort(np.asarray(archive_scores, dtype=float))
+    detections = len(archive) - np.searchsorted(archive, t[:, 0], side="left")
+    return pd.DataFrame(
+        {
+            "threshold": t[:, 0],
+            "detections": detections,
+            "reviewed": above.sum(axis=1),
+            "precision": precision,
+            "true_detections": precision * detections,
+        }
+    )
+
+
+def bootstrap_precision(
+    thresholds: np.ndarray,
+    reviewed: pd.DataFrame,
+    archive_scores: np.ndarray,
+    edges: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """Recording-bootstrap intervals of `precision` and `true_detections` at each threshold:
+    the reviewed recordings (`reviewed`: recording_id, score, present) drawn with replacement,
+    every window of a drawn recording kept, the bin weights recomputed. A draw that leaves a
+    reviewed bin empty is drawn again (its windows would stand for nobody)."""
+    rng = np.random.default_rng(seed)
+    archive_bins = bin_of(archive_scores, edges)
+    n_bins = len(edges) - 1
+    bins = bin_of(reviewed["score"].to_numpy(), edges)
+    needed = np.unique(bins)
+    recordings, members = np.unique(reviewed["recording_id"].to_numpy(), return_inverse=True)
+    rows = [np.flatnonzero(members == r) for r in range(len(recordings))]
+    draws: list[pd.DataFrame] = []
+    attempts = 0
+    while len(draws) < n_boot:
+        attempts += 1
+        if attempts > 20 * n_boot:
+            raise ValueError("too few reviewed recordings per bin for a bootstrap")
+        take = np.concatenate([rows[r] for r in rng.integers(0, len(recordings), len(rows))])
+        if not np.isin(needed, bins[take]).all():
+            continue
+        draw = reviewed.iloc[take]
+        weights = bin_weights(bins[take], archive_bins, n_bins)
+        draws.append(
+            precision_at(
+                thresholds,
+                draw["score"].to_numpy(),
+                draw["present"].to_numpy(),
+                weights,
+                archive_scores,
+            )
+        )
+    tail = (1 - level) / 2
+    out = {"threshold": np.asarray(thresholds, dtype=float)}
+    for column in ("precision", "true_detections"):
+        values = np.stack([d[column].to_numpy() for d in draws])
+        out[f"{column}_low"] = np.nanquantile(values, tail, axis=0)
+        out[f"{column}_high"] = np.nanquantile(values, 1 - tail, axis=0)
+    return pd.DataFrame(out)
+
+
+def threshold_for(curve: pd.DataFrame, target: float) -> float | None:
+    """The lowest threshold of `curve` (from precision_at) at which the precision, and the
+    precision at every higher threshold with a reviewed window, is at least `target`; None
+    where even the highest does not reach it. Requiring the higher ones too keeps a lucky
+    dip of the curve from lowering the threshold."""
+    ordered = curve.dropna(subset=["precision"]).sort_values("threshold", ascending=False)
+    chosen = None
+    for threshold, precision in zip(ordered["threshold"], ordered["precision"], strict=True):
+        if precision < target:
+            break
+        chosen = float(threshold)
+    return chosen
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    """P(present | score) = 1 / (1 + exp(-(intercept + slope * logit(score)))), fitted by
+    maximum likelihood; `cov` the inverse of the observed information at the fit."""
+
+    intercept: float
+    slope: float
+    cov: np.ndarray
+    n: int
+
+    def probability(self, scores: np.ndarray, z: float = 0.0) -> np.ndarray:
+        """P(present | score); with `z`, the bound of the Wald interval of the linear predictor
+        (z = -1.645 and 1.645: a 90 % interval)."""
+        x = np.c_[np.ones(len(np.atleast_1d(scores))), _logit(np.atleast_1d(scores))]
+        eta = x @ np.array([self.intercept, self.slope])
+        se = np.sqrt(np.einsum("ij,jk,ik->i", x, self.cov, x))
+        return 1 / (1 + np.exp(-(eta + z * se)))
+
+    def score_for(self, probability: float) -> float | None:
+        """The score at which P(present | score) equals `probability` (Wood & Kahl's threshold);
+        None when the fitted curve does not rise with the score."""
+        if self.slope <= 0:
+            return None
+        logit_score = (np.log(probability / (1 - probability)) - self.intercept) / self.slope
+        return float(1 / (1 + np.exp(-logit_score)))
+
+
+def _logit(scores: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(scores, dtype=float), EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def fit_logistic(scores: np.ndarray, present: np.ndarray, max_iter: int = 50) -> LogisticFit | str:
+    """Wood & Kahl 2024's logistic regression of the decisions on logit(score), by Newton's
+    method. Returns the fit, or why there is none: no positive or no negative among the
+    decisions, or the two apart at every score (separated: the likelihood has no maximum)."""
+    y = np.asarray(present, dtype=float)
+    if y.sum() == 0:
+        return "no window reviewed as present"
+    if y.sum() == len(y):
+        return "no window reviewed as absent"
+    x = np.c_[np.ones(len(y)), _logit(scores)]
+    if np.ptp(x[:, 1]) == 0:
+        return "every reviewed window has the same score"
+    separated = "separated: every window reviewed as present scores above every absent one"
+    beta = np.zeros(2)
+    for _ in range(max_iter):
+        p = 1 / (1 + np.exp(-(x @ beta)))
+        info = x.T @ (x * (p * (1 - p))[:, None])
+        try:
+            step = np.linalg.solve(info, x.T @ (y - p))
+        except np.linalg.LinAlgError:  # every probability at 0 or 1: a separated sample
+            return separated
+        beta = beta + step
+        if np.abs(step).max() < 1e-10:
+            break
+    else:
+        return separated
+    if np.abs(beta).max() > 50:
+        return separated
+    p = 1 / (1 + np.exp(-(x @ beta)))
+    cov = np.linalg.inv(x.T @ (x * (p * (1 - p))[:, None]))
+    return LogisticFit(float(beta[0]), float(beta[1]), cov, len(y))

@@ -1,0 +1,191 @@
+"""Precision from a reviewed sample stratified by score (issue 42): bins, the draw, the weighted
+estimates by hand, Wood & Kahl's logistic fit against scikit-learn and a numerical Hessian, and
+the degenerate cases (no positive, no negative, separated, one score, an empty bin)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anuraflow.evaluate.reviewed_precision import (
+    LogisticFit,
+    bin_of,
+    bin_weights,
+    bootstrap_precision,
+    draw_sample,
+    fit_logistic,
+    precision_at,
+    stratify,
+    threshold_for,
+)
+
+
+def test_bins_at_score_quantiles_with_repeated_edges_merged():
+    scores = np.arange(10) / 10  # 0.0 ... 0.9
+    edges = stratify(scores, 2)
+    assert edges.tolist() == pytest.approx([0.0, 0.45, 0.9])
+    assert bin_of(np.array([0.0, 0.44, 0.45, 0.9, 1.0, -1.0]), edges).tolist() == [0, 0, 1, 1, 1, 0]
+    # 8 of 10 windows scored 0: the quantiles 0, 0, 0, 0, 1 merge into one bin
+    many_zeros = np.r_[np.zeros(8), 0.5, 1.0]
+    assert stratify(many_zeros, 4).tolist() == [0.0, 1.0]
+    assert bin_of(many_zeros, stratify(many_zeros, 4)).tolist() == [0] * 10
+    with pytest.raises(ValueError, match="no scores"):
+        stratify(np.array([]), 3)
+
+
+def test_the_sample_draws_per_bin_with_a_fixed_seed():
+    rng = np.random.default_rng(0)
+    windows = pd.DataFrame(
+        {
+            "window_id": [f"r{i // 10}_{i % 10:02d}" for i in range(100)],
+            "recording_id": [f"r{i // 10}" for i in range(100)],
+            "score": np.r_[rng.random(97) * 0.9, 0.95, 0.97, 0.99],
+        }
+    )
+    edges = np.array([0.0, 0.3, 0.6, 0.94, 1.0])  # the top bin holds 3 windows
+    sample = draw_sample(windows, edges, per_bin=5, seed=7)
+    assert sample.groupby("bin").size().tolist() == [5, 5, 5, 3]  # all of a smaller bin
+    assert sample["window_id"].is_unique
+    assert (bin_of(sample["score"].to_numpy(), edges) == sample["bin"]).all()
+    again = draw_sample(windows.sample(frac=1, random_state=1), edges, per_bin=5, seed=7)
+    pd.testing.assert_frame_equal(sample, again)  # the archive's row order does not matter
+    assert not draw_sample(windows, edges, 5, seed=8)["window_id"].equals(sample["window_id"])
+
+
+def test_weighted_precision_by_hand():
+    """Bin 0 holds 8 archive windows, 2 reviewed (1 present): weight 4 each; bin 1 holds 2,
+    both reviewed and present: weight 1 each. Over every detection: (4 + 1 + 1) / (4 + 4 + 1 +
+    1) = 0.6, so 6 of the 10 true; at 0.7 only bin 1's reviewed windows: precision 1, of the 2
+    archive windows scored >= 0.7."""
+    archive = np.r_[np.linspace(0.1, 0.4, 8), 0.8, 0.9]
+    edges = np.array([0.0, 0.5, 1.0])
+    scores, present = np.array([0.1, 0.3, 0.8, 0.9]), np.array([1, 0, 1, 1])
+    weights = bin_weights(bin_of(scores, edges), bin_of(archive, edges), 2)
+    assert weights.tolist() == [4, 4, 1, 1]
+    curve = precision_at(np.array([0.0, 0.2, 0.7, 0.95]), scores, present, weights, archive)
+    assert curve["detections"].tolist() == [10, 7, 2, 0]
+    assert curve["reviewed"].tolist() == [4, 3, 2, 0]
+    assert curve["precision"].iloc[0] == pytest.approx(0.6)
+    assert curve["true_detections"].iloc[0] == pytest.approx(6.0)
+    assert curve["precision"].iloc[1] == pytest.approx(2 / 6)  # (0 + 1 + 1) / (4 + 1 + 1)
+    assert curve["precision"].iloc[2] == 1.0 and curve["true_detections"].iloc[2] == 2.0
+    assert np.isnan(curve["precision"].iloc[3])  # no reviewed window: no estimate
+    none = precision_at(np.array([0.0]), scores, np.zeros(4), weights, archive)
+    assert none["precision"].tolist() == [0.0] and none["true_detections"].tolist() == [0.0]
+
+
+def test_the_threshold_is_the_lowest_whose_precision_and_every_higher_reach_the_target():
+    curve = pd.DataFrame(
+        {"threshold": [0.1, 0.3, 0.5, 0.7, 0.9], "precision": [0.5, 0.95, 0.8, 0.92, 1.0]}
+    )
+    assert threshold_for(curve, 0.9) == 0.7  # 0.3 reaches it, but 0.5 below does not
+    assert threshold_for(curve, 0.5) == 0.1
+    assert threshold_for(curve.assign(precision=[0.1, 0.2, 0.3, 0.4, 0.5]), 0.9) is None
+    nan_top = curve.assign(precision=[0.5, 0.95, 0.8, 0.92, np.nan])
+    assert threshold_for(nan_top, 0.9) == 0.7  # a threshold without a review is no evidence
+
+
+def _logit(s):
+    return np.log(s / (1 - s))
+
+
+def test_the_logistic_fit_equals_scikit_learns_and_its_covariance_the_inverse_hessian():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2)
+    scores = rng.uniform(0.05, 0.99, 300)
+    present = (rng.random(300) < 1 / (1 + np.exp(-(-0.5 + 1.3 * _logit(scores))))).astype(int)
+    fit = fit_logistic(scores, present)
+    assert isinstance(fit, LogisticFit) and fit.n == 300
+    ref = LogisticRegression(penalty=None, tol=1e-12, max_iter=10_000)
+    ref.fit(_logit(scores)[:, None], present)
+    assert fit.intercept == pytest.approx(ref.intercept_[0], abs=1e-5)
+    assert fit.slope == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+
+    def loglik(b):
+        eta = b[0] + b[1] * _logit(scores)
+        return np.sum(present * eta - np.log1p(np.exp(eta)))
+
+    b, h = np.array([fit.intercept, fit.slope]), 1e-4
+    hessian = np.array(
+        [
+            [
+                (
+                    loglik(b + h * (np.eye(2)[i] + np.eye(2)[j]))
+                    - loglik(b + h * (np.eye(2)[i] - np.eye(2)[j]))
+                    - loglik(b - h * (np.eye(2)[i] - np.eye(2)[j]))
+                    + loglik(b - h * (np.eye(2)[i] + np.eye(2)[j]))
+                )
+                / (4 * h * h)
+                for j in range(2)
+            ]
+            for i in range(2)
+        ]
+    )
+    np.testing.assert_allclose(fit.cov, np.linalg.inv(-hessian), rtol=1e-4)
+    p = fit.probability(np.array([0.2, 0.5, 0.9]))
+    low, high = (
+        fit.probability(np.array([0.2, 0.5, 0.9]), -1.645),
+        fit.probability(np.array([0.2, 0.5, 0.9]), 1.645),
+    )
+    assert (low < p).all() and (p < high).all()
+    assert fit.probability(np.array([fit.score_for(0.9)]))[0] == pytest.approx(0.9)
+
+
+def test_the_logistic_fit_says_why_there_is_none():
+    s = np.array([0.2, 0.4, 0.6, 0.8])
+    assert fit_logistic(s, np.zeros(4)) == "no window reviewed as present"
+    assert fit_logistic(s, np.ones(4)) == "no window reviewed as absent"
+    assert fit_logistic(s, np.array([0, 0, 1, 1])).startswith("separated")
+    assert fit_logistic(np.full(4, 0.5), np.array([0, 1, 0, 1])) == (
+        "every reviewed window has the same score"
+    )
+    falling = fit_logistic(s, np.array([1, 0, 1, 0]))  # present more often at low scores
+    assert isinstance(falling, LogisticFit) and falling.score_for(0.9) is None
+
+
+def _reviewed_archive(seed=0, n_recordings=30):
+    """An archive of 30 recordings x 40 windows; the truth: present with probability = score."""
+    rng = np.random.default_rng(seed)
+    archive = pd.DataFrame(
+        {
+            "window_id": [f"r{i // 40:02d}_{i % 40:02d}" for i in range(40 * n_recordings)],
+            "recording_id": [f"r{i // 40:02d}" for i in range(40 * n_recordings)],
+            "score": rng.beta(0.5, 2, 40 * n_recordings),
+        }
+    )
+    edges = stratify(archive["score"].to_numpy(), 4)
+    sample = draw_sample(archive, edges, per_bin=25, seed=1)
+    sample["present"] = (rng.random(len(sample)) < sample["score"]).astype(int)
+    return archive, edges, sample
+
+
+def test_bootstrap_intervals_hold_the_estimate_and_repeat_with_the_seed():
+    archive, edges, sample = _reviewed_archive()
+    scores = archive["score"].to_numpy()
+    thresholds = np.array([0.0, 0.2, 0.5])
+    weights = bin_weights(bin_of(sample["score"].to_numpy(), edges), bin_of(scores, edges), 4)
+    point = precision_at(thresholds, sample["score"], sample["present"], weights, scores)
+    ci = bootstrap_precision(thresholds, sample, scores, edges, n_boot=200, seed=3)
+    assert (ci["precision_low"] <= point["precision"]).all()
+    assert (point["precision"] <= ci["precision_high"]).all()
+    assert (ci["true_detections_low"] <= point["true_detections"]).all()
+    assert (ci["precision_low"] < ci["precision_high"]).all()
+    pd.testing.assert_frame_equal(
+        ci, bootstrap_precision(thresholds, sample, scores, edges, n_boot=200, seed=3)
+    )
+
+
+def test_a_bootstrap_whose_bins_each_lie_in_one_recording_says_so():
+    """Eight bins, each reviewed in one recording only: a draw keeps all eight about 2.6 % of
+    the time ((1 - 1/e)^8), too rarely to fill the bootstrap; it says so instead of looping."""
+    edges = np.linspace(0, 1, 9)
+    reviewed = pd.DataFrame(
+        {
+            "recording_id": np.repeat([f"r{b}" for b in range(8)], 3),
+            "score": np.repeat((np.arange(8) + 0.5) / 8, 3),
+            "present": np.tile([1, 0, 1], 8),
+        }
+    )
+    archive = np.linspace(0, 1, 200)
+    with pytest.raises(ValueError, match="too few reviewed recordings per bin"):
+        bootstrap_precision(np.array([0.0]), reviewed, archive, edges, n_boot=200, seed=0)
