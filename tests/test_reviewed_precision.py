@@ -21,13 +21,17 @@ from anuraflow.evaluate.reviewed_precision import (
 
 def test_bins_at_score_quantiles_with_repeated_edges_merged():
     scores = np.arange(10) / 10  # 0.0 ... 0.9
-    edges = stratify(scores, 2)
+    edges = stratify(scores, 2, "uniform")
     assert edges.tolist() == pytest.approx([0.0, 0.45, 0.9])
+    # "top": the quantiles 0, 1/2, 3/4, 1 of 0 ... 1.6 (17 scores): 0, 0.8, 1.2, 1.6
+    assert stratify(np.arange(17) / 10, 3).tolist() == pytest.approx([0.0, 0.8, 1.2, 1.6])
+    with pytest.raises(ValueError, match="spacing must be"):
+        stratify(scores, 2, "log")
     assert bin_of(np.array([0.0, 0.44, 0.45, 0.9, 1.0, -1.0]), edges).tolist() == [0, 0, 1, 1, 1, 0]
     # 8 of 10 windows scored 0: the quantiles 0, 0, 0, 0, 1 merge into one bin
     many_zeros = np.r_[np.zeros(8), 0.5, 1.0]
-    assert stratify(many_zeros, 4).tolist() == [0.0, 1.0]
-    assert bin_of(many_zeros, stratify(many_zeros, 4)).tolist() == [0] * 10
+    assert stratify(many_zeros, 4, "uniform").tolist() == [0.0, 1.0]
+    assert bin_of(many_zeros, stratify(many_zeros, 4, "uniform")).tolist() == [0] * 10
     with pytest.raises(ValueError, match="no scores"):
         stratify(np.array([]), 3)
 

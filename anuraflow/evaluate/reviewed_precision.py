@@ -2,15 +2,17 @@
 score (issue 42; DESIGN.md "A season's archive and what it is worth").
 
 The sample: per species, the archive's windows cut into bins at quantiles of their scores, the
-same number of windows drawn from each bin (`stratify`, `draw_sample`). A reviewed window of
-bin b stands for N_b / n_b windows of the archive (N_b the bin's windows, n_b its decided ones),
-as in Navine et al. 2024's call density (Perch's `call_density.estimate_call_density` weighs
-each bin's positive rate by the bin's share of the data). From those weights: the precision of
-the detections at or above any threshold and the number of true ones among them (`precision_at`,
-a ratio estimator), recording-bootstrap intervals (`bootstrap_precision`), and the lowest
-threshold whose precision, and every higher threshold's, reaches a target (`threshold_for`).
-Beside it, Wood & Kahl 2024's curve: a logistic regression of the decisions on the logit of the
-score, P(present | score), with a Wald interval (`fit_logistic`)."""
+same number of windows drawn from each bin (`stratify`, `draw_sample`); by default each bin
+holds half the windows of the one below it, so the reviews go to the scores detections have.
+A reviewed window of bin b stands for N_b / n_b windows of the archive (N_b the bin's windows,
+n_b its decided ones), as in Navine et al. 2024's call density (Perch's
+`call_density.estimate_call_density` weighs each bin's positive rate by the bin's share).
+From those weights: the precision of the detections at or above any threshold and the number
+of true ones among them (`precision_at`, a ratio estimator), recording-bootstrap intervals
+(`bootstrap_precision`), and the lowest threshold whose precision, and every higher
+threshold's, reaches a target (`threshold_for`). Beside it, Wood & Kahl 2024's curve: a
+logistic regression of the decisions on the logit of the score, P(present | score), with a
+Wald interval (`fit_logistic`)."""
 
 from __future__ import annotations
 
@@ -22,12 +24,21 @@ import pandas as pd
 EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
 
 
-def stratify(scores: np.ndarray, n_bins: int) -> np.ndarray:
-    """Bin edges at the quantiles 0, 1/n, ..., 1 of `scores` (a species' scores over the whole
-    archive); repeated edges (many equal scores) are merged, so there may be fewer bins."""
+def stratify(scores: np.ndarray, n_bins: int, spacing: str = "top") -> np.ndarray:
+    """Bin edges at quantiles of `scores` (a species' scores over the whole archive).
+    `spacing` "uniform": the quantiles 0, 1/n, ..., 1 (bins of equal size, Navine et al.'s);
+    "top": 0, 1/2, 3/4, 7/8, ..., 1 (each bin half of the one below it, so that the reviews
+    go where detections are: at the scores of a threshold; benchmarks/validate_loop.py
+    measured both). Repeated edges (many equal scores) are merged, so there may be fewer bins."""
     if len(scores) == 0:
         raise ValueError("no scores to stratify")
-    return np.unique(np.quantile(np.asarray(scores, dtype=float), np.linspace(0, 1, n_bins + 1)))
+    if spacing == "uniform":
+        levels = np.linspace(0, 1, n_bins + 1)
+    elif spacing == "top":
+        levels = np.r_[1 - 0.5 ** np.arange(n_bins), 1.0]
+    else:
+        raise ValueError(f"spacing must be 'uniform' or 'top', not {spacing!r}")
+    return np.unique(np.quantile(np.asarray(scores, dtype=float), levels))
 
 
 def bin_of(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
