@@ -170,6 +170,9 @@ def test_the_tsne_maps_each_experiments_best_run_from_its_saved_embeddings(tmp_p
     assert sample["species"].tolist() == ["AAA", "BBB"] * 6
     np.testing.assert_array_equal(sample[[f"e{j}" for j in range(8)]], emb[[0, 1, 4, 5, 8, 9,
                                   12, 13, 16, 17, 20, 21]].astype(np.float32))  # fmt: skip
+    nobody = embedding_sample(windows[:4], np.array([[1, 1], [0, 0]] * 2), emb[:4], codes)
+    assert len(nobody) == 0 and list(nobody.columns)[:3] == ["window_id", "species", "e0"]
+    assert embedding_sample(windows[:0], true[:0], emb[:0], codes).shape == (0, 10)
     paths, runs = [], []
     for i, (name, f1, n) in enumerate([("x", 0.5, 12), ("x", 0.7, 12), ("y", 0.2, 3)]):
         paths.append(tmp_path / f"run{i}.parquet")

@@ -131,7 +131,8 @@ def embedding_sample(
     keep = np.flatnonzero(classes >= 0)[:max_windows]
     out = windows[["window_id"]].iloc[keep].reset_index(drop=True)
     out["species"] = [codes[c] for c in classes[keep]]
-    values = np.asarray(embeddings[keep], dtype=np.float32).reshape(len(keep), -1)
+    flat = np.asarray(embeddings, dtype=np.float32)
+    values = flat.reshape(len(flat), int(np.prod(flat.shape[1:])))[keep]  # none may be kept
     return pd.concat(
         [out, pd.DataFrame(values, columns=[f"e{j}" for j in range(values.shape[1])])], axis=1
     )
