@@ -41,3 +41,23 @@ def test_the_committed_summary_is_its_cases(name):
     for _, row in cases.iterrows():
         low, high = row["precision_interval"]
         assert row["precision_covered"] == (low <= row["true_precision"] <= high)
+
+
+def test_detection_md_quotes_the_committed_summary():
+    """docs/detection.md's table and sentences: each number as the JSON has it, rounded."""
+    page = (REPO / "docs" / "detection.md").read_text()
+    top = json.loads((REPO / "benchmarks/results/validate_loop.json").read_text())["summary"]
+    uniform = json.loads((REPO / "benchmarks/results/validate_loop_uniform.json").read_text())
+    for name in SPECIES:
+        s = top[name]
+        row = next(line for line in page.splitlines() if line.startswith(f"| {name} "))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == f"{s['true_precision_mean']:.3f}"
+        assert cells[2] == f"{s['estimated_precision_mean']:.3f}"
+        assert cells[3] == f"{100 * s['precision_coverage']:.0f} %"
+        assert cells[4].startswith(f"{s['true_precision_at_chosen_mean']:.3f}")
+    assert f"holds the truth in {100 * top['all']['precision_coverage']:.0f} %" in page
+    assert f"in {100 * uniform['summary']['all']['precision_coverage']:.0f} % of the cases" in page
+    assert f"({100 * top['all']['naive_coverage']:.1f} %)" in page
+    found = round(top["shifted"]["threshold_found"] * 20)
+    assert f"found in {found} of 20" in page
