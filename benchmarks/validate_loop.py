@@ -16,6 +16,7 @@ Per seed and species, the reviewer (answering from truth) decides the workflow's
 - at the tuned threshold: the estimated precision against the true one (the archive's own
   share of true windows among the detections), how often the 90 % recording-bootstrap interval
   holds the truth, and the same for the number of true detections;
+- the same for the per-bin Beta posterior interval (`beta_precision`, Perch's way);
 - the threshold chosen for a precision of 0.9 (`threshold_for`) and the true precision there;
 - the naive estimate with the same number of reviews: a uniform sample of the tuned threshold's
   detections, its share of true ones, a 90 % recording-bootstrap interval.
@@ -38,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from anuraflow.evaluate.reviewed_precision import (  # noqa: E402
+    beta_precision,
     bin_of,
     bin_weights,
     bootstrap_precision,
@@ -113,6 +115,7 @@ def one_case(seed: int, name: str, bins: int, per_bin: int, n_boot: int, spacing
     curve = precision_at(candidates, sample["score"], sample["present"], weights, scores)
     at_t = curve[curve["threshold"] == t].iloc[0]
     ci = bootstrap_precision(np.array([t]), sample, scores, edges, n_boot, seed).iloc[0]
+    beta = beta_precision(np.array([t]), sample, scores, edges, seed=seed).iloc[0]
     detected = archive[archive["score"] >= t]
     truth = float(detected["present"].mean()) if len(detected) else float("nan")
     chosen = threshold_for(curve, 0.9)
@@ -128,6 +131,8 @@ def one_case(seed: int, name: str, bins: int, per_bin: int, n_boot: int, spacing
         "estimated_precision": finite(at_t["precision"]),
         "precision_interval": [finite(ci["precision_low"]), finite(ci["precision_high"])],
         "precision_covered": bool(ci["precision_low"] <= truth <= ci["precision_high"]),
+        "beta_interval": [finite(beta["precision_low"]), finite(beta["precision_high"])],
+        "beta_covered": bool(beta["precision_low"] <= truth <= beta["precision_high"]),
         "true_detections": int(detected["present"].sum()),
         "estimated_true_detections": finite(at_t["true_detections"]),
         "true_detections_covered": bool(
@@ -155,6 +160,7 @@ def summarise(rows: list[dict]) -> dict:
                 (r["estimated_precision"] - r["true_precision"]).abs().mean()
             ),
             "precision_coverage": float(r["precision_covered"].mean()),
+            "beta_coverage": float(r["beta_covered"].mean()),
             "true_detections_mean": float(r["true_detections"].mean()),
             "estimated_true_detections_mean": float(r["estimated_true_detections"].mean()),
             "true_detections_coverage": float(r["true_detections_covered"].mean()),
@@ -169,6 +175,7 @@ def summarise(rows: list[dict]) -> dict:
     every = pd.DataFrame(rows)
     out["all"] = {
         "precision_coverage": float(every["precision_covered"].mean()),
+        "beta_coverage": float(every["beta_covered"].mean()),
         "true_detections_coverage": float(every["true_detections_covered"].mean()),
         "naive_coverage": float(every["naive_covered"].mean()),
         "cases": len(every),

@@ -193,3 +193,32 @@ def test_a_bootstrap_whose_bins_each_lie_in_one_recording_says_so():
     archive = np.linspace(0, 1, 200)
     with pytest.raises(ValueError, match="too few reviewed recordings per bin"):
         bootstrap_precision(np.array([0.0]), reviewed, archive, edges, n_boot=200, seed=0)
+
+
+def test_beta_intervals_by_bin_against_scipys_beta_quantiles():
+    """One bin, every reviewed window above the threshold (7 present of 10): the precision's
+    interval is the Beta(7.5, 3.5) 5 % and 95 % quantiles (scipy), up to the draws' noise;
+    the true detections' interval is that times the 40 archive windows. Two bins, the upper
+    one with no review above the threshold: that bin draws from the prior alone."""
+    from scipy.stats import beta
+
+    from anuraflow.evaluate.reviewed_precision import beta_precision
+
+    reviewed = pd.DataFrame(
+        {
+            "recording_id": list("abcdefghij"),
+            "score": np.linspace(0.5, 0.9, 10),
+            "present": [1, 1, 1, 0, 1, 0, 1, 1, 0, 1],
+        }  # fmt: skip
+    )
+    archive = np.linspace(0.5, 0.9, 40)
+    ci = beta_precision(np.array([0.4]), reviewed, archive, np.array([0.0, 1.0]), n_draws=40000)
+    want = beta(7.5, 3.5).ppf([0.05, 0.95])
+    assert ci[["precision_low", "precision_high"]].iloc[0].tolist() == pytest.approx(want, abs=0.01)
+    assert ci["true_detections_low"].iloc[0] == pytest.approx(40 * want[0], abs=0.4)
+    # bin 1 (scores >= 0.95) holds 10 archive windows and no review: Beta(0.5, 0.5) there
+    archive2 = np.r_[archive, np.full(10, 0.97)]
+    wide = beta_precision(np.array([0.96]), reviewed, archive2, np.array([0.0, 0.95, 1.0]))
+    assert wide["precision_low"].iloc[0] < 0.05 and wide["precision_high"].iloc[0] > 0.95
+    empty = beta_precision(np.array([0.99]), reviewed, archive, np.array([0.0, 1.0]))
+    assert np.isnan(empty["precision_low"].iloc[0])  # no archive window that high

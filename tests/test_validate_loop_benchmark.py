@@ -55,9 +55,15 @@ def test_detection_md_quotes_the_committed_summary():
         assert cells[1] == f"{s['true_precision_mean']:.3f}"
         assert cells[2] == f"{s['estimated_precision_mean']:.3f}"
         assert cells[3] == f"{100 * s['precision_coverage']:.0f} %"
-        assert cells[4].startswith(f"{s['true_precision_at_chosen_mean']:.3f}")
+        assert cells[4] == f"{100 * s['beta_coverage']:.0f} %"
+        assert cells[5].startswith(f"{s['true_precision_at_chosen_mean']:.3f}")
     assert f"holds the truth in {100 * top['all']['precision_coverage']:.0f} %" in page
-    assert f"in {100 * uniform['summary']['all']['precision_coverage']:.0f} % of the cases" in page
+    flat = uniform["summary"]["all"]
+    assert f"in {100 * flat['precision_coverage']:.0f} % of the cases" in page
+    assert f"(the Beta interval in {100 * flat['beta_coverage']:.0f} %:" in page
     assert f"({100 * top['all']['naive_coverage']:.1f} %)" in page
+    beta_all, beta_clear = top["all"]["beta_coverage"], top["clear"]["beta_coverage"]
+    assert f"there in {100 * beta_clear:.0f} %, and in {100 * beta_all:.0f} % of all" in page
+    assert f"but in {100 * top['middling']['beta_coverage']:.0f} % for `middling`" in page
     found = round(top["shifted"]["threshold_found"] * 20)
     assert f"found in {found} of 20" in page

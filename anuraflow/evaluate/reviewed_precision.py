@@ -150,6 +150,50 @@ def bootstrap_precision(
     return pd.DataFrame(out)
 
 
+def beta_precision(
+    thresholds: np.ndarray,
+    reviewed: pd.DataFrame,
+    archive_scores: np.ndarray,
+    edges: np.ndarray,
+    n_draws: int = 4000,
+    seed: int = 0,
+    level: float = 0.9,
+    prior: float = 0.5,
+) -> pd.DataFrame:
+    """Posterior intervals of `precision` and `true_detections` at each threshold, bin by bin
+    as Perch's call density does: within bin b, the share present among its archive windows
+    scored >= t is Beta(k + prior, m - k + prior) (k present of the m reviewed windows of b
+    scored >= t), and the archive's count of those windows is known exactly, so precision(t)
+    is the count-weighted mean of the bins' draws. A bin with such windows but no review
+    above t draws from the prior alone (wide, as it should be). Windows are taken as
+    independent: calls clustered in recordings make these intervals too narrow."""
+    rng = np.random.default_rng(seed)
+    t = np.asarray(thresholds, dtype=float)
+    archive = np.asarray(archive_scores, dtype=float)
+    n_bins = len(edges) - 1
+    archive_bins, bins = bin_of(archive, edges), bin_of(reviewed["score"].to_numpy(), edges)
+    scores, present = reviewed["score"].to_numpy(), reviewed["present"].to_numpy()
+    out = {"threshold": t}
+    low, high, tlow, thigh = (np.full(len(t), np.nan) for _ in range(4))
+    for i, threshold in enumerate(t):
+        counts = np.bincount(archive_bins[archive >= threshold], minlength=n_bins)
+        above = scores >= threshold
+        m = np.bincount(bins[above], minlength=n_bins)
+        k = np.bincount(bins[above], weights=present[above], minlength=n_bins)
+        live = counts > 0
+        if not live.any():
+            continue
+        draws = rng.beta(k[live] + prior, m[live] - k[live] + prior, (n_draws, live.sum()))
+        true = draws @ counts[live]
+        share = true / counts[live].sum()
+        tail = (1 - level) / 2
+        low[i], high[i] = np.quantile(share, [tail, 1 - tail])
+        tlow[i], thigh[i] = np.quantile(true, [tail, 1 - tail])
+    out.update(precision_low=low, precision_high=high,
+               true_detections_low=tlow, true_detections_high=thigh)  # fmt: skip
+    return pd.DataFrame(out)
+
+
 def threshold_for(curve: pd.DataFrame, target: float) -> float | None:
     """The lowest threshold of `curve` (from precision_at) at which the precision, and the
     precision at every higher threshold with a reviewed window, is at least `target`; None
