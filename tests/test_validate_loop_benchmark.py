@@ -67,3 +67,18 @@ def test_detection_md_quotes_the_committed_summary():
     assert f"but in {100 * top['middling']['beta_coverage']:.0f} % for `middling`" in page
     found = round(top["shifted"]["threshold_found"] * 20)
     assert f"found in {found} of 20" in page
+
+
+def test_the_methods_deviation_row_quotes_the_same_runs():
+    row = next(
+        line
+        for line in (REPO / "docs" / "methods.md").read_text().splitlines()
+        if line.startswith("| Score strata of a reviewed sample")
+    )
+    top = json.loads((REPO / "benchmarks/results/validate_loop.json").read_text())["summary"]
+    flat = json.loads((REPO / "benchmarks/results/validate_loop_uniform.json").read_text())
+    reviewed = [flat["summary"][n]["reviewed_at_threshold_mean"] for n in SPECIES]
+    assert f"only {min(reviewed):.0f} to {max(reviewed):.0f} of 200 reviews" in row
+    assert f"in {100 * flat['summary']['all']['precision_coverage']:.0f} % of 80" in row
+    assert f"{100 * top['all']['precision_coverage']:.0f} % with `top` bins" in row
+    assert flat["settings"]["bins"] * flat["settings"]["per_bin"] == 200
