@@ -39,12 +39,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from anuraflow.evaluate.reviewed_precision import (  # noqa: E402
+    ReviewedSample,
     beta_precision,
-    bin_of,
-    bin_weights,
     bootstrap_precision,
     draw_sample,
-    precision_at,
     stratify,
     threshold_for,
 )
@@ -109,13 +107,12 @@ def one_case(seed: int, name: str, bins: int, per_bin: int, n_boot: int, spacing
     edges = stratify(scores, bins, spacing)
     sample = draw_sample(archive[["window_id", "recording_id", "score"]], edges, per_bin, seed)
     sample = sample.merge(archive[["window_id", "present"]], on="window_id")
-    weights = bin_weights(bin_of(sample["score"].to_numpy(), edges), bin_of(scores, edges),
-                          len(edges) - 1)  # fmt: skip
+    reviewed = ReviewedSample(sample, scores, edges)
     candidates = np.unique(np.r_[t, sample["score"].to_numpy()])
-    curve = precision_at(candidates, sample["score"], sample["present"], weights, scores)
+    curve = reviewed.curve(candidates)
     at_t = curve[curve["threshold"] == t].iloc[0]
-    ci = bootstrap_precision(np.array([t]), sample, scores, edges, n_boot, seed).iloc[0]
-    beta = beta_precision(np.array([t]), sample, scores, edges, seed=seed).iloc[0]
+    ci = bootstrap_precision(reviewed, np.array([t]), n_boot, seed).iloc[0]
+    beta = beta_precision(reviewed, np.array([t]), seed=seed).iloc[0]
     detected = archive[archive["score"] >= t]
     truth = float(detected["present"].mean()) if len(detected) else float("nan")
     chosen = threshold_for(curve, 0.9)

@@ -8,6 +8,7 @@ import pytest
 
 from anuraflow.evaluate.reviewed_precision import (
     LogisticFit,
+    ReviewedSample,
     bin_of,
     bin_weights,
     bootstrap_precision,
@@ -169,14 +170,14 @@ def test_bootstrap_intervals_hold_the_estimate_and_repeat_with_the_seed():
     thresholds = np.array([0.0, 0.2, 0.5])
     weights = bin_weights(bin_of(sample["score"].to_numpy(), edges), bin_of(scores, edges), 4)
     point = precision_at(thresholds, sample["score"], sample["present"], weights, scores)
-    ci = bootstrap_precision(thresholds, sample, scores, edges, n_boot=200, seed=3)
+    reviewed = ReviewedSample(sample, scores, edges)
+    pd.testing.assert_frame_equal(reviewed.curve(thresholds), point)
+    ci = bootstrap_precision(reviewed, thresholds, n_boot=200, seed=3)
     assert (ci["precision_low"] <= point["precision"]).all()
     assert (point["precision"] <= ci["precision_high"]).all()
     assert (ci["true_detections_low"] <= point["true_detections"]).all()
     assert (ci["precision_low"] < ci["precision_high"]).all()
-    pd.testing.assert_frame_equal(
-        ci, bootstrap_precision(thresholds, sample, scores, edges, n_boot=200, seed=3)
-    )
+    pd.testing.assert_frame_equal(ci, bootstrap_precision(reviewed, thresholds, n_boot=200, seed=3))
 
 
 def test_a_bootstrap_whose_bins_each_lie_in_one_recording_says_so():
@@ -192,7 +193,7 @@ def test_a_bootstrap_whose_bins_each_lie_in_one_recording_says_so():
     )
     archive = np.linspace(0, 1, 200)
     with pytest.raises(ValueError, match="too few reviewed recordings per bin"):
-        bootstrap_precision(np.array([0.0]), reviewed, archive, edges, n_boot=200, seed=0)
+        bootstrap_precision(ReviewedSample(reviewed, archive, edges), np.array([0.0]), n_boot=200)
 
 
 def test_beta_intervals_by_bin_against_scipys_beta_quantiles():
@@ -212,13 +213,15 @@ def test_beta_intervals_by_bin_against_scipys_beta_quantiles():
         }  # fmt: skip
     )
     archive = np.linspace(0.5, 0.9, 40)
-    ci = beta_precision(np.array([0.4]), reviewed, archive, np.array([0.0, 1.0]), n_draws=40000)
+    one_bin = ReviewedSample(reviewed, archive, np.array([0.0, 1.0]))
+    ci = beta_precision(one_bin, np.array([0.4]), n_draws=40000)
     want = beta(7.5, 3.5).ppf([0.05, 0.95])
     assert ci[["precision_low", "precision_high"]].iloc[0].tolist() == pytest.approx(want, abs=0.01)
     assert ci["true_detections_low"].iloc[0] == pytest.approx(40 * want[0], abs=0.4)
     # bin 1 (scores >= 0.95) holds 10 archive windows and no review: Beta(0.5, 0.5) there
     archive2 = np.r_[archive, np.full(10, 0.97)]
-    wide = beta_precision(np.array([0.96]), reviewed, archive2, np.array([0.0, 0.95, 1.0]))
+    two_bins = ReviewedSample(reviewed, archive2, np.array([0.0, 0.95, 1.0]))
+    wide = beta_precision(two_bins, np.array([0.96]))
     assert wide["precision_low"].iloc[0] < 0.05 and wide["precision_high"].iloc[0] > 0.95
-    empty = beta_precision(np.array([0.99]), reviewed, archive, np.array([0.0, 1.0]))
+    empty = beta_precision(one_bin, np.array([0.99]))
     assert np.isnan(empty["precision_low"].iloc[0])  # no archive window that high

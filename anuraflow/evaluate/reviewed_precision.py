@@ -8,15 +8,16 @@ A reviewed window of bin b stands for N_b / n_b windows of the archive (N_b the 
 n_b its decided ones), as in Navine et al. 2024's call density (Perch's
 `call_density.estimate_call_density` weighs each bin's positive rate by the bin's share).
 From those weights: the precision of the detections at or above any threshold and the number
-of true ones among them (`precision_at`, a ratio estimator), recording-bootstrap intervals
-(`bootstrap_precision`), and the lowest threshold whose precision, and every higher
-threshold's, reaches a target (`threshold_for`). Beside it, Wood & Kahl 2024's curve: a
-logistic regression of the decisions on the logit of the score, P(present | score), with a
-Wald interval (`fit_logistic`)."""
+of true ones among them (`precision_at`, a ratio estimator; `ReviewedSample.curve`),
+recording-bootstrap intervals (`bootstrap_precision`), and the lowest threshold whose
+precision, and every higher threshold's, reaches a target (`threshold_for`). Beside it, Wood &
+Kahl 2024's curve: a logistic regression of the decisions on the logit of the score,
+P(present | score), with a Wald interval (`fit_logistic`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -101,25 +102,52 @@ def precision_at(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class ReviewedSample:
+    """One species' reviewed windows (`reviewed`: recording_id, score, present) and the
+    archive they were drawn from: its windows' scores and the draw's bin edges. What every
+    estimate below reads; the bins are found once."""
+
+    reviewed: pd.DataFrame
+    archive_scores: np.ndarray
+    edges: np.ndarray
+
+    @cached_property
+    def bins(self) -> np.ndarray:
+        return bin_of(self.reviewed["score"].to_numpy(), self.edges)
+
+    @cached_property
+    def archive_bins(self) -> np.ndarray:
+        return bin_of(self.archive_scores, self.edges)
+
+    def curve(self, thresholds: np.ndarray, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """`precision_at` the thresholds from the reviewed windows (or the rows `rows` of
+        them, repeats allowed: a bootstrap draw), weighted by their bins."""
+        rows = np.arange(len(self.reviewed)) if rows is None else rows
+        weights = bin_weights(self.bins[rows], self.archive_bins, len(self.edges) - 1)
+        return precision_at(
+            thresholds,
+            self.reviewed["score"].to_numpy()[rows],
+            self.reviewed["present"].to_numpy()[rows],
+            weights,
+            self.archive_scores,
+        )
+
+
 def bootstrap_precision(
+    sample: ReviewedSample,
     thresholds: np.ndarray,
-    reviewed: pd.DataFrame,
-    archive_scores: np.ndarray,
-    edges: np.ndarray,
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.9,
 ) -> pd.DataFrame:
     """Recording-bootstrap intervals of `precision` and `true_detections` at each threshold:
-    the reviewed recordings (`reviewed`: recording_id, score, present) drawn with replacement,
-    every window of a drawn recording kept, the bin weights recomputed. A draw that leaves a
-    reviewed bin empty is drawn again (its windows would stand for nobody)."""
+    the reviewed recordings drawn with replacement, every window of a drawn recording kept,
+    the bin weights recomputed. A draw that leaves a reviewed bin empty is drawn again (its
+    windows would stand for nobody)."""
     rng = np.random.default_rng(seed)
-    archive_bins = bin_of(archive_scores, edges)
-    n_bins = len(edges) - 1
-    bins = bin_of(reviewed["score"].to_numpy(), edges)
-    needed = np.unique(bins)
-    recordings, members = np.unique(reviewed["recording_id"].to_numpy(), return_inverse=True)
+    needed = np.unique(sample.bins)
+    recordings, members = np.unique(sample.reviewed["recording_id"].to_numpy(), return_inverse=True)
     rows = [np.flatnonzero(members == r) for r in range(len(recordings))]
     draws: list[pd.DataFrame] = []
     attempts = 0
@@ -128,19 +156,8 @@ def bootstrap_precision(
         if attempts > 20 * n_boot:
             raise ValueError("too few reviewed recordings per bin for a bootstrap")
         take = np.concatenate([rows[r] for r in rng.integers(0, len(recordings), len(rows))])
-        if not np.isin(needed, bins[take]).all():
-            continue
-        draw = reviewed.iloc[take]
-        weights = bin_weights(bins[take], archive_bins, n_bins)
-        draws.append(
-            precision_at(
-                thresholds,
-                draw["score"].to_numpy(),
-                draw["present"].to_numpy(),
-                weights,
-                archive_scores,
-            )
-        )
+        if np.isin(needed, sample.bins[take]).all():
+            draws.append(sample.curve(thresholds, take))
     tail = (1 - level) / 2
     out = {"threshold": np.asarray(thresholds, dtype=float)}
     for column in ("precision", "true_detections"):
@@ -151,10 +168,8 @@ def bootstrap_precision(
 
 
 def beta_precision(
+    sample: ReviewedSample,
     thresholds: np.ndarray,
-    reviewed: pd.DataFrame,
-    archive_scores: np.ndarray,
-    edges: np.ndarray,
     n_draws: int = 4000,
     seed: int = 0,
     level: float = 0.9,
@@ -169,10 +184,11 @@ def beta_precision(
     independent: calls clustered in recordings make these intervals too narrow."""
     rng = np.random.default_rng(seed)
     t = np.asarray(thresholds, dtype=float)
-    archive = np.asarray(archive_scores, dtype=float)
-    n_bins = len(edges) - 1
-    archive_bins, bins = bin_of(archive, edges), bin_of(reviewed["score"].to_numpy(), edges)
-    scores, present = reviewed["score"].to_numpy(), reviewed["present"].to_numpy()
+    archive = np.asarray(sample.archive_scores, dtype=float)
+    n_bins = len(sample.edges) - 1
+    archive_bins, bins = sample.archive_bins, sample.bins
+    scores = sample.reviewed["score"].to_numpy()
+    present = sample.reviewed["present"].to_numpy()
     out = {"threshold": t}
     low, high, tlow, thigh = (np.full(len(t), np.nan) for _ in range(4))
     for i, threshold in enumerate(t):

@@ -143,15 +143,14 @@ def finish_run(
         {**info, "epoch": state.best_epoch},
         metrics["acceleration"],
     )
+    rows = {s: data.windows.iloc[data.subsets[s].cpu().numpy()] for s in ("val", "test")}
     for subset, prob, path in (
         ("val", val_prob, outputs.val_predictions),
         ("test", test_prob, outputs.predictions),
     ):
-        rows = data.windows.iloc[data.subsets[subset].cpu().numpy()]
-        write_parquet(prediction_table(rows, true[subset], prob, data.codes), path)
-    test_rows = data.windows.iloc[data.subsets["test"].cpu().numpy()]
+        write_parquet(prediction_table(rows[subset], true[subset], prob, data.codes), path)
     write_parquet(
-        embedding_sample(test_rows, true["test"], embeddings, data.codes), outputs.embeddings
+        embedding_sample(rows["test"], true["test"], embeddings, data.codes), outputs.embeddings
     )
     metrics.update(evaluate(true["test"], test_prob, embeddings, data.codes, data.groups, settings))
     metrics["tuned"] = tuned_metrics(true["test"], test_prob, data.codes, data.groups, thresholds)
