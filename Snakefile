@@ -48,6 +48,8 @@ include: "rules/search_setup.smk"
 include: "rules/suggest_setup.smk"
 include: "rules/search.smk"
 include: "rules/suggest.smk"
+include: "rules/validate_setup.smk"
+include: "rules/validate.smk"
 
 
 rule all:

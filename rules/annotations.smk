@@ -65,7 +65,8 @@ if REVIEW_FILES is not None:
 
     rule merge_review_labels:
         input:
-            files=REVIEW_FILES,
+            # the files that decide on dataset recordings (rules/validate_setup.smk)
+            files=lambda w: DATASET_REVIEW_FILES,
             manifest=f"{RESULTS}/recordings.parquet",
         output:
             decisions=f"{RESULTS}/review_labels.parquet",
@@ -73,6 +74,8 @@ if REVIEW_FILES is not None:
         params:
             codes=SPECIES_CODES,
             grid=(config["windows"]["length_s"], config["windows"]["hop_s"]),
+            # rows on these recordings are the archive's (validate), left out here
+            archive=lambda w: ARCHIVE_ROWS_ASIDE,
         log:
             f"{RESULTS}/logs/merge_review_labels.log",
         benchmark:

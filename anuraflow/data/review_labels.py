@@ -10,6 +10,11 @@ Several files may decide the same window and species. The same reviewer deciding
 relabelling: the later decision (its `time`) wins and the override is recorded. Two
 reviewers who disagree (present against absent) is a contradiction: refused, naming both
 lines, since no rule can say who is right.
+
+Decisions on recordings of `predict.audio_dir` (a `validate` sample, predict's review page) are
+the archive's, not the dataset's: `label_files_by_use` sends each file to the merges that need
+it when the DAG is built, and the dataset's merge sets those rows aside (`set_aside`) instead
+of refusing them, so reviewing the archive never reruns the training chain.
 """
 
 from __future__ import annotations
@@ -187,28 +192,66 @@ def resolve_decisions(df: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     return out, overrides
 
 
+def read_decision_rows(paths: list[str | Path]) -> pd.DataFrame:
+    """Every row of the labels files (sorted by path), typed, each with its file and line."""
+    frames = [read_review_file(p) for p in sorted(map(str, paths))]
+    # typed even without any file (an empty review folder), as read_review_file's frames are
+    return pd.concat(frames, ignore_index=True) if frames else _typed(pd.DataFrame(columns=COLUMNS))
+
+
+def decisions_record(paths: list[str | Path], df: pd.DataFrame, decisions, overrides) -> dict:
+    """What a merge records: the files with checksums, rows, decisions by kind, overrides."""
+    return {
+        "files": [{"path": p, "sha256": file_sha256(p)} for p in sorted(map(str, paths))],
+        "n_rows": int(len(df)),
+        "n_decisions": {d: int((decisions["decision"] == d).sum()) for d in DECISIONS},
+        "overrides": overrides,
+    }
+
+
 def read_review_labels(
     paths: list[str | Path],
     durations: dict[str, float],
     codes: list[str],
     window_s: float,
     hop_s: float,
+    set_aside: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, dict]:
     """Every labels file checked and resolved: (one decision per window and species, the
-    record: files with checksums, counts, overrides)."""
-    paths = sorted(map(str, paths))
-    frames = [read_review_file(p) for p in paths]
-    # typed even without any file (an empty review folder), as read_review_file's frames are
-    df = pd.concat(frames, ignore_index=True) if frames else _typed(pd.DataFrame(columns=COLUMNS))
+    record: files with checksums, counts, overrides). Rows on a recording of `set_aside` (the
+    archive's) that is not one of `durations`' are left out, counted in the record."""
+    df = read_decision_rows(paths)
+    elsewhere = df["recording"].isin(set(set_aside) - set(durations)).to_numpy()
+    df = df[~elsewhere].reset_index(drop=True)
     check_on_grid(df, durations, codes, window_s, hop_s)
     decisions, overrides = resolve_decisions(df) if len(df) else (df, [])
-    record = {
-        "files": [{"path": p, "sha256": file_sha256(p)} for p in paths],
-        "n_rows": int(len(df)),
-        "n_decisions": {d: int((decisions["decision"] == d).sum()) for d in DECISIONS},
-        "overrides": overrides,
-    }
+    record = decisions_record(paths, df, decisions, overrides)
+    record["n_archive_rows"] = int(elsewhere.sum())
     return decisions, record
+
+
+def label_files_by_use(
+    paths: list[str], dataset: set[str], archive: set[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The labels files the dataset's merge reads, those the archive's reads, and the
+    archive's recordings that the dataset's files name (its merge sets their rows aside), when
+    the DAG is built: a file goes to the archive's merge when it decides on a recording of the
+    archive, to the dataset's when it decides on any other (both for a mixed file). A file
+    that cannot be read goes to the dataset's merge, whose job names its bad line as before."""
+    for_dataset, for_archive, aside = [], [], set()
+    only_archive = archive - dataset
+    for path in paths:
+        try:
+            recordings = set(read_review_file(path)["recording"])
+        except AnnotationError:
+            for_dataset.append(path)
+            continue
+        if recordings & archive:
+            for_archive.append(path)
+        if recordings - only_archive or not recordings:
+            for_dataset.append(path)
+            aside |= recordings & only_archive
+    return for_dataset, for_archive, sorted(aside)
 
 
 def known_columns(codes: list[str]) -> list[str]:
@@ -292,18 +335,23 @@ def merge_review_labels(
     grid: tuple[float, float],
     decisions_out: str | Path,
     record_out: str | Path,
+    archive: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """Rule merge_review_labels: every labels file of the review folder, checked against the
     usable recordings of the manifest and the window grid, as one table of decisions (with
-    each decision's file and line) and a record of the files and overrides."""
+    each decision's file and line) and a record of the files and overrides. Rows on the
+    `archive`'s recordings (predict.audio_dir) are the archive's merge's: left out here."""
     from anuraflow.core.fileio import write_json, write_parquet
 
     manifest = pd.read_parquet(manifest_path)
     ok = manifest[manifest["status"] == "ok"]
     durations = dict(zip(ok["recording_id"], ok["duration_s"].astype(float), strict=True))
-    decisions, record = read_review_labels(paths, durations, codes, *grid)
+    decisions, record = read_review_labels(paths, durations, codes, *grid, archive)
     print(f"{len(paths)} labels files, {record['n_rows']} rows: " + ", ".join(
         f"{n} {d}" for d, n in record["n_decisions"].items()), flush=True)  # fmt: skip
+    if record["n_archive_rows"]:
+        print(f"{record['n_archive_rows']} rows on recordings of predict.audio_dir left to the "
+              "archive's decisions (validate)", flush=True)  # fmt: skip
     for o in record["overrides"]:
         print(f"  override: {o['by']} ({o['decision']}) replaces {o['replaced']} ({o['replaces']})")
     write_parquet(decisions.assign(time=decisions["time"].astype(str))[COLUMNS], decisions_out)

@@ -49,7 +49,9 @@ def bin_of(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.searchsorted(inner, np.asarray(scores, dtype=float), side="right")
 
 
-def draw_sample(windows: pd.DataFrame, edges: np.ndarray, per_bin: int, seed: int) -> pd.DataFrame:
+def draw_sample(
+    windows: pd.DataFrame, edges: np.ndarray, per_bin: int, seed: int | list[int]
+) -> pd.DataFrame:
     """`per_bin` windows of each bin (all of a smaller bin), drawn with a fixed seed, as rows of
     `windows` (columns window_id, recording_id, score) with their `bin` added. The draw is an
     order over the bin's windows sorted by id: the same archive and seed give the same sample."""

@@ -12,4 +12,5 @@ with redirect_output(sm.log[0]):
         sm.params.grid,
         sm.output.decisions,
         sm.output.record,
+        frozenset(sm.params.archive),
     )

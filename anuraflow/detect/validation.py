@@ -1,0 +1,211 @@
+"""How precise each species' detections are on the archive, from the reviewed sample (rule
+validate_precision; the estimators are `evaluate/reviewed_precision.py`'s).
+
+Per species: the present/absent decisions on its windows, each with the archive score and a
+flag saying whether the window was in the stratified draw (decisions on other windows, from
+predict's review page or a search, count in the bin their score falls in, flagged
+`stratified` False); the bin-weighted precision and true detections at every reviewed score,
+with recording-bootstrap (or per-bin Beta) intervals; Wood & Kahl's logistic curve; and the
+threshold published: the lowest whose precision, and every higher one's, reaches the target.
+A species keeps its tuned threshold, and says why, with fewer than `min_reviews` decisions or
+where no threshold reaches the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from anuraflow.data.windows import window_keys
+from anuraflow.evaluate.reviewed_precision import (
+    LogisticFit,
+    ReviewedSample,
+    beta_precision,
+    bootstrap_precision,
+    fit_logistic,
+    threshold_for,
+)
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    """The config's `validate` estimation keys."""
+
+    target_precision: float = 0.9
+    min_reviews: int = 50
+    interval: str = "bootstrap"  # bootstrap (over recordings) | beta (per bin, Perch's)
+    level: float = 0.9
+    n_boot: int = 1000
+    seed: int = 0
+
+
+def reviewed_windows(
+    code: str, decisions: pd.DataFrame, sample: pd.DataFrame, scores: pd.DataFrame
+) -> pd.DataFrame:
+    """One species' present/absent decisions: recording_id, start_s, score (the archive's),
+    present (0/1) and stratified (whether the draw chose the window for this species)."""
+    mine = decisions[(decisions["species"] == code) & (decisions["decision"] != "unsure")]
+    where = dict(zip(window_keys(scores["recording_id"], scores["start_s"]), scores[code],
+                     strict=True))  # fmt: skip
+    keys = window_keys(mine["recording"], mine["start_s"])
+    drawn = set(window_keys(*sample.loc[sample["species"] == code, ["recording_id", "start_s"]]
+                            .to_numpy().T))  # fmt: skip
+    return pd.DataFrame(
+        {
+            "recording_id": mine["recording"].to_numpy(),
+            "start_s": mine["start_s"].to_numpy(dtype=float),
+            "score": np.array([where[k] for k in keys], dtype=float),
+            "present": (mine["decision"] == "present").to_numpy().astype(int),
+            "stratified": np.array([k in drawn for k in keys], dtype=bool),
+        }
+    )
+
+
+def curve_with_interval(
+    sample: ReviewedSample, thresholds: np.ndarray, settings: ValidateSettings
+) -> tuple[pd.DataFrame, str | None]:
+    """The estimates at `thresholds` with their interval columns, and why an interval is
+    missing (NaN) where it is: a bootstrap needs each reviewed bin to come back in a draw."""
+    curve = sample.curve(thresholds)
+    columns = ["precision_low", "precision_high", "true_detections_low", "true_detections_high"]
+    if len(sample.reviewed) == 0:
+        return curve.assign(**{c: np.nan for c in columns}), "no reviews"
+    try:
+        if settings.interval == "beta":
+            bounds = beta_precision(sample, thresholds, seed=settings.seed, level=settings.level)
+        else:
+            bounds = bootstrap_precision(sample, thresholds, settings.n_boot, settings.seed,
+                                         settings.level)  # fmt: skip
+    except ValueError as err:
+        return curve.assign(**{c: np.nan for c in columns}), str(err)
+    return curve.merge(bounds, on="threshold"), None
+
+
+def threshold_rule(n: int, chosen: float | None, settings: ValidateSettings) -> str | None:
+    """Why a species keeps its tuned threshold (None: the validated one is used)."""
+    if n < settings.min_reviews:
+        return f"{n} reviews, fewer than validate.min_reviews ({settings.min_reviews})"
+    if chosen is None:
+        return f"no threshold reaches precision {settings.target_precision:g}"
+    return None
+
+
+@dataclass(frozen=True)
+class SpeciesValidation:
+    """One species' estimates: its row of the published table, its curve and logistic fit."""
+
+    row: dict
+    curve: pd.DataFrame
+    reviewed: pd.DataFrame
+    fit: LogisticFit | str
+
+
+def validate_species(
+    code: str, reviewed: pd.DataFrame, archive_scores: np.ndarray, edges: np.ndarray,
+    tuned: float, settings: ValidateSettings,
+) -> SpeciesValidation:  # fmt: skip
+    """The estimates for one species at its tuned threshold, at every reviewed score and at
+    the threshold published."""
+    sample = ReviewedSample(reviewed, archive_scores, edges)
+    thresholds = np.unique(np.r_[tuned, reviewed["score"].to_numpy()])
+    curve, no_interval = curve_with_interval(sample, thresholds, settings)
+    chosen = threshold_for(curve, settings.target_precision) if len(reviewed) else None
+    kept = threshold_rule(len(reviewed), chosen, settings)
+    used = tuned if kept else chosen
+    at = {t: curve[np.isclose(curve["threshold"], t)].iloc[0] for t in {tuned, used}}
+    fit = fit_logistic(reviewed["score"], reviewed["present"]) if len(reviewed) else "no reviews"
+    row = {
+        "species": code, "reviewed": len(reviewed), "present": int(reviewed["present"].sum()),
+        "unstratified": int((~reviewed["stratified"]).sum()), "tuned_threshold": tuned,
+        "detections_at_tuned": int(at[tuned]["detections"]),
+        "precision_at_tuned": at[tuned]["precision"],
+        "precision_at_tuned_low": at[tuned]["precision_low"],
+        "precision_at_tuned_high": at[tuned]["precision_high"],
+        "threshold_for_target": chosen, "threshold": used,
+        "rule": "validated" if kept is None else f"tuned: {kept}",
+        "detections": int(at[used]["detections"]), "precision": at[used]["precision"],
+        "true_detections": at[used]["true_detections"],
+        "true_detections_low": at[used]["true_detections_low"],
+        "true_detections_high": at[used]["true_detections_high"],
+        "interval_note": no_interval,
+        "logistic_intercept": getattr(fit, "intercept", np.nan),
+        "logistic_slope": getattr(fit, "slope", np.nan),
+        "logistic_score_for_target": (fit.score_for(settings.target_precision)
+                                      if isinstance(fit, LogisticFit) else None),
+        "logistic_note": fit if isinstance(fit, str) else None,
+    }  # fmt: skip
+    return SpeciesValidation(row, curve.assign(species=code), reviewed, fit)
+
+
+def recut_detections(
+    scores: pd.DataFrame, records: list[dict], thresholds: dict[str, float], rules: dict[str, str]
+) -> pd.DataFrame:
+    """The detections table again (`detections_table`'s columns) at `thresholds`, with each
+    species' threshold and the rule that set it."""
+    from anuraflow.detect.detections import SELECTION_COLUMNS, detections_table, merge_runs
+
+    codes = records[0]["codes"]
+    cut = np.array([thresholds[c] for c in codes])
+    by_recording = dict(tuple(scores.groupby("recording_id", sort=False)))
+    empty = pd.DataFrame(columns=SELECTION_COLUMNS)
+    selections = [
+        merge_runs(by_recording[r["recording_id"]], codes, cut)
+        if r["recording_id"] in by_recording else empty
+        for r in records
+    ]  # fmt: skip
+    table = detections_table(records, selections)
+    return table.assign(threshold=table["species"].map(thresholds),
+                        rule=table["species"].map(rules))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ValidateInputs:
+    """What validate_precision reads: predict's scores and records, the draw, the decisions."""
+
+    scores: list[str]
+    records: list[str]
+    sample: str
+    decisions: str | None  # validate/decisions.parquet; None without a review folder
+
+
+def validate_precision(
+    inputs: ValidateInputs, design, settings: ValidateSettings, outputs: dict[str, str]
+) -> pd.DataFrame:
+    """Rule validate_precision: every species' estimates (`validate_species`) as precision.csv
+    and curves.csv, the figure, the detections and activity tables cut again at the published
+    thresholds, and the page that shows them (`outputs` names each file)."""
+    from anuraflow.core.fileio import write_text
+    from anuraflow.data.review_labels import COLUMNS
+    from anuraflow.detect.detections import activity_table
+    from anuraflow.detect.summary import read_shard_records
+    from anuraflow.detect.validation_sample import read_archive_scores, species_edges
+    from anuraflow.report.validation_page import write_validation_report
+
+    records = read_shard_records(inputs.records)
+    codes, tuned = records[0]["codes"], records[0]["thresholds"]
+    scores = read_archive_scores(inputs.scores)
+    sample = pd.read_parquet(inputs.sample)
+    decisions = (pd.read_parquet(inputs.decisions) if inputs.decisions
+                 else pd.DataFrame(columns=COLUMNS))  # fmt: skip
+    results = []
+    for code in codes:
+        values = scores[code].to_numpy(dtype=float)
+        reviewed = reviewed_windows(code, decisions, sample, scores)
+        results.append(validate_species(code, reviewed, values, species_edges(values, design),
+                                        float(tuned[code]), settings))  # fmt: skip
+        print(f"{code}: {results[-1].row['reviewed']} reviews, {results[-1].row['rule']}",
+              flush=True)  # fmt: skip
+    table = pd.DataFrame([r.row for r in results])
+    write_text(table.to_csv(index=False, float_format="%.6g"), outputs["precision"])
+    curves = pd.concat([r.curve for r in results], ignore_index=True)
+    write_text(curves.to_csv(index=False, float_format="%.6g"), outputs["curves"])
+    used = dict(zip(table["species"], table["threshold"], strict=True))
+    detections = recut_detections(scores, records, used,
+                                  dict(zip(table["species"], table["rule"], strict=True)))  # fmt: skip
+    write_text(detections.to_csv(index=False), outputs["detections"])
+    activity = activity_table(detections, records, codes)
+    write_text(activity.to_csv(index=False), outputs["activity"])
+    write_validation_report(results, records, settings, outputs)
+    return table

@@ -1,0 +1,97 @@
+"""The page `validate` publishes: per species the reviewed n, the precision at the tuned
+threshold, the threshold for the target, the true detections with their interval, and one
+figure of every species' curves (rule validate_precision)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from anuraflow.core.fileio import write_text
+from anuraflow.report.figures import _save_figure, _species_grid, plt
+
+
+def plot_species_validation(ax, result, target: float) -> None:
+    """One species: the estimated precision of detections above each threshold (with its
+    interval), P(present | score) from the logistic fit, the decisions at 0 and 1 (hollow:
+    outside the stratified draw), the tuned (dashed) and published (solid) thresholds."""
+    row, curve, reviewed = result.row, result.curve, result.reviewed
+    ax.step(curve["threshold"], curve["precision"], where="post", color="#1f77b4",
+            label="precision above t")  # fmt: skip
+    ax.fill_between(curve["threshold"], curve["precision_low"], curve["precision_high"],
+                    step="post", color="#1f77b4", alpha=0.2, linewidth=0)  # fmt: skip
+    if not isinstance(result.fit, str):
+        grid = np.linspace(0.005, 0.995, 199)
+        ax.plot(grid, result.fit.probability(grid), color="#d62728", lw=1, label="P(present | score)")
+        ax.fill_between(grid, result.fit.probability(grid, -1.645),
+                        result.fit.probability(grid, 1.645), color="#d62728", alpha=0.12,
+                        linewidth=0)  # fmt: skip
+    jitter = np.random.default_rng(0).uniform(-0.03, 0.03, len(reviewed))
+    y = reviewed["present"].to_numpy() + jitter
+    strat = reviewed["stratified"].to_numpy()
+    ax.scatter(reviewed["score"][strat], y[strat], s=8, color="#333", alpha=0.6)
+    ax.scatter(reviewed["score"][~strat], y[~strat], s=10, facecolors="none", edgecolors="#333")
+    ax.axhline(target, color="#888", lw=0.8, ls=":")
+    ax.axvline(row["tuned_threshold"], color="#555", lw=1, ls="--")
+    if row["rule"] == "validated":
+        ax.axvline(row["threshold"], color="#2a7d2a", lw=1.5)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.08, 1.08)
+    ax.set_title(f"{row['species']} ({row['reviewed']} reviewed)", fontsize=9)
+    ax.grid(alpha=0.3)
+
+
+def plot_validation(results: list, target: float, path: str | Path) -> None:
+    """Every species' panel (`plot_species_validation`), score on x, precision on y."""
+    fig, axes = _species_grid(len(results), width=3.0, height=2.4)
+    for ax, result in zip(axes.flat, results, strict=False):
+        plot_species_validation(ax, result, target)
+    for ax in axes[-1]:
+        ax.set_xlabel("score threshold")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("precision")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
+    _save_figure(fig, path)
+
+
+def table_rows(results: list) -> list[dict]:
+    """The published table's rows, numbers formatted, missing ones as an en dash."""
+
+    def fmt(value, spec="{:.2f}"):
+        return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else (
+            spec.format(value))
+
+    rows = []
+    for r in (result.row for result in results):
+        rows.append({
+            "species": r["species"], "reviewed": r["reviewed"], "present": r["present"],
+            "unstratified": r["unstratified"], "tuned": fmt(r["tuned_threshold"]),
+            "precision_at_tuned": fmt(r["precision_at_tuned"]),
+            "interval_at_tuned": f"{fmt(r['precision_at_tuned_low'])}–"
+                                 f"{fmt(r['precision_at_tuned_high'])}",
+            "for_target": fmt(r["threshold_for_target"]), "threshold": fmt(r["threshold"]),
+            "rule": r["rule"], "detections": r["detections"],
+            "true_detections": fmt(r["true_detections"], "{:.0f}"),
+            "true_interval": f"{fmt(r['true_detections_low'], '{:.0f}')}–"
+                             f"{fmt(r['true_detections_high'], '{:.0f}')}",
+            "notes": "; ".join(n for n in (r["interval_note"], r["logistic_note"]) if n),
+        })  # fmt: skip
+    return rows
+
+
+def write_validation_report(results: list, records: list[dict], settings, outputs: dict) -> None:
+    """The figure (`outputs["figure"]`) and the page (`outputs["page"]`) of the estimates."""
+    from anuraflow.report.page import render_report
+
+    plot_validation(results, settings.target_precision, outputs["figure"])
+    context = {
+        "title": "How precise are the detections?",
+        "settings": settings,
+        "n_recordings": len(records),
+        "rows": table_rows(results),
+        "figure": Path(outputs["figure"]).name,
+        "files": {k: Path(v).name for k, v in outputs.items()},
+    }
+    write_text(render_report(context, "validation.html.j2"), outputs["page"])

@@ -1,0 +1,46 @@
+# The `validate` section, checked when the DAG is built, and the review folder's labels files
+# sorted by use: those deciding on predict.audio_dir's recordings feed the archive's decisions
+# (validate), the others the dataset's (anuraflow/data/review_labels.py). Rules in validate.smk.
+
+
+def review_files_by_use():
+    """(labels files the dataset's merge reads, those the archive's reads, the archive's
+    recordings whose rows the dataset's merge sets aside)."""
+    if REVIEW_FILES is None:
+        return None, [], []
+    if not PREDICT:
+        return REVIEW_FILES, [], []
+    return label_files_by_use(REVIEW_FILES, set(RECORDINGS), set(PREDICT_SOURCES))
+
+
+DATASET_REVIEW_FILES, ARCHIVE_REVIEW_FILES, ARCHIVE_ROWS_ASIDE = review_files_by_use()
+
+
+def validate_setup():
+    """The `validate` section's output folder; None without the section."""
+    if config.get("validate") is None:
+        return None
+    if not PREDICT:
+        raise WorkflowError(
+            "validate: needs a 'predict' section (the archive whose detections it validates)"
+        )
+    if REVIEW_FILES is None:
+        logger.info(
+            "note: validate: the config sets no review_labels folder, so the decisions "
+            "downloaded from the validation page cannot be read back (set review_labels)"
+        )
+    return f"{PREDICT_DIR}/validate"
+
+
+VALIDATE_DIR = validate_setup()
+
+
+def validate_targets(wildcards):
+    """Everything `validate` makes; an error when the config has no `validate` section."""
+    if not VALIDATE_DIR:
+        raise WorkflowError(
+            "the target 'validate' needs a 'validate' section and a 'predict' section in the "
+            "config (see docs/detection.md)"
+        )
+    names = ["review.html", "validation.html", "precision.csv", "detections.csv"]
+    return [f"{VALIDATE_DIR}/{name}" for name in names]
