@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 from sklearn.metrics import precision_score, recall_score
-from workflow_helpers import parse_planned_jobs, snakemake
+from workflow_helpers import parse_planned_jobs, planned_jobs, snakemake
 
 from anuraflow.data.raven import parse_raven_table
+from anuraflow.data.review_labels import labels_file_text
 from anuraflow.data.windows import window_labels
 from anuraflow.simulate.writer import write_new_recordings
 
@@ -210,6 +211,93 @@ def test_the_review_page_shows_each_species_best_windows(new_season):
     assert page.count('class="hit"') == 5 * len(CODES)
     assert len(list((out / "review_clips").glob("*.wav"))) == 5 * len(CODES)
     assert "labels-predict-det_cnn.tsv" in page
+
+
+def truth_of_windows(rows: pd.DataFrame, truth: dict) -> np.ndarray:
+    """[n, species] 0/1: whether each (recording_id, start_s) window holds a true call (the
+    workflow's overlap rule), what a reviewer who hears perfectly decides."""
+    out = np.zeros((len(rows), len(CODES)), dtype=int)
+    for rec, idx in rows.groupby("recording_id").groups.items():
+        calls = pd.DataFrame([(s, e, lab.split("_")[0]) for s, e, lab in truth[rec]],
+                             columns=["start_s", "end_s", "species"])  # fmt: skip
+        pos = rows.index.get_indexer(idx)
+        out[pos] = window_labels(rows.loc[idx, "start_s"].to_numpy(), 3.0, calls, CODES)
+    return out
+
+
+def weighted_precision(sample, decided, scores, code, t):
+    """Independent of the workflow's estimator: per bin, the reviewed windows scored >= t
+    weighted by the bin's archive windows over its reviewed ones (N_b / n_b)."""
+    edges = np.r_[0, np.quantile(scores[code], [0.5, 0.75, 0.875]), 1.000001]
+    mine = decided[decided.species == code]
+    b_rev = np.digitize(mine["score"], edges[1:-1])
+    n_archive = np.bincount(np.digitize(scores[code], edges[1:-1]), minlength=4)
+    n_reviewed = np.bincount(b_rev, minlength=4)
+    w = n_archive[b_rev] / n_reviewed[b_rev]
+    above = mine["score"].to_numpy() >= t
+    return (w * mine["present"].to_numpy())[above].sum() / w[above].sum()
+
+
+@pytest.mark.workflow
+def test_validate_estimates_precision_from_a_reviewed_sample(new_season, trained):
+    """`validate`: a stratified sample per species on a page without scores; a reviewer who
+    answers from the truth decides half of it; the precision at the tuned threshold equals an
+    independent bin-weighted computation, the detections are cut again at the published
+    thresholds, decided windows leave the page, and no training job reruns."""
+    out, truth = new_season
+    design = {"bins": 4, "per_bin": 8, "min_reviews": 12, "n_boot": 200}
+    write_config(trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0},
+                 validate=design, review_labels="review")  # fmt: skip
+    snakemake(trained, "validate")
+    val = out / "validate"
+    sample = pd.read_parquet(val / "sample.parquet")
+    assert sorted(sample.species.unique()) == sorted(CODES)
+    assert (sample.groupby("species").size() <= 4 * 8).all()
+    page = (val / "review.html").read_text()
+    assert page.count('class="hit"') == len(sample) and "score 0." not in page
+    first = pd.read_csv(val / "precision.csv")
+    assert first["rule"].str.startswith("tuned: 0 reviews").all()
+    snakemake(trained, "results/review_labels.parquet")  # the dataset's decisions: none yet
+
+    # the reviewer decides every other window of the sample, from the truth
+    half = sample.iloc[::2].reset_index(drop=True)
+    present = truth_of_windows(half[["recording_id", "start_s"]], truth)
+    column = half["species"].map({c: j for j, c in enumerate(CODES)}).to_numpy()
+    said = present[np.arange(len(half)), column]
+    (trained / "review").mkdir()
+    labels = half.assign(recording=half.recording_id, decision=np.where(said, "present", "absent"))
+    (trained / "review" / "labels-validate-det_cnn.tsv").write_text(labels_file_text(
+        labels[["recording", "start_s", "end_s", "species", "decision"]], "sim", "2026-12-06T00:00:00Z"))  # fmt: skip
+    planned = {rule for rule, _ in planned_jobs(trained, "validate")}
+    assert planned == {"merge_archive_labels", "validate_review", "validate_precision", "validate"}
+    # the dataset's decisions, and so the training chain, are untouched by the archive's file
+    assert planned_jobs(trained, "results/review_labels.parquet") == []
+    snakemake(trained, "validate")
+    page = (val / "review.html").read_text()
+    assert page.count('class="hit"') == len(sample) - len(half)
+    table = pd.read_csv(val / "precision.csv").set_index("species")
+    scores = pd.read_parquet(out / "scores")
+    record = records_of(out)[next(iter(truth))]
+    decided = half.assign(present=said)
+    for code in CODES:
+        row = table.loc[code]
+        assert row["reviewed"] == (half.species == code).sum() and row["unstratified"] == 0
+        t = record["thresholds"][code]
+        assert row["tuned_threshold"] == pytest.approx(t, abs=1e-6)
+        expected = weighted_precision(sample, decided, scores, code, t)
+        assert row["precision_at_tuned"] == pytest.approx(expected, abs=1e-5)
+        assert row["precision_at_tuned_low"] <= expected + 1e-9 <= row["precision_at_tuned_high"] + 2e-9
+        assert row["detections_at_tuned"] == (scores[code] >= t).sum()
+        used = row["threshold"]
+        if row["rule"] == "validated":
+            assert row["precision"] >= 0.9
+    recut = pd.read_csv(val / "detections.csv")
+    for code in CODES:
+        mine = recut[recut.species == code]
+        assert (mine["rule"] == table.loc[code, "rule"]).all()
+        assert (mine["max_score"] >= table.loc[code, "threshold"] - 1e-6).all()
+    assert (val / "precision.png").stat().st_size > 10000
+    assert "How precise are the detections?" in (val / "validation.html").read_text()
 
 
 @pytest.mark.workflow

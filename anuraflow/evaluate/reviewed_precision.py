@@ -272,6 +272,12 @@ def fit_logistic(scores: np.ndarray, present: np.ndarray, max_iter: int = 50) ->
         return "every reviewed window has the same score"
     separated = "separated: every window reviewed as present scores above every absent one"
     beta = np.zeros(2)
+    with np.errstate(over="ignore"):  # a separated sample drives the linear predictor to inf
+        return _newton(x, y, beta, max_iter, separated)
+
+
+def _newton(x, y, beta, max_iter: int, separated: str) -> LogisticFit | str:
+    """Newton's method from `beta` (fit_logistic's loop)."""
     for _ in range(max_iter):
         p = 1 / (1 + np.exp(-(x @ beta)))
         info = x.T @ (x * (p * (1 - p))[:, None])
