@@ -1,0 +1,237 @@
+"""`validate` (issue 42) without Snakemake: labels files sorted between the dataset's and the
+archive's merges, the stratified draw per species, the page's undecided windows, the archive's
+decisions checked, every species' estimates worked by hand, the detections cut again, and the
+degenerate cases (one species, no reviews, no positive, one score, too few reviews)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anuraflow.data.label_rows import AnnotationError
+from anuraflow.data.review_labels import label_files_by_use, labels_file_text, read_review_labels
+from anuraflow.detect.detections import merge_runs
+from anuraflow.detect.validation import (
+    ValidateSettings,
+    recut_detections,
+    reviewed_windows,
+    validate_species,
+)
+from anuraflow.detect.validation_sample import (
+    SampleDesign,
+    draw_validation_sample,
+    merge_archive_labels,
+    pending_windows,
+    species_edges,
+)
+
+TIME = "2026-12-06T10:00:00Z"
+
+
+def labels(path, rows, reviewer="ana", time=TIME):
+    """A labels file as the page downloads it: rows of (recording, start, species, decision)."""
+    table = pd.DataFrame(rows, columns=["recording", "start_s", "species", "decision"])
+    table["end_s"] = table["start_s"] + 3
+    path.write_text(labels_file_text(table[["recording", "start_s", "end_s", "species", "decision"]],
+                                     reviewer, time))  # fmt: skip
+    return str(path)
+
+
+def test_labels_files_go_to_the_merges_that_read_them(tmp_path):
+    dataset, archive = {"d1", "both"}, {"a1", "both"}
+    only_archive = labels(tmp_path / "a.tsv", [("a1", 0, "AAA", "present")])
+    only_dataset = labels(tmp_path / "d.tsv", [("d1", 0, "AAA", "absent")])
+    mixed = labels(tmp_path / "m.tsv", [("d1", 1, "AAA", "present"), ("a1", 2, "AAA", "absent")])
+    shared = labels(tmp_path / "s.tsv", [("both", 0, "AAA", "present")])
+    broken = tmp_path / "b.tsv"
+    broken.write_text("recording\tstart\n")
+    files = [only_archive, only_dataset, mixed, shared, str(broken)]
+    to_dataset, to_archive, aside = label_files_by_use(files, dataset, archive)
+    assert to_archive == [only_archive, mixed, shared]
+    # the unreadable file goes where its error is reported as before: the dataset's merge
+    assert to_dataset == [only_dataset, mixed, shared, str(broken)]
+    assert aside == ["a1"]
+    # the dataset's merge leaves the mixed file's archive rows out, and counts them
+    decisions, record = read_review_labels([mixed], {"d1": 10.0}, ["AAA"], 3.0, 1.0,
+                                           frozenset(aside))  # fmt: skip
+    assert decisions["recording"].tolist() == ["d1"] and record["n_archive_rows"] == 1
+    with pytest.raises(AnnotationError, match=r"m.tsv:4: recording 'a1' is not a recording"):
+        read_review_labels([mixed], {"d1": 10.0}, ["AAA"], 3.0, 1.0)
+
+
+def archive_scores(n_recordings=6, n_windows=10, seed=0, codes=("AAA", "BBB")) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for r in range(n_recordings):
+        t = pd.DataFrame({"recording_id": f"r{r}", "start_s": np.arange(n_windows, dtype=float)})
+        t["end_s"] = t["start_s"] + 3
+        for code in codes:
+            t[code] = rng.uniform(size=n_windows)
+        frames.append(t)
+    scores = pd.concat(frames, ignore_index=True)
+    scores["window_id"] = [f"{r}_{s:g}_{s + 3:g}" for r, s in zip(scores.recording_id, scores.start_s)]
+    return scores
+
+
+def test_the_draw_is_per_species_per_bin_and_independent_of_row_order():
+    scores = archive_scores()
+    design = SampleDesign(bins=3, per_bin=4, spacing="top", seed=1)
+    sample, strata = draw_validation_sample(scores, ["AAA", "BBB"], design)
+    for code in ("AAA", "BBB"):
+        mine = strata[strata.species == code]
+        assert mine["windows"].sum() == len(scores)
+        # top spacing: quantiles 0, 1/2, 3/4, 1 of 60 windows: 30, 15, 15
+        assert mine["windows"].tolist() == [30, 15, 15]
+        assert mine["drawn"].tolist() == [4, 4, 4]
+        drawn = sample[sample.species == code]
+        edges = np.r_[mine["low"].iloc[0], mine["high"].to_numpy()]
+        assert ((drawn["score"] >= edges[drawn["bin"]]) & (drawn["score"] <= edges[drawn["bin"] + 1])).all()
+        assert (drawn["score"].to_numpy() == scores.set_index("window_id").loc[drawn["window_id"], code]).all()
+    again, _ = draw_validation_sample(scores.sample(frac=1, random_state=3), ["AAA", "BBB"], design)
+    pd.testing.assert_frame_equal(sample, again)
+    # each species its own stream of the seed: not the same positions in both species' bins
+    a, b = (sample[sample.species == c]["window_id"].tolist() for c in ("AAA", "BBB"))
+    assert a != b
+
+
+def test_one_score_everywhere_is_one_bin_drawn_whole():
+    scores = archive_scores(n_recordings=1, n_windows=5, codes=("AAA",))
+    scores["AAA"] = 0.25
+    assert species_edges(scores["AAA"].to_numpy(), SampleDesign(bins=4)).tolist() == [0.25, 0.25]
+    sample, strata = draw_validation_sample(scores, ["AAA"], SampleDesign(bins=4, per_bin=10))
+    assert len(sample) == 5 and strata[["windows", "drawn"]].values.tolist() == [[5, 5]]
+
+
+def test_the_page_leaves_out_decided_windows_unsure_included():
+    sample = pd.DataFrame({"species": ["AAA"] * 3 + ["BBB"] * 2, "recording_id": "r0",
+                           "start_s": [0.0, 1.0, 2.0, 0.0, 1.0]})  # fmt: skip
+    decisions = pd.DataFrame({"recording": ["r0", "r0", "r0"], "start_s": [0.0, 2.0, 1.0],
+                              "species": ["AAA", "AAA", "AAA"],
+                              "decision": ["present", "unsure", "absent"]})  # fmt: skip
+    left = pending_windows(sample, decisions, seed=0)
+    # r0 at 1 s was decided for AAA only: still asked for BBB
+    assert left[["species", "start_s"]].values.tolist() in (
+        [["BBB", 0.0], ["BBB", 1.0]],
+        [["BBB", 1.0], ["BBB", 0.0]],
+    )
+    assert len(pending_windows(sample, decisions.iloc[:0], seed=0)) == 5
+    assert list(pending_windows(sample, decisions.iloc[:0], 0)["species"]) == ["AAA"] * 3 + ["BBB"] * 2
+
+
+def write_archive(tmp_path, scores, skipped=()):
+    """A predict output: one shard's scores and records, as predict_shard writes them."""
+    scores.drop(columns="window_id").to_parquet(tmp_path / "scores.parquet")
+    codes = [c for c in scores.columns if c not in ("recording_id", "start_s", "end_s", "window_id")]
+    records = [{"recording_id": r, "file": f"{r}.wav", "site": "S", "start_datetime": None,
+                "codes": codes, "names": codes, "thresholds": dict.fromkeys(codes, 0.5),
+                "status": "ok", "problem": None, "n_windows": 10, "selections": [],
+                "notes": []} for r in sorted(scores["recording_id"].unique())]  # fmt: skip
+    records += [{**records[0], "recording_id": r, "status": "skipped", "problem": "empty file"}
+                for r in skipped]  # fmt: skip
+    (tmp_path / "records.json").write_text(json.dumps(records))
+    return [tmp_path / "scores.parquet"], [tmp_path / "records.json"]
+
+
+def test_the_archive_decisions_are_checked_naming_file_and_line(tmp_path):
+    scores = archive_scores(n_recordings=2)
+    score_paths, record_paths = write_archive(tmp_path, scores, skipped=["bad"])
+    out = (tmp_path / "d.parquet", tmp_path / "d.json")
+    good = labels(tmp_path / "good.tsv", [("r0", 2, "AAA", "present"), ("r1", 4, "BBB", "absent"),
+                                          ("elsewhere", 0, "AAA", "present")])  # fmt: skip
+    decisions = merge_archive_labels([good], score_paths, record_paths, *out)
+    # the dataset's recording in the file is the dataset merge's
+    assert decisions[["recording", "start_s", "decision"]].values.tolist() == [
+        ["r0", 2.0, "present"], ["r1", 4.0, "absent"]]  # fmt: skip
+    assert json.loads(out[1].read_text())["n_decisions"]["present"] == 1
+    cases = {
+        "unknown species 'CCC'": [("r0", 2, "CCC", "present")],
+        "bad could not be scored \\(empty file\\)": [("bad", 0, "AAA", "present")],
+        "2.5-5.5 s of r0 is not a window predict scored": [("r0", 2.5, "AAA", "present")],
+    }
+    for message, rows in cases.items():
+        path = labels(tmp_path / "x.tsv", rows)
+        with pytest.raises(AnnotationError, match=f"x.tsv:3: {message}"):
+            merge_archive_labels([path], score_paths, record_paths, *out)
+    other = labels(tmp_path / "y.tsv", [("r0", 2, "AAA", "absent")], reviewer="bea")
+    with pytest.raises(AnnotationError, match="Reviewers disagree"):
+        merge_archive_labels([good, other], score_paths, record_paths, *out)
+
+
+def hand_case():
+    """An archive of one species, 8 windows in 2 recordings; bins [0, 0.5) (4 windows) and
+    [0.5, 0.9] (4): 2 reviewed in the low bin (weight 2 each), 2 in the high (weight 2),
+    one more decided outside the draw."""
+    scores = pd.DataFrame({"recording_id": ["a"] * 4 + ["b"] * 4,
+                           "start_s": [0.0, 1.0, 2.0, 3.0] * 2,
+                           "AAA": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9]})  # fmt: skip
+    sample = pd.DataFrame({"species": "AAA", "recording_id": ["a", "a", "b", "b"],
+                           "start_s": [0.0, 2.0, 0.0, 3.0]})  # fmt: skip
+    decisions = pd.DataFrame({"recording": ["a", "a", "b", "b", "b"],
+                              "start_s": [0.0, 2.0, 0.0, 3.0, 2.0], "species": "AAA",
+                              "decision": ["absent", "present", "present", "present", "absent"]})  # fmt: skip
+    return scores, sample, decisions
+
+
+def test_one_species_estimates_by_hand():
+    scores, sample, decisions = hand_case()
+    reviewed = reviewed_windows("AAA", decisions, sample, scores)
+    assert reviewed["score"].tolist() == [0.1, 0.3, 0.5, 0.9, 0.8]
+    assert reviewed["stratified"].tolist() == [True, True, True, True, False]
+    edges = np.array([0.1, 0.5, 0.9])
+    settings = ValidateSettings(target_precision=0.9, min_reviews=5, n_boot=200)
+    result = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), edges, 0.3, settings)
+    row = result.row
+    # at 0.3: low bin {0.3 present} weight 4/2 = 2; high bin {0.5 P, 0.9 P, 0.8 A} weight 4/3
+    expected = (2 * 1 + 4 / 3 * 2) / (2 + 4 / 3 * 3)
+    assert row["precision_at_tuned"] == pytest.approx(expected)
+    assert row["detections_at_tuned"] == 6 and row["reviewed"] == 5 and row["present"] == 3
+    assert row["unstratified"] == 1
+    # at 0.9 only the present 0.9: precision 1; at 0.8 the absent 0.8 joins: 0.5, so 0.9 is
+    # the lowest threshold with every higher one at or above 0.9
+    assert row["threshold_for_target"] == pytest.approx(0.9)
+    assert row["rule"] == "validated" and row["threshold"] == pytest.approx(0.9)
+    assert row["detections"] == 1 and row["true_detections"] == pytest.approx(1.0)
+    assert row["logistic_note"] is None and np.isfinite(row["logistic_slope"])
+    fewer = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), edges, 0.3,
+                             ValidateSettings(min_reviews=6, n_boot=200)).row  # fmt: skip
+    assert fewer["rule"] == "tuned: 5 reviews, fewer than validate.min_reviews (6)"
+    assert fewer["threshold"] == 0.3 and fewer["detections"] == 6
+    assert fewer["precision"] == pytest.approx(expected)
+    strict = validate_species("AAA", reviewed.assign(present=[0, 1, 1, 0, 1]),
+                              scores["AAA"].to_numpy(), edges, 0.3, settings).row  # fmt: skip
+    assert strict["rule"] == "tuned: no threshold reaches precision 0.9"
+
+
+def test_no_reviews_and_no_positive_say_why():
+    scores, sample, decisions = hand_case()
+    values, edges = scores["AAA"].to_numpy(), np.array([0.1, 0.5, 0.9])
+    settings = ValidateSettings(min_reviews=1, n_boot=100)
+    nothing = reviewed_windows("AAA", decisions.iloc[:0], sample, scores)
+    row = validate_species("AAA", nothing, values, edges, 0.3, settings).row
+    assert row["rule"] == "tuned: 0 reviews, fewer than validate.min_reviews (1)"
+    assert np.isnan(row["precision_at_tuned"]) and row["interval_note"] == "no reviews"
+    assert row["logistic_note"] == "no reviews" and row["detections"] == 6
+    absent = reviewed_windows("AAA", decisions.assign(decision="absent"), sample, scores)
+    row = validate_species("AAA", absent, values, edges, 0.3, settings).row
+    assert row["precision_at_tuned"] == 0 and row["logistic_note"] == "no window reviewed as present"
+    assert row["rule"] == "tuned: no threshold reaches precision 0.9"
+    assert row["true_detections"] == 0
+
+
+def test_detections_are_cut_again_at_the_thresholds_used():
+    scores = archive_scores(n_recordings=3)
+    records = [{"recording_id": r, "file": f"{r}.wav", "site": "S", "start_datetime": None,
+                "codes": ["AAA", "BBB"]} for r in ("r0", "r1", "r2", "skipped")]  # fmt: skip
+    thresholds = {"AAA": 0.7, "BBB": 0.4}
+    rules = {"AAA": "validated", "BBB": "tuned: 3 reviews, fewer than validate.min_reviews (50)"}
+    table = recut_detections(scores.drop(columns="window_id"), records, thresholds, rules)
+    for r in ("r0", "r1", "r2"):
+        own = scores[scores.recording_id == r]
+        expected = merge_runs(own, ["AAA", "BBB"], np.array([0.7, 0.4]))
+        got = table[table.recording_id == r]
+        assert got[["species", "begin_s", "end_s", "n_windows"]].values.tolist() == (
+            expected[["species", "begin_s", "end_s", "n_windows"]].values.tolist())
+    assert (table["rule"] == table["species"].map(rules)).all()
+    assert (table["threshold"] == table["species"].map(thresholds)).all()
+    assert "skipped" not in set(table["recording_id"])
