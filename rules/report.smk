@@ -47,7 +47,7 @@ rule build_report:
         splits=f"{RESULTS}/splits.parquet",
         split_balance=f"{RESULTS}/split_balance.tsv",
         manifest=f"{RESULTS}/recordings.parquet",
-        review_labels=[] if REVIEW_FILES is None else f"{RESULTS}/review_labels.json",
+        review_labels=lambda w: dataset_review_file("review_labels.json"),
         # the review gallery cuts its clips from the standardised recordings
         audio=expand(f"{RESULTS}/audio/{{recording}}.wav", recording=RECORDINGS),
     output:

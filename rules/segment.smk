@@ -54,7 +54,8 @@ else:
         input:
             manifest=f"{RESULTS}/recordings.parquet",
             annotations=f"{RESULTS}/annotations.parquet",
-            review=[] if REVIEW_FILES is None else f"{RESULTS}/review_labels.parquet",
+            # rules/validate_setup.smk
+            review=lambda w: dataset_review_file("review_labels.parquet"),
         output:
             f"{RESULTS}/windows.parquet",
         params:

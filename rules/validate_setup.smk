@@ -16,6 +16,18 @@ def review_files_by_use():
 DATASET_REVIEW_FILES, ARCHIVE_REVIEW_FILES, ARCHIVE_ROWS_ASIDE = review_files_by_use()
 
 
+def dataset_review_file(name):
+    """results/<name> (review_labels.parquet or .json) as an input of the windows and the
+    report where they take review decisions: labels files deciding on the dataset's
+    recordings, or recordings without a label file (which keep only their reviewed windows,
+    none before the first decision). Otherwise no input: a review folder holding only the
+    archive's decisions leaves the training chain as it is."""
+    if REVIEW_FILES is None:
+        return []
+    unlabelled = any(SOURCES[r].annotation is None for r in RECORDINGS)
+    return f"{RESULTS}/{name}" if DATASET_REVIEW_FILES or unlabelled else []
+
+
 def validate_setup():
     """The `validate` section's output folder; None without the section."""
     if config.get("validate") is None:

@@ -235,3 +235,36 @@ def test_detections_are_cut_again_at_the_thresholds_used():
     assert (table["rule"] == table["species"].map(rules)).all()
     assert (table["threshold"] == table["species"].map(thresholds)).all()
     assert "skipped" not in set(table["recording_id"])
+
+
+def test_the_simulated_reviewer_answers_from_the_truth(tmp_path):
+    """new_season's `write` puts the calls under truth/ (not beside the audio, where predict
+    would not read them anyway), and `review` decides present exactly where a true call of the
+    species overlaps the window."""
+    from anuraflow.data.review_labels import read_review_file
+    from anuraflow.simulate.new_season import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text("synthetic: {seed: 7}\nspecies: [{code: BOAFAB}, {code: PHYCUV}]\n")
+    main(["write", str(tmp_path / "season"), "--config", str(config), "--recordings", "3",
+          "--duration-s", "12"])  # fmt: skip
+    audio = sorted(p for p in (tmp_path / "season").iterdir() if p.is_file())
+    assert len(audio) == 3 and len(list((tmp_path / "season" / "truth").glob("*.txt"))) == 3
+    sample = pd.DataFrame([(p.stem, float(s), c) for p in audio for s in range(10)
+                           for c in ("BOAFAB", "PHYCUV")],
+                          columns=["recording_id", "start_s", "species"])  # fmt: skip
+    sample["end_s"] = sample["start_s"] + 3
+    sample.to_parquet(tmp_path / "sample.parquet")
+    out = tmp_path / "labels.tsv"
+    main(["review", str(tmp_path / "sample.parquet"), str(tmp_path / "season" / "truth"), str(out)])
+    got = read_review_file(out)
+    assert len(got) == len(sample)
+    expected = []
+    for row in sample.itertuples():
+        lines = (tmp_path / "season" / "truth" / f"{row.recording_id}.txt").read_text().split("\n")
+        calls = [line.split("\t") for line in lines if line]
+        expected.append(any(
+            lab.startswith(row.species) and min(float(e), row.end_s) - max(float(s), row.start_s) > 0
+            for s, e, lab in calls))  # fmt: skip
+    assert (got["decision"] == "present").tolist() == expected
+    assert 0 < sum(expected) < len(expected)
