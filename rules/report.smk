@@ -48,6 +48,12 @@ rule build_report:
         split_balance=f"{RESULTS}/split_balance.tsv",
         manifest=f"{RESULTS}/recordings.parquet",
         review_labels=lambda w: dataset_review_file("review_labels.json"),
+        # validate's table and curves, with a `validate` section (rules/validate.smk)
+        validation=lambda w: (
+            [f"{VALIDATE_DIR}/precision.csv", f"{VALIDATE_DIR}/precision.png"]
+            if VALIDATE_DIR
+            else []
+        ),
         # the review gallery cuts its clips from the standardised recordings
         audio=expand(f"{RESULTS}/audio/{{recording}}.wav", recording=RECORDINGS),
     output:

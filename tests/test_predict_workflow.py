@@ -269,9 +269,10 @@ def test_validate_estimates_precision_from_a_reviewed_sample(new_season, trained
         labels[["recording", "start_s", "end_s", "species", "decision"]], "sim", "2026-12-06T00:00:00Z"))  # fmt: skip
     planned = {rule for rule, _ in planned_jobs(trained, "validate")}
     assert planned == {"merge_archive_labels", "validate_review", "validate_precision", "validate"}
-    # the training chain is untouched by the archive's file (the report alone would rerun:
-    # the config it prints changed)
-    assert planned_jobs(trained, "--rerun-triggers", "mtime", "input") == []
+    # the training chain is untouched by the archive's file: only the report reruns, as it
+    # shows validate's table
+    rerun = {rule for rule, _ in planned_jobs(trained, "--rerun-triggers", "mtime", "input")}
+    assert rerun == {"merge_archive_labels", "validate_precision", "build_report", "all"}
     snakemake(trained, "validate")
     page = (val / "review.html").read_text()
     assert page.count('class="hit"') == len(sample) - len(half)
@@ -298,6 +299,15 @@ def test_validate_estimates_precision_from_a_reviewed_sample(new_season, trained
         assert (mine["max_score"] >= table.loc[code, "threshold"] - 1e-6).all()
     assert (val / "precision.png").stat().st_size > 10000
     assert "How precise are the detections?" in (val / "validation.html").read_text()
+    # the report shows the same table, each species' row as the page has it
+    snakemake(trained, "results/report/report.html")
+    report = (trained / "results/report/report.html").read_text()
+    assert '<h2 id="validation">Precision on the archive</h2>' in report
+    assert 'href="#validation"' in report
+    for code in CODES:
+        row = table.loc[code]
+        cells = f"<td>{code}</td><td>{row['reviewed']}</td><td>{row['present']}</td>"
+        assert cells in report
 
 
 @pytest.mark.workflow

@@ -97,6 +97,7 @@ class ReportInputs:
     manifest: str
     split_balance: str
     review_labels: str | None = None  # review_labels.json: the labels files and overrides
+    validation: list[str] | None = None  # validate's precision.csv and precision.png
 
 
 @dataclass
@@ -232,6 +233,24 @@ def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
     }
 
 
+def validation_context(paths: list[str] | None) -> dict:
+    """The section of `validate`'s table and curves (docs/detection.md); none without it."""
+    from anuraflow.report.validation_page import HEADER, table_rows
+
+    if not paths:
+        return {"validation": None, "contents": CONTENTS}
+    table, figure = paths
+    rows = table_rows(pd.read_csv(table).to_dict("records"))
+    at = [anchor for anchor, _ in CONTENTS].index("review") + 1
+    return {
+        "validation": {
+            "table": {"header": HEADER, "rows": [{"cells": cells} for cells in rows]},
+            "image": base64.b64encode(Path(figure).read_bytes()).decode(),
+        },
+        "contents": [*CONTENTS[:at], ("validation", "Precision on the archive"), *CONTENTS[at:]],
+    }
+
+
 def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[str, str]) -> None:
     """Write metrics_table.tsv, per_species_table.tsv, the figures and a self-contained
     report.html."""
@@ -256,7 +275,7 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
     )
     context = {
         "title": settings.title,
-        "contents": CONTENTS,
+        **validation_context(inputs.validation),
         "images": embedded_images(outputs),
         "paper_tables": paper_tables(summary),
         "species_tables": per_species,

@@ -56,29 +56,32 @@ def plot_validation(results: list, target: float, path: str | Path) -> None:
     _save_figure(fig, path)
 
 
-def table_rows(results: list) -> list[dict]:
-    """The published table's rows, numbers formatted, missing ones as an en dash."""
+HEADER = ["species", "reviewed", "present", "outside the draw", "tuned threshold",
+          "precision there", "interval", "threshold for the target", "threshold used", "rule",
+          "detections", "true detections", "interval", "notes"]  # fmt: skip
 
-    def fmt(value, spec="{:.2f}"):
-        return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else (
-            spec.format(value))
 
-    rows = []
-    for r in (result.row for result in results):
-        rows.append({
-            "species": r["species"], "reviewed": r["reviewed"], "present": r["present"],
-            "unstratified": r["unstratified"], "tuned": fmt(r["tuned_threshold"]),
-            "precision_at_tuned": fmt(r["precision_at_tuned"]),
-            "interval_at_tuned": f"{fmt(r['precision_at_tuned_low'])}–"
-                                 f"{fmt(r['precision_at_tuned_high'])}",
-            "for_target": fmt(r["threshold_for_target"]), "threshold": fmt(r["threshold"]),
-            "rule": r["rule"], "detections": r["detections"],
-            "true_detections": fmt(r["true_detections"], "{:.0f}"),
-            "true_interval": f"{fmt(r['true_detections_low'], '{:.0f}')}–"
-                             f"{fmt(r['true_detections_high'], '{:.0f}')}",
-            "notes": "; ".join(n for n in (r["interval_note"], r["logistic_note"]) if n),
-        })  # fmt: skip
-    return rows
+def _fmt(value, spec: str = "{:.2f}") -> str:
+    missing = value is None or (isinstance(value, float) and np.isnan(value))
+    return "–" if missing else spec.format(value)
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    """The published table's cells (HEADER) from precision.csv's rows (or `validate_species`'),
+    numbers formatted, a missing one as an en dash."""
+    out = []
+    for r in rows:
+        notes = [n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str)]
+        out.append([
+            r["species"], r["reviewed"], r["present"], r["unstratified"], _fmt(r["tuned_threshold"]),
+            _fmt(r["precision_at_tuned"]),
+            f"{_fmt(r['precision_at_tuned_low'])}–{_fmt(r['precision_at_tuned_high'])}",
+            _fmt(r["threshold_for_target"]), _fmt(r["threshold"]), r["rule"], r["detections"],
+            _fmt(r["true_detections"], "{:.0f}"),
+            f"{_fmt(r['true_detections_low'], '{:.0f}')}–{_fmt(r['true_detections_high'], '{:.0f}')}",
+            "; ".join(notes),
+        ])  # fmt: skip
+    return out
 
 
 def write_validation_report(results: list, records: list[dict], settings, outputs: dict) -> None:
@@ -90,7 +93,8 @@ def write_validation_report(results: list, records: list[dict], settings, output
         "title": "How precise are the detections?",
         "settings": settings,
         "n_recordings": len(records),
-        "rows": table_rows(results),
+        "header": HEADER,
+        "rows": table_rows([r.row for r in results]),
         "figure": Path(outputs["figure"]).name,
         "files": {k: Path(v).name for k, v in outputs.items()},
     }
