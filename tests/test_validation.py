@@ -268,3 +268,71 @@ def test_the_simulated_reviewer_answers_from_the_truth(tmp_path):
             for s, e, lab in calls))  # fmt: skip
     assert (got["decision"] == "present").tolist() == expected
     assert 0 < sum(expected) < len(expected)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from browser import install_browser
+
+    browser = install_browser()
+    if browser is None:
+        pytest.skip("no Chromium and it could not be installed")
+    return browser
+
+
+def test_the_validation_page_labels_in_chromium_and_its_labels_merge_back(chromium, tmp_path):
+    """The page of `validate` in a real browser: no score on it, each card asking about the
+    species it was drawn for; decisions made with keys and clicks, downloaded, merged as the
+    archive's decisions, and the next page leaves the decided windows out."""
+    import soundfile as sf
+    from browser import DevTools
+
+    from anuraflow.detect.validation_sample import write_validation_page
+
+    scores = archive_scores(n_recordings=2, n_windows=4)
+    score_paths, record_paths = write_archive(tmp_path, scores)
+    for r in ("r0", "r1"):
+        tone = 0.2 * np.sin(2 * np.pi * 800 * np.arange(8000 * 7) / 8000)
+        sf.write(tmp_path / f"{r}.wav", tone, 8000, subtype="PCM_16")
+    records = json.loads(record_paths[0].read_text())
+    record_paths[0].write_text(json.dumps([{**r, "file": str(tmp_path / f"{r['recording_id']}.wav")}
+                                           for r in records]))  # fmt: skip
+    sample, _ = draw_validation_sample(scores, ["AAA", "BBB"], SampleDesign(bins=2, per_bin=1))
+    sample.to_parquet(tmp_path / "sample.parquet")
+    page = tmp_path / "review.html"
+    write_validation_page(tmp_path / "sample.parquet", None, record_paths,
+                          (page, tmp_path / "clips"), "validate-demo")  # fmt: skip
+    text = page.read_text()
+    assert text.count('class="hit"') == 4 and "score 0." not in text
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    tools = DevTools(chromium, downloads, tmp_path / "profile")
+    try:
+        tools.open(page.as_uri())
+        shown = tools.js("[...document.querySelectorAll('.hit')].map(h => "
+                         "[h.dataset.window, h.querySelector('select').value])")  # fmt: skip
+        assert sorted(map(tuple, shown)) == sorted(
+            zip(sample["window_id"], sample["species"], strict=True))
+        tools.press("1")  # the first card: present, for the species it asks about
+        tools.press("j")
+        tools.press("2")  # the second: absent
+        tools.click(".hit:nth-child(3) button[data-decision='unsure']")
+        assert tools.js("document.getElementById('count').textContent") == "3 decisions"
+        tools.click("#reviewer")
+        tools.type("Ana Tester")
+        tools.click("#download")
+        tools.wait_for("Browser.downloadProgress", state="completed")
+    finally:
+        tools.close()
+    labels_path = downloads / "labels-validate-demo.tsv"
+    decisions = merge_archive_labels([labels_path], score_paths, record_paths,
+                                     tmp_path / "d.parquet", tmp_path / "d.json")  # fmt: skip
+    said = {(w, s): d for w, s, d in zip(
+        [f"{r}_{s:g}_{e:g}" for r, s, e in zip(decisions.recording, decisions.start_s, decisions.end_s)],
+        decisions.species, decisions.decision)}  # fmt: skip
+    expected = dict(zip([tuple(x) for x in shown[:3]], ["present", "absent", "unsure"]))
+    assert said == expected
+    write_validation_page(tmp_path / "sample.parquet", tmp_path / "d.parquet", record_paths,
+                          (page, tmp_path / "clips"), "validate-demo")  # fmt: skip
+    left = page.read_text()
+    assert left.count('class="hit"') == 1 and shown[3][0] in left
