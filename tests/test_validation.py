@@ -192,15 +192,38 @@ def test_one_species_estimates_by_hand():
     assert row["threshold_for_target"] == pytest.approx(0.9)
     assert row["rule"] == "validated" and row["threshold"] == pytest.approx(0.9)
     assert row["detections"] == 1 and row["true_detections"] == pytest.approx(1.0)
+    assert row["reviewed_above"] == 1  # the published threshold rests on one review: shown
     assert row["logistic_note"] is None and np.isfinite(row["logistic_slope"])
     fewer = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), edges, 0.3,
                              ValidateSettings(min_reviews=6, n_boot=200)).row  # fmt: skip
     assert fewer["rule"] == "tuned: 5 reviews, fewer than validate.min_reviews (6)"
     assert fewer["threshold"] == 0.3 and fewer["detections"] == 6
-    assert fewer["precision"] == pytest.approx(expected)
+    assert fewer["precision"] == pytest.approx(expected) and fewer["reviewed_above"] == 4
     strict = validate_species("AAA", reviewed.assign(present=[0, 1, 1, 0, 1]),
                               scores["AAA"].to_numpy(), edges, 0.3, settings).row  # fmt: skip
     assert strict["rule"] == "tuned: no threshold reaches precision 0.9"
+
+
+def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path):
+    """validation.html's and the report's rows, from precision.csv as written and read back."""
+    from anuraflow.report.page import CONTENTS, validation_context
+    from anuraflow.report.validation_page import HEADER, table_rows
+
+    scores, sample, decisions = hand_case()
+    values, edges = scores["AAA"].to_numpy(), np.array([0.1, 0.5, 0.9])
+    settings = ValidateSettings(min_reviews=5, n_boot=100)
+    rows = [validate_species("AAA", reviewed_windows("AAA", d, sample, scores), values, edges, 0.3,
+                             settings).row for d in (decisions, decisions.iloc[:0])]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "precision.csv", index=False)
+    (tmp_path / "precision.png").write_bytes(b"\x89PNG")
+    section = validation_context([tmp_path / "precision.csv", tmp_path / "precision.png"])
+    cells = [r["cells"] for r in section["validation"]["table"]["rows"]]
+    assert cells == table_rows(rows) and len(cells[0]) == len(HEADER)
+    assert cells[0][:5] == ["AAA", 5, 3, 1, "0.30"] and cells[0][8:11] == ["0.90", 1, "validated"]
+    assert cells[1][5:7] == ["–", "–"] and cells[1][-1] == "no reviews"
+    anchors = [a for a, _ in section["contents"]]
+    assert anchors.index("validation") == anchors.index("review") + 1
+    assert validation_context(None) == {"validation": None, "contents": CONTENTS}
 
 
 def test_no_reviews_and_no_positive_say_why():

@@ -126,6 +126,8 @@ def validate_species(
         "threshold_for_target": chosen, "threshold": used,
         "rule": "validated" if kept is None else f"tuned: {kept}",
         "detections": int(at[used]["detections"]), "precision": at[used]["precision"],
+        "precision_low": at[used]["precision_low"], "precision_high": at[used]["precision_high"],
+        "reviewed_above": int(at[used]["reviewed"]),
         "true_detections": at[used]["true_detections"],
         "true_detections_low": at[used]["true_detections_low"],
         "true_detections_high": at[used]["true_detections_high"],

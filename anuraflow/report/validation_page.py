@@ -57,8 +57,9 @@ def plot_validation(results: list, target: float, path: str | Path) -> None:
 
 
 HEADER = ["species", "reviewed", "present", "outside the draw", "tuned threshold",
-          "precision there", "interval", "threshold for the target", "threshold used", "rule",
-          "detections", "true detections", "interval", "notes"]  # fmt: skip
+          "precision there", "interval", "threshold for the target", "threshold used",
+          "reviews above it", "rule", "detections", "true detections", "interval",
+          "notes"]  # fmt: skip
 
 
 def _fmt(value, spec: str = "{:.2f}") -> str:
@@ -66,19 +67,26 @@ def _fmt(value, spec: str = "{:.2f}") -> str:
     return "–" if missing else spec.format(value)
 
 
+def _interval(low, high, spec: str = "{:.2f}") -> str:
+    """`low–high`, or one en dash where the interval is missing."""
+    text = f"{_fmt(low, spec)}–{_fmt(high, spec)}"
+    return "–" if text == "–––" else text
+
+
 def table_rows(rows: list[dict]) -> list[list]:
     """The published table's cells (HEADER) from precision.csv's rows (or `validate_species`'),
     numbers formatted, a missing one as an en dash."""
     out = []
     for r in rows:
-        notes = [n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str)]
+        notes = dict.fromkeys(n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str))
         out.append([
             r["species"], r["reviewed"], r["present"], r["unstratified"], _fmt(r["tuned_threshold"]),
             _fmt(r["precision_at_tuned"]),
-            f"{_fmt(r['precision_at_tuned_low'])}–{_fmt(r['precision_at_tuned_high'])}",
-            _fmt(r["threshold_for_target"]), _fmt(r["threshold"]), r["rule"], r["detections"],
+            _interval(r["precision_at_tuned_low"], r["precision_at_tuned_high"]),
+            _fmt(r["threshold_for_target"]), _fmt(r["threshold"]), r["reviewed_above"], r["rule"],
+            r["detections"],
             _fmt(r["true_detections"], "{:.0f}"),
-            f"{_fmt(r['true_detections_low'], '{:.0f}')}–{_fmt(r['true_detections_high'], '{:.0f}')}",
+            _interval(r["true_detections_low"], r["true_detections_high"], "{:.0f}"),
             "; ".join(notes),
         ])  # fmt: skip
     return out
