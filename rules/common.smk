@@ -30,7 +30,10 @@ from anuraflow.data.recordings import (
 from anuraflow.data.discovery import discover, discover_with_table  # noqa: E402
 from anuraflow.data.folders import list_files  # noqa: E402
 from anuraflow.data.headers import audio_durations  # noqa: E402
-from anuraflow.data.review_labels import label_files_by_use  # noqa: E402
+from anuraflow.data.review_labels import (  # noqa: E402
+    label_files_by_use,
+    recordings_decided,
+)
 from anuraflow.data.shards import plan_shards  # noqa: E402
 from anuraflow.data.species import species_in_labels  # noqa: E402
 from anuraflow.data.clips import (

@@ -21,6 +21,8 @@ def raw_input(recording, kind):
         RELEASE
     ):  # one index of every clip: a change to metadata.csv reruns every recording
         return RELEASE_CLIPS
+    if recording in ARCHIVE_TRAINING:  # a reviewed recording of predict.audio_dir
+        return path
     return SYNTHETIC_LISTING if config["data"]["source"] == "synthetic" else path
 
 
@@ -176,6 +178,51 @@ def recording_groups():
         raise WorkflowError(f"data.clip_groups: {err}") from None
 
 
+def review_label_files():
+    """The labels files of the review folder (config review_labels), known when the DAG is
+    built: adding one reruns the merge of decisions and what depends on the windows."""
+    folder = config.get("review_labels")
+    if folder is None:
+        return None
+    if LABELS_WITHOUT_FILES:
+        raise WorkflowError(
+            "review_labels: the AnuraSet release and class folders take their labels from "
+            "metadata.csv or the folders; review labels need data.source directory or synthetic"
+        )
+    if not Path(folder).is_dir():
+        logger.info(
+            f"note: review_labels folder {folder!r} does not exist yet: no decisions"
+        )
+        return []
+    return sorted(str(p) for p in Path(folder).glob("*.tsv"))
+
+
+REVIEW_FILES = review_label_files()
+
+
+def reviewed_archive_sources():
+    """predict.train_on_reviews: the recordings of predict.audio_dir that the review folder's
+    labels files decide on, as dataset recordings without a label file (each trains on its
+    reviewed windows only, as partial labels, read where it lies); none otherwise."""
+    pred = config.get("predict") or {}
+    if not pred.get("train_on_reviews"):
+        return {}
+    if REVIEW_FILES is None:
+        raise WorkflowError(
+            "predict.train_on_reviews: needs a review_labels folder (the decisions that train)"
+        )
+    try:
+        found = discover(pred["audio_dir"], None, config["data"]["recording_ids"]).sources
+    except ValueError as err:
+        raise WorkflowError(f"predict.audio_dir: {err}") from None
+    decided = recordings_decided(REVIEW_FILES) & set(found) - set(SOURCES)
+    return {r: RecordingSource(r, found[r].audio, None) for r in sorted(decided)}
+
+
+ARCHIVE_TRAINING = reviewed_archive_sources()
+SOURCES.update(ARCHIVE_TRAINING)
+
+
 CLIP_GROUPS = recording_groups()
 ORPHAN_LABEL_FILES = orphan_label_files()
 RECORDINGS = sorted(SOURCES)
@@ -207,23 +254,3 @@ for _name in EXPERIMENTS:
         )
 
 
-def review_label_files():
-    """The labels files of the review folder (config review_labels), known when the DAG is
-    built: adding one reruns the merge of decisions and what depends on the windows."""
-    folder = config.get("review_labels")
-    if folder is None:
-        return None
-    if LABELS_WITHOUT_FILES:
-        raise WorkflowError(
-            "review_labels: the AnuraSet release and class folders take their labels from "
-            "metadata.csv or the folders; review labels need data.source directory or synthetic"
-        )
-    if not Path(folder).is_dir():
-        logger.info(
-            f"note: review_labels folder {folder!r} does not exist yet: no decisions"
-        )
-        return []
-    return sorted(str(p) for p in Path(folder).glob("*.tsv"))
-
-
-REVIEW_FILES = review_label_files()

@@ -11,7 +11,7 @@ from sklearn.metrics import precision_score, recall_score
 from workflow_helpers import parse_planned_jobs, planned_jobs, snakemake
 
 from anuraflow.data.raven import parse_raven_table
-from anuraflow.data.review_labels import labels_file_text
+from anuraflow.data.review_labels import labels_file_text, read_review_file
 from anuraflow.data.windows import window_labels
 from anuraflow.simulate.writer import write_new_recordings
 
@@ -376,3 +376,35 @@ def test_predict_on_an_audiomoth_tree_with_a_symlinked_site(trained):
         ("siteB", 19),
     }
     assert hours["recorded_min"].eq(0.1).all()  # 6 s each
+
+
+@pytest.mark.workflow
+def test_the_archive_decisions_train_with_train_on_reviews(new_season, trained):
+    """predict.train_on_reviews (last here: it retrains the model): the decided recordings of
+    predict.audio_dir join the dataset where they lie, only the decided ones are ingested,
+    each keeps only its decided windows as partial labels, always in train, and the model
+    trains on them, from the labels file of test_validate_estimates_precision_..."""
+    labels_file = trained / "review" / "labels-validate-det_cnn.tsv"
+    decided = read_review_file(labels_file)
+    before = json.loads((trained / RUN / "metrics.json").read_text())["n_windows"]["train"]
+    write_config(trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0,
+                                   "train_on_reviews": True},
+                 validate={"bins": 4, "per_bin": 8, "min_reviews": 12, "n_boot": 200},
+                 review_labels="review")  # fmt: skip
+    planned = planned_jobs(trained, f"{RUN}/metrics.json")
+    ingested = {rec for rule, rec in planned if rule == "ingest_recording"}
+    assert ingested == set(decided["recording"])  # the reviewed recordings only
+    assert {"merge_review_labels", "segment_windows", "train_model"} <= {rule for rule, _ in planned}
+    snakemake(trained, f"{RUN}/metrics.json")
+    windows = pd.read_parquet(trained / "results/windows.parquet")
+    mine = windows[windows.recording_id.isin(ingested)]
+    assert mine["partial"].all() and not windows.loc[~windows.recording_id.isin(ingested), "partial"].any()
+    keys = set(zip(decided["recording"], decided["start_s"].round(6)))
+    assert set(zip(mine["recording_id"], mine["start_s"].round(6))) == keys
+    for d in decided.itertuples():
+        row = mine[(mine.recording_id == d.recording) & np.isclose(mine.start_s, d.start_s)].iloc[0]
+        assert row[f"known_{d.species}"] == 1 and row[d.species] == (d.decision == "present")
+    splits = pd.read_parquet(trained / "results/splits.parquet").set_index("recording_id")
+    assert (splits.loc[sorted(ingested), "subset"] == "train").all()
+    after = json.loads((trained / RUN / "metrics.json").read_text())["n_windows"]["train"]
+    assert after == before + len(keys)

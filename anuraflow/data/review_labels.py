@@ -230,6 +230,18 @@ def read_review_labels(
     return decisions, record
 
 
+def recordings_decided(paths: list[str]) -> set[str]:
+    """The recordings the labels files decide on (unreadable files left to their merge's
+    error), when the DAG is built."""
+    decided = set()
+    for path in paths:
+        try:
+            decided |= set(read_review_file(path)["recording"])
+        except AnnotationError:
+            continue
+    return decided
+
+
 def label_files_by_use(
     paths: list[str], dataset: set[str], archive: set[str]
 ) -> tuple[list[str], list[str], list[str]]:
