@@ -56,8 +56,14 @@ def test_detection_md_quotes_the_committed_summary():
         assert cells[2] == f"{s['estimated_precision_mean']:.3f}"
         assert cells[3] == f"{100 * s['precision_coverage']:.0f} %"
         assert cells[4] == f"{100 * s['beta_coverage']:.0f} %"
-        assert cells[5].startswith(f"{s['true_precision_at_chosen_mean']:.3f}")
+        assert cells[5] == f"{100 * s['wider_coverage']:.0f} %"
+        assert cells[6].startswith(f"{s['true_precision_at_chosen_mean']:.3f}")
     assert f"holds the truth in {100 * top['all']['precision_coverage']:.0f} %" in page
+    words = " ".join(page.split())  # the sentences below, whatever their line breaks
+    assert f"it holds the truth in {100 * top['all']['wider_coverage']:.0f} % of the cases" in words
+    worst = min(top[name]["wider_coverage"] for name in SPECIES)
+    assert f"in no species under {100 * worst:.0f} %" in words
+    assert f"the wider of the two in {100 * uniform['summary']['all']['wider_coverage']:.0f} %" in words
     flat = uniform["summary"]["all"]
     assert f"in {100 * flat['precision_coverage']:.0f} % of the cases" in page
     assert f"(the Beta interval in {100 * flat['beta_coverage']:.0f} %:" in page
@@ -82,3 +88,23 @@ def test_the_methods_deviation_row_quotes_the_same_runs():
     assert f"in {100 * flat['summary']['all']['precision_coverage']:.0f} % of 80" in row
     assert f"{100 * top['all']['precision_coverage']:.0f} % with `top` bins" in row
     assert flat["settings"]["bins"] * flat["settings"]["per_bin"] == 200
+
+
+def test_the_config_schema_quotes_the_committed_coverages():
+    """validate.interval's and validate.spacing's descriptions (config/README.md's too)."""
+    import yaml
+
+    schema = yaml.safe_load((REPO / "config/schemas/config.schema.yaml").read_text())
+    keys = schema["properties"]["validate"]["properties"]
+    top = json.loads((REPO / "benchmarks/results/validate_loop.json").read_text())["summary"]
+    flat = json.loads((REPO / "benchmarks/results/validate_loop_uniform.json").read_text())
+    interval = " ".join(keys["interval"]["description"].split())
+    every = top["all"]
+    assert f"held the truth in {100 * every['wider_coverage']:.0f} %" in interval
+    worst = min(top[name]["wider_coverage"] for name in SPECIES)
+    assert f"no species under {100 * worst:.0f} %" in interval
+    assert f"too narrow near precision 1: {100 * every['precision_coverage']:.0f} %" in interval
+    assert f"too narrow when calls cluster: {100 * every['beta_coverage']:.0f} %" in interval
+    spacing = " ".join(keys["spacing"]["description"].split())
+    assert f"{100 * every['precision_coverage']:.0f} % interval coverage" in spacing
+    assert f"({100 * flat['summary']['all']['precision_coverage']:.0f} %:" in spacing

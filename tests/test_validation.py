@@ -219,7 +219,7 @@ def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path
     section = validation_context([tmp_path / "precision.csv", tmp_path / "precision.png"])
     cells = [r["cells"] for r in section["validation"]["table"]["rows"]]
     assert cells == table_rows(rows) and len(cells[0]) == len(HEADER)
-    assert cells[0][:5] == ["AAA", 5, 3, 1, "0.30"] and cells[0][8:11] == ["0.90", 1, "validated"]
+    assert cells[0][:5] == ["AAA", 5, 3, 1, "0.3"] and cells[0][8:11] == ["0.9", 1, "validated"]
     assert cells[1][5:7] == ["–", "–"] and cells[1][-1] == "no reviews"
     anchors = [a for a, _ in section["contents"]]
     assert anchors.index("validation") == anchors.index("review") + 1
@@ -359,3 +359,27 @@ def test_the_validation_page_labels_in_chromium_and_its_labels_merge_back(chromi
                           (page, tmp_path / "clips"), "validate-demo")  # fmt: skip
     left = page.read_text()
     assert left.count('class="hit"') == 1 and shown[3][0] in left
+
+
+def test_the_wider_interval_is_the_union_of_the_bootstrap_and_the_beta_ones():
+    from anuraflow.evaluate.reviewed_precision import (
+        ReviewedSample,
+        beta_precision,
+        bootstrap_precision,
+        precision_intervals,
+    )
+
+    scores, sample, decisions = hand_case()
+    reviewed = reviewed_windows("AAA", decisions, sample, scores)
+    drawn = ReviewedSample(reviewed, scores["AAA"].to_numpy(), np.array([0.1, 0.5, 0.9]))
+    t = np.array([0.1, 0.3, 0.5, 0.9])
+    boot = bootstrap_precision(drawn, t, 300, 2)
+    beta = beta_precision(drawn, t, seed=2)
+    wider = precision_intervals(drawn, t, "wider", 300, 2)
+    for column in ("precision", "true_detections"):
+        assert np.allclose(wider[f"{column}_low"], np.fmin(boot[f"{column}_low"], beta[f"{column}_low"]))
+        assert np.allclose(wider[f"{column}_high"], np.fmax(boot[f"{column}_high"], beta[f"{column}_high"]))
+    pd.testing.assert_frame_equal(precision_intervals(drawn, t, "bootstrap", 300, 2), boot)
+    pd.testing.assert_frame_equal(precision_intervals(drawn, t, "beta", 300, 2), beta)
+    with pytest.raises(ValueError, match="interval must be one of"):
+        precision_intervals(drawn, t, "widest")

@@ -24,8 +24,8 @@ VALUED = {"--configfile", "--configfiles", "--config", "-C", "--directory", "-d"
           "--report"}  # fmt: skip
 MULTI = {"--configfile", "--configfiles", "--config", "-C", "--forcerun", "-R", "--until",
          "--omit-from", "--resources", "--set-threads", "--set-resources"}  # fmt: skip
-PAGES = {"all": "report/report.html", "predict": "predict/", "suggest": "suggest/",
-         "search": "search/"}  # fmt: skip
+PAGES = {"all": "report/report.html", "predict": "predict/", "validate": "predict/",
+         "suggest": "suggest/", "search": "search/"}  # fmt: skip
 
 
 @dataclass(frozen=True)

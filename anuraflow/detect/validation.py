@@ -5,7 +5,8 @@ Per species: the present/absent decisions on its windows, each with the archive 
 flag saying whether the window was in the stratified draw (decisions on other windows, from
 predict's review page or a search, count in the bin their score falls in, flagged
 `stratified` False); the bin-weighted precision and true detections at every reviewed score,
-with recording-bootstrap (or per-bin Beta) intervals; Wood & Kahl's logistic curve; and the
+with intervals (by default the wider of a recording bootstrap's and per-bin Beta posteriors');
+Wood & Kahl's logistic curve; and the
 threshold published: the lowest whose precision, and every higher one's, reaches the target.
 A species keeps its tuned threshold, and says why, with fewer than `min_reviews` decisions or
 where no threshold reaches the target.
@@ -20,11 +21,11 @@ import pandas as pd
 
 from anuraflow.data.windows import window_keys
 from anuraflow.evaluate.reviewed_precision import (
+    BOUNDS,
     LogisticFit,
     ReviewedSample,
-    beta_precision,
-    bootstrap_precision,
     fit_logistic,
+    precision_intervals,
     threshold_for,
 )
 
@@ -35,7 +36,7 @@ class ValidateSettings:
 
     target_precision: float = 0.9
     min_reviews: int = 50
-    interval: str = "bootstrap"  # bootstrap (over recordings) | beta (per bin, Perch's)
+    interval: str = "wider"  # wider | bootstrap (over recordings) | beta (per bin, Perch's)
     level: float = 0.9
     n_boot: int = 1000
     seed: int = 0
@@ -66,20 +67,16 @@ def reviewed_windows(
 def curve_with_interval(
     sample: ReviewedSample, thresholds: np.ndarray, settings: ValidateSettings
 ) -> tuple[pd.DataFrame, str | None]:
-    """The estimates at `thresholds` with their interval columns, and why an interval is
-    missing (NaN) where it is: a bootstrap needs each reviewed bin to come back in a draw."""
+    """The estimates at `thresholds` with their interval columns (`precision_intervals`), and
+    why an interval is missing (NaN) where it is."""
     curve = sample.curve(thresholds)
-    columns = ["precision_low", "precision_high", "true_detections_low", "true_detections_high"]
     if len(sample.reviewed) == 0:
-        return curve.assign(**{c: np.nan for c in columns}), "no reviews"
+        return curve.assign(**{c: np.nan for c in BOUNDS}), "no reviews"
     try:
-        if settings.interval == "beta":
-            bounds = beta_precision(sample, thresholds, seed=settings.seed, level=settings.level)
-        else:
-            bounds = bootstrap_precision(sample, thresholds, settings.n_boot, settings.seed,
-                                         settings.level)  # fmt: skip
-    except ValueError as err:
-        return curve.assign(**{c: np.nan for c in columns}), str(err)
+        bounds = precision_intervals(sample, thresholds, settings.interval, settings.n_boot,
+                                     settings.seed, settings.level)  # fmt: skip
+    except ValueError as err:  # the bootstrap alone, with too few recordings per bin
+        return curve.assign(**{c: np.nan for c in BOUNDS}), str(err)
     return curve.merge(bounds, on="threshold"), None
 
 

@@ -212,6 +212,43 @@ def beta_precision(
     return pd.DataFrame(out)
 
 
+INTERVALS = ("wider", "bootstrap", "beta")
+BOUNDS = ["precision_low", "precision_high", "true_detections_low", "true_detections_high"]
+
+
+def precision_intervals(
+    sample: ReviewedSample,
+    thresholds: np.ndarray,
+    kind: str = "wider",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """The intervals `kind` names at each threshold: "bootstrap" (`bootstrap_precision`),
+    "beta" (`beta_precision`), or "wider" (default): at each threshold the lower of the two
+    lows and the higher of the two highs. The bootstrap is too narrow near a precision of 1,
+    the Beta posterior when calls cluster in recordings (benchmarks/validate_loop.py); the
+    wider of the two covers both, the Beta one alone where no bootstrap is possible."""
+    if kind not in INTERVALS:
+        raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {kind!r}")
+    beta = None if kind == "bootstrap" else beta_precision(sample, thresholds, seed=seed, level=level)
+    if kind == "beta":
+        return beta
+    try:
+        boot = bootstrap_precision(sample, thresholds, n_boot, seed, level)
+    except ValueError:
+        if kind == "bootstrap":
+            raise
+        return beta
+    if kind == "bootstrap":
+        return boot
+    out = boot.copy()
+    for column in BOUNDS:
+        pick = np.fmin if column.endswith("_low") else np.fmax
+        out[column] = pick(boot[column].to_numpy(), beta[column].to_numpy())
+    return out
+
+
 def threshold_for(curve: pd.DataFrame, target: float) -> float | None:
     """The lowest threshold of `curve` (from precision_at) at which the precision, and the
     precision at every higher threshold with a reviewed window, is at least `target`; None

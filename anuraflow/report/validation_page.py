@@ -62,6 +62,9 @@ HEADER = ["species", "reviewed", "present", "outside the draw", "tuned threshold
           "notes"]  # fmt: skip
 
 
+THRESHOLD = "{:.3g}"  # thresholds near 0 matter: 0.0014 is not 0.00
+
+
 def _fmt(value, spec: str = "{:.2f}") -> str:
     missing = value is None or (isinstance(value, float) and np.isnan(value))
     return "–" if missing else spec.format(value)
@@ -80,10 +83,12 @@ def table_rows(rows: list[dict]) -> list[list]:
     for r in rows:
         notes = dict.fromkeys(n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str))
         out.append([
-            r["species"], r["reviewed"], r["present"], r["unstratified"], _fmt(r["tuned_threshold"]),
+            r["species"], r["reviewed"], r["present"], r["unstratified"],
+            _fmt(r["tuned_threshold"], THRESHOLD),
             _fmt(r["precision_at_tuned"]),
             _interval(r["precision_at_tuned_low"], r["precision_at_tuned_high"]),
-            _fmt(r["threshold_for_target"]), _fmt(r["threshold"]), r["reviewed_above"], r["rule"],
+            _fmt(r["threshold_for_target"], THRESHOLD), _fmt(r["threshold"], THRESHOLD),
+            r["reviewed_above"], r["rule"],
             r["detections"],
             _fmt(r["true_detections"], "{:.0f}"),
             _interval(r["true_detections_low"], r["true_detections_high"], "{:.0f}"),
