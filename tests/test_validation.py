@@ -219,8 +219,11 @@ def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path
     section = validation_context([tmp_path / "precision.csv", tmp_path / "precision.png"])
     cells = [r["cells"] for r in section["validation"]["table"]["rows"]]
     assert cells == table_rows(rows) and len(cells[0]) == len(HEADER)
-    assert cells[0][:5] == ["AAA", 5, 3, 1, "0.3"] and cells[0][8:11] == ["0.9", 1, "validated"]
-    assert cells[1][5:7] == ["–", "–"] and cells[1][-1] == "no reviews"
+    assert cells[0][:5] == ["AAA", 5, 3, 1, "0.3"] and cells[0][7:10] == ["0.9", 1, "validated"]
+    low, high = rows[0]["precision_at_tuned_low"], rows[0]["precision_at_tuned_high"]
+    assert cells[0][5] == f"{rows[0]['precision_at_tuned']:.2f} ({low:.2f}–{high:.2f})"
+    assert cells[1][5] == "–" and cells[1][-1] == "–"  # no reviews: no estimate, no interval
+    assert section["validation"]["notes"] == ["AAA: no reviews"]  # said once, not twice
     anchors = [a for a, _ in section["contents"]]
     assert anchors.index("validation") == anchors.index("review") + 1
     assert validation_context(None) == {"validation": None, "contents": CONTENTS}

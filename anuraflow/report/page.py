@@ -235,16 +235,18 @@ def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
 
 def validation_context(paths: list[str] | None) -> dict:
     """The section of `validate`'s table and curves (docs/detection.md); none without it."""
-    from anuraflow.report.validation_page import HEADER, table_rows
+    from anuraflow.report.validation_page import HEADER, table_notes, table_rows
 
     if not paths:
         return {"validation": None, "contents": CONTENTS}
     table, figure = paths
-    rows = table_rows(pd.read_csv(table).to_dict("records"))
+    records = pd.read_csv(table).to_dict("records")
     at = [anchor for anchor, _ in CONTENTS].index("review") + 1
     return {
         "validation": {
-            "table": {"header": HEADER, "rows": [{"cells": cells} for cells in rows]},
+            "table": {"header": HEADER,
+                      "rows": [{"cells": cells} for cells in table_rows(records)]},  # fmt: skip
+            "notes": table_notes(records),
             "image": base64.b64encode(Path(figure).read_bytes()).decode(),
         },
         "contents": [*CONTENTS[:at], ("validation", "Precision on the archive"), *CONTENTS[at:]],

@@ -57,9 +57,8 @@ def plot_validation(results: list, target: float, path: str | Path) -> None:
 
 
 HEADER = ["species", "reviewed", "present", "outside the draw", "tuned threshold",
-          "precision there", "interval", "threshold for the target", "threshold used",
-          "reviews above it", "rule", "detections", "true detections", "interval",
-          "notes"]  # fmt: skip
+          "precision there (interval)", "threshold for the target", "threshold used",
+          "reviews above it", "rule", "detections", "true detections (interval)"]  # fmt: skip
 
 
 THRESHOLD = "{:.3g}"  # thresholds near 0 matter: 0.0014 is not 0.00
@@ -70,10 +69,11 @@ def _fmt(value, spec: str = "{:.2f}") -> str:
     return "–" if missing else spec.format(value)
 
 
-def _interval(low, high, spec: str = "{:.2f}") -> str:
-    """`low–high`, or one en dash where the interval is missing."""
-    text = f"{_fmt(low, spec)}–{_fmt(high, spec)}"
-    return "–" if text == "–––" else text
+def _with_interval(value, low, high, spec: str = "{:.2f}") -> str:
+    """`value (low–high)`; without the interval where it is missing."""
+    text = _fmt(value, spec)
+    bounds = f"{_fmt(low, spec)}–{_fmt(high, spec)}"
+    return text if bounds == "–––" else f"{text} ({bounds})"
 
 
 def table_rows(rows: list[dict]) -> list[list]:
@@ -81,20 +81,27 @@ def table_rows(rows: list[dict]) -> list[list]:
     numbers formatted, a missing one as an en dash."""
     out = []
     for r in rows:
-        notes = dict.fromkeys(n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str))
         out.append([
             r["species"], r["reviewed"], r["present"], r["unstratified"],
             _fmt(r["tuned_threshold"], THRESHOLD),
-            _fmt(r["precision_at_tuned"]),
-            _interval(r["precision_at_tuned_low"], r["precision_at_tuned_high"]),
+            _with_interval(r["precision_at_tuned"], r["precision_at_tuned_low"],
+                           r["precision_at_tuned_high"]),
             _fmt(r["threshold_for_target"], THRESHOLD), _fmt(r["threshold"], THRESHOLD),
             r["reviewed_above"], r["rule"],
             r["detections"],
-            _fmt(r["true_detections"], "{:.0f}"),
-            _interval(r["true_detections_low"], r["true_detections_high"], "{:.0f}"),
-            "; ".join(notes),
+            _with_interval(r["true_detections"], r["true_detections_low"],
+                           r["true_detections_high"], "{:.0f}"),
         ])  # fmt: skip
     return out
+
+
+def table_notes(rows: list[dict]) -> list[str]:
+    """Below the table: per species why an interval or the logistic fit is missing."""
+    notes = []
+    for r in rows:
+        said = dict.fromkeys(n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str))
+        notes += [f"{r['species']}: {note}" for note in said]
+    return notes
 
 
 def write_validation_report(results: list, records: list[dict], settings, outputs: dict) -> None:
@@ -108,6 +115,7 @@ def write_validation_report(results: list, records: list[dict], settings, output
         "n_recordings": len(records),
         "header": HEADER,
         "rows": table_rows([r.row for r in results]),
+        "notes": table_notes([r.row for r in results]),
         "figure": Path(outputs["figure"]).name,
         "files": {k: Path(v).name for k, v in outputs.items()},
     }
