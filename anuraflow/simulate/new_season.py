@@ -53,6 +53,7 @@ def truthful_decisions(sample: pd.DataFrame, truth_dir: str | Path) -> pd.DataFr
     for recording, rows in sample.groupby("recording_id"):
         calls = parse_audacity_labels(Path(truth_dir) / f"{recording}.txt", recording)
         codes = sorted(set(rows["species"]))
+        calls = calls[calls["species"].isin(codes)]  # the species not asked about here
         window_s = float((rows["end_s"] - rows["start_s"]).iloc[0])
         labels = window_labels(rows["start_s"].to_numpy(), window_s, calls, codes)
         column = rows["species"].map({c: j for j, c in enumerate(codes)}).to_numpy()
