@@ -15,7 +15,7 @@ The real workflow in a temporary folder, per seed:
 5. after: the retrained bundle scores `heldout/` again (`predict.model`), macro AP again.
 Also each model's macro AP on the dataset's own test split (metrics.json `map`): the old site.
 
-    .venv/bin/python benchmarks/new_season_training.py --seeds 3
+    .venv/bin/python benchmarks/new_season_training.py --seeds 10
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from workflow_run import cpu_name  # noqa: E402
+
 from anuraflow.data.audacity import parse_audacity_labels  # noqa: E402
 from anuraflow.data.windows import window_labels  # noqa: E402
 from anuraflow.evaluate.ranking import average_precision  # noqa: E402
+from anuraflow.evaluate.stats import wilcoxon_signed_rank  # noqa: E402
 from anuraflow.simulate.new_season import review_sample  # noqa: E402
 from anuraflow.simulate.writer import write_new_recordings  # noqa: E402
-from workflow_run import cpu_name  # noqa: E402
 
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
 VOICE_SEED = 3
@@ -97,8 +99,12 @@ def season_ap(scores_dir: Path, truth_dir: Path) -> dict:
     labels = pd.concat(truth).loc[scores.index]
     per = {c: average_precision(labels[c].to_numpy(), scores[c].to_numpy()) for c in CODES}
     present = [v for v in per.values() if v is not None]
-    return {"macro_ap": float(np.mean(present)), "per_species": per,
-            "windows": int(len(scores)), "positives": {c: int(labels[c].sum()) for c in CODES}}  # fmt: skip
+    return {
+        "macro_ap": float(np.mean(present)),
+        "per_species": per,
+        "windows": int(len(scores)),
+        "positives": {c: int(labels[c].sum()) for c in CODES},
+    }
 
 
 def one_seed(seed: int, n_review: int, n_heldout: int) -> dict:
@@ -112,11 +118,18 @@ def one_seed(seed: int, n_review: int, n_heldout: int) -> dict:
     before = season_ap(work / "results/predict/det_cnn/scores", work / "season/heldout/truth")
     old_before = json.loads((work / RUN / "metrics.json").read_text())["map"]
     shutil.rmtree(work / "results/predict/det_cnn")
-    review = {**CONFIG, "predict": {"audio_dir": "season/review", "experiment": "det_cnn"},
-              "validate": {"bins": 6, "per_bin": 10, "seed": seed}, "review_labels": "labels"}  # fmt: skip
+    review = {
+        **CONFIG,
+        "predict": {"audio_dir": "season/review", "experiment": "det_cnn"},
+        "validate": {"bins": 6, "per_bin": 10, "seed": seed},
+        "review_labels": "labels",
+    }
     snakemake(work, review, "validate")
-    decisions = review_sample(work / "results/predict/det_cnn/validate/sample.parquet",
-                              work / "season/review/truth", work / "labels" / "labels-validate.tsv")  # fmt: skip
+    decisions = review_sample(
+        work / "results/predict/det_cnn/validate/sample.parquet",
+        work / "season/review/truth",
+        work / "labels" / "labels-validate.tsv",
+    )
     review["predict"]["train_on_reviews"] = True
     snakemake(work, review, f"{RUN}/metrics.json")
     old_after = json.loads((work / RUN / "metrics.json").read_text())["map"]
@@ -139,7 +152,7 @@ def one_seed(seed: int, n_review: int, n_heldout: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--review-recordings", type=int, default=24)
     parser.add_argument("--heldout-recordings", type=int, default=24)
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/new_season_training.json"))
@@ -152,18 +165,35 @@ def main() -> None:
         print(f"seed {seed}: new-site macro AP {r['new_site_before']['macro_ap']:.3f} -> "
               f"{r['new_site_after']['macro_ap']:.3f} after {r['reviewed_windows']} reviews",
               flush=True)  # fmt: skip
-    gains = [r["new_site_after"]["macro_ap"] - r["new_site_before"]["macro_ap"] for r in rows]
+    after = [r["new_site_after"]["macro_ap"] for r in rows]
+    before = [r["new_site_before"]["macro_ap"] for r in rows]
+    gains = np.subtract(after, before)
     result = {
         "command": "benchmarks/new_season_training.py " + " ".join(sys.argv[1:]),
-        "settings": {"seeds": args.seeds, "review_recordings": args.review_recordings,
-                     "heldout_recordings": args.heldout_recordings, "new_site_snr_db": NEW_SITE_SNR,
-                     "bins": 6, "per_bin": 10, "experiment": EXPERIMENT},  # fmt: skip
+        "settings": {
+            "seeds": args.seeds,
+            "review_recordings": args.review_recordings,
+            "heldout_recordings": args.heldout_recordings,
+            "new_site_snr_db": NEW_SITE_SNR,
+            "bins": 6,
+            "per_bin": 10,
+            "experiment": EXPERIMENT,
+        },  # fmt: skip
         "summary": {
-            "new_site_macro_ap_before_mean": float(np.mean([r["new_site_before"]["macro_ap"] for r in rows])),
-            "new_site_macro_ap_after_mean": float(np.mean([r["new_site_after"]["macro_ap"] for r in rows])),
+            "new_site_macro_ap_before_mean": float(
+                np.mean([r["new_site_before"]["macro_ap"] for r in rows])
+            ),
+            "new_site_macro_ap_after_mean": float(
+                np.mean([r["new_site_after"]["macro_ap"] for r in rows])
+            ),
             "gain_mean": float(np.mean(gains)),
             "seeds_improved": int(sum(g > 0 for g in gains)),
-            "old_site_map_before_mean": float(np.mean([r["old_site_test_map_before"] for r in rows])),
+            # paired over the seeds (each seed its own new season, review sample and held-out
+            # recordings; the base model the same)
+            "wilcoxon": wilcoxon_signed_rank(after, before),
+            "old_site_map_before_mean": float(
+                np.mean([r["old_site_test_map_before"] for r in rows])
+            ),
             "old_site_map_after_mean": float(np.mean([r["old_site_test_map_after"] for r in rows])),
         },  # fmt: skip
         "seeds": rows,

@@ -42,9 +42,9 @@ sys.path.insert(0, str(REPO))
 from anuraflow.evaluate.reviewed_precision import (  # noqa: E402
     ReviewedSample,
     beta_precision,
-    precision_intervals,
     bootstrap_precision,
     draw_sample,
+    precision_intervals,
     stratify,
     threshold_for,
 )

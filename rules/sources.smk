@@ -212,7 +212,9 @@ def reviewed_archive_sources():
             "predict.train_on_reviews: needs a review_labels folder (the decisions that train)"
         )
     try:
-        found = discover(pred["audio_dir"], None, config["data"]["recording_ids"]).sources
+        found = discover(
+            pred["audio_dir"], None, config["data"]["recording_ids"]
+        ).sources
     except ValueError as err:
         raise WorkflowError(f"predict.audio_dir: {err}") from None
     decided = recordings_decided(REVIEW_FILES) & set(found) - set(SOURCES)
@@ -252,5 +254,3 @@ for _name in EXPERIMENTS:
             f"experiment {_name!r} sets augment.noise but the config has no 'noise' section "
             "(the noise bank to mix from)"
         )
-
-

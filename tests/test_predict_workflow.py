@@ -265,8 +265,13 @@ def test_validate_estimates_precision_from_a_reviewed_sample(new_season, trained
     said = present[np.arange(len(half)), column]
     (trained / "review").mkdir()
     labels = half.assign(recording=half.recording_id, decision=np.where(said, "present", "absent"))
-    (trained / "review" / "labels-validate-det_cnn.tsv").write_text(labels_file_text(
-        labels[["recording", "start_s", "end_s", "species", "decision"]], "sim", "2026-12-06T00:00:00Z"))  # fmt: skip
+    (trained / "review" / "labels-validate-det_cnn.tsv").write_text(
+        labels_file_text(
+            labels[["recording", "start_s", "end_s", "species", "decision"]],
+            "sim",
+            "2026-12-06T00:00:00Z",
+        )
+    )
     planned = {rule for rule, _ in planned_jobs(trained, "validate")}
     assert planned == {"merge_archive_labels", "validate_review", "validate_precision", "validate"}
     # the training chain is untouched by the archive's file: only the report reruns, as it
@@ -287,9 +292,12 @@ def test_validate_estimates_precision_from_a_reviewed_sample(new_season, trained
         assert row["tuned_threshold"] == pytest.approx(t, abs=1e-6)
         expected = weighted_precision(sample, decided, scores, code, t)
         assert row["precision_at_tuned"] == pytest.approx(expected, abs=1e-5)
-        assert row["precision_at_tuned_low"] <= expected + 1e-9 <= row["precision_at_tuned_high"] + 2e-9
+        assert (
+            row["precision_at_tuned_low"]
+            <= expected + 1e-9
+            <= row["precision_at_tuned_high"] + 2e-9
+        )
         assert row["detections_at_tuned"] == (scores[code] >= t).sum()
-        used = row["threshold"]
         if row["rule"] == "validated":
             assert row["precision"] >= 0.9
     recut = pd.read_csv(val / "detections.csv")
@@ -394,13 +402,18 @@ def test_the_archive_decisions_train_with_train_on_reviews(new_season, trained):
     planned = planned_jobs(trained, f"{RUN}/metrics.json")
     ingested = {rec for rule, rec in planned if rule == "ingest_recording"}
     assert ingested == set(decided["recording"])  # the reviewed recordings only
-    assert {"merge_review_labels", "segment_windows", "train_model"} <= {rule for rule, _ in planned}
+    assert {"merge_review_labels", "segment_windows", "train_model"} <= {
+        rule for rule, _ in planned
+    }
     snakemake(trained, f"{RUN}/metrics.json")
     windows = pd.read_parquet(trained / "results/windows.parquet")
     mine = windows[windows.recording_id.isin(ingested)]
-    assert mine["partial"].all() and not windows.loc[~windows.recording_id.isin(ingested), "partial"].any()
-    keys = set(zip(decided["recording"], decided["start_s"].round(6)))
-    assert set(zip(mine["recording_id"], mine["start_s"].round(6))) == keys
+    assert (
+        mine["partial"].all()
+        and not windows.loc[~windows.recording_id.isin(ingested), "partial"].any()
+    )
+    keys = set(zip(decided["recording"], decided["start_s"].round(6), strict=True))
+    assert set(zip(mine["recording_id"], mine["start_s"].round(6), strict=True)) == keys
     for d in decided.itertuples():
         row = mine[(mine.recording_id == d.recording) & np.isclose(mine.start_s, d.start_s)].iloc[0]
         assert row[f"known_{d.species}"] == 1 and row[d.species] == (d.decision == "present")

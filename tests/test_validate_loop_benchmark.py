@@ -63,7 +63,10 @@ def test_detection_md_quotes_the_committed_summary():
     assert f"it holds the truth in {100 * top['all']['wider_coverage']:.0f} % of the cases" in words
     worst = min(top[name]["wider_coverage"] for name in SPECIES)
     assert f"in no species under {100 * worst:.0f} %" in words
-    assert f"the wider of the two in {100 * uniform['summary']['all']['wider_coverage']:.0f} %" in words
+    assert (
+        f"the wider of the two in {100 * uniform['summary']['all']['wider_coverage']:.0f} %"
+        in words
+    )
     flat = uniform["summary"]["all"]
     assert f"in {100 * flat['precision_coverage']:.0f} % of the cases" in page
     assert f"(the Beta interval in {100 * flat['beta_coverage']:.0f} %:" in page

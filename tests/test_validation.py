@@ -33,8 +33,11 @@ def labels(path, rows, reviewer="ana", time=TIME):
     """A labels file as the page downloads it: rows of (recording, start, species, decision)."""
     table = pd.DataFrame(rows, columns=["recording", "start_s", "species", "decision"])
     table["end_s"] = table["start_s"] + 3
-    path.write_text(labels_file_text(table[["recording", "start_s", "end_s", "species", "decision"]],
-                                     reviewer, time))  # fmt: skip
+    path.write_text(
+        labels_file_text(
+            table[["recording", "start_s", "end_s", "species", "decision"]], reviewer, time
+        )
+    )
     return str(path)
 
 
@@ -70,7 +73,9 @@ def archive_scores(n_recordings=6, n_windows=10, seed=0, codes=("AAA", "BBB")) -
             t[code] = rng.uniform(size=n_windows)
         frames.append(t)
     scores = pd.concat(frames, ignore_index=True)
-    scores["window_id"] = [f"{r}_{s:g}_{s + 3:g}" for r, s in zip(scores.recording_id, scores.start_s)]
+    scores["window_id"] = [
+        f"{r}_{s:g}_{s + 3:g}" for r, s in zip(scores.recording_id, scores.start_s, strict=True)
+    ]
     return scores
 
 
@@ -86,8 +91,12 @@ def test_the_draw_is_per_species_per_bin_and_independent_of_row_order():
         assert mine["drawn"].tolist() == [4, 4, 4]
         drawn = sample[sample.species == code]
         edges = np.r_[mine["low"].iloc[0], mine["high"].to_numpy()]
-        assert ((drawn["score"] >= edges[drawn["bin"]]) & (drawn["score"] <= edges[drawn["bin"] + 1])).all()
-        assert (drawn["score"].to_numpy() == scores.set_index("window_id").loc[drawn["window_id"], code]).all()
+        assert (
+            (drawn["score"] >= edges[drawn["bin"]]) & (drawn["score"] <= edges[drawn["bin"] + 1])
+        ).all()
+        assert (
+            drawn["score"].to_numpy() == scores.set_index("window_id").loc[drawn["window_id"], code]
+        ).all()
     again, _ = draw_validation_sample(scores.sample(frac=1, random_state=3), ["AAA", "BBB"], design)
     pd.testing.assert_frame_equal(sample, again)
     # each species its own stream of the seed: not the same positions in both species' bins
@@ -116,13 +125,17 @@ def test_the_page_leaves_out_decided_windows_unsure_included():
         [["BBB", 1.0], ["BBB", 0.0]],
     )
     assert len(pending_windows(sample, decisions.iloc[:0], seed=0)) == 5
-    assert list(pending_windows(sample, decisions.iloc[:0], 0)["species"]) == ["AAA"] * 3 + ["BBB"] * 2
+    assert (
+        list(pending_windows(sample, decisions.iloc[:0], 0)["species"]) == ["AAA"] * 3 + ["BBB"] * 2
+    )
 
 
 def write_archive(tmp_path, scores, skipped=()):
     """A predict output: one shard's scores and records, as predict_shard writes them."""
     scores.drop(columns="window_id").to_parquet(tmp_path / "scores.parquet")
-    codes = [c for c in scores.columns if c not in ("recording_id", "start_s", "end_s", "window_id")]
+    codes = [
+        c for c in scores.columns if c not in ("recording_id", "start_s", "end_s", "window_id")
+    ]
     records = [{"recording_id": r, "file": f"{r}.wav", "site": "S", "start_datetime": None,
                 "codes": codes, "names": codes, "thresholds": dict.fromkeys(codes, 0.5),
                 "status": "ok", "problem": None, "n_windows": 10, "selections": [],
@@ -167,9 +180,14 @@ def hand_case():
                            "AAA": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9]})  # fmt: skip
     sample = pd.DataFrame({"species": "AAA", "recording_id": ["a", "a", "b", "b"],
                            "start_s": [0.0, 2.0, 0.0, 3.0]})  # fmt: skip
-    decisions = pd.DataFrame({"recording": ["a", "a", "b", "b", "b"],
-                              "start_s": [0.0, 2.0, 0.0, 3.0, 2.0], "species": "AAA",
-                              "decision": ["absent", "present", "present", "present", "absent"]})  # fmt: skip
+    decisions = pd.DataFrame(
+        {
+            "recording": ["a", "a", "b", "b", "b"],
+            "start_s": [0.0, 2.0, 0.0, 3.0, 2.0],
+            "species": "AAA",
+            "decision": ["absent", "present", "present", "present", "absent"],
+        }
+    )
     return scores, sample, decisions
 
 
@@ -240,7 +258,9 @@ def test_no_reviews_and_no_positive_say_why():
     assert row["logistic_note"] == "no reviews" and row["detections"] == 6
     absent = reviewed_windows("AAA", decisions.assign(decision="absent"), sample, scores)
     row = validate_species("AAA", absent, values, edges, 0.3, settings).row
-    assert row["precision_at_tuned"] == 0 and row["logistic_note"] == "no window reviewed as present"
+    assert (
+        row["precision_at_tuned"] == 0 and row["logistic_note"] == "no window reviewed as present"
+    )
     assert row["rule"] == "tuned: no threshold reaches precision 0.9"
     assert row["true_detections"] == 0
 
@@ -257,7 +277,8 @@ def test_detections_are_cut_again_at_the_thresholds_used():
         expected = merge_runs(own, ["AAA", "BBB"], np.array([0.7, 0.4]))
         got = table[table.recording_id == r]
         assert got[["species", "begin_s", "end_s", "n_windows"]].values.tolist() == (
-            expected[["species", "begin_s", "end_s", "n_windows"]].values.tolist())
+            expected[["species", "begin_s", "end_s", "n_windows"]].values.tolist()
+        )
     assert (table["rule"] == table["species"].map(rules)).all()
     assert (table["threshold"] == table["species"].map(thresholds)).all()
     assert "skipped" not in set(table["recording_id"])
@@ -292,9 +313,13 @@ def test_the_simulated_reviewer_answers_from_the_truth(tmp_path):
     for row in sample.itertuples():
         lines = (tmp_path / "season" / "truth" / f"{row.recording_id}.txt").read_text().split("\n")
         calls = [line.split("\t") for line in lines if line]
-        expected.append(any(
-            lab.startswith(row.species) and min(float(e), row.end_s) - max(float(s), row.start_s) > 0
-            for s, e, lab in calls))  # fmt: skip
+        expected.append(
+            any(
+                lab.startswith(row.species)
+                and min(float(e), row.end_s) - max(float(s), row.start_s) > 0
+                for s, e, lab in calls
+            )
+        )
     assert (got["decision"] == "present").tolist() == expected
     assert 0 < sum(expected) < len(expected)
 
@@ -341,7 +366,8 @@ def test_the_validation_page_labels_in_chromium_and_its_labels_merge_back(chromi
         shown = tools.js("[...document.querySelectorAll('.hit')].map(h => "
                          "[h.dataset.window, h.querySelector('select').value])")  # fmt: skip
         assert sorted(map(tuple, shown)) == sorted(
-            zip(sample["window_id"], sample["species"], strict=True))
+            zip(sample["window_id"], sample["species"], strict=True)
+        )
         tools.press("1")  # the first card: present, for the species it asks about
         tools.press("j")
         tools.press("2")  # the second: absent
@@ -356,13 +382,19 @@ def test_the_validation_page_labels_in_chromium_and_its_labels_merge_back(chromi
     labels_path = downloads / "labels-validate-demo.tsv"
     decisions = merge_archive_labels([labels_path], score_paths, record_paths,
                                      tmp_path / "d.parquet", tmp_path / "d.json")  # fmt: skip
-    said = {(w, s): d for w, s, d in zip(
-        [f"{r}_{s:g}_{e:g}" for r, s, e in zip(decisions.recording, decisions.start_s, decisions.end_s)],
-        decisions.species, decisions.decision)}  # fmt: skip
-    expected = dict(zip([tuple(x) for x in shown[:3]], ["present", "absent", "unsure"]))
+    ids = [f"{r}_{s:g}_{e:g}" for r, s, e in decisions[["recording", "start_s", "end_s"]].values]
+    said = dict(zip(zip(ids, decisions.species, strict=True), decisions.decision, strict=True))
+    expected = dict(
+        zip([tuple(x) for x in shown[:3]], ["present", "absent", "unsure"], strict=True)
+    )
     assert said == expected
-    write_validation_page(tmp_path / "sample.parquet", tmp_path / "d.parquet", record_paths,
-                          (page, tmp_path / "clips"), "validate-demo")  # fmt: skip
+    write_validation_page(
+        tmp_path / "sample.parquet",
+        tmp_path / "d.parquet",
+        record_paths,
+        (page, tmp_path / "clips"),
+        "validate-demo",
+    )
     left = page.read_text()
     assert left.count('class="hit"') == 1 and shown[3][0] in left
 
@@ -383,8 +415,12 @@ def test_the_wider_interval_is_the_union_of_the_bootstrap_and_the_beta_ones():
     beta = beta_precision(drawn, t, seed=2)
     wider = precision_intervals(drawn, t, "wider", 300, 2)
     for column in ("precision", "true_detections"):
-        assert np.allclose(wider[f"{column}_low"], np.fmin(boot[f"{column}_low"], beta[f"{column}_low"]))
-        assert np.allclose(wider[f"{column}_high"], np.fmax(boot[f"{column}_high"], beta[f"{column}_high"]))
+        assert np.allclose(
+            wider[f"{column}_low"], np.fmin(boot[f"{column}_low"], beta[f"{column}_low"])
+        )
+        assert np.allclose(
+            wider[f"{column}_high"], np.fmax(boot[f"{column}_high"], beta[f"{column}_high"])
+        )
     pd.testing.assert_frame_equal(precision_intervals(drawn, t, "bootstrap", 300, 2), boot)
     pd.testing.assert_frame_equal(precision_intervals(drawn, t, "beta", 300, 2), beta)
     with pytest.raises(ValueError, match="interval must be one of"):

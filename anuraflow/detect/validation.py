@@ -201,8 +201,9 @@ def validate_precision(
     curves = pd.concat([r.curve for r in results], ignore_index=True)
     write_text(curves.to_csv(index=False, float_format="%.6g"), outputs["curves"])
     used = dict(zip(table["species"], table["threshold"], strict=True))
-    detections = recut_detections(scores, records, used,
-                                  dict(zip(table["species"], table["rule"], strict=True)))  # fmt: skip
+    detections = recut_detections(
+        scores, records, used, dict(zip(table["species"], table["rule"], strict=True))
+    )
     write_text(detections.to_csv(index=False), outputs["detections"])
     activity = activity_table(detections, records, codes)
     write_text(activity.to_csv(index=False), outputs["activity"])

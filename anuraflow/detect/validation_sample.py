@@ -51,8 +51,10 @@ def read_archive_scores(score_paths: list[str | Path]) -> pd.DataFrame:
         raise ValueError("predict scored no window: there is nothing to validate")
     scores = pd.concat(frames, ignore_index=True)
     scores = scores.sort_values(["recording_id", "start_s"], kind="stable", ignore_index=True)
-    scores["window_id"] = [window_id(r, s, e) for r, s, e in
-                           zip(scores["recording_id"], scores["start_s"], scores["end_s"])]  # fmt: skip
+    scores["window_id"] = [
+        window_id(r, s, e)
+        for r, s, e in zip(scores["recording_id"], scores["start_s"], scores["end_s"], strict=True)
+    ]
     return scores
 
 
@@ -65,9 +67,9 @@ def species_edges(scores: np.ndarray, design: SampleDesign) -> np.ndarray:
 def draw_validation_sample(
     scores: pd.DataFrame, codes: list[str], design: SampleDesign
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(sample, strata): per species `design.per_bin` windows of each score stratum (SAMPLE_COLUMNS),
-    and each stratum's score range, windows in the archive and windows drawn. Each species
-    draws with its own stream of the seed."""
+    """(sample, strata): per species `design.per_bin` windows of each score stratum
+    (SAMPLE_COLUMNS), and each stratum's score range, windows in the archive and windows
+    drawn. Each species draws with its own stream of the seed."""
     samples, strata = [], []
     windows = scores[["window_id", "recording_id", "start_s", "end_s"]]
     for j, code in enumerate(codes):
@@ -95,8 +97,11 @@ def write_validation_sample(
     sample, strata = draw_validation_sample(read_archive_scores(score_paths), codes, design)
     write_parquet(sample, sample_out)
     write_text(strata.to_csv(index=False, float_format="%.6g"), strata_out)
-    print(f"{len(sample)} windows drawn for {len(codes)} species "
-          f"({design.bins} bins x {design.per_bin}, spacing {design.spacing})", flush=True)  # fmt: skip
+    print(
+        f"{len(sample)} windows drawn for {len(codes)} species "
+        f"({design.bins} bins x {design.per_bin}, spacing {design.spacing})",
+        flush=True,
+    )
     return sample
 
 
@@ -136,23 +141,33 @@ def merge_archive_labels(
     codes = records[0]["codes"]
     rows = read_decision_rows(paths)
     rows = rows[rows["recording"].isin({r["recording_id"] for r in records})]
-    scores = pd.concat([pd.read_parquet(p, columns=["recording_id", "start_s"]) for p in score_paths])
+    scores = pd.concat(
+        [pd.read_parquet(p, columns=["recording_id", "start_s"]) for p in score_paths]
+    )
     check_archive_rows(rows, records, set(window_keys(scores["recording_id"], scores["start_s"])),
                        codes)  # fmt: skip
     decisions, overrides = resolve_decisions(rows) if len(rows) else (rows, [])
     record = decisions_record(paths, rows, decisions, overrides)
     write_parquet(decisions.assign(time=decisions["time"].astype(str))[COLUMNS], decisions_out)
     write_json(record, record_out)
-    print(f"{len(rows)} decisions on the archive's windows in {len(paths)} labels files: "
-          + ", ".join(f"{n} {d}" for d, n in record["n_decisions"].items()), flush=True)
+    print(
+        f"{len(rows)} decisions on the archive's windows in {len(paths)} labels files: "
+        + ", ".join(f"{n} {d}" for d, n in record["n_decisions"].items()),
+        flush=True,
+    )
     return decisions
 
 
 def pending_windows(sample: pd.DataFrame, decisions: pd.DataFrame, seed: int) -> pd.DataFrame:
     """The sample's windows not decided yet for their species (unsure counts as decided: asked
     again, the same reviewer would hear the same), each species' in a shuffled order."""
-    decided = set(zip(window_keys(decisions["recording"], decisions["start_s"]),
-                      decisions["species"]))  # fmt: skip
+    decided = set(
+        zip(
+            window_keys(decisions["recording"], decisions["start_s"]),
+            decisions["species"],
+            strict=True,
+        )
+    )
     keys = window_keys(sample["recording_id"], sample["start_s"])
     left = sample[[(k, s) not in decided for k, s in zip(keys, sample["species"], strict=True)]]
     rng = np.random.default_rng(seed)

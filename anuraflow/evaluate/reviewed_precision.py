@@ -231,7 +231,9 @@ def precision_intervals(
     wider of the two covers both, the Beta one alone where no bootstrap is possible."""
     if kind not in INTERVALS:
         raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {kind!r}")
-    beta = None if kind == "bootstrap" else beta_precision(sample, thresholds, seed=seed, level=level)
+    beta = (
+        None if kind == "bootstrap" else beta_precision(sample, thresholds, seed=seed, level=level)
+    )
     if kind == "beta":
         return beta
     try:

@@ -244,8 +244,10 @@ def validation_context(paths: list[str] | None) -> dict:
     at = [anchor for anchor, _ in CONTENTS].index("review") + 1
     return {
         "validation": {
-            "table": {"header": HEADER,
-                      "rows": [{"cells": cells} for cells in table_rows(records)]},  # fmt: skip
+            "table": {
+                "header": HEADER,
+                "rows": [{"cells": cells} for cells in table_rows(records)],
+            },  # fmt: skip
             "notes": table_notes(records),
             "image": base64.b64encode(Path(figure).read_bytes()).decode(),
         },

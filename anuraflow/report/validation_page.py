@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from anuraflow.core.fileio import write_text
-from anuraflow.report.figures import _save_figure, _species_grid, plt
+from anuraflow.report.figures import _save_figure, _species_grid
 
 
 def plot_species_validation(ax, result, target: float) -> None:
@@ -23,7 +23,9 @@ def plot_species_validation(ax, result, target: float) -> None:
                     step="post", color="#1f77b4", alpha=0.2, linewidth=0)  # fmt: skip
     if not isinstance(result.fit, str):
         grid = np.linspace(0.005, 0.995, 199)
-        ax.plot(grid, result.fit.probability(grid), color="#d62728", lw=1, label="P(present | score)")
+        ax.plot(
+            grid, result.fit.probability(grid), color="#d62728", lw=1, label="P(present | score)"
+        )
         ax.fill_between(grid, result.fit.probability(grid, -1.645),
                         result.fit.probability(grid, 1.645), color="#d62728", alpha=0.12,
                         linewidth=0)  # fmt: skip
@@ -99,7 +101,9 @@ def table_notes(rows: list[dict]) -> list[str]:
     """Below the table: per species why an interval or the logistic fit is missing."""
     notes = []
     for r in rows:
-        said = dict.fromkeys(n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str))
+        said = dict.fromkeys(
+            n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str)
+        )
         notes += [f"{r['species']}: {note}" for note in said]
     return notes
 

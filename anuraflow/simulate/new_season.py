@@ -71,7 +71,8 @@ def review_sample(
     them as a review page's labels file."""
     sample = pd.read_parquet(sample_path).reset_index(drop=True)
     take = sample.groupby("species").cumcount() < sample.groupby("species")["species"].transform(
-        lambda s: int(round(share * len(s))))
+        lambda s: int(round(share * len(s)))
+    )
     decisions = truthful_decisions(sample[take.to_numpy()], truth_dir)
     write_text(labels_file_text(decisions, reviewer, time), out)
     return decisions

@@ -8,10 +8,17 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 v = sm.params.validate
 with redirect_output(sm.log[0]):
     validate_precision(
-        ValidateInputs(list(sm.input.scores), list(sm.input.records), sm.input.sample,
-                       sm.input.decisions),  # fmt: skip
+        ValidateInputs(
+            list(sm.input.scores), list(sm.input.records), sm.input.sample, sm.input.decisions
+        ),  # fmt: skip
         SampleDesign(v["bins"], v["per_bin"], v["spacing"], v["seed"]),
-        ValidateSettings(v["target_precision"], v["min_reviews"], v["interval"], v["level"],
-                         v["n_boot"], v["seed"]),  # fmt: skip
+        ValidateSettings(
+            v["target_precision"],
+            v["min_reviews"],
+            v["interval"],
+            v["level"],
+            v["n_boot"],
+            v["seed"],
+        ),  # fmt: skip
         dict(sm.output.items()),
     )
