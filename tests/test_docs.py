@@ -128,6 +128,10 @@ def edited_config(name: str, tmp: Path) -> Path:
     """config/<name> after the README's one edit: its data folder points at small data of
     the right layout, written here."""
     config = yaml.safe_load((REPO / "config" / name).read_text())
+    if "predict" in config:  # the new season the page writes first: a folder of one here
+        config["predict"]["audio_dir"] = str(tmp / "new")
+        (tmp / name).write_text(yaml.safe_dump(config))
+        return tmp / name
     if config.get("data", {}).get("source", "synthetic") == "synthetic":
         return REPO / "config" / name  # an overlay, or written by the run: nothing to edit
     species = config["species"]
