@@ -123,7 +123,7 @@ def check_on_grid(
             raise AnnotationError(
                 row.file, row.line, f"recording {row.recording!r} is not a recording of this "
                 "dataset (a labels file from another archive? A recording of predict.audio_dir "
-                "trains only once it is in data.audio_dir)",
+                "needs the config's predict section)",
             )  # fmt: skip
         if row.species not in codes:
             raise AnnotationError(

@@ -3,8 +3,9 @@ recordings, to confirm or reject with the labelling page the search and `suggest
 
 A call usually spans several overlapping windows, so at most `per_recording` windows of one
 recording are shown per species (the best ones), the rest of the budget going to other
-recordings. The downloaded labels name the predict recordings: they train once those
-recordings are moved into the dataset (docs/embeddings.md).
+recordings. The downloaded labels name the predict recordings: in the review folder they
+count in `validate` (outside its draw) and train with `predict.train_on_reviews`
+(docs/detection.md).
 """
 
 from __future__ import annotations

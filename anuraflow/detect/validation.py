@@ -5,9 +5,9 @@ Per species: the present/absent decisions on its windows, each with the archive 
 flag saying whether the window was in the stratified draw (decisions on other windows, from
 predict's review page or a search, count in the bin their score falls in, flagged
 `stratified` False); the bin-weighted precision and true detections at every reviewed score,
-with intervals (by default the wider of a recording bootstrap's and per-bin Beta posteriors');
-Wood & Kahl's logistic curve; and the
-threshold published: the lowest whose precision, and every higher one's, reaches the target.
+with intervals (by default the wider of a recording bootstrap's and per-bin Beta
+posteriors'); Wood & Kahl's logistic curve; and the threshold published: the lowest whose
+precision, and every higher one's, reaches the target.
 A species keeps its tuned threshold, and says why, with fewer than `min_reviews` decisions or
 where no threshold reaches the target.
 """
@@ -48,8 +48,8 @@ def reviewed_windows(
     """One species' present/absent decisions: recording_id, start_s, score (the archive's),
     present (0/1) and stratified (whether the draw chose the window for this species)."""
     mine = decisions[(decisions["species"] == code) & (decisions["decision"] != "unsure")]
-    where = dict(zip(window_keys(scores["recording_id"], scores["start_s"]), scores[code],
-                     strict=True))  # fmt: skip
+    near = scores[scores["recording_id"].isin(set(mine["recording"]))]  # not the whole archive
+    where = dict(zip(window_keys(near["recording_id"], near["start_s"]), near[code], strict=True))
     keys = window_keys(mine["recording"], mine["start_s"])
     drawn = set(window_keys(*sample.loc[sample["species"] == code, ["recording_id", "start_s"]]
                             .to_numpy().T))  # fmt: skip
