@@ -68,9 +68,13 @@ def draw_sample(
 def bin_weights(reviewed_bins: np.ndarray, archive_bins: np.ndarray, n_bins: int) -> np.ndarray:
     """The weight of each reviewed window: its bin's windows in the archive over its bin's
     reviewed windows (N_b / n_b)."""
-    archive = np.bincount(archive_bins, minlength=n_bins)
-    reviewed = np.bincount(reviewed_bins, minlength=n_bins)
-    return archive[reviewed_bins] / reviewed[reviewed_bins]
+    return weights_from_counts(reviewed_bins, np.bincount(archive_bins, minlength=n_bins))
+
+
+def weights_from_counts(reviewed_bins: np.ndarray, archive_counts: np.ndarray) -> np.ndarray:
+    """`bin_weights` from the archive's count of windows in each bin (N_b), counted once."""
+    reviewed = np.bincount(reviewed_bins, minlength=len(archive_counts))
+    return archive_counts[reviewed_bins] / reviewed[reviewed_bins]
 
 
 def precision_at(
@@ -84,6 +88,19 @@ def precision_at(
     reviewed ones among them), `precision` (sum of weight x present over sum of weight, over
     the reviewed windows scored >= t; NaN with none) and `true_detections` (precision x
     detections)."""
+    archive = np.sort(np.asarray(archive_scores, dtype=float))
+    return weighted_precision(thresholds, scores, present, weights, archive)
+
+
+def weighted_precision(
+    thresholds: np.ndarray,
+    scores: np.ndarray,
+    present: np.ndarray,
+    weights: np.ndarray,
+    sorted_archive: np.ndarray,
+) -> pd.DataFrame:
+    """`precision_at` with the archive's scores already sorted (a bootstrap's thousand draws
+    over millions of windows must not sort them a thousand times)."""
     t = np.asarray(thresholds, dtype=float)[:, None]
     above = np.asarray(scores, dtype=float)[None, :] >= t
     w = np.asarray(weights, dtype=float)
@@ -91,8 +108,7 @@ def precision_at(
     total = above @ w
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(total > 0, hits / total, np.nan)
-    archive = np.sort(np.asarray(archive_scores, dtype=float))
-    detections = len(archive) - np.searchsorted(archive, t[:, 0], side="left")
+    detections = len(sorted_archive) - np.searchsorted(sorted_archive, t[:, 0], side="left")
     return pd.DataFrame(
         {
             "threshold": t[:, 0],
@@ -108,7 +124,7 @@ def precision_at(
 class ReviewedSample:
     """One species' reviewed windows (`reviewed`: recording_id, score, present) and the
     archive they were drawn from: its windows' scores and the draw's bin edges. What every
-    estimate below reads; the bins are found once."""
+    estimate below reads; the bins, the archive's order and its counts are found once."""
 
     reviewed: pd.DataFrame
     archive_scores: np.ndarray
@@ -122,17 +138,33 @@ class ReviewedSample:
     def archive_bins(self) -> np.ndarray:
         return bin_of(self.archive_scores, self.edges)
 
+    @cached_property
+    def archive_counts(self) -> np.ndarray:
+        """N_b: the archive's windows in each bin."""
+        return np.bincount(self.archive_bins, minlength=len(self.edges) - 1)
+
+    @cached_property
+    def sorted_by_bin(self) -> list[np.ndarray]:
+        """Each bin's archive scores, sorted: its windows above a threshold by bisection."""
+        order = np.argsort(self.archive_bins, kind="stable")
+        scores = np.asarray(self.archive_scores, dtype=float)[order]
+        cuts = np.cumsum(self.archive_counts)[:-1]
+        return [np.sort(part) for part in np.split(scores, cuts)]
+
+    @cached_property
+    def sorted_archive(self) -> np.ndarray:
+        return np.sort(np.asarray(self.archive_scores, dtype=float))
+
     def curve(self, thresholds: np.ndarray, rows: np.ndarray | None = None) -> pd.DataFrame:
         """`precision_at` the thresholds from the reviewed windows (or the rows `rows` of
         them, repeats allowed: a bootstrap draw), weighted by their bins."""
         rows = np.arange(len(self.reviewed)) if rows is None else rows
-        weights = bin_weights(self.bins[rows], self.archive_bins, len(self.edges) - 1)
-        return precision_at(
+        return weighted_precision(
             thresholds,
             self.reviewed["score"].to_numpy()[rows],
             self.reviewed["present"].to_numpy()[rows],
-            weights,
-            self.archive_scores,
+            weights_from_counts(self.bins[rows], self.archive_counts),
+            self.sorted_archive,
         )
 
 
@@ -186,15 +218,14 @@ def beta_precision(
     independent: calls clustered in recordings make these intervals too narrow."""
     rng = np.random.default_rng(seed)
     t = np.asarray(thresholds, dtype=float)
-    archive = np.asarray(sample.archive_scores, dtype=float)
     n_bins = len(sample.edges) - 1
-    archive_bins, bins = sample.archive_bins, sample.bins
+    bins = sample.bins
     scores = sample.reviewed["score"].to_numpy()
     present = sample.reviewed["present"].to_numpy()
     out = {"threshold": t}
     low, high, tlow, thigh = (np.full(len(t), np.nan) for _ in range(4))
     for i, threshold in enumerate(t):
-        counts = np.bincount(archive_bins[archive >= threshold], minlength=n_bins)
+        counts = np.array([len(b) - np.searchsorted(b, threshold) for b in sample.sorted_by_bin])
         above = scores >= threshold
         m = np.bincount(bins[above], minlength=n_bins)
         k = np.bincount(bins[above], weights=present[above], minlength=n_bins)
