@@ -38,14 +38,17 @@ from pathlib import Path
 sys.path.insert(0, {repo!r})
 job, work = sys.argv[1], Path(sys.argv[2])
 started = time.time()
-from anuraflow.detect.validation_sample import SampleDesign, merge_archive_labels, write_validation_sample
+from anuraflow.detect.validation_sample import (SampleDesign, merge_archive_labels,
+    write_validation_sample)
 from anuraflow.detect.validation import ValidateInputs, ValidateSettings, validate_precision
 shards = sorted(str(p) for p in (work / "scores").glob("*.parquet"))
 records = sorted(str(p) for p in (work / "records").glob("*.json"))
 if job == "sample":
-    write_validation_sample(shards, {codes!r}, SampleDesign(), work / "sample.parquet", work / "strata.csv")
+    write_validation_sample(shards, {codes!r}, SampleDesign(), work / "sample.parquet",
+                            work / "strata.csv")
 elif job == "merge":
-    merge_archive_labels([work / "labels.tsv"], shards, records, work / "d.parquet", work / "d.json")
+    merge_archive_labels([work / "labels.tsv"], shards, records, work / "d.parquet",
+                         work / "d.json")
 else:
     outputs = {{k: str(work / f"out.{{k}}") for k in
                ("precision", "curves", "detections", "activity", "page")}}
@@ -70,8 +73,8 @@ def write_archive(work: Path, n_recordings: int, seed: int = 0) -> pd.DataFrame:
         n = len(ids) * WINDOWS
         present = rng.random((n, len(CODES))) < 0.1
         score = np.where(present, rng.beta(5, 2, present.shape), rng.beta(1, 8, present.shape))
-        table = pd.DataFrame({"recording_id": np.repeat(ids, WINDOWS),
-                              "start_s": np.tile(np.arange(WINDOWS, dtype=float), len(ids))})  # fmt: skip
+        starts = np.tile(np.arange(WINDOWS, dtype=float), len(ids))
+        table = pd.DataFrame({"recording_id": np.repeat(ids, WINDOWS), "start_s": starts})
         table["end_s"] = table["start_s"] + 3
         for j, code in enumerate(CODES):
             table[code] = score[:, j].astype(np.float32)
@@ -93,8 +96,8 @@ def review(work: Path, truth: pd.DataFrame) -> int:
 
     sample = pd.read_parquet(work / "sample.parquet")
     keyed = truth.set_index(["recording_id", "start_s"])
-    said = [bool(keyed.at[(r, s), c]) for r, s, c in
-            zip(sample["recording_id"], sample["start_s"], sample["species"], strict=True)]  # fmt: skip
+    asked = zip(sample["recording_id"], sample["start_s"], sample["species"], strict=True)
+    said = [bool(keyed.at[(r, s), c]) for r, s, c in asked]
     rows = pd.DataFrame({"recording": sample["recording_id"], "start_s": sample["start_s"],
                          "end_s": sample["end_s"], "species": sample["species"],
                          "decision": np.where(said, "present", "absent")})  # fmt: skip
