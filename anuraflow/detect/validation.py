@@ -138,22 +138,30 @@ def validate_species(
     return SpeciesValidation(row, curve.assign(species=code), reviewed, fit)
 
 
+def recording_spans(recording_ids: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Recording -> (first row, row after its last) of a table sorted by recording."""
+    ids = np.asarray(recording_ids, dtype=object)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    return {ids[a]: (int(a), int(b)) for a, b in zip(starts, ends, strict=True)}
+
+
 def recut_detections(
     scores: pd.DataFrame, records: list[dict], thresholds: dict[str, float], rules: dict[str, str]
 ) -> pd.DataFrame:
     """The detections table again (`detections_table`'s columns) at `thresholds`, with each
-    species' threshold and the rule that set it."""
+    species' threshold and the rule that set it; `scores` sorted by recording and time, as
+    `read_archive_scores` reads them."""
     from anuraflow.detect.detections import SELECTION_COLUMNS, detections_table, merge_runs
 
     codes = records[0]["codes"]
     cut = np.array([thresholds[c] for c in codes])
-    by_recording = dict(tuple(scores.groupby("recording_id", sort=False)))
+    spans = recording_spans(scores["recording_id"].to_numpy())
     empty = pd.DataFrame(columns=SELECTION_COLUMNS)
-    selections = [
-        merge_runs(by_recording[r["recording_id"]], codes, cut)
-        if r["recording_id"] in by_recording else empty
-        for r in records
-    ]  # fmt: skip
+    selections = []
+    for r in records:
+        lo, hi = spans.get(r["recording_id"], (0, 0))
+        selections.append(merge_runs(scores.iloc[lo:hi], codes, cut) if hi > lo else empty)
     table = detections_table(records, selections)
     return table.assign(threshold=table["species"].map(thresholds),
                         rule=table["species"].map(rules))  # fmt: skip
@@ -184,7 +192,7 @@ def validate_precision(
 
     records = read_shard_records(inputs.records)
     codes, tuned = records[0]["codes"], records[0]["thresholds"]
-    scores = read_archive_scores(inputs.scores)
+    scores = read_archive_scores(inputs.scores, with_ids=False)
     sample = pd.read_parquet(inputs.sample)
     decisions = (pd.read_parquet(inputs.decisions) if inputs.decisions
                  else pd.DataFrame(columns=COLUMNS))  # fmt: skip

@@ -42,19 +42,20 @@ class SampleDesign:
     seed: int = 0
 
 
-def read_archive_scores(score_paths: list[str | Path]) -> pd.DataFrame:
+def read_archive_scores(score_paths: list[str | Path], with_ids: bool = True) -> pd.DataFrame:
     """Every window predict scored (the shards' scores.parquet), in recording and time order,
-    with its window_id; an error when there is none."""
+    recording ids as a category (millions of windows share thousands of names), with each
+    window's window_id when `with_ids`; an error when there is none."""
     frames = [pd.read_parquet(p) for p in score_paths]
     frames = [f for f in frames if len(f)]
     if not frames:
         raise ValueError("predict scored no window: there is nothing to validate")
     scores = pd.concat(frames, ignore_index=True)
+    scores["recording_id"] = scores["recording_id"].astype("category")
     scores = scores.sort_values(["recording_id", "start_s"], kind="stable", ignore_index=True)
-    scores["window_id"] = [
-        window_id(r, s, e)
-        for r, s, e in zip(scores["recording_id"], scores["start_s"], scores["end_s"], strict=True)
-    ]
+    if with_ids:
+        parts = zip(scores["recording_id"], scores["start_s"], scores["end_s"], strict=True)
+        scores["window_id"] = [window_id(r, s, e) for r, s, e in parts]
     return scores
 
 
@@ -76,7 +77,8 @@ def draw_validation_sample(
         values = scores[code].to_numpy(dtype=float)
         edges = species_edges(values, design)
         drawn = draw_sample(windows.assign(score=values), edges, design.per_bin, [design.seed, j])
-        samples.append(drawn.assign(species=code)[SAMPLE_COLUMNS])
+        drawn = drawn.assign(species=code, recording_id=drawn["recording_id"].astype(str))
+        samples.append(drawn[SAMPLE_COLUMNS])
         archive = np.bincount(np.searchsorted(edges[1:-1], values, side="right"),
                               minlength=len(edges) - 1)  # fmt: skip
         picked = np.bincount(drawn["bin"], minlength=len(edges) - 1)
