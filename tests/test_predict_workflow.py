@@ -421,3 +421,13 @@ def test_the_archive_decisions_train_with_train_on_reviews(new_season, trained):
     assert (splits.loc[sorted(ingested), "subset"] == "train").all()
     after = json.loads((trained / RUN / "metrics.json").read_text())["n_windows"]["train"]
     assert after == before + len(keys)
+    # a probe trains on the same windows: the decided recordings' embeddings are computed as
+    # the dataset's (planned here, not run: the embedding model is the probes' tests' subject)
+    probe = {"name": "probe", "model": "linear_probe", "seeds": [0], "epochs": 2}
+    (trained / "experiments" / "probe.yaml").write_text(yaml.safe_dump(probe))
+    write_config(trained, experiments=["det_cnn", "probe"], review_labels="review",
+                 predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0,
+                          "train_on_reviews": True})  # fmt: skip
+    planned = planned_jobs(trained, "results/runs/probe/seed0/metrics.json")
+    embedded = {rec for rule, rec in planned if rule == "compute_embeddings"}
+    assert ingested <= embedded and embedded <= set(windows["recording_id"])
