@@ -13,6 +13,17 @@ def real_data() -> Path:
     return REAL_DATA
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """A headless Chromium for the review pages' tests (installed with apt when missing)."""
+    from browser import install_browser
+
+    browser = install_browser()
+    if browser is None:
+        pytest.skip("no Chromium and it could not be installed")
+    return browser
+
+
 SLURM_JOBS: list[str] = []  # lines the SLURM tests attach to their reports
 
 

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 import soundfile as sf
 
 from anuraflow.core.fileio import write_text
@@ -15,16 +14,6 @@ from anuraflow.report.page import render_report
 from anuraflow.report.review import review_entries
 
 CODES = ["AAA", "BBB", "CCC"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from browser import install_browser
-
-    browser = install_browser()
-    if browser is None:
-        pytest.skip("no Chromium and it could not be installed")
-    return browser
 
 
 def review_page(tmp_path):

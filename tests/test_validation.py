@@ -324,16 +324,6 @@ def test_the_simulated_reviewer_answers_from_the_truth(tmp_path):
     assert 0 < sum(expected) < len(expected)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from browser import install_browser
-
-    browser = install_browser()
-    if browser is None:
-        pytest.skip("no Chromium and it could not be installed")
-    return browser
-
-
 def test_the_validation_page_labels_in_chromium_and_its_labels_merge_back(chromium, tmp_path):
     """The page of `validate` in a real browser: no score on it, each card asking about the
     species it was drawn for; decisions made with keys and clicks, downloaded, merged as the
