@@ -188,7 +188,8 @@ def validate_precision(
     from anuraflow.detect.detections import activity_table
     from anuraflow.detect.summary import read_shard_records
     from anuraflow.detect.validation_sample import read_archive_scores, species_edges
-    from anuraflow.report.validation_page import write_validation_report
+    from anuraflow.report.page import render_report
+    from anuraflow.report.validation_page import plot_validation, validation_page_context
 
     records = read_shard_records(inputs.records)
     codes, tuned = records[0]["codes"], records[0]["thresholds"]
@@ -215,5 +216,7 @@ def validate_precision(
     write_text(detections.to_csv(index=False), outputs["detections"])
     activity = activity_table(detections, records, codes)
     write_text(activity.to_csv(index=False), outputs["activity"])
-    write_validation_report(results, records, settings, outputs)
+    plot_validation(results, settings.target_precision, outputs["figure"])
+    context = validation_page_context(results, records, settings, outputs)
+    write_text(render_report(context, "validation.html.j2"), outputs["page"])
     return table

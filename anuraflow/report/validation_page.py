@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from anuraflow.core.fileio import write_text
 from anuraflow.report.figures import _save_figure, _species_grid
 
 
@@ -108,12 +107,9 @@ def table_notes(rows: list[dict]) -> list[str]:
     return notes
 
 
-def write_validation_report(results: list, records: list[dict], settings, outputs: dict) -> None:
-    """The figure (`outputs["figure"]`) and the page (`outputs["page"]`) of the estimates."""
-    from anuraflow.report.page import render_report
-
-    plot_validation(results, settings.target_precision, outputs["figure"])
-    context = {
+def validation_page_context(results: list, records: list[dict], settings, outputs: dict) -> dict:
+    """What validation.html.j2 is filled with (the figure is `outputs["figure"]`, beside it)."""
+    return {
         "title": "How precise are the detections?",
         "settings": settings,
         "n_recordings": len(records),
@@ -123,4 +119,3 @@ def write_validation_report(results: list, records: list[dict], settings, output
         "figure": Path(outputs["figure"]).name,
         "files": {k: Path(v).name for k, v in outputs.items()},
     }
-    write_text(render_report(context, "validation.html.j2"), outputs["page"])
