@@ -398,7 +398,7 @@ def test_the_archive_decisions_train_with_train_on_reviews(new_season, trained):
     write_config(trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0,
                                    "train_on_reviews": True},
                  validate={"bins": 4, "per_bin": 8, "min_reviews": 12, "n_boot": 200},
-                 review_labels="review")  # fmt: skip
+                 review_labels="review", experiment_overrides={"epochs": 2})  # fmt: skip
     planned = planned_jobs(trained, f"{RUN}/metrics.json")
     ingested = {rec for rule, rec in planned if rule == "ingest_recording"}
     assert ingested == set(decided["recording"])  # the reviewed recordings only
