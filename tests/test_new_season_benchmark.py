@@ -47,3 +47,15 @@ def test_detection_md_quotes_it():
     reviews = {seed["reviewed_windows"] for seed in RESULT["seeds"]}
     assert reviews == {240} and "240 reviews" in words
     assert f"{round(RESULT['seconds'] / 60)} min" in words
+
+
+def test_detection_md_quotes_the_scale_benchmark():
+    """The table of validate's jobs on 10,000 and 100,000 recordings, as the JSON has it."""
+    result = json.loads((REPO / "benchmarks/results/validate_scale.json").read_text())
+    page = (REPO / "docs/detection.md").read_text()
+    for row in result["rows"]:
+        line = next(x for x in page.splitlines() if x.startswith(f"| {row['recordings']:,} ("))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[0] == f"{row['recordings']:,} ({row['windows']:,})"
+        for cell, job in zip(cells[1:], ("sample", "merge", "precision"), strict=True):
+            assert cell == f"{row[job]['seconds']:.0f} s, {row[job]['peak_rss_mb'] / 1024:.1f} GiB"
