@@ -90,6 +90,7 @@ def test_the_methods_deviation_row_quotes_the_same_runs():
     assert f"only {min(reviewed):.0f} to {max(reviewed):.0f} of 200 reviews" in row
     assert f"in {100 * flat['summary']['all']['precision_coverage']:.0f} % of 80" in row
     assert f"{100 * top['all']['precision_coverage']:.0f} % with `top` bins" in row
+    assert f"the wider of the two held it in {100 * top['all']['wider_coverage']:.0f} %" in row
     assert flat["settings"]["bins"] * flat["settings"]["per_bin"] == 200
 
 
