@@ -57,6 +57,7 @@ def test_template_escapes_what_it_is_given():
     context = {
         "title": "<i>t</i>",
         "contents": [],
+        "validation": None,
         "images": dict.fromkeys(
             ("frequency", "per_species", "polyphony", "curves", "tsne", "model_size", *FIGURES),
             "",
