@@ -20,7 +20,11 @@ if VALIDATE_DIR:
             sample=f"{VALIDATE_DIR}/sample.parquet",
             strata=f"{VALIDATE_DIR}/strata.csv",
         params:
-            validate=config.get("validate"),
+            # the draw's keys only: a new target or interval keeps the sample
+            validate={
+                key: config.get("validate", {}).get(key)
+                for key in ("bins", "per_bin", "spacing", "seed")
+            },
         log:
             f"{RESULTS}/logs/validate_sample.log",
         benchmark:
