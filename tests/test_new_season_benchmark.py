@@ -41,6 +41,12 @@ def test_detection_md_quotes_it():
         in words
     )
     assert f"p = {s['wilcoxon']['p']:.3f}" in words
+    gains = [
+        x["new_site_after"]["macro_ap"] - x["new_site_before"]["macro_ap"] for x in RESULT["seeds"]
+    ]
+    assert f"by {min(gains):.3f} to {max(gains):.3f}" in words
+    old = [x["old_site_test_map_after"] - x["old_site_test_map_before"] for x in RESULT["seeds"]]
+    assert f"({min(old):+.3f} to {max(old):+.3f} by seed)" in words
     assert (
         f"from {s['old_site_map_before_mean']:.3f} to {s['old_site_map_after_mean']:.3f}" in words
     )
