@@ -32,7 +32,7 @@ from anuraflow.data.folders import list_files  # noqa: E402
 from anuraflow.data.headers import audio_durations  # noqa: E402
 from anuraflow.data.review_labels import (  # noqa: E402
     label_files_by_use,
-    recordings_decided,
+    recordings_by_file,
 )
 from anuraflow.data.shards import plan_shards  # noqa: E402
 from anuraflow.data.species import species_in_labels  # noqa: E402

@@ -198,6 +198,11 @@ def review_label_files():
 
 
 REVIEW_FILES = review_label_files()
+# each labels file's recordings, read once: which ones train (train_on_reviews) and which merge
+# reads which file (rules/validate_setup.smk) both need them, only with a `predict` section
+REVIEW_RECORDINGS = (
+    recordings_by_file(REVIEW_FILES) if REVIEW_FILES and config.get("predict") else {}
+)
 
 
 def reviewed_archive_sources():
@@ -217,7 +222,8 @@ def reviewed_archive_sources():
         ).sources
     except ValueError as err:
         raise WorkflowError(f"predict.audio_dir: {err}") from None
-    decided = recordings_decided(REVIEW_FILES) & set(found) - set(SOURCES)
+    named = set().union(*(r for r in REVIEW_RECORDINGS.values() if r))
+    decided = named & set(found) - set(SOURCES)
     return {r: RecordingSource(r, found[r].audio, None) for r in sorted(decided)}
 
 

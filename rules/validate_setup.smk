@@ -10,7 +10,7 @@ def review_files_by_use():
         return None, [], []
     if not PREDICT:
         return REVIEW_FILES, [], []
-    return label_files_by_use(REVIEW_FILES, set(RECORDINGS), set(PREDICT_SOURCES))
+    return label_files_by_use(REVIEW_RECORDINGS, set(RECORDINGS), set(PREDICT_SOURCES))
 
 
 DATASET_REVIEW_FILES, ARCHIVE_REVIEW_FILES, ARCHIVE_ROWS_ASIDE = review_files_by_use()

@@ -64,9 +64,11 @@ def test_weighted_precision_by_hand():
     archive = np.r_[np.linspace(0.1, 0.4, 8), 0.8, 0.9]
     edges = np.array([0.0, 0.5, 1.0])
     scores, present = np.array([0.1, 0.3, 0.8, 0.9]), np.array([1, 0, 1, 1])
-    weights = bin_weights(bin_of(scores, edges), bin_of(archive, edges), 2)
+    weights = bin_weights(bin_of(scores, edges), np.bincount(bin_of(archive, edges), minlength=2))
     assert weights.tolist() == [4, 4, 1, 1]
-    curve = precision_at(np.array([0.0, 0.2, 0.7, 0.95]), scores, present, weights, archive)
+    curve = precision_at(
+        np.array([0.0, 0.2, 0.7, 0.95]), scores, present, weights, np.sort(archive)
+    )
     assert curve["detections"].tolist() == [10, 7, 2, 0]
     assert curve["reviewed"].tolist() == [4, 3, 2, 0]
     assert curve["precision"].iloc[0] == pytest.approx(0.6)
@@ -74,7 +76,7 @@ def test_weighted_precision_by_hand():
     assert curve["precision"].iloc[1] == pytest.approx(2 / 6)  # (0 + 1 + 1) / (4 + 1 + 1)
     assert curve["precision"].iloc[2] == 1.0 and curve["true_detections"].iloc[2] == 2.0
     assert np.isnan(curve["precision"].iloc[3])  # no reviewed window: no estimate
-    none = precision_at(np.array([0.0]), scores, np.zeros(4), weights, archive)
+    none = precision_at(np.array([0.0]), scores, np.zeros(4), weights, np.sort(archive))
     assert none["precision"].tolist() == [0.0] and none["true_detections"].tolist() == [0.0]
 
 
@@ -168,8 +170,9 @@ def test_bootstrap_intervals_hold_the_estimate_and_repeat_with_the_seed():
     archive, edges, sample = _reviewed_archive()
     scores = archive["score"].to_numpy()
     thresholds = np.array([0.0, 0.2, 0.5])
-    weights = bin_weights(bin_of(sample["score"].to_numpy(), edges), bin_of(scores, edges), 4)
-    point = precision_at(thresholds, sample["score"], sample["present"], weights, scores)
+    counts = np.bincount(bin_of(scores, edges), minlength=4)
+    weights = bin_weights(bin_of(sample["score"].to_numpy(), edges), counts)
+    point = precision_at(thresholds, sample["score"], sample["present"], weights, np.sort(scores))
     reviewed = ReviewedSample(sample, scores, edges)
     pd.testing.assert_frame_equal(reviewed.curve(thresholds), point)
     ci = bootstrap_precision(reviewed, thresholds, n_boot=200, seed=3)

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from anuraflow.data.label_rows import AnnotationError
-from anuraflow.data.review_labels import label_files_by_use, labels_file_text, read_review_labels
+from anuraflow.data.review_labels import (
+    label_files_by_use,
+    labels_file_text,
+    read_review_labels,
+    recordings_by_file,
+)
 from anuraflow.detect.detections import merge_runs
 from anuraflow.detect.validation import (
     ValidateSettings,
@@ -50,7 +55,7 @@ def test_labels_files_go_to_the_merges_that_read_them(tmp_path):
     broken = tmp_path / "b.tsv"
     broken.write_text("recording\tstart\n")
     files = [only_archive, only_dataset, mixed, shared, str(broken)]
-    to_dataset, to_archive, aside = label_files_by_use(files, dataset, archive)
+    to_dataset, to_archive, aside = label_files_by_use(recordings_by_file(files), dataset, archive)
     assert to_archive == [only_archive, mixed, shared]
     # the unreadable file goes where its error is reported as before: the dataset's merge
     assert to_dataset == [only_dataset, mixed, shared, str(broken)]

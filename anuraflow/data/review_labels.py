@@ -230,32 +230,31 @@ def read_review_labels(
     return decisions, record
 
 
-def recordings_decided(paths: list[str]) -> set[str]:
-    """The recordings the labels files decide on (unreadable files left to their merge's
-    error), when the DAG is built."""
-    decided = set()
+def recordings_by_file(paths: list[str]) -> dict[str, frozenset[str] | None]:
+    """Each labels file's recordings, read once when the DAG is built; None for a file that
+    cannot be read (its merge's job names its bad line)."""
+    out: dict[str, frozenset[str] | None] = {}
     for path in paths:
         try:
-            decided |= set(read_review_file(path)["recording"])
+            out[path] = frozenset(read_review_file(path)["recording"])
         except AnnotationError:
-            continue
-    return decided
+            out[path] = None
+    return out
 
 
 def label_files_by_use(
-    paths: list[str], dataset: set[str], archive: set[str]
+    recordings_of: dict[str, frozenset[str] | None], dataset: set[str], archive: set[str]
 ) -> tuple[list[str], list[str], list[str]]:
     """The labels files the dataset's merge reads, those the archive's reads, and the
-    archive's recordings that the dataset's files name (its merge sets their rows aside), when
-    the DAG is built: a file goes to the archive's merge when it decides on a recording of the
-    archive, to the dataset's when it decides on any other (both for a mixed file). A file
-    that cannot be read goes to the dataset's merge, whose job names its bad line as before."""
+    archive's recordings that the dataset's files name (its merge sets their rows aside), from
+    each file's recordings (`recordings_by_file`): a file goes to the archive's merge when it
+    decides on a recording of the archive, to the dataset's when it decides on any other (both
+    for a mixed file). A file that cannot be read goes to the dataset's merge, whose job names
+    its bad line as before."""
     for_dataset, for_archive, aside = [], [], set()
     only_archive = archive - dataset
-    for path in paths:
-        try:
-            recordings = set(read_review_file(path)["recording"])
-        except AnnotationError:
+    for path, recordings in recordings_of.items():
+        if recordings is None:
             for_dataset.append(path)
             continue
         if recordings & archive:

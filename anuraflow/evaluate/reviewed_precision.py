@@ -65,14 +65,9 @@ def draw_sample(
     return table.iloc[np.concatenate(picked)].reset_index(drop=True)
 
 
-def bin_weights(reviewed_bins: np.ndarray, archive_bins: np.ndarray, n_bins: int) -> np.ndarray:
-    """The weight of each reviewed window: its bin's windows in the archive over its bin's
-    reviewed windows (N_b / n_b)."""
-    return weights_from_counts(reviewed_bins, np.bincount(archive_bins, minlength=n_bins))
-
-
-def weights_from_counts(reviewed_bins: np.ndarray, archive_counts: np.ndarray) -> np.ndarray:
-    """`bin_weights` from the archive's count of windows in each bin (N_b), counted once."""
+def bin_weights(reviewed_bins: np.ndarray, archive_counts: np.ndarray) -> np.ndarray:
+    """The weight of each reviewed window: its bin's windows in the archive (`archive_counts`,
+    N_b, counted once per species) over its bin's reviewed windows (N_b / n_b)."""
     reviewed = np.bincount(reviewed_bins, minlength=len(archive_counts))
     return archive_counts[reviewed_bins] / reviewed[reviewed_bins]
 
@@ -82,25 +77,13 @@ def precision_at(
     scores: np.ndarray,
     present: np.ndarray,
     weights: np.ndarray,
-    archive_scores: np.ndarray,
-) -> pd.DataFrame:
-    """Per threshold t: `detections` (archive windows scored >= t, counted), `reviewed` (the
-    reviewed ones among them), `precision` (sum of weight x present over sum of weight, over
-    the reviewed windows scored >= t; NaN with none) and `true_detections` (precision x
-    detections)."""
-    archive = np.sort(np.asarray(archive_scores, dtype=float))
-    return weighted_precision(thresholds, scores, present, weights, archive)
-
-
-def weighted_precision(
-    thresholds: np.ndarray,
-    scores: np.ndarray,
-    present: np.ndarray,
-    weights: np.ndarray,
     sorted_archive: np.ndarray,
 ) -> pd.DataFrame:
-    """`precision_at` with the archive's scores already sorted (a bootstrap's thousand draws
-    over millions of windows must not sort them a thousand times)."""
+    """Per threshold t: `detections` (archive windows scored >= t, counted in the archive's
+    scores, sorted: a bootstrap's thousand draws over millions of windows must not sort them
+    a thousand times), `reviewed` (the reviewed ones among them), `precision` (sum of weight x
+    present over sum of weight, over the reviewed windows scored >= t; NaN with none) and
+    `true_detections` (precision x detections)."""
     t = np.asarray(thresholds, dtype=float)[:, None]
     above = np.asarray(scores, dtype=float)[None, :] >= t
     w = np.asarray(weights, dtype=float)
@@ -159,11 +142,11 @@ class ReviewedSample:
         """`precision_at` the thresholds from the reviewed windows (or the rows `rows` of
         them, repeats allowed: a bootstrap draw), weighted by their bins."""
         rows = np.arange(len(self.reviewed)) if rows is None else rows
-        return weighted_precision(
+        return precision_at(
             thresholds,
             self.reviewed["score"].to_numpy()[rows],
             self.reviewed["present"].to_numpy()[rows],
-            weights_from_counts(self.bins[rows], self.archive_counts),
+            bin_weights(self.bins[rows], self.archive_counts),
             self.sorted_archive,
         )
 
