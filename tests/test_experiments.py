@@ -100,9 +100,10 @@ TINY_ALL = {
     "noise": {"source": "synthetic", "audio_dir": "data/noise", "n_recordings": 2, "duration_s": 6},
     "species": [{"code": c} for c in CODES],
     "frequency_groups": {"frequent_min_windows": 40, "common_min_windows": 20},
-    # a smoke run: smaller inputs (64 mels, hop 256 -> 189 frames per window) and one thread per
-    # job so two jobs share the two CI cores; the models adapt to the input shape
-    "features": {"sample_rate": 16000, "n_fft": 512, "hop_length": 256, "n_mels": 64},
+    # a smoke run: the smallest inputs every model takes (32 mels, hop 512 -> 94 frames per
+    # window: ResNet-152's last stage still sees 1 x 3) and one thread per job so two jobs share
+    # the two CI cores; the models adapt to the input shape
+    "features": {"sample_rate": 16000, "n_fft": 512, "hop_length": 512, "n_mels": 32},
     "train_threads": 1,
     "experiments_dir": str(EXPERIMENT_DIR),
     "experiments": PAPER["experiments"],

@@ -120,3 +120,12 @@ def test_audio_seconds_count_where_a_row_has_them(compare):
     clip): its rate is the audio scored per second, 3,600 s in 40 s = 90."""
     s = compare.summarise(rows([40.0], [0.0], windows=5400, audio_s=3600.0), 1.0)
     assert s["median"] == 90.0
+
+
+def test_without_bf16_instructions_the_run_is_smaller_unless_asked(compare):
+    """The whole run stays under 30 minutes on 2 cores of an AVX2 CPU: 2 rounds of 5 minutes
+    there, 3 of 10 with bf16 instructions; what the command gives is kept on either."""
+    assert compare.run_size(None, None, bf16=True) == (3, 10.0)
+    assert compare.run_size(None, None, bf16=False) == (2, 5.0)
+    assert compare.run_size(3, 10, bf16=False) == (3, 10)
+    assert compare.run_size(1, None, bf16=True) == (1, 10.0)

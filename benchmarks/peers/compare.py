@@ -218,6 +218,15 @@ def variants(
     return questions
 
 
+def run_size(rounds: int | None, minutes: float | None, bf16: bool) -> tuple[int, float]:
+    """Rounds and minutes of audio where not given: 3 rounds of 10 minutes, or 2 rounds of 5
+    on a CPU without bf16 instructions, the slow class, so the whole run stays under 30
+    minutes on 2 cores there too (3 rounds of 10 minutes took 51 minutes on an AVX2 EPYC,
+    docs/benchmarks.md)."""
+    full = (3, 10.0) if bf16 else (2, 5.0)
+    return (rounds or full[0], minutes or full[1])
+
+
 def skipped_variants(bf16: bool) -> dict[str, dict[str, str]]:
     """question -> variant -> why it was not run."""
     if bf16:
@@ -385,9 +394,11 @@ def markdown(report: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, help="3 (2 on a CPU without bf16 instructions)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument(
+        "--minutes", type=float, help="audio of the recording: 10 (5 without bf16 instructions)"
+    )
     ap.add_argument("--train-steps", type=int, default=4, help="timed steps of batch 64")
     ap.add_argument(
         "--oss-batches",
@@ -422,12 +433,13 @@ def main() -> None:
     for python in (OURS, THEIRS):
         if not python.exists():
             raise SystemExit(f"{python} is missing: run benchmarks/peers/run.sh")
+    bf16 = not args.assume_no_bf16 and bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+    args.rounds, args.minutes = run_size(args.rounds, args.minutes, bf16)
     with tempfile.TemporaryDirectory(prefix="anuraflow-peers-") as tmp:
         long, short = field_recording(Path(tmp), args.minutes)
         archive = Path(tmp) / "archive"
         if args.only and {"predict_archive_resnet18", "embeddings_archive"} & set(args.only):
             archive = archive_folder(long, Path(tmp), args.archive_files, args.archive_file_s)
-        bf16 = not args.assume_no_bf16 and bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
         questions = variants(args, long, short, archive, bf16)
         raw = run_rounds(questions, args.rounds, args.max_other_load, args.only)
     summary = {
