@@ -221,7 +221,7 @@ def variants(
 def run_size(rounds: int | None, minutes: float | None, bf16: bool) -> tuple[int, float]:
     """Rounds and minutes of audio where not given: 3 rounds of 10 minutes, or 2 rounds of 5
     on a CPU without bf16 instructions, the slow class, so the whole run stays under 30
-    minutes on 2 cores there too (3 rounds of 10 minutes took 51 minutes on an AVX2 EPYC,
+    minutes on 2 cores there too (3 rounds of 10 minutes took 47 minutes on an AVX2 EPYC,
     docs/benchmarks.md)."""
     full = (3, 10.0) if bf16 else (2, 5.0)
     return (rounds or full[0], minutes or full[1])
