@@ -1,3 +1,9 @@
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +28,38 @@ def chromium() -> str:
     if browser is None:
         pytest.skip("no Chromium and it could not be installed")
     return browser
+
+
+WARM_JOBS = Path(__file__).resolve().parent / "warm_jobs"
+
+
+def pytest_configure(config):
+    """Start this pytest process's warm job server (tests/warm_jobs/server.py): the workflow
+    tests' Snakemake `script:` jobs then fork from an interpreter that has torch and pandas
+    imported instead of importing them each. Jobs that start before it is ready, and every job
+    with ANURAFLOW_WARM_JOBS=0, start a fresh interpreter. Not in pytest-xdist's controller,
+    which runs no test."""
+    if os.environ.get("ANURAFLOW_WARM_JOBS") == "0" or (
+        config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None)
+        and not hasattr(config, "workerinput")
+    ):  # fmt: skip
+        return
+    address = Path(tempfile.mkdtemp(prefix="anuraflow-warm-")) / "jobs.sock"
+    path = os.pathsep.join(p for p in (str(WARM_JOBS), os.environ.get("PYTHONPATH")) if p)
+    os.environ["PYTHONPATH"] = path
+    config.warm_jobs = subprocess.Popen(
+        [sys.executable, str(WARM_JOBS / "server.py"), str(address)],
+        stdout=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    os.environ["ANURAFLOW_WARM_JOBS"] = str(address)
+
+
+def pytest_unconfigure(config):
+    server = getattr(config, "warm_jobs", None)
+    if server is not None:
+        os.killpg(server.pid, signal.SIGKILL)  # the server and its monitors
+        server.wait()
+        shutil.rmtree(Path(os.environ["ANURAFLOW_WARM_JOBS"]).parent, ignore_errors=True)
 
 
 SLURM_JOBS: list[str] = []  # lines the SLURM tests attach to their reports
