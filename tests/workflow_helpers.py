@@ -11,7 +11,11 @@ REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, fresh: bool = False
+) -> subprocess.CompletedProcess:
+    """`snakemake` on workdir's config.yaml; `fresh`: it and its jobs start fresh
+    interpreters instead of forking from the warm job server (tests/warm_jobs)."""
     cmd = SNAKEMAKE + [
         "--directory",
         str(workdir),
@@ -22,6 +26,8 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
         *args,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if fresh:
+        env["ANURAFLOW_WARM_JOBS"] = "0"
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(
