@@ -57,7 +57,10 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     server = getattr(config, "warm_jobs", None)
     if server is not None:
-        os.killpg(server.pid, signal.SIGKILL)  # the server and its monitors
+        try:
+            os.killpg(server.pid, signal.SIGKILL)  # the server and its monitors
+        except ProcessLookupError:
+            pass
         server.wait()
         shutil.rmtree(Path(os.environ["ANURAFLOW_WARM_JOBS"]).parent, ignore_errors=True)
 

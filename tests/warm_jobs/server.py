@@ -144,6 +144,23 @@ def run_job(request: dict, fds: list[int]) -> None:
     os._exit(code)
 
 
+def client_gone(conn: socket.socket) -> bool:
+    try:
+        return not conn.recv(1)  # the client never writes again: readable means closed
+    except OSError:
+        return True
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the job's process group, or the job if it has not made its group yet."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+            return
+        except ProcessLookupError:
+            continue
+
+
 def watch(conn: socket.socket) -> None:
     """In the forked monitor: start the job, kill it if the client goes, report its status."""
     request, fds = receive(conn)
@@ -153,18 +170,21 @@ def watch(conn: socket.socket) -> None:
         run_job(request, fds)
     for fd in fds:
         os.close(fd)
-    job = os.pidfd_open(pid)
-    while True:
-        ready, _, _ = select.select([conn, job], [], [])
-        if job in ready:
-            break
-        if not conn.recv(1):  # the client is gone: so is the job, with what it started
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            break
-    _, status = os.waitpid(pid, 0)
+    try:
+        job = [os.pidfd_open(pid)]  # readable when the job ends (Linux 5.3 and later)
+    except (AttributeError, OSError):
+        job = []  # older kernels: look every 50 ms
+    status = None
+    while status is None:
+        ready, _, _ = select.select([conn, *job], [], [], None if job else 0.05)
+        if conn in ready and client_gone(conn):  # so is the job, with what it started
+            kill_group(pid)
+            status = os.waitpid(pid, 0)[1]
+        elif job and job[0] in ready:
+            status = os.waitpid(pid, 0)[1]
+        elif not job:
+            done, found = os.waitpid(pid, os.WNOHANG)
+            status = found if done else None
     try:
         conn.sendall(str(os.waitstatus_to_exitcode(status)).encode())
     except OSError:

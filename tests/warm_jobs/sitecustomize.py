@@ -14,16 +14,17 @@ def _run_warm(address: str) -> None:
     import signal
     import socket
 
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        client.connect(address)
-    except OSError:
-        return  # no server: this interpreter runs the job itself
     request = json.dumps(
         {"argv": sys.argv, "orig_argv": sys.orig_argv, "cwd": os.getcwd(), "env": dict(os.environ)}
     )
     data = request.encode()
-    socket.send_fds(client, [len(data).to_bytes(8, "big") + data], [0, 1, 2])
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(address)
+        socket.send_fds(client, [len(data).to_bytes(8, "big") + data], [0, 1, 2])
+    except OSError:  # no server, or a standard stream closed: this interpreter runs it
+        client.close()
+        return
     reply = b""
     while chunk := client.recv(64):  # blocks while the job runs
         reply += chunk
