@@ -34,11 +34,11 @@ WARM_JOBS = Path(__file__).resolve().parent / "warm_jobs"
 
 
 def pytest_configure(config):
-    """Start this pytest process's warm job server (tests/warm_jobs/server.py): the workflow
-    tests' Snakemake `script:` jobs then fork from an interpreter that has torch and pandas
-    imported instead of importing them each. Jobs that start before it is ready, and every job
-    with ANURAFLOW_WARM_JOBS=0, start a fresh interpreter. Not in pytest-xdist's controller,
-    which runs no test."""
+    """Start this pytest process's warm job server (tests/warm_jobs/server.py): the Snakemake
+    processes the tests start, and their `script:` jobs, then fork from an interpreter that
+    has Snakemake, torch and pandas imported instead of importing them each. What starts
+    before it is ready, and everything with ANURAFLOW_WARM_JOBS=0, starts a fresh interpreter.
+    Not in pytest-xdist's controller, which runs no test."""
     if os.environ.get("ANURAFLOW_WARM_JOBS") == "0" or (
         config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None)
         and not hasattr(config, "workerinput")

@@ -86,9 +86,10 @@ def test_a_job_dies_with_its_client_and_a_signal_reaches_the_client(warm, tmp_pa
     while Path(f"/proc/{job}").exists() and time.time() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{job}").exists()  # killed and reaped
-    killer = script(tmp_path, "c3", "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
-    proc = subprocess.run([sys.executable, str(killer)], env=environment(warm), timeout=60)
-    assert proc.returncode == -signal.SIGTERM
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        killer = script(tmp_path, f"c{sig}", f"import os\nos.kill(os.getpid(), {int(sig)})\n")
+        proc = subprocess.run([sys.executable, str(killer)], env=environment(warm), timeout=60)
+        assert proc.returncode == -sig
 
 
 def test_snakemake_runs_through_the_server_as_alone(warm, tmp_path):

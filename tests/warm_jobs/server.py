@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import io
 import json
 import os
 import random
@@ -53,7 +54,6 @@ def job_modules() -> list[str]:
 def preload() -> list[str]:
     """Import what the jobs will; returns the modules that failed to import (left to the
     jobs, which then fail or fall back as they would in a fresh interpreter)."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
     failed = []
     for name in (*THIRD_PARTY, *job_modules()):
         try:
@@ -92,6 +92,21 @@ def set_threads(env: dict) -> None:
         pass
 
 
+def standard_streams(env: dict) -> None:
+    """sys.stdout and sys.stderr as a fresh interpreter would open them on the client's
+    streams: line-buffered on a terminal (stderr always), unbuffered with PYTHONUNBUFFERED."""
+    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        old = getattr(sys, name)
+        raw = open(fd, "wb", buffering=0, closefd=False)
+        stream = io.TextIOWrapper(
+            raw if unbuffered else io.BufferedWriter(raw), encoding=old.encoding,
+            errors=old.errors, line_buffering=name == "stderr" or os.isatty(fd),
+            write_through=unbuffered,
+        )  # fmt: skip
+        setattr(sys, name, stream)
+
+
 def run_main(request: dict) -> None:
     """What `python -m module ...` or `python script ...` runs, sys.path[0] included."""
     orig = request["orig_argv"]
@@ -121,6 +136,7 @@ def run_job(request: dict, fds: list[int]) -> None:
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
     set_threads(request["env"])
+    standard_streams(request["env"])
     code = 0
     try:
         run_main(request)

@@ -30,7 +30,10 @@ def _run_warm(address: str) -> None:
         reply += chunk
     code = int(reply) if reply else 1  # no reply: the server went away
     if code < 0:  # the job died of a signal: so does this process, as Snakemake expects
-        signal.signal(-code, signal.SIG_DFL)
+        try:
+            signal.signal(-code, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL and SIGSTOP keep theirs
+            pass
         os.kill(os.getpid(), -code)
     os._exit(code)
 
