@@ -17,7 +17,9 @@ PROBE = """
 import json, os, sys
 print(json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "x": os.environ.get("PROBE_X"),
                   "name": __name__, "path0": sys.path[0], "pid": os.getpid(),
-                  "threads": os.environ.get("OMP_NUM_THREADS")}))
+                  "threads": os.environ.get("OMP_NUM_THREADS"),
+                  "streams": [(s.line_buffering, s.write_through, s.encoding, s.errors)
+                              for s in (sys.stdout, sys.stderr)]}))
 sys.exit(3)
 """
 
@@ -54,20 +56,23 @@ def environment(address: str | None) -> dict:
 
 def test_a_warm_job_sees_what_a_fresh_interpreter_would(warm, tmp_path):
     path = script(tmp_path, "a1", PROBE)
-    runs = {}
-    for how, address in (("fresh", None), ("warm", warm)):
-        proc = subprocess.Popen(
-            [sys.executable, str(path), "arg 1", "--two"], cwd=tmp_path,
-            env=environment(address), stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 3, how
-        runs[how] = json.loads(out)
-        runs[how]["forked"] = runs[how].pop("pid") != proc.pid
-    assert runs["warm"].pop("forked") and not runs["fresh"].pop("forked")  # served, or not
-    assert runs["warm"] == runs["fresh"]
-    assert runs["warm"]["argv"] == [str(path), "arg 1", "--two"]
-    assert runs["warm"]["name"] == "__main__" and runs["warm"]["x"] == "é x"
+    for unbuffered in ("", "1"):
+        runs = {}
+        for how, address in (("fresh", None), ("warm", warm)):
+            proc = subprocess.Popen(
+                [sys.executable, str(path), "arg 1", "--two"], cwd=tmp_path,
+                env={**environment(address), "PYTHONUNBUFFERED": unbuffered},
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            out, _ = proc.communicate(timeout=60)
+            assert proc.returncode == 3, how
+            runs[how] = json.loads(out)
+            runs[how]["forked"] = runs[how].pop("pid") != proc.pid
+        assert runs["warm"].pop("forked") and not runs["fresh"].pop("forked")  # served, or not
+        assert runs["warm"] == runs["fresh"]
+        assert runs["warm"]["argv"] == [str(path), "arg 1", "--two"]
+        assert runs["warm"]["name"] == "__main__" and runs["warm"]["x"] == "é x"
+        assert runs["warm"]["streams"][0][1] == bool(unbuffered)
 
 
 def test_a_job_dies_with_its_client_and_a_signal_reaches_the_client(warm, tmp_path):

@@ -94,14 +94,16 @@ def set_threads(env: dict) -> None:
 
 def standard_streams(env: dict) -> None:
     """sys.stdout and sys.stderr as a fresh interpreter would open them on the client's
-    streams: line-buffered on a terminal (stderr always), unbuffered with PYTHONUNBUFFERED."""
+    streams: unbuffered with PYTHONUNBUFFERED, else line-buffered on a terminal (stderr
+    always)."""
     unbuffered = bool(env.get("PYTHONUNBUFFERED"))
     for name, fd in (("stdout", 1), ("stderr", 2)):
         old = getattr(sys, name)
         raw = open(fd, "wb", buffering=0, closefd=False)
         stream = io.TextIOWrapper(
             raw if unbuffered else io.BufferedWriter(raw), encoding=old.encoding,
-            errors=old.errors, line_buffering=name == "stderr" or os.isatty(fd),
+            errors=old.errors,
+            line_buffering=not unbuffered and (name == "stderr" or os.isatty(fd)),
             write_through=unbuffered,
         )  # fmt: skip
         setattr(sys, name, stream)
