@@ -123,7 +123,7 @@ def run_main(request: dict) -> None:
 
 
 def run_job(request: dict, fds: list[int]) -> None:
-    """In the forked job process: become `python script.py` in the client's place."""
+    """In the forked job process: become the client's `python -m module` or `python script`."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
