@@ -33,13 +33,14 @@ import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-# what the jobs import beyond anuraflow (torch._dynamo: every optimiser's first step)
+# what the jobs import beyond anuraflow (torch._dynamo: every optimiser's first step;
+# threadpoolctl: each job's thread limits, set_threads)
 THIRD_PARTY = (
     "numpy", "pandas", "pyarrow.parquet", "soundfile", "yaml", "jinja2", "torch",
     "torch._dynamo", "torchaudio", "matplotlib.pyplot", "snakemake.script", "snakemake.cli",
     "snakemake.api", "snakemake.dag", "snakemake.persistence", "snakemake.executors.local",
     "snakemake.executors.dryrun", "snakemake.executors.touch",
-    "snakemake_executor_plugin_slurm", "snakemake_executor_plugin_slurm_jobstep",
+    "snakemake_executor_plugin_slurm", "snakemake_executor_plugin_slurm_jobstep", "threadpoolctl",
 )  # fmt: skip
 
 
