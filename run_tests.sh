@@ -9,9 +9,10 @@ set +e
 # three workers (pytest-xdist) on CI's two cores: the SLURM file's worker mostly waits (job
 # queueing and status polling at little CPU), so a third worker fills those gaps
 # (docs/benchmarks.md has the times). Each worker starts a warm job server for the Snakemake
-# processes and jobs the tests run (tests/warm_jobs; ANURAFLOW_WARM_JOBS=0 turns it off). A file's tests stay on one worker, so its module fixtures
-# (the trained tiny runs) are built once; files go out in collection order, the longest first
-# (tests/conftest.py), not by number of tests. TEST_WORKERS=0 runs them in this process.
+# processes and jobs the tests run (tests/warm_jobs; ANURAFLOW_WARM_JOBS=0 turns it off).
+# A file's tests stay on one worker, so its module fixtures (the trained tiny runs) are
+# built once; files go out in collection order, the longest first (tests/conftest.py), not
+# by number of tests. TEST_WORKERS=0 runs them in this process.
 # Three workers on two cores oversubscribe on purpose, so torch's OpenMP threads sleep when
 # idle instead of spinning: spinning threads took the cores from the working ones (three
 # 2-thread training processes at once: 20 s and 13.6 CPU-s each spinning, 16 s and 10.6
