@@ -14,6 +14,7 @@ from anuraflow.evaluate.reviewed_precision import (
     bootstrap_precision,
     draw_sample,
     fit_logistic,
+    plan_reviews,
     precision_at,
     stratify,
     threshold_for,
@@ -89,6 +90,85 @@ def test_the_threshold_is_the_lowest_whose_precision_and_every_higher_reach_the_
     assert threshold_for(curve.assign(precision=[0.1, 0.2, 0.3, 0.4, 0.5]), 0.9) is None
     nan_top = curve.assign(precision=[0.5, 0.95, 0.8, 0.92, np.nan])
     assert threshold_for(nan_top, 0.9) == 0.7  # a threshold without a review is no evidence
+    # one false window at the very top: the walk starts where the target is first reached
+    dip = curve.assign(precision=[0.5, 0.95, 0.93, 0.92, 0.0])
+    assert threshold_for(dip, 0.9) == 0.3
+    # the lower bound's column: the same walk on it
+    bounds = curve.assign(precision_low=[0.4, 0.91, 0.85, 0.9, 0.3])
+    assert threshold_for(bounds, 0.9, "precision_low") == 0.7
+    assert threshold_for(bounds, 0.95, "precision_low") is None
+
+
+def one_bin(present_above: int, reviewed_above: int, archive: int = 100) -> ReviewedSample:
+    """One bin over `archive` windows scored evenly in (0, 1); the reviews are 20 windows, the
+    `reviewed_above` of them at or above 0.5 with `present_above` present."""
+    scores = (np.arange(archive) + 0.5) / archive
+    picked = np.r_[np.linspace(0.01, 0.49, 20 - reviewed_above),
+                   np.linspace(0.51, 0.99, reviewed_above)]  # fmt: skip
+    present = np.r_[np.zeros(20 - reviewed_above), np.ones(present_above),
+                    np.zeros(reviewed_above - present_above)]  # fmt: skip
+    reviewed = pd.DataFrame({"recording_id": "r", "score": picked, "present": present})
+    return ReviewedSample(reviewed, scores, np.array([0.0, 1.0]))
+
+
+def test_the_review_plan_in_one_bin_has_a_closed_form():
+    """One bin: V(d) = v / (m + f d), scaled so that V(0) gives today's lower bound `low`, so
+    the bound reaches the target when m + f d >= m ((e - low) / (e - target))^2, whatever v
+    and z: d = m ((e - low)^2 / (e - target)^2 - 1) / f. Here m = 10 reviews above 0.5, f =
+    50 / 100 windows of the bin above it, e = 1, low = 0.7, target 0.8: 10 x 1.25 / 0.5 = 25."""
+    sample = one_bin(present_above=10, reviewed_above=10)
+    plan = plan_reviews(sample, 0.5, estimate=1.0, low=0.7, target=0.8, level=0.9)
+    assert plan.draws == {0: 25} and plan.total == 25 and plan.note is None
+    assert plan.describe() == "25 more reviews (bin 1: 25) at threshold 0.5"
+    # the same at another level: z cancels
+    assert plan_reviews(sample, 0.5, 1.0, 0.7, 0.8, level=0.5).draws == {0: 25}
+    # a bound already at the target, an estimate not above it, no threshold: no plan
+    assert plan_reviews(sample, 0.5, 1.0, 0.85, 0.8).note == (
+        "the lower bound there already reaches the target"
+    )
+    assert plan_reviews(sample, 0.5, 0.8, 0.6, 0.8).note == (
+        "the estimate there does not exceed the target"
+    )
+    assert plan_reviews(sample, None, np.nan, np.nan, 0.8).total is None
+
+
+def test_the_review_plan_across_bins_is_the_least_total_that_reaches_the_bound():
+    """Two bins: the allocation (before rounding up) equals scipy's constrained minimum of the
+    total draws, and the projected bound (the normal approximation, scaled to today's) then
+    reaches the target."""
+    from scipy.optimize import minimize
+    from scipy.stats import norm
+
+    archive = np.r_[np.linspace(0.01, 0.49, 60), np.linspace(0.5, 0.99, 40)]
+    edges = np.array([0.0, 0.5, 1.0])
+    rows = np.r_[np.linspace(0.02, 0.48, 10), np.linspace(0.55, 0.95, 10)]
+    present = np.r_[np.zeros(6), np.ones(4), np.ones(9), 0]
+    sample = ReviewedSample(pd.DataFrame({"recording_id": "r", "score": rows, "present": present}),
+                            archive, edges)  # fmt: skip
+    t, target, low = 0.3, 0.7, 0.6
+    curve = sample.curve(np.array([t]))
+    estimate = float(curve["precision"].iloc[0])
+    plan = plan_reviews(sample, t, estimate, low, target, 0.9)
+    # the ingredients, by hand: windows above t per bin, reviews above t, present there
+    c = np.array([(archive[:60] >= t).sum(), 40.0])
+    m = np.array([(rows[:10] >= t).sum(), 10.0])
+    k = np.array([present[:10][rows[:10] >= t].sum(), 9.0])
+    f = c / np.array([60.0, 40.0])
+    w, share = c / c.sum(), (k + 0.5) / (m + 1)
+    v = share * (1 - share)
+    z = norm.ppf(0.95)
+
+    def variance(d):
+        return np.sum(w**2 * v / (m + f * d))
+
+    budget = ((estimate - target) / z) ** 2 * variance(np.zeros(2)) / ((estimate - low) / z) ** 2
+    best = minimize(lambda d: d.sum(), x0=np.full(2, 50.0), bounds=[(0, None)] * 2,
+                    constraints={"type": "ineq", "fun": lambda d: budget - variance(d)},
+                    method="SLSQP", options={"ftol": 1e-10})  # fmt: skip
+    assert plan.total == pytest.approx(best.x.sum(), abs=2.5)  # each bin rounded up
+    drawn = np.array([plan.draws.get(b, 0) for b in range(2)])
+    assert drawn == pytest.approx(best.x, abs=1.5)
+    assert variance(drawn) <= budget
 
 
 def _logit(s):

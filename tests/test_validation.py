@@ -21,6 +21,7 @@ from anuraflow.detect.validation import (
     ValidateSettings,
     recut_detections,
     reviewed_windows,
+    selection_precision,
     validate_species,
 )
 from anuraflow.detect.validation_sample import (
@@ -202,29 +203,114 @@ def test_one_species_estimates_by_hand():
     assert reviewed["score"].tolist() == [0.1, 0.3, 0.5, 0.9, 0.8]
     assert reviewed["stratified"].tolist() == [True, True, True, True, False]
     edges = np.array([0.1, 0.5, 0.9])
-    settings = ValidateSettings(target_precision=0.9, min_reviews=5, n_boot=200)
+    # today's behaviour, asked for: the decision outside the draw counted, the estimate's rule
+    settings = ValidateSettings(target_precision=0.9, min_reviews=5, n_boot=200,
+                                rule="estimate", include_unstratified=True)  # fmt: skip
     result = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), edges, 0.3, settings)
     row = result.row
     # at 0.3: low bin {0.3 present} weight 4/2 = 2; high bin {0.5 P, 0.9 P, 0.8 A} weight 4/3
     expected = (2 * 1 + 4 / 3 * 2) / (2 + 4 / 3 * 3)
     assert row["precision_at_tuned"] == pytest.approx(expected)
     assert row["detections_at_tuned"] == 6 and row["reviewed"] == 5 and row["present"] == 3
-    assert row["unstratified"] == 1
+    assert row["unstratified"] == 1 and row["unstratified_in_estimate"]
     # at 0.9 only the present 0.9: precision 1; at 0.8 the absent 0.8 joins: 0.5, so 0.9 is
-    # the lowest threshold with every higher one at or above 0.9
+    # the lowest threshold with every one from the first that reaches 0.9 at or above it
     assert row["threshold_for_target"] == pytest.approx(0.9)
     assert row["rule"] == "validated" and row["threshold"] == pytest.approx(0.9)
     assert row["detections"] == 1 and row["true_detections"] == pytest.approx(1.0)
     assert row["reviewed_above"] == 1  # the published threshold rests on one review: shown
     assert row["logistic_note"] is None and np.isfinite(row["logistic_slope"])
+    # one review is no confidence: its interval's lower bound is below the target
+    assert not row["target_met"] and row["precision_low"] < 0.9
     fewer = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), edges, 0.3,
-                             ValidateSettings(min_reviews=6, n_boot=200)).row  # fmt: skip
+                             ValidateSettings(min_reviews=6, n_boot=200,
+                                              include_unstratified=True)).row  # fmt: skip
     assert fewer["rule"] == "tuned: 5 reviews, fewer than validate.min_reviews (6)"
     assert fewer["threshold"] == 0.3 and fewer["detections"] == 6
     assert fewer["precision"] == pytest.approx(expected) and fewer["reviewed_above"] == 4
     strict = validate_species("AAA", reviewed.assign(present=[0, 1, 1, 0, 1]),
                               scores["AAA"].to_numpy(), edges, 0.3, settings).row  # fmt: skip
-    assert strict["rule"] == "tuned: no threshold reaches precision 0.9"
+    assert strict["rule"] == "tuned: no threshold's estimate reaches precision 0.9"
+
+
+def test_by_default_the_draw_alone_estimates_and_the_rest_is_counted_beside():
+    """The decision outside the draw (0.8, absent) leaves the estimate; the bins' weights are
+    the draw's: 2 reviews in each bin of 4 windows, weight 2 each."""
+    scores, sample, decisions = hand_case()
+    reviewed = reviewed_windows("AAA", decisions, sample, scores)
+    edges = np.array([0.1, 0.5, 0.9])
+    settings = ValidateSettings(target_precision=0.9, min_reviews=4, n_boot=200)
+    assert settings.rule == "lower_bound" and not settings.include_unstratified
+    result = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), edges, 0.3, settings)
+    row = result.row
+    assert row["reviewed"] == 4 and row["present"] == 3
+    assert row["unstratified"] == 1 and row["unstratified_present"] == 0
+    assert not row["unstratified_in_estimate"]
+    # at 0.3: 0.3, 0.5 and 0.9, every one present, weight 2 each: 1.0; at 0.1 the absent 0.1
+    # joins: 6 / 8
+    assert row["precision_at_tuned"] == 1.0
+    curve = result.curve.set_index("threshold")
+    assert curve.loc[0.1, "precision"] == pytest.approx(6 / 8)
+    assert len(result.curve) == 4  # the draw's scores (the tuned 0.3 among them), not 0.8
+    # four reviews do not put the lower bound at 0.9: the tuned threshold stays, says why,
+    # and the plan names the reviews that would lift it at 0.3, where the estimate is 1
+    assert row["rule"] == "tuned: no threshold's lower bound reaches precision 0.9"
+    assert row["threshold"] == 0.3 and not row["target_met"]
+    assert row["more_reviews"] > 0 and row["review_plan"].endswith("at threshold 0.3")
+    with pytest.raises(ValueError, match="validate.rule must be one of lower_bound, estimate"):
+        ValidateSettings(rule="mean")
+
+
+def test_settings_are_built_by_name_from_every_key_of_the_schema():
+    import dataclasses
+
+    import yaml
+    from workflow_helpers import REPO
+
+    from anuraflow.detect.validation_sample import SampleDesign
+
+    schema = yaml.safe_load((REPO / "config/schemas/config.schema.yaml").read_text())
+    keys = schema["properties"]["validate"]["properties"]
+    section = {k: v["default"] for k, v in keys.items()}
+    settings = ValidateSettings.from_config({**section, "rule": "estimate", "level": 0.8})
+    assert settings.rule == "estimate" and settings.level == 0.8
+    own = {f.name for f in dataclasses.fields(ValidateSettings)}
+    design = {f.name for f in dataclasses.fields(SampleDesign)}
+    # every schema key is one of the two objects' fields, and each default agrees
+    assert set(keys) == own | design
+    assert all(getattr(ValidateSettings(), k) == section[k] for k in own)
+
+
+def test_the_selections_precision_by_hand():
+    """One recording, windows of 3 s at a 1 s hop scored .9 .8 .2 .7, four of .1, .95: at 0.5
+    windows 0, 1 and 3 are one selection (0-6 s: their spans overlap across window 2) and
+    window 9 another (9-12 s)."""
+    scores = pd.DataFrame({"recording_id": "a", "start_s": np.arange(10.0),
+                           "AAA": [0.9, 0.8, 0.2, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.95]})  # fmt: skip
+    scores["end_s"] = scores["start_s"] + 3
+    selections = merge_runs(scores, ["AAA"], np.array([0.5])).assign(recording_id="a")
+    assert selections[["begin_s", "end_s", "n_windows"]].values.tolist() == [
+        [0.0, 6.0, 3], [9.0, 12.0, 1]]  # fmt: skip
+    # one bin over all ten windows; the draw decided windows 1 (absent) and 9 (absent), and
+    # window 3 was decided present outside the draw
+    sample = pd.DataFrame({"species": "AAA", "recording_id": "a", "start_s": [1.0, 9.0]})
+    decisions = pd.DataFrame({"recording": "a", "start_s": [1.0, 9.0, 3.0], "species": "AAA",
+                              "decision": ["absent", "absent", "present"]})  # fmt: skip
+    reviewed = reviewed_windows("AAA", decisions, sample, scores)
+    settings = ValidateSettings(min_reviews=1, n_boot=100, rule="estimate", target_precision=0.0)
+    result = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), np.array([0.1, 0.95]),
+                              0.5, settings)  # fmt: skip
+    assert result.row["threshold"] == 0.5
+    got = selection_precision(result, selections)
+    # weight 10 / 2 = 5 each: window 1's share 5 / 3 windows, in the selection known true
+    # (window 3 present); window 9's 5 / 1, its selection false: (5 / 3) / (5 / 3 + 5)
+    assert got["selection_precision"] == pytest.approx(0.25)
+    assert got["selections"] == 2 and got["selections_reviewed"] == 2
+    assert got["true_selections"] == pytest.approx(0.5)
+    # per window the same draw says 0: both drawn windows are absent
+    assert result.row["precision"] == 0.0
+    none = selection_precision(result, selections.iloc[:0])
+    assert none["selections"] == 0 and np.isnan(none["selection_precision"])
 
 
 def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path):
@@ -234,7 +320,7 @@ def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path
 
     scores, sample, decisions = hand_case()
     values, edges = scores["AAA"].to_numpy(), np.array([0.1, 0.5, 0.9])
-    settings = ValidateSettings(min_reviews=5, n_boot=100)
+    settings = ValidateSettings(min_reviews=4, n_boot=100)
     rows = [validate_species("AAA", reviewed_windows("AAA", d, sample, scores), values, edges, 0.3,
                              settings).row for d in (decisions, decisions.iloc[:0])]  # fmt: skip
     pd.DataFrame(rows).to_csv(tmp_path / "precision.csv", index=False)
@@ -242,11 +328,20 @@ def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path
     section = validation_context([tmp_path / "precision.csv", tmp_path / "precision.png"])
     cells = [r["cells"] for r in section["validation"]["table"]["rows"]]
     assert cells == table_rows(rows) and len(cells[0]) == len(HEADER)
-    assert cells[0][:5] == ["AAA", 5, 3, 1, "0.3"] and cells[0][7:10] == ["0.9", 1, "validated"]
+    # the draw's 4 decisions (3 present); the one outside it counted beside, none present
+    assert cells[0][:5] == ["AAA", 4, 3, "1 (0)", "0.3"]
+    assert cells[0][6:12] == ["–", "0.3", "tuned: no threshold's lower bound reaches precision 0.9",
+                              3, f"1.00 ({rows[0]['precision_low']:.2f}–1.00)", "no"]  # fmt: skip
     low, high = rows[0]["precision_at_tuned_low"], rows[0]["precision_at_tuned_high"]
     assert cells[0][5] == f"{rows[0]['precision_at_tuned']:.2f} ({low:.2f}–{high:.2f})"
-    assert cells[1][5] == "–" and cells[1][-1] == "–"  # no reviews: no estimate, no interval
-    assert section["validation"]["notes"] == ["AAA: no reviews"]  # said once, not twice
+    assert cells[0][-1] == rows[0]["more_reviews"] > 0  # read back from the CSV as a number
+    assert cells[1][5] == "–" and cells[1][-1] == "–"  # no reviews: no estimate, no plan
+    plan = rows[0]["review_plan"]
+    assert plan.startswith(f"{rows[0]['more_reviews']} more reviews (bin 1: ")
+    # each note said once (the missing interval and fit of the second row say the same)
+    assert section["validation"]["notes"] == [
+        "AAA: separated: every window reviewed as present scores above every absent one",
+        f"AAA: {plan}", "AAA: no reviews"]  # fmt: skip
     anchors = [a for a, _ in section["contents"]]
     assert anchors.index("validation") == anchors.index("review") + 1
     assert validation_context(None) == {"validation": None, "contents": CONTENTS}
@@ -266,7 +361,7 @@ def test_no_reviews_and_no_positive_say_why():
     assert (
         row["precision_at_tuned"] == 0 and row["logistic_note"] == "no window reviewed as present"
     )
-    assert row["rule"] == "tuned: no threshold reaches precision 0.9"
+    assert row["rule"] == "tuned: no threshold's lower bound reaches precision 0.9"
     assert row["true_detections"] == 0
 
 

@@ -2,19 +2,24 @@
 validate_precision; the estimators are `evaluate/reviewed_precision.py`'s).
 
 Per species: the present/absent decisions on its windows, each with the archive score and a
-flag saying whether the window was in the stratified draw (decisions on other windows, from
-predict's review page or a search, count in the bin their score falls in, flagged
-`stratified` False); the bin-weighted precision and true detections at every reviewed score,
-with intervals (by default the wider of a recording bootstrap's and per-bin Beta
-posteriors'); Wood & Kahl's logistic curve; and the threshold published: the lowest whose
-precision, and every higher one's, reaches the target.
+flag saying whether the window was in the stratified draw. The estimates rest on the draw's
+decisions alone: decisions on other windows (predict's review page, a search) were picked for
+high scores or similarity, not at random within their bin, and would bias them up; they are
+counted beside (`unstratified`, `unstratified_present`) and enter only with
+`include_unstratified`. From the draw: the bin-weighted precision and true detections at
+every reviewed score, with intervals (by default the wider of a recording bootstrap's and
+per-bin Beta posteriors'); Wood & Kahl's logistic curve; and the threshold published: by
+default the lowest whose interval's lower bound reaches the target (`rule: lower_bound`;
+`estimate` reads the estimate itself, which then falls short of the target in about a
+quarter of archives: benchmarks/validate_loop.py). Where the lower bound falls short, the
+row says how many more reviews in which bins would lift it (`plan_reviews`).
 A species keeps its tuned threshold, and says why, with fewer than `min_reviews` decisions or
 where no threshold reaches the target.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -22,9 +27,12 @@ import pandas as pd
 from anuraflow.data.windows import window_keys
 from anuraflow.evaluate.reviewed_precision import (
     BOUNDS,
+    THRESHOLD_RULES,
     LogisticFit,
     ReviewedSample,
+    bin_weights,
     fit_logistic,
+    plan_reviews,
     precision_intervals,
     threshold_for,
 )
@@ -36,10 +44,23 @@ class ValidateSettings:
 
     target_precision: float = 0.9
     min_reviews: int = 50
+    rule: str = "lower_bound"  # lower_bound | estimate (THRESHOLD_RULES)
+    include_unstratified: bool = False
     interval: str = "wider"  # wider | bootstrap (over recordings) | beta (per bin, Perch's)
     level: float = 0.9
     n_boot: int = 1000
     seed: int = 0
+
+    def __post_init__(self):
+        if self.rule not in THRESHOLD_RULES:
+            raise ValueError(f"validate.rule must be one of {', '.join(THRESHOLD_RULES)}, "
+                             f"not {self.rule!r}")  # fmt: skip
+
+    @classmethod
+    def from_config(cls, section: dict) -> ValidateSettings:
+        """The settings by name from the config's `validate` section (its other keys, the
+        draw's, are SampleDesign's): a reordered field can never take another's value."""
+        return cls(**{f.name: section[f.name] for f in fields(cls) if f.name in section})
 
 
 def reviewed_windows(
@@ -85,7 +106,8 @@ def threshold_rule(n: int, chosen: float | None, settings: ValidateSettings) -> 
     if n < settings.min_reviews:
         return f"{n} reviews, fewer than validate.min_reviews ({settings.min_reviews})"
     if chosen is None:
-        return f"no threshold reaches precision {settings.target_precision:g}"
+        what = "lower bound" if settings.rule == "lower_bound" else "estimate"
+        return f"no threshold's {what} reaches precision {settings.target_precision:g}"
     return None
 
 
@@ -97,6 +119,7 @@ class SpeciesValidation:
     curve: pd.DataFrame
     reviewed: pd.DataFrame
     fit: LogisticFit | str
+    sample: ReviewedSample  # the decisions the estimates rest on, with the archive's bins
 
 
 def validate_species(
@@ -104,38 +127,95 @@ def validate_species(
     tuned: float, settings: ValidateSettings,
 ) -> SpeciesValidation:  # fmt: skip
     """The estimates for one species at its tuned threshold, at every reviewed score and at
-    the threshold published."""
-    sample = ReviewedSample(reviewed, archive_scores, edges)
-    thresholds = np.unique(np.r_[tuned, reviewed["score"].to_numpy()])
+    the threshold published; `reviewed` holds every decision, the draw's flagged
+    `stratified`."""
+    used_rows = reviewed if settings.include_unstratified else reviewed[reviewed["stratified"]]
+    sample = ReviewedSample(used_rows, archive_scores, edges)
+    thresholds = np.unique(np.r_[tuned, used_rows["score"].to_numpy()])
     curve, no_interval = curve_with_interval(sample, thresholds, settings)
-    chosen = threshold_for(curve, settings.target_precision) if len(reviewed) else None
-    kept = threshold_rule(len(reviewed), chosen, settings)
+    target = settings.target_precision
+    chosen = threshold_for(curve, target, THRESHOLD_RULES[settings.rule]) if len(used_rows) else None
+    kept = threshold_rule(len(used_rows), chosen, settings)
     used = tuned if kept else chosen
     at = {t: curve[np.isclose(curve["threshold"], t)].iloc[0] for t in {tuned, used}}
-    fit = fit_logistic(reviewed["score"], reviewed["present"]) if len(reviewed) else "no reviews"
+    met = bool(at[used]["precision_low"] >= target)  # NaN (no interval) is not met
+    plan = None
+    if not met and len(used_rows):
+        by_estimate = threshold_for(curve, target, "precision")
+        there = curve[np.isclose(curve["threshold"], -1 if by_estimate is None else by_estimate)]
+        estimate, low = (there[["precision", "precision_low"]].iloc[0] if len(there)
+                         else (np.nan, np.nan))  # fmt: skip
+        plan = plan_reviews(sample, by_estimate, estimate, low, target, settings.level)
+    fit = fit_logistic(used_rows["score"], used_rows["present"]) if len(used_rows) else "no reviews"
+    outside = reviewed[~reviewed["stratified"]]
     row = {
-        "species": code, "reviewed": len(reviewed), "present": int(reviewed["present"].sum()),
-        "unstratified": int((~reviewed["stratified"]).sum()), "tuned_threshold": tuned,
+        "species": code, "reviewed": len(used_rows), "present": int(used_rows["present"].sum()),
+        "unstratified": len(outside), "unstratified_present": int(outside["present"].sum()),
+        "unstratified_in_estimate": settings.include_unstratified,
+        "tuned_threshold": tuned,
         "detections_at_tuned": int(at[tuned]["detections"]),
         "precision_at_tuned": at[tuned]["precision"],
         "precision_at_tuned_low": at[tuned]["precision_low"],
         "precision_at_tuned_high": at[tuned]["precision_high"],
-        "threshold_for_target": chosen, "threshold": used,
+        "threshold_rule": settings.rule, "threshold_for_target": chosen, "threshold": used,
         "rule": "validated" if kept is None else f"tuned: {kept}",
         "detections": int(at[used]["detections"]), "precision": at[used]["precision"],
         "precision_low": at[used]["precision_low"], "precision_high": at[used]["precision_high"],
-        "reviewed_above": int(at[used]["reviewed"]),
+        "target_met": met, "reviewed_above": int(at[used]["reviewed"]),
+        "more_reviews": None if plan is None else plan.total,
+        "review_plan": None if plan is None else plan.describe(),
         "true_detections": at[used]["true_detections"],
         "true_detections_low": at[used]["true_detections_low"],
         "true_detections_high": at[used]["true_detections_high"],
         "interval_note": no_interval,
         "logistic_intercept": getattr(fit, "intercept", np.nan),
         "logistic_slope": getattr(fit, "slope", np.nan),
-        "logistic_score_for_target": (fit.score_for(settings.target_precision)
+        "logistic_score_for_target": (fit.score_for(target)
                                       if isinstance(fit, LogisticFit) else None),
         "logistic_note": fit if isinstance(fit, str) else None,
     }  # fmt: skip
-    return SpeciesValidation(row, curve.assign(species=code), reviewed, fit)
+    return SpeciesValidation(row, curve.assign(species=code), reviewed, fit, sample)
+
+
+def selection_precision(result: SpeciesValidation, selections: pd.DataFrame) -> dict:
+    """The precision of the merged selections of detections.csv (one species' rows, cut at its
+    threshold used), where a selection is a true detection when any of its windows is.
+    Each reviewed window at or above the threshold stands for its bin's weight (N_b / n_b)
+    divided among the `n_windows` windows of its selection, so the weights sum to an estimate
+    of the number of selections; the selection counts as true where any decision on its
+    windows (outside the draw too: they tell what is in it) is present. A selection whose
+    decided windows are all absent counts as false, though an undecided window of it may
+    hold a call: the estimate is a lower bound, exact where every selection is one window."""
+    threshold = result.row["threshold"]
+    sample = result.sample
+    used = sample.reviewed.assign(weight=bin_weights(sample.bins, sample.archive_counts))
+    used = used[used["score"] >= threshold]
+    if len(selections) == 0 or len(used) == 0:
+        return {"selections": len(selections), "selections_reviewed": 0,
+                "selection_precision": np.nan, "true_selections": np.nan}  # fmt: skip
+    spans = selections[["recording_id", "begin_s", "end_s", "n_windows"]].reset_index(drop=True)
+    spans = spans.assign(selection=np.arange(len(spans)))
+
+    def locate(windows: pd.DataFrame) -> pd.DataFrame:
+        """Each window's selection (-1: none; a window below the threshold is in none)."""
+        found = pd.merge_asof(
+            windows.reset_index(drop=True).sort_values("start_s"),
+            spans.sort_values("begin_s"), left_on="start_s", right_on="begin_s",
+            by="recording_id", direction="backward",
+        )  # fmt: skip
+        inside = found["start_s"] < found["end_s"]
+        return found.assign(selection=found["selection"].where(inside, -1).astype(int))
+
+    decided = locate(result.reviewed[result.reviewed["score"] >= threshold])
+    true = set(decided.loc[decided["present"] == 1, "selection"]) - {-1}
+    mine = locate(used)
+    mine = mine[mine["selection"] >= 0]
+    share = mine["weight"] / mine["n_windows"]
+    hits = mine["selection"].isin(true).to_numpy()
+    precision = float(share[hits].sum() / share.sum()) if share.sum() > 0 else np.nan
+    return {"selections": len(selections), "selections_reviewed": mine["selection"].nunique(),
+            "selection_precision": precision,
+            "true_selections": precision * len(selections)}  # fmt: skip
 
 
 def recording_spans(recording_ids: np.ndarray) -> dict[str, tuple[int, int]]:
@@ -205,14 +285,15 @@ def validate_precision(
                                         float(tuned[code]), settings))  # fmt: skip
         print(f"{code}: {results[-1].row['reviewed']} reviews, {results[-1].row['rule']}",
               flush=True)  # fmt: skip
+    used = {r.row["species"]: r.row["threshold"] for r in results}
+    detections = recut_detections(scores, records, used,
+                                  {r.row["species"]: r.row["rule"] for r in results})  # fmt: skip
+    for r in results:
+        r.row.update(selection_precision(r, detections[detections["species"] == r.row["species"]]))
     table = pd.DataFrame([r.row for r in results])
     write_text(table.to_csv(index=False, float_format="%.6g"), outputs["precision"])
     curves = pd.concat([r.curve for r in results], ignore_index=True)
     write_text(curves.to_csv(index=False, float_format="%.6g"), outputs["curves"])
-    used = dict(zip(table["species"], table["threshold"], strict=True))
-    detections = recut_detections(
-        scores, records, used, dict(zip(table["species"], table["rule"], strict=True))
-    )
     write_text(detections.to_csv(index=False), outputs["detections"])
     activity = activity_table(detections, records, codes)
     write_text(activity.to_csv(index=False), outputs["activity"])

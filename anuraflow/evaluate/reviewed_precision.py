@@ -9,8 +9,9 @@ n_b its decided ones), as in Navine et al. 2024's call density (Perch's
 `call_density.estimate_call_density` weighs each bin's positive rate by the bin's share).
 From those weights: the precision of the detections at or above any threshold and the number
 of true ones among them (`precision_at`, a ratio estimator; `ReviewedSample.curve`),
-recording-bootstrap intervals (`bootstrap_precision`), and the lowest threshold whose
-precision, and every higher threshold's, reaches a target (`threshold_for`). Beside it, Wood &
+recording-bootstrap intervals (`bootstrap_precision`), the lowest threshold whose interval's
+lower bound (or estimate) reaches a target (`threshold_for`), and how many more reviews in
+which bins would get it there where it falls short (`plan_reviews`). Beside it, Wood &
 Kahl 2024's curve: a logistic regression of the decisions on the logit of the score,
 P(present | score), with a Wald interval (`fit_logistic`)."""
 
@@ -265,18 +266,108 @@ def precision_intervals(
     return out
 
 
-def threshold_for(curve: pd.DataFrame, target: float) -> float | None:
-    """The lowest threshold of `curve` (from precision_at) at which the precision, and the
-    precision at every higher threshold with a reviewed window, is at least `target`; None
-    where even the highest does not reach it. Requiring the higher ones too keeps a lucky
-    dip of the curve from lowering the threshold."""
-    ordered = curve.dropna(subset=["precision"]).sort_values("threshold", ascending=False)
+THRESHOLD_RULES = {"lower_bound": "precision_low", "estimate": "precision"}
+
+
+def threshold_for(curve: pd.DataFrame, target: float, column: str = "precision") -> float | None:
+    """The lowest threshold of `curve` at which `column` (the estimate, or "precision_low", the
+    interval's lower bound) reaches `target`: walking down from the highest threshold, from the
+    first at which it reaches the target, as long as it does. The thresholds above that first
+    one rest on a few reviews and are passed over (one false window at the very top must not
+    leave a species without a threshold); below it, the first that falls short ends the walk,
+    so a lucky rise of the curve further down cannot lower the threshold. None where no
+    threshold reaches it; thresholds without a reviewed window above (NaN) are no evidence."""
+    ordered = curve.dropna(subset=[column]).sort_values("threshold", ascending=False)
     chosen = None
-    for threshold, precision in zip(ordered["threshold"], ordered["precision"], strict=True):
-        if precision < target:
+    for threshold, value in zip(ordered["threshold"], ordered[column], strict=True):
+        if value >= target:
+            chosen = float(threshold)
+        elif chosen is not None:
             break
-        chosen = float(threshold)
     return chosen
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    """How many more windows to draw from each bin (`draws`, by bin index) before the interval's
+    lower bound at `threshold` would reach the target, if each bin's share present above the
+    threshold stayed as reviewed so far; or why no number of reviews would (`note`)."""
+
+    threshold: float | None
+    draws: dict[int, int]
+    note: str | None = None
+
+    @property
+    def total(self) -> int | None:
+        return sum(self.draws.values()) if self.note is None else None
+
+    def describe(self) -> str:
+        if self.note is not None:
+            return self.note
+        bins = ", ".join(f"bin {b + 1}: {n}" for b, n in sorted(self.draws.items()) if n)
+        return f"{self.total} more reviews ({bins}) at threshold {self.threshold:.3g}"
+
+
+def plan_reviews(
+    sample: ReviewedSample, threshold: float | None, estimate: float, low: float, target: float,
+    level: float = 0.9,
+) -> ReviewPlan:  # fmt: skip
+    """More reviews per bin that would bring the lower bound at `threshold` (the threshold
+    whose `estimate`, the curve's precision there, reaches the target; `low` the interval's
+    lower bound there) up to `target`. A normal approximation of the post-stratified
+    estimate: within bin b, c_b archive windows scored >= t (weight W_b = c_b / sum c), m_b of
+    its reviews there, k_b present, share s_b = (k_b + 0.5) / (m_b + 1) (the Beta(0.5, 0.5)
+    prior's mean, so a bin with every review present still has a variance); the variance
+    V(d) = sum W_b^2 s_b (1 - s_b) / (m_b + f_b d_b), scaled by k^2 so that today's
+    (d = 0) gives today's lower bound (k = (estimate - low) / (z sqrt V(0)), z the normal
+    quantile of the interval's one-sided level: the interval in use may be wider than the
+    approximation), must fall to ((estimate - target) / z)^2. A draw from bin b lands above t
+    with probability f_b = c_b / N_b; the draws d_b that minimise their sum (Lagrange:
+    m_b + f_b d_b proportional to W_b sqrt(s_b (1 - s_b) f_b)), rounded up. A projection, not
+    a promise: the shares will move as reviews come in."""
+    from scipy.stats import norm
+
+    if threshold is None:
+        return ReviewPlan(None, {}, "no threshold's estimate reaches the target: more reviews "
+                          "cannot be planned from these")  # fmt: skip
+    scores = sample.reviewed["score"].to_numpy()
+    above = scores >= threshold
+    n_bins = len(sample.edges) - 1
+    c = np.array([len(b) - np.searchsorted(b, threshold) for b in sample.sorted_by_bin], float)
+    m = np.bincount(sample.bins[above], minlength=n_bins).astype(float)
+    k = np.bincount(sample.bins[above], weights=sample.reviewed["present"].to_numpy()[above],
+                    minlength=n_bins)  # fmt: skip
+    live = c > 0
+    w = c / c.sum()
+    share = (k + 0.5) / (m + 1)
+    if not estimate > target:
+        return ReviewPlan(threshold, {}, "the estimate there does not exceed the target")
+    z = norm.ppf(0.5 + level / 2)
+    budget = ((estimate - target) / z) ** 2
+    v = share * (1 - share)
+    f = c / sample.archive_counts.clip(min=1)
+    root = np.where(live, w * np.sqrt(v * f), 0.0)
+
+    def draws(scale: float) -> np.ndarray:
+        return np.where(live, np.maximum(0.0, scale * root - m) / np.where(live, f, 1), 0.0)
+
+    def variance(d: np.ndarray) -> float:
+        n = (m + f * d)[live]  # a bin with windows above t and no review there: unbounded
+        return float(np.inf) if np.any(n == 0) else float(np.sum((w**2 * v)[live] / n))
+
+    today = variance(np.zeros(n_bins))
+    if np.isfinite(low) and np.isfinite(today) and low < estimate:
+        budget *= today / ((estimate - low) / z) ** 2  # V(d) <= budget / k^2
+    if today <= budget:
+        return ReviewPlan(threshold, {}, "the lower bound there already reaches the target")
+    low, high = 0.0, 1.0
+    while variance(draws(high)) > budget:
+        high *= 2
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if variance(draws(mid)) > budget else (low, mid)
+    needed = np.ceil(draws(high) - 1e-9).astype(int)
+    return ReviewPlan(threshold, {b: int(n) for b, n in enumerate(needed) if n > 0})
 
 
 @dataclass(frozen=True)

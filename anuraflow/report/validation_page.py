@@ -57,9 +57,12 @@ def plot_validation(results: list, target: float, path: str | Path) -> None:
     _save_figure(fig, path)
 
 
-HEADER = ["species", "reviewed", "present", "outside the draw", "tuned threshold",
-          "precision there (interval)", "threshold for the target", "threshold used",
-          "reviews above it", "rule", "detections", "true detections (interval)"]  # fmt: skip
+HEADER = ["species", "reviewed", "present", "outside the draw (present)", "tuned threshold",
+          "precision there (interval)", "threshold for the target", "threshold used", "rule",
+          "reviews above it", "precision there (interval)", "lower bound reaches the target",
+          "detections", "true detections (interval)", "selections", "their precision (at least)",
+          "more reviews needed"]  # fmt: skip
+TEXT_COLUMNS = {"rule", "lower bound reaches the target"}
 
 
 THRESHOLD = "{:.3g}"  # thresholds near 0 matter: 0.0014 is not 0.00
@@ -77,31 +80,44 @@ def _with_interval(value, low, high, spec: str = "{:.2f}") -> str:
     return text if bounds == "–––" else f"{text} ({bounds})"
 
 
+def _count(value) -> int | str:
+    """An integer read back from precision.csv (NaN where missing: an en dash)."""
+    missing = value is None or (isinstance(value, float) and np.isnan(value))
+    return "–" if missing else int(value)
+
+
 def table_rows(rows: list[dict]) -> list[list]:
     """The published table's cells (HEADER) from precision.csv's rows (or `validate_species`'),
     numbers formatted, a missing one as an en dash."""
     out = []
     for r in rows:
         out.append([
-            r["species"], r["reviewed"], r["present"], r["unstratified"],
+            r["species"], r["reviewed"], r["present"],
+            f"{r['unstratified']} ({r['unstratified_present']})",
             _fmt(r["tuned_threshold"], THRESHOLD),
             _with_interval(r["precision_at_tuned"], r["precision_at_tuned_low"],
                            r["precision_at_tuned_high"]),
             _fmt(r["threshold_for_target"], THRESHOLD), _fmt(r["threshold"], THRESHOLD),
-            r["reviewed_above"], r["rule"],
+            r["rule"], r["reviewed_above"],
+            _with_interval(r["precision"], r["precision_low"], r["precision_high"]),
+            "yes" if r["target_met"] else "no",
             r["detections"],
             _with_interval(r["true_detections"], r["true_detections_low"],
                            r["true_detections_high"], "{:.0f}"),
+            r.get("selections", "–"), _fmt(r.get("selection_precision")),
+            _count(r["more_reviews"]),
         ])  # fmt: skip
     return out
 
 
 def table_notes(rows: list[dict]) -> list[str]:
-    """Below the table: per species why an interval or the logistic fit is missing."""
+    """Below the table: per species why an interval or the logistic fit is missing, and where
+    the lower bound falls short, the reviews that would lift it (`review_plan`)."""
     notes = []
     for r in rows:
         said = dict.fromkeys(
-            n for n in (r["interval_note"], r["logistic_note"]) if isinstance(n, str)
+            n for n in (r["interval_note"], r["logistic_note"], r["review_plan"])
+            if isinstance(n, str)
         )
         notes += [f"{r['species']}: {note}" for note in said]
     return notes
@@ -114,6 +130,7 @@ def validation_page_context(results: list, records: list[dict], settings, output
         "settings": settings,
         "n_recordings": len(records),
         "header": HEADER,
+        "text_columns": [h in TEXT_COLUMNS for h in HEADER],
         "rows": table_rows([r.row for r in results]),
         "notes": table_notes([r.row for r in results]),
         "figure": Path(outputs["figure"]).name,

@@ -12,13 +12,6 @@ with redirect_output(sm.log[0]):
             list(sm.input.scores), list(sm.input.records), sm.input.sample, sm.input.decisions
         ),  # fmt: skip
         SampleDesign(v["bins"], v["per_bin"], v["spacing"], v["seed"]),
-        ValidateSettings(
-            v["target_precision"],
-            v["min_reviews"],
-            v["interval"],
-            v["level"],
-            v["n_boot"],
-            v["seed"],
-        ),  # fmt: skip
+        ValidateSettings.from_config(v),
         dict(sm.output.items()),
     )
