@@ -237,7 +237,8 @@ def share(values) -> float | None:
 
 
 def mean(values) -> float | None:
-    known = [float(v) for v in values if v is not None]
+    """The mean of the cases that have a finite value (None: none has)."""
+    known = [float(v) for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(known)) if known else None
 
 
@@ -271,7 +272,7 @@ def summarise(rows: list[dict]) -> dict:
             "detections_min": int(r["detections"].min()),
             "true_precision_mean": mean(r["true_precision"]),
             "estimated_precision_mean": mean(r["estimated_precision"]),
-            "precision_abs_error_mean": mean(error.dropna()),
+            "precision_abs_error_mean": mean(error),
             "precision_coverage": share(r["precision_covered"]),
             "beta_coverage": share(r["beta_covered"]),
             "wider_coverage": share(r["wider_covered"]),
@@ -285,11 +286,9 @@ def summarise(rows: list[dict]) -> dict:
             "target_met": share(r["target_met"]),
             "with_picks_bias_mean": mean(r["with_picks_precision"] - r["estimated_precision"]),
             "with_picks_abs_error_mean": mean(
-                (r["with_picks_precision"] - r["true_precision"]).abs().dropna()
+                (r["with_picks_precision"] - r["true_precision"]).abs()
             ),
-            "naive_abs_error_mean": mean(
-                (r["naive_precision"] - r["true_precision"]).abs().dropna()
-            ),
+            "naive_abs_error_mean": mean((r["naive_precision"] - r["true_precision"]).abs()),
             "naive_coverage": share(r["naive_covered"]),
         }
     return out

@@ -308,3 +308,19 @@ def test_beta_intervals_by_bin_against_scipys_beta_quantiles():
     assert wide["precision_low"].iloc[0] < 0.05 and wide["precision_high"].iloc[0] > 0.95
     empty = beta_precision(one_bin, np.array([0.99]))
     assert np.isnan(empty["precision_low"].iloc[0])  # no archive window that high
+
+
+def test_a_larger_per_bin_keeps_the_windows_already_drawn():
+    """docs/detection.md's advice for more reviews: the same seed and a larger `per_bin` draw
+    every window of the smaller draw, and more."""
+    rng = np.random.default_rng(4)
+    windows = pd.DataFrame({"window_id": [f"w{i:03d}" for i in range(200)],
+                            "recording_id": [f"r{i // 20}" for i in range(200)],
+                            "score": rng.random(200)})  # fmt: skip
+    edges = stratify(windows["score"].to_numpy(), 4)
+    small = draw_sample(windows, edges, 5, seed=[3, 1])
+    large = draw_sample(windows, edges, 12, seed=[3, 1])
+    for b in range(len(edges) - 1):
+        first = large.loc[large["bin"] == b, "window_id"].tolist()
+        assert small.loc[small["bin"] == b, "window_id"].tolist() == first[:5]
+    assert len(large) == 4 * 12 > len(small)
