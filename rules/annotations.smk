@@ -13,6 +13,7 @@ rule parse_annotations:
         codes=SPECIES_CODES,
         table_columns=config["data"].get("annotation_table"),
         table_files=lambda w: list(SOURCES[w.recording].table_files),
+        label_codes=LABEL_CODES,
     log:
         f"{RESULTS}/logs/annotations/{{recording}}.log",
     benchmark:
@@ -37,6 +38,7 @@ rule parse_annotations:
             params.codes,
             params.table_columns,
             params.table_files,
+            params.label_codes,
         )
 
 

@@ -35,7 +35,8 @@ from anuraflow.data.review_labels import (  # noqa: E402
     recordings_by_file,
 )
 from anuraflow.data.shards import plan_shards  # noqa: E402
-from anuraflow.data.species import species_in_labels  # noqa: E402
+from anuraflow.data.label_rows import DEFAULT_QUALITIES, LabelCodes  # noqa: E402
+from anuraflow.data.species import look_alike_codes, species_in_labels  # noqa: E402
 from anuraflow.data.clips import (
     class_folder_sources,
     clip_groups,
@@ -113,6 +114,12 @@ RESULTS = config["results_dir"]
 SPECIES_FROM_LABELS = config["species"] == "from_labels"
 SPECIES = [] if SPECIES_FROM_LABELS else config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
+# how a written label becomes a code (anuraflow.data.label_rows.LabelCodes): a rule param, so
+# a change reruns the annotation jobs
+LABEL_CODES = {
+    "qualities": config["data"].get("qualities", list(DEFAULT_QUALITIES)),
+    "ignore_codes": config["data"].get("ignore_codes", []),
+}
 RELEASE = config["data"]["source"] == "anuraset_release"
 CLASS_FOLDERS = config["data"]["source"] == "class_folders"
 LABELS_WITHOUT_FILES = RELEASE or CLASS_FOLDERS

@@ -129,8 +129,11 @@ def species_from_labels():
         )
     files = {r: s.annotation for r, s in SOURCES.items()}
     table_files = {r: s.table_files for r, s in SOURCES.items()}
-    counts, unreadable = species_in_labels(
-        files, data.get("annotation_table"), table_files
+    counts, unreadable, dropped = species_in_labels(
+        files,
+        data.get("annotation_table"),
+        table_files,
+        LabelCodes.from_config(LABEL_CODES),
     )
     n_files = sum(path is not None for path in files.values())
     if not counts:
@@ -150,6 +153,19 @@ def species_from_labels():
         f"species from the labels ({n_files} files): "
         + ", ".join(f"{c} ({n} recordings)" for c, n in counts.items())
     )
+    if LABEL_CODES["ignore_codes"]:
+        logger.info(
+            "data.ignore_codes: rows dropped, "
+            + ", ".join(
+                f"{c} ({dropped.get(c, 0)} rows)" for c in LABEL_CODES["ignore_codes"]
+            )
+        )
+    for group in look_alike_codes(list(counts)):
+        logger.warning(
+            f"codes that differ only in case or spacing, kept apart as written: "
+            f"{', '.join(repr(c) for c in group)}; correct the labels, or list one in "
+            "data.ignore_codes, if they are one species"
+        )
     few = {c: n for c, n in counts.items() if n < config["species_min_recordings"]}
     if few:
         logger.warning(

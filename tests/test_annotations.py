@@ -7,7 +7,7 @@ from anuraflow.data.annotations import (
     read_annotation_file,
 )
 from anuraflow.data.audacity import parse_audacity_labels
-from anuraflow.data.label_rows import AnnotationError, split_code_quality
+from anuraflow.data.label_rows import AnnotationError, LabelCodes, split_code_quality
 from anuraflow.data.raven import parse_raven_table
 
 RAVEN = "MSD-0003_20180427_2minstart00.Table.1.selections.txt"
@@ -95,18 +95,31 @@ def test_normalise_writes_parquet(tmp_path):
 def test_split_code_quality():
     assert split_code_quality("BOAFAB_M") == ("BOAFAB", "M")
     assert split_code_quality("BOAFAB") == ("BOAFAB", None)
-    # multi-letter qualities (AnuraSet's FALSE / LALSE and others); codes never hold a '_'
-    assert split_code_quality("SOME_CODE") == ("SOME", "CODE")
     assert split_code_quality("BOAFAB_FALSE") == ("BOAFAB", "FALSE")
+    assert split_code_quality("BOAFAB_m") == ("BOAFAB", "M")
+    # only a suffix that is a quality is split off: the user's codes stay as written
+    assert split_code_quality("SOME_CODE") == ("SOME_CODE", None)
+    assert split_code_quality("Rana_catesbeiana") == ("Rana_catesbeiana", None)
+    assert split_code_quality("LITH_CAT") == ("LITH_CAT", None)
+    assert split_code_quality("Rana_catesbeiana_M") == ("Rana_catesbeiana", "M")
     assert split_code_quality("A_B_C") == ("A_B_C", None)
     assert split_code_quality("BOAFAB_M2") == ("BOAFAB_M2", None)
+    assert split_code_quality("_M") == ("_M", None)  # nothing left for a code
+    # the config's own qualities
+    assert split_code_quality("LITH_CAT", frozenset({"CAT"})) == ("LITH", "CAT")
+    assert split_code_quality("BOAFAB_M", frozenset()) == ("BOAFAB_M", None)
 
 
 def test_false_calls_are_dropped_with_a_note(tmp_path):
     path = tmp_path / "r.txt"
     path.write_text("0\t1\tBOAFAB_M\n1\t2\tBOAFAB_FALSE\n2\t3\tLEPPOD_LALSE\n3\t4\tLEPPOD_MH\n")
     out = tmp_path / "out.parquet"
-    record = normalise_annotation_file(path, "r", out, ["BOAFAB", "LEPPOD"])
+    # MH is no quality by default: LEPPOD_MH is a code as written, unknown here
+    with pytest.raises(AnnotationError, match=r"r.txt:4: unknown species code 'LEPPOD_MH'"):
+        normalise_annotation_file(path, "r", out, ["BOAFAB", "LEPPOD"])
+    # named as a quality in the config (data.qualities), it is split off
+    codes = LabelCodes(frozenset({"M", "MH", "FALSE", "LALSE"}))
+    record = normalise_annotation_file(path, "r", out, ["BOAFAB", "LEPPOD"], codes=codes)
     assert record["status"] == "ok" and record["n_calls"] == 2
     assert record["notes"] == [
         f"{path}:2: BOAFAB_FALSE marks a call to ignore; dropped",
@@ -117,6 +130,45 @@ def test_false_calls_are_dropped_with_a_note(tmp_path):
         ["BOAFAB", "M", 1],
         ["LEPPOD", "MH", 4],
     ]
+
+
+def test_codes_stay_as_written_and_ignored_codes_are_dropped_and_counted(tmp_path):
+    """A field team's Raven table: codes with underscores, an UNK row and a '?' row."""
+    path = tmp_path / "r.Table.1.selections.txt"
+    header = "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t" \
+             "High Freq (Hz)\tSpecies"
+    rows = ["1\tSpectrogram 1\t1\t0.5\t2.0\t100\t2000\tRana_catesbeiana",
+            "2\tSpectrogram 1\t1\t3.0\t4.0\t100\t2000\tLITH_CAT",
+            "3\tSpectrogram 1\t1\t5.0\t6.0\t100\t2000\tLITH_SYL_M",
+            "4\tSpectrogram 1\t1\t7.0\t8.0\t100\t2000\tUNK",
+            "5\tSpectrogram 1\t1\t9.0\t9.5\t100\t2000\t?"]  # fmt: skip
+    path.write_text("\n".join([header, *rows]) + "\n")
+    out = tmp_path / "out.parquet"
+    known = ["Rana_catesbeiana", "LITH_CAT", "LITH_SYL"]
+    with pytest.raises(AnnotationError, match=r":5: unknown species code 'UNK'"):
+        normalise_annotation_file(path, "r", out, known)
+    codes = LabelCodes(ignore_codes=frozenset({"UNK", "?"}))
+    record = normalise_annotation_file(path, "r", out, known, codes=codes)
+    df = pd.read_parquet(out)
+    assert df[["species", "quality"]].values.tolist() == [
+        ["Rana_catesbeiana", None], ["LITH_CAT", None], ["LITH_SYL", "M"]]  # fmt: skip
+    assert record["notes"] == [f"{path}:5: 'UNK' is in data.ignore_codes; dropped",
+                               f"{path}:6: '?' is in data.ignore_codes; dropped"]  # fmt: skip
+
+
+def test_species_from_labels_keep_codes_count_ignored_rows_and_name_look_alikes(tmp_path):
+    from anuraflow.data.species import look_alike_codes, species_in_labels
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("0\t1\tLITH_CAT\n1\t2\tUNK\n2\t3\tUNK\n3\t4\tRana_catesbeiana_H\n")
+    b.write_text("0\t1\tlith_cat\n1\t2\tLITH_SYL\n2\t3\tnoise\n")
+    codes = LabelCodes(ignore_codes=frozenset({"UNK", "noise"}))
+    counts, unreadable, dropped = species_in_labels({"a": str(a), "b": str(b)}, codes=codes)
+    assert counts == {"LITH_CAT": 1, "LITH_SYL": 1, "Rana_catesbeiana": 1, "lith_cat": 1}
+    assert dropped == {"UNK": 2, "noise": 1} and unreadable == []
+    assert look_alike_codes(list(counts)) == [["LITH_CAT", "lith_cat"]]
+    assert look_alike_codes(["A B", "AB", "ab ", "C"]) == [["A B", "AB", "ab "]]
+    assert look_alike_codes(["LITH_CAT", "LITH_SYL"]) == []
 
 
 def test_annotation_table_rows_of_one_recording(tmp_path):

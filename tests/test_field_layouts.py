@@ -379,3 +379,22 @@ def test_labels_beside_the_audio_note_each_ignored_file_once(tmp_path):
     found = discover(root, root)  # annotation_dir defaults to audio_dir: one folder, two walks
     assert len(found.ignored) == len(set(found.ignored))
     assert sum("back_up: the same folder as" in note for note in found.ignored) == 1
+
+
+def test_the_report_counts_the_rows_of_ignored_codes():
+    from anuraflow.report.data_tables import input_checks
+
+    notes = [["a.txt:2: 'UNK' is in data.ignore_codes; dropped",
+              "a.txt:3: BOAFAB_FALSE marks a call to ignore; dropped"],
+             ["b.txt:5: 'UNK' is in data.ignore_codes; dropped",
+              "b.txt:6: '?' is in data.ignore_codes; dropped"], []]  # fmt: skip
+    manifest = pd.DataFrame({"recording_id": ["a_20240301_190000", "b_20240301_190100", "c"],
+                             "status": "ok", "annotation_status": "ok", "notes": notes,
+                             "start_datetime": pd.to_datetime([datetime(2024, 3, 1, 19),
+                                                               datetime(2024, 3, 1, 19, 1),
+                                                               None])})  # fmt: skip
+    remarks = input_checks(manifest, [])["remarks"]
+    assert remarks[-1] == "Label rows of data.ignore_codes dropped: ? 1, UNK 2 (listed below)."
+    lists = dict(input_checks(manifest, [])["lists"])
+    listed = lists["Adjusted or dropped annotation rows and other notes"]
+    assert len(listed) == 4  # every row still listed with its file and line

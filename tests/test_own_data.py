@@ -45,7 +45,8 @@ def test_species_in_labels_counts_recordings_and_skips_what_cannot_be_read(tmp_p
     a.write_text("0\t1\tFROGA_M\n2\t3\tFROGA_H\n4\t5\tTOADC_FALSE\n")  # FALSE names nothing
     b.write_text("0\t1\tFROGB_M\n1\t2\tFROGA_L\n")
     bad.write_text("0\tone\tFROGB_M\n")
-    counts, unreadable = species_in_labels({"a": a, "b": b, "bad": bad, "none": None})
+    counts, unreadable, dropped = species_in_labels({"a": a, "b": b, "bad": bad, "none": None})
+    assert dropped == {}
     assert counts == {"FROGA": 2, "FROGB": 1}
     assert list(counts) == ["FROGA", "FROGB"]  # sorted
     assert len(unreadable) == 1 and unreadable[0].startswith(f"{bad}:1:")

@@ -248,8 +248,8 @@ def test_the_docs_random_all_sentence_is_the_json():
             for k in range(1, len(rounds) + 1)]  # fmt: skip
     text = " ".join(DOC.read_text().split())
     # the page's gaps are the rounded means' differences, as its tables print them
-    shown = [round(100 * r["random_all_macro_f1_tuned"], 1) - round(100 * r["suggest_macro_f1_tuned"], 1)
-             for r in rounds]  # fmt: skip
+    shown = [round(100 * r["random_all_macro_f1_tuned"], 1)
+             - round(100 * r["suggest_macro_f1_tuned"], 1) for r in rounds]  # fmt: skip
     assert f"in all {len(rounds)} rounds, by {min(shown):.1f} to {max(shown):.1f} points" in text
     assert f"in {min(wins)} to {max(wins)} of the 20 seeds of each round" in text
     losses = [r["at"] for r in case["paired"]["by_round"]["random_all/macro_f1_tuned"]

@@ -12,9 +12,12 @@ from anuraflow.core.fileio import file_sha256, write_parquet
 from anuraflow.data.annotation_table import parse_annotation_table
 from anuraflow.data.audacity import parse_audacity_labels
 from anuraflow.data.label_rows import (
+    DEFAULT_CODES,
     IGNORED_QUALITIES,
     AnnotationError,
+    LabelCodes,
     calls_frame,
+    resplit_qualities,
 )
 from anuraflow.data.raven import (
     is_raven_table,
@@ -28,17 +31,21 @@ def read_annotation_file(
     on_blank_label: str = "fail",
     table_columns: dict | None = None,
     table_files: tuple[str, ...] | None = None,
+    codes: LabelCodes = DEFAULT_CODES,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Parse a label file of either format (told apart by the Raven header), or with
     `table_columns` this recording's rows of a whole-dataset table, or with `table_files`
-    this recording's rows of a Raven multi-file table (the files as the table names them)."""
+    this recording's rows of a Raven multi-file table (the files as the table names them);
+    each label's quality suffix split off where `codes.qualities` names it."""
     if table_files:
-        return parse_raven_table(path, recording_id, on_blank_label, tuple(table_files))
-    if table_columns is not None:
-        return parse_annotation_table(path, recording_id, table_columns), []
-    if is_raven_table(path):
-        return parse_raven_table(path, recording_id, on_blank_label)
-    return parse_audacity_labels(path, recording_id), []
+        df, skipped = parse_raven_table(path, recording_id, on_blank_label, tuple(table_files))
+    elif table_columns is not None:
+        df, skipped = parse_annotation_table(path, recording_id, table_columns), []
+    elif is_raven_table(path):
+        df, skipped = parse_raven_table(path, recording_id, on_blank_label)
+    else:
+        df, skipped = parse_audacity_labels(path, recording_id), []
+    return resplit_qualities(df, codes.qualities), skipped
 
 
 def nearest_code(code: str, known_codes: list[str]) -> str:
@@ -66,15 +73,22 @@ def check_species(df: pd.DataFrame, known_codes: list[str]) -> None:
         )
 
 
-def drop_ignored_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Rows whose quality marks a call to ignore (`_FALSE`, `_LALSE`): dropped, each noted."""
+def drop_ignored_calls(
+    df: pd.DataFrame, ignore_codes: frozenset[str] = frozenset()
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rows whose quality marks a call to ignore (`_FALSE`, `_LALSE`), and rows of a code the
+    user ignores (`data.ignore_codes`: UNK, noise, ?): dropped, each noted."""
     ignored = df["quality"].isin(IGNORED_QUALITIES)
+    unwanted = df["species"].isin(ignore_codes) & ~ignored
     notes = [
         f"{row.source_file}:{row.source_line}: {row.species}_{row.quality} marks a call to "
         "ignore; dropped"
         for row in df[ignored].itertuples()
+    ] + [
+        f"{row.source_file}:{row.source_line}: {row.species!r} is in data.ignore_codes; dropped"
+        for row in df[unwanted].itertuples()
     ]
-    return df[~ignored].reset_index(drop=True), notes
+    return df[~(ignored | unwanted)].reset_index(drop=True), notes
 
 
 def drop_duplicate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -129,12 +143,13 @@ BAD_ANNOTATION_POLICIES = ("fail", "skip")
 
 
 def checked_calls(
-    df: pd.DataFrame, known_codes: list[str], duration_s: float | None
-) -> tuple[pd.DataFrame, list[str]]:
-    """A file's calls after the checks, in order: ignored qualities dropped, unknown species
-    refused, duplicates dropped, calls fitted to the recording (when its duration is known);
-    a note for each change and each point call."""
-    df, ignored = drop_ignored_calls(df)
+    df: pd.DataFrame, known_codes: list[str], duration_s: float | None,
+    ignore_codes: frozenset[str] = frozenset(),
+) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
+    """A file's calls after the checks, in order: ignored qualities and codes dropped, unknown
+    species refused, duplicates dropped, calls fitted to the recording (when its duration is
+    known); a note for each change and each point call."""
+    df, ignored = drop_ignored_calls(df, ignore_codes)
     check_species(df, known_codes)
     df, duplicates = drop_duplicate_calls(df)
     clipped: list[str] = []
@@ -153,6 +168,7 @@ def normalise_annotation_file(
     on_bad_annotation: str = "fail",
     table_columns: dict | None = None,
     table_files: tuple[str, ...] | None = None,
+    codes: LabelCodes = DEFAULT_CODES,
 ) -> dict:
     """Parse, validate and write one recording's annotations; return what happened to them.
 
@@ -179,9 +195,9 @@ def normalise_annotation_file(
     else:
         try:
             df, skipped = read_annotation_file(
-                path, recording_id, on_blank_label, table_columns, table_files
+                path, recording_id, on_blank_label, table_columns, table_files, codes
             )
-            df, notes = checked_calls(df, known_codes, duration_s)
+            df, notes = checked_calls(df, known_codes, duration_s, codes.ignore_codes)
             record["notes"] = skipped + notes
             record["blank_labels"] = skipped
         except AnnotationError as err:

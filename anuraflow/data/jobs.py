@@ -23,6 +23,7 @@ from anuraflow.core.threads import one_torch_thread
 from anuraflow.data.annotations import normalise_annotation_file
 from anuraflow.data.audio import standardise_recording
 from anuraflow.data.clips import ingest_clip
+from anuraflow.data.label_rows import LabelCodes
 from anuraflow.data.release import ingest_release_recording
 
 RECORD_ONLY = "skip"  # what the jobs run under: a bad file is recorded, not raised
@@ -118,10 +119,12 @@ def annotation_job(
     codes: list[str],
     table_columns: dict | None = None,
     table_files: tuple[str, ...] = (),
+    label_codes: dict | None = None,
 ) -> dict:
     """Rule parse_annotations: one label file (or a recording's rows of a whole-dataset table,
     `table_columns`, or of a Raven multi-file table, `table_files`), checked against its
-    recording's duration."""
+    recording's duration; codes read as `label_codes` (the config's data.qualities and
+    data.ignore_codes, `LabelCodes.from_config`) says."""
     with job_log(log) as say:
         ingest = json.loads(Path(ingest_record).read_text())
         record = normalise_annotation_file(
@@ -134,6 +137,7 @@ def annotation_job(
             on_bad_annotation=RECORD_ONLY,
             table_columns=table_columns,  # read_annotation_file prefers table_files
             table_files=tuple(table_files) or None,
+            codes=LabelCodes.from_config(label_codes or {}),
         )
         write_json(record, record_out)
         say(f"{labels}: {record['status']}, {record['n_calls']} calls")

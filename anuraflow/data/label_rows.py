@@ -4,7 +4,7 @@ field checks the formats share, and the error that names file and line."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,29 @@ COLUMNS = [
 ]
 
 
-QUALITY_SUFFIX = re.compile(r"^(?P<code>[^_]+)_(?P<quality>[A-Za-z]+)$")
-
-
-# Qualities that mark a call to ignore: AnuraSet's FALSE, also spelled LALSE in its raw labels
+# AnuraSet's quality suffixes (CODE_L, _M, _H; _FALSE, also spelled _LALSE in its raw labels,
+# marks a call to ignore): a label's last `_` part is a quality only where it is one of these
+# (or the config's `data.qualities`), so `Rana_catesbeiana` and `LITH_CAT` stay codes
+DEFAULT_QUALITIES = ("L", "M", "H", "FALSE", "LALSE")
 IGNORED_QUALITIES = frozenset({"FALSE", "LALSE"})
+
+
+@dataclass(frozen=True)
+class LabelCodes:
+    """How a written label becomes a species code: the suffixes that are qualities, and the
+    codes whose rows are dropped and counted (`data.ignore_codes`: UNK, noise, ?)."""
+
+    qualities: frozenset[str] = frozenset(DEFAULT_QUALITIES)
+    ignore_codes: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_config(cls, data: dict) -> LabelCodes:
+        """From the config's `data` section (its defaults where a key is absent)."""
+        return cls(frozenset(data.get("qualities", DEFAULT_QUALITIES)),
+                   frozenset(data.get("ignore_codes", ())))  # fmt: skip
+
+
+DEFAULT_CODES = LabelCodes()  # AnuraSet's qualities, nothing ignored
 
 
 class AnnotationError(ValueError):
@@ -39,13 +57,27 @@ class AnnotationError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def split_code_quality(label: str) -> tuple[str, str | None]:
-    """'BOAFAB_M' -> ('BOAFAB', 'M'), 'BOAFAB_FALSE' -> ('BOAFAB', 'FALSE'); a label without a
-    letters-only suffix keeps quality None."""
-    match = QUALITY_SUFFIX.match(label)
-    if match:
-        return match["code"], match["quality"].upper()
+def split_code_quality(
+    label: str, qualities: frozenset[str] = frozenset(DEFAULT_QUALITIES)
+) -> tuple[str, str | None]:
+    """'BOAFAB_M' -> ('BOAFAB', 'M'), 'BOAFAB_FALSE' -> ('BOAFAB', 'FALSE'),
+    'Rana_catesbeiana_M' -> ('Rana_catesbeiana', 'M'); a label whose last `_` part is not one
+    of `qualities` (compared in upper case) is all code: 'LITH_CAT' -> ('LITH_CAT', None)."""
+    code, sep, suffix = label.rpartition("_")
+    if sep and code and suffix.upper() in qualities:
+        return code, suffix.upper()
     return label, None
+
+
+def resplit_qualities(df: pd.DataFrame, qualities: frozenset[str]) -> pd.DataFrame:
+    """The calls' codes and qualities split again by `qualities` (the parsers split by the
+    defaults): each label is joined back as written and split anew, so nothing is lost."""
+    if qualities == frozenset(DEFAULT_QUALITIES) or len(df) == 0:
+        return df
+    labels = [c if q is None or q != q else f"{c}_{q}"
+              for c, q in zip(df["species"], df["quality"], strict=True)]  # fmt: skip
+    split = [split_code_quality(label, qualities) for label in labels]
+    return df.assign(species=[c for c, _ in split], quality=[q for _, q in split])
 
 
 def read_lines(path: Path) -> list[str]:

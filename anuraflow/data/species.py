@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from anuraflow.data.annotations import drop_ignored_calls, read_annotation_file
-from anuraflow.data.label_rows import AnnotationError
+from anuraflow.data.label_rows import DEFAULT_CODES, AnnotationError, LabelCodes
 
 GROUPS = ("frequent", "common", "rare")
 
@@ -59,22 +59,38 @@ def species_in_labels(
     files: Mapping[str, str | None],
     table_columns: Mapping | None = None,
     table_files: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[dict[str, int], list[str]]:
-    """(code -> number of recordings whose labels name it, the files that could not be read)
-    for `species: from_labels`. `files`: recording id -> its label file (None: none). Calls
-    marked to ignore (`_FALSE`) name no species; a file that cannot be read is listed, not
-    raised: its own annotation job reports it by file and line under `on_bad_annotation`."""
+    codes: LabelCodes = DEFAULT_CODES,
+) -> tuple[dict[str, int], list[str], dict[str, int]]:
+    """(code -> number of recordings whose labels name it, the files that could not be read,
+    ignored code -> rows dropped) for `species: from_labels`. `files`: recording id -> its
+    label file (None: none). Calls marked to ignore (`_FALSE`) or of an ignored code
+    (`codes.ignore_codes`) name no species;
+    a file that cannot be read is listed, not raised: its own annotation job reports it by
+    file and line under `on_bad_annotation`."""
     counts: dict[str, int] = {}
+    dropped: dict[str, int] = {}
     unreadable = []
     for recording, path in files.items():
         if path is None:
             continue
         own_files = tuple((table_files or {}).get(recording) or ())
         try:
-            calls, _ = read_annotation_file(path, recording, "skip", table_columns, own_files)
+            calls, _ = read_annotation_file(path, recording, "skip", table_columns, own_files,
+                                            codes)  # fmt: skip
         except AnnotationError as err:
             unreadable.append(str(err))
             continue
-        for code in drop_ignored_calls(calls)[0]["species"].unique():
+        for code in drop_ignored_calls(calls, codes.ignore_codes)[0]["species"].unique():
             counts[code] = counts.get(code, 0) + 1
-    return dict(sorted(counts.items())), unreadable
+        for code in calls.loc[calls["species"].isin(codes.ignore_codes), "species"]:
+            dropped[code] = dropped.get(code, 0) + 1
+    return dict(sorted(counts.items())), unreadable, dict(sorted(dropped.items()))
+
+
+def look_alike_codes(codes: Sequence[str]) -> list[list[str]]:
+    """Codes that differ only in case or spacing ('LITH_CAT', 'lith_cat', 'LITH CAT '), in
+    groups: kept apart as written, but named at start-up, since they are often one species."""
+    groups: dict[str, list[str]] = {}
+    for code in codes:
+        groups.setdefault("".join(code.split()).casefold(), []).append(code)
+    return [sorted(g) for g in groups.values() if len(g) > 1]

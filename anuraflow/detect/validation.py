@@ -134,7 +134,8 @@ def validate_species(
     thresholds = np.unique(np.r_[tuned, used_rows["score"].to_numpy()])
     curve, no_interval = curve_with_interval(sample, thresholds, settings)
     target = settings.target_precision
-    chosen = threshold_for(curve, target, THRESHOLD_RULES[settings.rule]) if len(used_rows) else None
+    column = THRESHOLD_RULES[settings.rule]
+    chosen = threshold_for(curve, target, column) if len(used_rows) else None
     kept = threshold_rule(len(used_rows), chosen, settings)
     used = tuned if kept else chosen
     at = {t: curve[np.isclose(curve["threshold"], t)].iloc[0] for t in {tuned, used}}

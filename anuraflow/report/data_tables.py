@@ -4,6 +4,7 @@ origin, and the provenance as tables."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,23 @@ def untimed_remark(manifest: pd.DataFrame) -> list[str]:
         f"name (e.g. {', '.join(untimed[:3])}), so no hour of day; a name ending "
         "YYYYMMDD_HHMMSS gives one (docs/real-data.md)."
     ]
+
+
+IGNORED_CODE = re.compile(r": '(?P<code>.*)' is in data\.ignore_codes; dropped$")
+
+
+def ignored_codes_remark(manifest: pd.DataFrame) -> list[str]:
+    """One sentence counting the label rows dropped for data.ignore_codes, per code, from the
+    annotation notes (none: no sentence); each row is also listed with its file and line."""
+    counts: dict[str, int] = {}
+    for notes in manifest["notes"]:
+        for note in notes:
+            if found := IGNORED_CODE.search(note):
+                counts[found["code"]] = counts.get(found["code"], 0) + 1
+    if not counts:
+        return []
+    each = ", ".join(f"{code} {n}" for code, n in sorted(counts.items()))
+    return [f"Label rows of data.ignore_codes dropped: {each} (listed below)."]
 
 
 def input_checks(
@@ -46,7 +64,7 @@ def input_checks(
             [n for ns in manifest["notes"] for n in ns],
         ),
     ]
-    remarks = untimed_remark(manifest)
+    remarks = untimed_remark(manifest) + ignored_codes_remark(manifest)
     if review is not None:
         n = review["n_decisions"]
         remarks.append(
