@@ -31,6 +31,8 @@ from the same curve. Reported per case and summarised per species and overall:
 - decisions outside the draw: the 15 highest-scoring windows of the tuned threshold's bin that
   the draw left out, decided as a review page's top hits would be, and the estimate at the tuned
   threshold with them counted as random draws of their bins (`include_unstratified`);
+- the merged selections (`selection_precision`, detections.csv's rows) at the threshold used:
+  the estimate against the true share of selections holding a call in any window;
 - the naive estimate with the same number of reviews: a uniform sample of the tuned
   threshold's detections, its share of true ones, a 90 % recording-bootstrap interval.
 
@@ -55,7 +57,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from anuraflow.detect.validation import ValidateSettings, validate_species  # noqa: E402
+from anuraflow.detect.detections import merge_runs  # noqa: E402
+from anuraflow.detect.validation import (  # noqa: E402
+    ValidateSettings,
+    selection_precision,
+    validate_species,
+)
 from anuraflow.evaluate.reviewed_precision import (  # noqa: E402
     ReviewedSample,
     beta_precision,
@@ -78,7 +85,7 @@ SPECIES = {
     "scarce": (0.002, 6.0, 8.0, None),
 }
 RECORDINGS, WINDOWS = 150, 60
-LEVEL, TARGET = 0.9, 0.9
+LEVEL, TARGET = 0.9, 0.9  # the intervals' two-sided level (validate.level), the target
 TUNING_SEEDS = "0-19: the run that chose spacing top and interval wider (commit 390d9d2)"
 PICKED = 15  # decisions outside the draw: a review page's top hits
 
@@ -106,9 +113,11 @@ def simulate_site(rng, name: str, noise: bool) -> pd.DataFrame:
     )
 
 
-def naive(detected: pd.DataFrame, n: int, rng, n_boot: int) -> tuple[float, float, float]:
-    """A uniform sample of `n` detections: the share of true ones, and a 90 % interval from a
-    recording bootstrap of that sample."""
+def naive(
+    detected: pd.DataFrame, n: int, rng, n_boot: int, level: float = LEVEL
+) -> tuple[float, float, float]:
+    """A uniform sample of `n` detections: the share of true ones, and an interval (90 % by
+    default) from a recording bootstrap of that sample."""
     if len(detected) == 0:
         return float("nan"), float("nan"), float("nan")
     sample = detected.iloc[rng.permutation(len(detected))[: min(n, len(detected))]]
@@ -117,7 +126,7 @@ def naive(detected: pd.DataFrame, n: int, rng, n_boot: int) -> tuple[float, floa
     for _ in range(n_boot):
         drawn = [groups[i] for i in rng.integers(0, len(groups), len(groups))]
         shares.append(np.concatenate(drawn).mean())
-    low, high = np.quantile(shares, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    low, high = np.quantile(shares, [(1 - level) / 2, (1 + level) / 2])
     return float(sample["present"].mean()), float(low), float(high)
 
 
@@ -173,7 +182,26 @@ def with_picks(archive: pd.DataFrame, sample: pd.DataFrame, t: float, edges) -> 
     return pd.concat([sample.assign(stratified=True), picks], ignore_index=True)
 
 
-def one_case(seed: int, name: str, bins: int, per_bin: int, n_boot: int, spacing: str) -> dict:
+def true_selections(archive: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The merged selections at `threshold` (windows of 3 s at a 1 s hop, `merge_runs` as
+    detections.csv makes them), each with `true`: whether any of its windows holds a call."""
+    frames = []
+    for recording, windows in archive.groupby("recording_id", sort=True):
+        windows = windows.assign(end_s=windows["start_s"] + 3)
+        runs = merge_runs(windows, ["score"], np.array([threshold]))
+        hits = windows[windows["score"] >= threshold]
+        runs["true"] = [bool(hits.loc[(hits["start_s"] >= b) & (hits["start_s"] < e),
+                                      "present"].any())
+                        for b, e in zip(runs["begin_s"], runs["end_s"], strict=True)]  # fmt: skip
+        if len(runs):
+            frames.append(runs.assign(recording_id=recording))
+    if not frames:
+        return pd.DataFrame(columns=["recording_id", "begin_s", "end_s", "n_windows", "true"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def one_case(seed: int, name: str, bins: int, per_bin: int, n_boot: int, spacing: str,
+             level: float = LEVEL) -> dict:  # fmt: skip
     rng = np.random.default_rng([seed, list(SPECIES).index(name)])
     train = simulate_site(rng, name, noise=False)
     tuned = tune_thresholds(train[["present"]].to_numpy(), train[["score"]].to_numpy(), [name], 0.5)
@@ -183,18 +211,21 @@ def one_case(seed: int, name: str, bins: int, per_bin: int, n_boot: int, spacing
     edges = stratify(scores, bins, spacing)
     sample = draw_sample(archive[["window_id", "recording_id", "score"]], edges, per_bin, seed)
     sample = sample.merge(archive[["window_id", "start_s", "present"]], on="window_id")
-    settings = ValidateSettings(TARGET, min_reviews=1, level=LEVEL, n_boot=n_boot, seed=seed)
+    settings = ValidateSettings(TARGET, min_reviews=1, level=level, n_boot=n_boot, seed=seed)
     result = validate_species(name, sample.assign(stratified=True), scores, edges, t, settings)
     row, curve = result.row, result.curve
     reviewed = ReviewedSample(sample, scores, edges)
-    ci = bootstrap_precision(reviewed, np.array([t]), n_boot, seed, LEVEL).iloc[0]
-    beta = beta_precision(reviewed, np.array([t]), seed=seed, level=LEVEL).iloc[0]
+    ci = bootstrap_precision(reviewed, np.array([t]), n_boot, seed, level).iloc[0]
+    beta = beta_precision(reviewed, np.array([t]), seed=seed, level=level).iloc[0]
     detected = archive[scores >= t]
     truth = true_precision(archive, t)
-    naive_p, naive_low, naive_high = naive(detected, len(sample), rng, n_boot)
+    naive_p, naive_low, naive_high = naive(detected, len(sample), rng, n_boot, level)
     wide = (row["precision_at_tuned_low"], row["precision_at_tuned_high"])
+    selections = true_selections(archive, row["threshold"])
+    merged = selection_precision(result, selections)
     mixed = ValidateSettings(TARGET, min_reviews=1, include_unstratified=True, n_boot=100)
-    biased = validate_species(name, with_picks(archive, sample, t, edges), scores, edges, t, mixed).row
+    picked = with_picks(archive, sample, t, edges)
+    biased = validate_species(name, picked, scores, edges, t, mixed).row
     return {
         "seed": seed,
         "species": name,
@@ -222,6 +253,9 @@ def one_case(seed: int, name: str, bins: int, per_bin: int, n_boot: int, spacing
         "estimate_rule": at_chosen(curve, archive, threshold_for(curve, TARGET, "precision")),
         "target_met": row["target_met"],
         "more_reviews": row["more_reviews"],
+        "selections": len(selections),
+        "selection_precision_true": finite(selections["true"].mean() if len(selections) else None),
+        "selection_precision_estimate": finite(merged["selection_precision"]),
         "with_picks_precision": finite(biased["precision_at_tuned"]),
         "picks": int(biased["unstratified"]),
         "naive_precision": finite(naive_p),
@@ -284,6 +318,13 @@ def summarise(rows: list[dict]) -> dict:
             "lower_bound_rule": rule_summary(group, "lower_bound_rule"),
             "estimate_rule": rule_summary(group, "estimate_rule"),
             "target_met": share(r["target_met"]),
+            "selection_precision_true_mean": mean(r["selection_precision_true"]),
+            "selection_precision_estimate_mean": mean(r["selection_precision_estimate"]),
+            "selection_estimate_at_most_truth": share(
+                e <= t + 1e-9 if e is not None and t is not None else None
+                for e, t in zip(r["selection_precision_estimate"],
+                                r["selection_precision_true"], strict=True)
+            ),  # fmt: skip
             "with_picks_bias_mean": mean(r["with_picks_precision"] - r["estimated_precision"]),
             "with_picks_abs_error_mean": mean(
                 (r["with_picks_precision"] - r["true_precision"]).abs()
@@ -343,12 +384,15 @@ def main() -> None:
     parser.add_argument("--per-bin", type=int, default=25)
     parser.add_argument("--spacing", choices=("top", "uniform"), default="top")
     parser.add_argument("--boot", type=int, default=1000)
+    parser.add_argument("--level", type=float, default=LEVEL,
+                        help="the intervals' two-sided level (validate.level): the lower bound "
+                        "of a 0.9 interval is a 95 %% one-sided bound, of 0.8 a 90 %% one")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/validate_loop.json"))
     parser.add_argument("--figure", help="a PNG of estimated against true precision")
     args = parser.parse_args()
     start = time.time()
     rows = [
-        one_case(seed, name, args.bins, args.per_bin, args.boot, args.spacing)
+        one_case(seed, name, args.bins, args.per_bin, args.boot, args.spacing, args.level)
         for seed in range(args.first_seed, args.first_seed + args.seeds)
         for name in SPECIES
     ]
@@ -365,7 +409,7 @@ def main() -> None:
             "per_bin": args.per_bin,
             "spacing": args.spacing,
             "boot": args.boot,
-            "level": LEVEL,
+            "level": args.level,
             "recordings": RECORDINGS,
             "windows_per_recording": WINDOWS,
             "species": SPECIES,

@@ -186,7 +186,8 @@ def selection_precision(result: SpeciesValidation, selections: pd.DataFrame) -> 
     of the number of selections; the selection counts as true where any decision on its
     windows (outside the draw too: they tell what is in it) is present. A selection whose
     decided windows are all absent counts as false, though an undecided window of it may
-    hold a call: the estimate is a lower bound, exact where every selection is one window."""
+    hold a call: the estimate leans low, and is exact where every selection is one window
+    (benchmarks/validate_loop.py measures it against the truth)."""
     threshold = result.row["threshold"]
     sample = result.sample
     used = sample.reviewed.assign(weight=bin_weights(sample.bins, sample.archive_counts))

@@ -60,7 +60,7 @@ def plot_validation(results: list, target: float, path: str | Path) -> None:
 HEADER = ["species", "reviewed", "present", "outside the draw (present)", "tuned threshold",
           "precision there (interval)", "threshold for the target", "threshold used", "rule",
           "reviews above it", "precision there (interval)", "lower bound reaches the target",
-          "detections", "true detections (interval)", "selections", "their precision (at least)",
+          "detections", "true detections (interval)", "selections", "their precision (leans low)",
           "more reviews needed"]  # fmt: skip
 TEXT_COLUMNS = {"rule", "lower bound reaches the target"}
 
