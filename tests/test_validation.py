@@ -256,7 +256,7 @@ def test_by_default_the_draw_alone_estimates_and_the_rest_is_counted_beside():
     # and the plan names the reviews that would lift it at 0.3, where the estimate is 1
     assert row["rule"] == "tuned: no threshold's lower bound reaches precision 0.9"
     assert row["threshold"] == 0.3 and not row["target_met"]
-    assert row["more_reviews"] > 0 and row["review_plan"].endswith("at threshold 0.3")
+    assert row["more_reviews"] is None and "at threshold 0.3, more than" in row["review_plan"]
     with pytest.raises(ValueError, match="validate.rule must be one of lower_bound, estimate"):
         ValidateSettings(rule="mean")
 
@@ -334,10 +334,13 @@ def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path
                               3, f"1.00 ({rows[0]['precision_low']:.2f}–1.00)", "no"]  # fmt: skip
     low, high = rows[0]["precision_at_tuned_low"], rows[0]["precision_at_tuned_high"]
     assert cells[0][5] == f"{rows[0]['precision_at_tuned']:.2f} ({low:.2f}–{high:.2f})"
-    assert cells[0][-1] == rows[0]["more_reviews"] > 0  # read back from the CSV as a number
+    # the plan is at the tuned threshold (its estimate 1 is above 0.9), and asks for more
+    # windows than the hand case's bins of 4 hold: not reachable, no number
+    assert cells[0][-1] == "–" and rows[0]["more_reviews"] is None
     assert cells[1][5] == "–" and cells[1][-1] == "–"  # no reviews: no estimate, no plan
     plan = rows[0]["review_plan"]
-    assert plan.startswith(f"{rows[0]['more_reviews']} more reviews (bin 1: ")
+    assert plan.endswith("more than the bins have left to draw (bin 1: 41 of 2, bin 2: 50 of "
+                         "2): not reachable there") and "at threshold 0.3" in plan
     # each note said once (the missing interval and fit of the second row say the same)
     assert section["validation"]["notes"] == [
         "AAA: separated: every window reviewed as present scores above every absent one",
@@ -515,3 +518,27 @@ def test_the_wider_interval_is_the_union_of_the_bootstrap_and_the_beta_ones():
     pd.testing.assert_frame_equal(precision_intervals(drawn, t, "beta", 300, 2), beta)
     with pytest.raises(ValueError, match="interval must be one of"):
         precision_intervals(drawn, t, "widest")
+
+
+def test_the_plan_is_at_the_tuned_threshold_where_its_estimate_is_above_the_target():
+    """A bin of 1,000 windows scored evenly, 40 reviewed: the twenty below 0.5 absent, the
+    twenty above present but the one at 0.51. At a tuned 0.5 the estimate (19/20) is above
+    0.9: the plan is there. At a tuned 0.2 (19 of 32) it is at the lowest threshold whose
+    estimate reaches 0.9, walking down: 0.49 (19 of 21 = 0.905; at the next, 19 of 22)."""
+    from anuraflow.detect.validation import curve_with_interval, plan_at
+    from anuraflow.evaluate.reviewed_precision import ReviewedSample
+
+    archive = (np.arange(1000) + 0.5) / 1000
+    scores = np.r_[np.linspace(0.01, 0.49, 20), np.linspace(0.51, 0.99, 20)]
+    present = np.r_[np.zeros(20), 0, np.ones(19)]
+    reviewed = pd.DataFrame({"recording_id": [f"r{i % 7}" for i in range(40)], "score": scores,
+                             "present": present})  # fmt: skip
+    sample = ReviewedSample(reviewed, archive, np.array([0.0, 1.0]))
+    thresholds = np.unique(np.r_[0.2, 0.5, scores])
+    curve, _ = curve_with_interval(sample, thresholds, ValidateSettings(n_boot=200))
+    at = curve.set_index("threshold")["precision"]
+    assert at[0.5] == 0.95 and at[0.2] == pytest.approx(19 / 32)
+    plan = plan_at(sample, curve, 0.5, 0.9, 0.9)
+    assert plan.threshold == 0.5 and plan.total > 0 and plan.note is None
+    lower = plan_at(sample, curve, 0.2, 0.9, 0.9)
+    assert lower.threshold == pytest.approx(0.49) and at[0.49] == pytest.approx(19 / 21)

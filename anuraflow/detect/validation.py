@@ -12,7 +12,8 @@ per-bin Beta posteriors'); Wood & Kahl's logistic curve; and the threshold publi
 default the lowest whose interval's lower bound reaches the target (`rule: lower_bound`;
 `estimate` reads the estimate itself, which then falls short of the target in about a
 quarter of archives: benchmarks/validate_loop.py). Where the lower bound falls short, the
-row says how many more reviews in which bins would lift it (`plan_reviews`).
+row says how many more reviews in which bins would lift it (`plan_at`), at the tuned
+threshold where its estimate is above the target.
 A species keeps its tuned threshold, and says why, with fewer than `min_reviews` decisions or
 where no threshold reaches the target.
 """
@@ -30,6 +31,7 @@ from anuraflow.evaluate.reviewed_precision import (
     THRESHOLD_RULES,
     LogisticFit,
     ReviewedSample,
+    ReviewPlan,
     bin_weights,
     fit_logistic,
     plan_reviews,
@@ -111,6 +113,20 @@ def threshold_rule(n: int, chosen: float | None, settings: ValidateSettings) -> 
     return None
 
 
+def plan_at(sample: ReviewedSample, curve: pd.DataFrame, tuned: float, target: float,
+            level: float) -> ReviewPlan:  # fmt: skip
+    """The reviews that would bring the lower bound to the target (`plan_reviews`) at the tuned
+    threshold where its estimate exceeds the target (the question is then whether more
+    reviews confirm the threshold the user has), else at the lowest threshold whose estimate
+    reaches the target."""
+    at_tuned = curve[np.isclose(curve["threshold"], tuned)].iloc[0]
+    where = tuned if at_tuned["precision"] > target else threshold_for(curve, target, "precision")
+    there = curve[np.isclose(curve["threshold"], -1 if where is None else where)]
+    estimate, low = (there[["precision", "precision_low"]].iloc[0] if len(there)
+                     else (np.nan, np.nan))  # fmt: skip
+    return plan_reviews(sample, where, estimate, low, target, level)
+
+
 @dataclass(frozen=True)
 class SpeciesValidation:
     """One species' estimates: its row of the published table, its curve and logistic fit."""
@@ -142,11 +158,7 @@ def validate_species(
     met = bool(at[used]["precision_low"] >= target)  # NaN (no interval) is not met
     plan = None
     if not met and len(used_rows):
-        by_estimate = threshold_for(curve, target, "precision")
-        there = curve[np.isclose(curve["threshold"], -1 if by_estimate is None else by_estimate)]
-        estimate, low = (there[["precision", "precision_low"]].iloc[0] if len(there)
-                         else (np.nan, np.nan))  # fmt: skip
-        plan = plan_reviews(sample, by_estimate, estimate, low, target, settings.level)
+        plan = plan_at(sample, curve, tuned, target, settings.level)
     fit = fit_logistic(used_rows["score"], used_rows["present"]) if len(used_rows) else "no reviews"
     outside = reviewed[~reviewed["stratified"]]
     row = {

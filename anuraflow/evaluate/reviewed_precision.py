@@ -291,7 +291,8 @@ def threshold_for(curve: pd.DataFrame, target: float, column: str = "precision")
 class ReviewPlan:
     """How many more windows to draw from each bin (`draws`, by bin index) before the interval's
     lower bound at `threshold` would reach the target, if each bin's share present above the
-    threshold stayed as reviewed so far; or why no number of reviews would (`note`)."""
+    threshold stayed as reviewed so far; or why no number of reviews would, or why none is
+    needed (`note`)."""
 
     threshold: float | None
     draws: dict[int, int]
@@ -360,14 +361,22 @@ def plan_reviews(
         budget *= today / ((estimate - low) / z) ** 2  # V(d) <= budget / k^2
     if today <= budget:
         return ReviewPlan(threshold, {}, "the lower bound there already reaches the target")
-    low, high = 0.0, 1.0
-    while variance(draws(high)) > budget:
-        high *= 2
+    below, above_ = 0.0, 1.0  # the Lagrange scale, bisected
+    while variance(draws(above_)) > budget:
+        above_ *= 2
     for _ in range(100):
-        mid = (low + high) / 2
-        low, high = (mid, high) if variance(draws(mid)) > budget else (low, mid)
-    needed = np.ceil(draws(high) - 1e-9).astype(int)
-    return ReviewPlan(threshold, {b: int(n) for b, n in enumerate(needed) if n > 0})
+        mid = (below + above_) / 2
+        below, above_ = (mid, above_) if variance(draws(mid)) > budget else (below, mid)
+    needed = np.ceil(draws(above_) - 1e-9).astype(int)
+    plan = {b: int(n) for b, n in enumerate(needed) if n > 0}
+    left = sample.archive_counts - np.bincount(sample.bins, minlength=n_bins)
+    short = [b for b, n in plan.items() if n > left[b]]
+    if short:
+        bins = ", ".join(f"bin {b + 1}: {plan[b]} of {left[b]}" for b in short)
+        return ReviewPlan(threshold, plan, f"{sum(plan.values())} more reviews would be needed at "
+                          f"threshold {threshold:.3g}, more than the bins have left to draw "
+                          f"({bins}): not reachable there")  # fmt: skip
+    return ReviewPlan(threshold, plan)
 
 
 @dataclass(frozen=True)
