@@ -114,6 +114,12 @@ RESULTS = config["results_dir"]
 SPECIES_FROM_LABELS = config["species"] == "from_labels"
 SPECIES = [] if SPECIES_FROM_LABELS else config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
+# split.group: auto groups a site's night only for recordings as recorders write them (a
+# directory); the synthetic generator draws every recording on its own, the release and
+# class folders are split as published or by clip group
+SPLIT_GROUPING = config["split"].get("group", "auto")
+if SPLIT_GROUPING == "auto" and config["data"]["source"] != "directory":
+    SPLIT_GROUPING = "recording"
 # how a written label becomes a code (anuraflow.data.label_rows.LabelCodes): a rule param, so
 # a change reruns the annotation jobs
 LABEL_CODES = {

@@ -10,6 +10,8 @@ SPLIT_FILE = config["split"].get("file") or (
 rule split_recordings:
     input:
         windows=f"{RESULTS}/windows.parquet",
+        # sites and start times: split.group keeps a site's night in one subset
+        manifest=f"{RESULTS}/recordings.parquet",
         split_file=SPLIT_FILE or [],
     output:
         splits=f"{RESULTS}/splits.parquet",
@@ -22,6 +24,7 @@ rule split_recordings:
         ledger=f"{RESULTS}/split_ledger.json",
         split_file=SPLIT_FILE,
         groups=CLIP_GROUPS,
+        grouping=SPLIT_GROUPING,
     log:
         f"{RESULTS}/logs/split_recordings.log",
     benchmark:

@@ -4,6 +4,8 @@ import pytest
 
 from anuraflow.data.splits import (
     SUBSETS,
+    resolve_grouping,
+    split_groups,
     kfold_recordings,
     pinned_split,
     place_new_recordings,
@@ -215,6 +217,70 @@ def test_grouped_split_keeps_each_group_in_one_subset(tmp_path):
     assert len(splits) == 30 and set(splits["group"]) == set(groups.values())
     assert (splits.groupby("group")["subset"].nunique() == 1).all()
     assert set(splits["subset"]) == {"train", "val", "test"}
+
+
+def test_groups_by_site_and_night_span_midnight():
+    """A night runs from noon to noon: 23:59 and 00:01 are one night, 11:59 the next morning
+    still the night before, 12:00 the next night; a recording without a start time is alone."""
+    recordings = pd.DataFrame({
+        "recording_id": ["a1", "a2", "a3", "a4", "b1", "u"],
+        "site": ["moth01"] * 4 + ["moth02", "moth01"],
+        "start": pd.to_datetime(["2024-03-01 23:59", "2024-03-02 00:01", "2024-03-02 11:59",
+                                 "2024-03-02 12:00", "2024-03-02 00:01", None]),
+    })  # fmt: skip
+    nights = split_groups(recordings, "site_night")
+    assert nights == {"a1": "moth01 night of 2024-03-01", "a2": "moth01 night of 2024-03-01",
+                      "a3": "moth01 night of 2024-03-01", "a4": "moth01 night of 2024-03-02",
+                      "b1": "moth02 night of 2024-03-01", "u": "u"}  # fmt: skip
+    days = split_groups(recordings, "site_day")
+    assert days["a1"] != days["a2"] and days["a2"] == days["a3"] == days["a4"]
+    assert split_groups(recordings, "site")["u"] == "moth01"
+    assert split_groups(recordings, "recording") == {r: r for r in recordings["recording_id"]}
+    with pytest.raises(ValueError, match="split.group must be one of"):
+        split_groups(recordings, "night")
+    # auto: a night holds several recordings, but one has no start time: by recording
+    assert resolve_grouping(recordings, "auto") == "recording"
+    timed = recordings.iloc[:5]
+    assert resolve_grouping(timed, "auto") == "site_night"
+    one_each = timed.iloc[[0, 3, 4]]  # every night one recording: nothing to keep together
+    assert resolve_grouping(one_each, "auto") == "recording"
+    assert resolve_grouping(timed, "site") == "site"
+
+
+def test_a_season_of_minutes_is_split_with_every_night_in_one_subset(tmp_path):
+    """Two recorders, five nights, six one-minute recordings a night, from the manifest's
+    sites and start times (split.group auto): no night in two subsets, and the split says so."""
+    from anuraflow.report.data_tables import split_origin_text
+
+    rows, manifest = [], []
+    rng = np.random.default_rng(3)
+    for site in ("moth01", "moth02"):
+        for night in range(5):
+            here = rng.random(3) < [0.8, 0.5, 0.4]
+            for minute in range(6):
+                start = pd.Timestamp("2024-03-01 22:00") + pd.Timedelta(days=night,
+                                                                        minutes=40 * minute)
+                rid = f"{site}_{start:%Y%m%d_%H%M%S}"
+                manifest.append({"recording_id": rid, "site": site, "start_datetime": start,
+                                 "status": "ok"})  # fmt: skip
+                rows += [{"recording_id": rid, "start_s": float(w),
+                          **{c: int(h) for c, h in zip("ABC", here, strict=True)}}
+                         for w in range(3)]  # fmt: skip
+    pd.DataFrame(rows).to_parquet(tmp_path / "w.parquet")
+    pd.DataFrame(manifest).to_parquet(tmp_path / "m.parquet")
+    splits = split_dataset(tmp_path / "w.parquet", tmp_path / "s.parquet", list("ABC"),
+                           grouping="auto", manifest_path=tmp_path / "m.parquet")  # fmt: skip
+    assert len(splits) == 60 and splits["group"].nunique() == 10
+    assert (splits.groupby("group")["subset"].nunique() == 1).all()
+    assert set(splits["subset"]) == set(SUBSETS) and set(splits["grouped_by"]) == {"site_night"}
+    assert split_origin_text(splits) == (
+        "A stratified split of all 60 recordings. Split by group, each site's night (noon to "
+        "noon) in one subset: 10 groups (split.group: site_night)."
+    )
+    by_recording = split_dataset(tmp_path / "w.parquet", tmp_path / "r.parquet", list("ABC"),
+                                 grouping="recording", manifest_path=tmp_path / "m.parquet")  # fmt: skip
+    assert "group" not in by_recording and set(by_recording["grouped_by"]) == {"recording"}
+    assert split_origin_text(by_recording).endswith("(split.group: recording).")
 
 
 def test_by_site_folds_hold_out_exactly_one_site_each(tmp_path):

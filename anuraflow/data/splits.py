@@ -64,6 +64,45 @@ def split_recordings(
 
 SUBSETS = ("train", "val", "test")
 
+# what a split keeps together (split.group): minutes of one night at one site share the same
+# calling individuals, so splitting them by recording puts the same frogs in train and test
+GROUPINGS = ("recording", "site_night", "site_day", "site")
+NIGHT_STARTS_H = 12  # a night runs from noon to noon, so it spans midnight
+
+
+def split_groups(recordings: pd.DataFrame, how: str) -> dict[str, str]:
+    """Recording -> the group it is split with (`recordings`: recording_id, site, start, a
+    datetime or NaT): itself (`recording`), its site, its site and calendar day, or its site
+    and night (`site_night`: the night of the evening it belongs to, noon to noon). A
+    recording without a start time is a group of its own under the time-based groupings."""
+    if how not in GROUPINGS:
+        raise ValueError(f"split.group must be one of {', '.join(GROUPINGS)}, not {how!r}")
+    out = {}
+    for rid, site, start in zip(recordings["recording_id"], recordings["site"],
+                                recordings["start"], strict=True):  # fmt: skip
+        if how == "recording" or (how != "site" and pd.isna(start)):
+            out[rid] = rid
+        elif how == "site":
+            out[rid] = str(site)
+        elif how == "site_day":
+            out[rid] = f"{site} {pd.Timestamp(start):%Y-%m-%d}"
+        else:
+            evening = pd.Timestamp(start) - pd.Timedelta(hours=NIGHT_STARTS_H)
+            out[rid] = f"{site} night of {evening:%Y-%m-%d}"
+    return out
+
+
+def resolve_grouping(recordings: pd.DataFrame, how: str) -> str:
+    """`split.group: auto` made concrete: `site_night` where every recording's name gives its
+    start time and some site's night holds more than one recording (a continuous recorder's
+    minutes), else `recording`; any other value as given."""
+    if how != "auto":
+        return how
+    if len(recordings) == 0 or recordings["start"].isna().any():
+        return "recording"
+    groups = pd.Series(split_groups(recordings, "site_night"))
+    return "site_night" if groups.value_counts().max() > 1 else "recording"
+
 
 def subset_targets(test_fraction: float, val_fraction: float) -> dict[str, float]:
     """The share of recordings each subset aims at (val is carved from the non-test part)."""
@@ -242,16 +281,30 @@ def split_dataset(
     split_file: str | Path | None = None,
     balance_path: str | Path | None = None,
     groups: dict[str, str] | None = None,
+    grouping: str = "recording",
+    manifest_path: str | Path | None = None,
 ) -> pd.DataFrame:
-    """splits.parquet (recording_id, subset, origin) from windows.parquet.
+    """splits.parquet (recording_id, subset, origin, and with groups group and grouped_by)
+    from windows.parquet.
 
     `split_file` pins the split. Otherwise `ledger_path` remembers every assignment made under
     the current settings, so recordings added later never move earlier ones; a recording that
     leaves the data keeps its entry and gets its subset back if it returns. `groups` (recording
     -> group, e.g. the recording class-folder clips were cut from) splits by group: the
-    recordings of a group always share a subset.
+    recordings of a group always share a subset. Without them, `grouping` (split.group, with
+    the manifest's sites and start times) makes the groups: a site's night by default where
+    recorders ran continuously (`resolve_grouping`).
     """
     windows = pd.read_parquet(windows_path)
+    grouped_by = "clip groups" if groups else "recording"
+    if not groups and manifest_path is not None:
+        manifest = pd.read_parquet(manifest_path)
+        used = manifest[manifest["recording_id"].isin(set(windows["recording_id"]))]
+        timed = used.rename(columns={"start_datetime": "start"})
+        grouped_by = resolve_grouping(timed, grouping)
+        if grouped_by != "recording":
+            groups = split_groups(timed, grouped_by)
+    print(f"split grouped by {grouped_by} (split.group: {grouping})", flush=True)
     # recordings known only through their reviewed windows always train: their labels are
     # partial, so they can neither select a model nor test it
     partial = windows.get("partial", pd.Series(False, index=windows.index)).to_numpy(bool)
@@ -262,6 +315,8 @@ def split_dataset(
         windows = windows.assign(recording_id=recordings.map(groups).fillna(recordings))
     ids, y = recording_labels(windows, codes)
     settings = {"test_fraction": test_fraction, "val_fraction": val_fraction, "seed": seed}
+    if grouped_by not in ("recording", "clip groups"):  # a ledger of other groups: a new split
+        settings["group"] = grouped_by
     if split_file:
         splits = pinned_split(ids, y, read_split_file(split_file), str(split_file),
                               val_fraction, seed)  # fmt: skip
@@ -280,6 +335,7 @@ def split_dataset(
     if reviewed:
         pinned = pd.DataFrame({"recording_id": reviewed, "subset": "train", "origin": "reviewed"})
         splits = pd.concat([splits, pinned], ignore_index=True)
+    splits["grouped_by"] = grouped_by
     counts = splits["origin"].value_counts().to_dict()
     print(f"split: {len(splits)} recordings; " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     write_parquet(splits, out_path)

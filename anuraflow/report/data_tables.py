@@ -122,17 +122,36 @@ def balance_table(balance: pd.DataFrame) -> dict:
     return {"header": header, "rows": rows}
 
 
+GROUPED_BY = {
+    "site_night": "each site's night (noon to noon) in one subset",
+    "site_day": "each site's calendar day in one subset",
+    "site": "each site in one subset",
+    "clip groups": "the clips of each group (data.clip_groups) in one subset",
+}
+
+
+def split_grouping_text(splits: pd.DataFrame) -> str:
+    """One sentence on what the split kept together (split.group), or none by recording."""
+    how = splits["grouped_by"].iloc[0] if "grouped_by" in splits and len(splits) else "recording"
+    if how not in GROUPED_BY:
+        return "Each recording was split on its own (split.group: recording)."
+    groups = splits["group"].nunique() if "group" in splits else len(splits)
+    return f"Split by group, {GROUPED_BY[how]}: {groups} groups (split.group: {how})."
+
+
 def split_origin_text(splits: pd.DataFrame) -> str:
-    """One sentence on where the split came from (fresh, kept from earlier runs, pinned)."""
+    """One sentence on where the split came from (fresh, kept from earlier runs, pinned), and
+    one on what it kept together."""
     counts = splits["origin"].value_counts() if "origin" in splits else pd.Series(dtype=int)
     if counts.get("file", 0):
         return f"The split is pinned by split.file ({counts['file']} recordings)."
+    grouping = split_grouping_text(splits)
     if counts.get("kept", 0):
         return (
             f"{counts['kept']} recordings keep the subset an earlier run gave them "
-            f"(results/split_ledger.json), {counts.get('added', 0)} were added since."
+            f"(results/split_ledger.json), {counts.get('added', 0)} were added since. {grouping}"
         )
-    return f"A stratified split of all {len(splits)} recordings."
+    return f"A stratified split of all {len(splits)} recordings. {grouping}"
 
 
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:

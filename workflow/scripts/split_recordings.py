@@ -17,4 +17,6 @@ with redirect_output(sm.log[0]):
         split_file=sm.params.split_file,
         balance_path=sm.output.balance,
         groups=sm.params.groups,
+        grouping=sm.params.grouping,
+        manifest_path=sm.input.manifest,
     )

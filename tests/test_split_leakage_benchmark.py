@@ -1,0 +1,68 @@
+"""The split-leakage benchmark (benchmarks/split_leakage.py): its season as described, its
+committed summary recomputed from its seeds, and docs/methods.md's table and sentences equal
+to the JSON."""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import pytest
+from workflow_helpers import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from split_leakage import EFFECTS, simulate_season, split_two_ways, summarise  # noqa: E402
+
+RESULT = json.loads((REPO / "benchmarks/results/split_leakage.json").read_text())
+
+
+def test_the_season_has_a_night_per_site_and_minutes_within_it():
+    args = argparse.Namespace(sites=2, nights=3, minutes=4, windows=5, individual=1.0,
+                              background=1.0)  # fmt: skip
+    recordings, x, y = simulate_season(np.random.default_rng(0), args)
+    assert len(recordings) == 2 * 3 * 4 and x.shape == (2 * 3 * 4 * 5, 32) == (len(y), 32)
+    per_window = np.repeat(recordings["recording_id"].to_numpy(), 5)
+    y_rec = np.array([y[per_window == r].max(axis=0) for r in recordings["recording_id"]])
+    ways = split_two_ways(recordings, y_rec, seed=0)
+    nights = (recordings["start"] - np.timedelta64(12, "h")).dt.date.astype(str)
+    key = recordings["site"] + " " + nights
+    grouped = dict(zip(recordings["recording_id"], key, strict=True))
+    by_night = {}
+    for rid, subset in ways["site_night"].items():
+        by_night.setdefault(grouped[rid], set()).add(subset)
+    assert all(len(s) == 1 for s in by_night.values())  # a night in one subset
+    assert set(ways["recording"]) == set(ways["site_night"]) == set(recordings["recording_id"])
+
+
+@pytest.mark.parametrize("case", list(EFFECTS))
+def test_the_committed_summary_is_its_seeds(case):
+    entry = RESULT["cases"][case]
+    assert summarise(entry["seeds"]) == entry["summary"]
+    assert len(entry["seeds"]) == RESULT["settings"]["seeds"] >= 10
+    assert (entry["individual"], entry["background"]) == EFFECTS[case]
+    # by hand: the optimism of the by-recording split in macro F1
+    gaps = [s["recording"]["test_macro_f1"] - s["recording"]["fresh_macro_f1"]
+            for s in entry["seeds"]]  # fmt: skip
+    assert entry["summary"]["macro_f1"]["recording"]["optimism_mean"] == pytest.approx(
+        np.mean(gaps))
+    # the grouped split never shares a night between test and training
+    assert all(s["site_night"]["nights_in_test_and_training"] == 0 for s in entry["seeds"])
+
+
+def test_methods_md_quotes_the_json():
+    page = (REPO / "docs/methods.md").read_text()
+    words = " ".join(page.split())
+    for case in EFFECTS:
+        summary = RESULT["cases"][case]["summary"]
+        for how in ("recording", "site_night"):
+            f1, ap = summary["macro_f1"][how], summary["macro_ap"][how]
+            row = (f"| {case} | {how.replace('_', '-')} | {f1['test_mean']:.3f} | "
+                   f"{f1['fresh_mean']:.3f} | {f1['optimism_mean']:+.3f} | {ap['test_mean']:.3f} | "
+                   f"{ap['fresh_mean']:.3f} | {ap['optimism_mean']:+.3f} |")  # fmt: skip
+            assert row in page
+    mild, strong = (RESULT["cases"][c]["summary"] for c in ("mild", "strong"))
+    assert (f"overstates macro F1 by {mild['macro_f1']['recording']['optimism_mean']:.3f} (mild) "
+            f"to {strong['macro_f1']['recording']['optimism_mean']:.3f} (strong)") in words
+    wins = [s["macro_f1"]["optimism_test"]["wins"] for s in (mild, strong)]
+    assert f"in {wins[0]} and {wins[1]} of 20 seeds" in words
+    assert f"split_leakage.json`, {RESULT['seconds']:.0f} s on 2 cores" in words
