@@ -4,15 +4,15 @@ import pytest
 
 from anuraflow.data.splits import (
     SUBSETS,
-    resolve_grouping,
-    split_groups,
     kfold_recordings,
     pinned_split,
     place_new_recordings,
     read_split_file,
     recording_labels,
+    resolve_grouping,
     split_balance,
     split_dataset,
+    split_groups,
     split_recordings,
     stable_split,
     subset_targets,
@@ -278,7 +278,8 @@ def test_a_season_of_minutes_is_split_with_every_night_in_one_subset(tmp_path):
         "noon) in one subset: 10 groups (split.group: site_night)."
     )
     by_recording = split_dataset(tmp_path / "w.parquet", tmp_path / "r.parquet", list("ABC"),
-                                 grouping="recording", manifest_path=tmp_path / "m.parquet")  # fmt: skip
+                                 grouping="recording",
+                                 manifest_path=tmp_path / "m.parquet")  # fmt: skip
     assert "group" not in by_recording and set(by_recording["grouped_by"]) == {"recording"}
     assert split_origin_text(by_recording).endswith("(split.group: recording).")
 
