@@ -36,6 +36,7 @@ from anuraflow.data.review_labels import (  # noqa: E402
 )
 from anuraflow.data.shards import plan_shards  # noqa: E402
 from anuraflow.data.label_rows import DEFAULT_QUALITIES, LabelCodes  # noqa: E402
+from anuraflow.data.recordings import unlabelled_mode  # noqa: E402
 from anuraflow.data.species import look_alike_codes, species_in_labels  # noqa: E402
 from anuraflow.data.clips import (
     class_folder_sources,
@@ -114,6 +115,11 @@ RESULTS = config["results_dir"]
 SPECIES_FROM_LABELS = config["species"] == "from_labels"
 SPECIES = [] if SPECIES_FROM_LABELS else config["species"]
 SPECIES_CODES = [s["code"] for s in SPECIES]
+# a recording without labels: stop the run, leave it out of training and testing (pool), or
+# take it as holding no call (negative), as data.unlabelled says
+UNLABELLED, _unlabelled_warning = unlabelled_mode(config["data"])
+if _unlabelled_warning:
+    logger.warning(_unlabelled_warning)
 # split.group: auto groups a site's night only for recordings as recorders write them (a
 # directory); the synthetic generator draws every recording on its own, the release and
 # class folders are split as published or by clip group

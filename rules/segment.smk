@@ -61,6 +61,7 @@ else:
         params:
             codes=SPECIES_CODES,
             windows=config["windows"],
+            unlabelled=UNLABELLED,
         log:
             f"{RESULTS}/logs/segment_windows.log",
         benchmark:

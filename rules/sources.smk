@@ -87,7 +87,7 @@ def recording_sources():
         )
     missing = [r for r, s in sources.items() if s.annotation is None]
     table = data.get("annotation_table")
-    if missing and data["require_annotations"]:
+    if missing and UNLABELLED == "stop":
         where = (
             f"have no rows in data.annotation_table={table['path']!r}"
             if table
@@ -95,8 +95,19 @@ def recording_sources():
             f"{data.get('annotation_dir', data['audio_dir'])!r}"
         )
         raise WorkflowError(
-            f"{len(missing)} recordings {where}, e.g. {missing[:5]}; "
-            "set data.require_annotations: false to treat them as having no calls"
+            f"{len(missing)} recordings {where}, e.g. {missing[:5]}; set "
+            "data.unlabelled: pool to leave them out of training and testing (suggest, "
+            "predict and validate can still score them), or data.unlabelled: negative only "
+            "if none of them holds a call of any species (docs/real-data.md)"
+        )
+    if missing:
+        logger.info(
+            f"{len(missing)} of {len(sources)} recordings have no labels: "
+            + (
+                "left out of training and testing (data.unlabelled: pool)"
+                if UNLABELLED == "pool"
+                else "taken as holding no call (data.unlabelled: negative)"
+            )
         )
     return sources
 

@@ -106,3 +106,33 @@ def test_anuraset_rule_ignores_min_overlap_and_unknown_rules_fail():
     assert window_labels(starts, 3, calls, ["A"], 0.5, "anuraset")[:, 0].tolist() == [1, 1, 1, 1]
     with pytest.raises(ValueError, match="label rule 'strict'"):
         window_labels(starts, 3, calls, ["A"], rule="strict")
+
+
+def test_recordings_without_labels_are_left_out_unless_the_config_says_negative(tmp_path):
+    """A season labelled in part: `unlabelled: pool` (and the default) writes no window of a
+    recording without labels; `negative` writes them all as holding no call."""
+    from anuraflow.data.recordings import unlabelled_mode
+    from anuraflow.data.windows import segment_dataset
+
+    manifest = pd.DataFrame({"recording_id": ["a", "b", "u"], "duration_s": [6.0, 6.0, 6.0],
+                             "site": "S", "status": "ok",
+                             "annotation_status": ["ok", "ok", "no_file"]})  # fmt: skip
+    calls = pd.DataFrame({"recording_id": ["a", "b"], "start_s": [0.5, 2.0], "end_s": [1.5, 3.0],
+                          "species": ["AAA", "AAA"]})  # fmt: skip
+    manifest.to_parquet(tmp_path / "m.parquet")
+    calls.to_parquet(tmp_path / "c.parquet")
+    pool = segment_dataset(tmp_path / "m.parquet", tmp_path / "c.parquet", tmp_path / "w.parquet",
+                           ["AAA"], unlabelled="pool")  # fmt: skip
+    assert sorted(pool["recording_id"].unique()) == ["a", "b"] and len(pool) == 2 * 4
+    negative = segment_dataset(tmp_path / "m.parquet", tmp_path / "c.parquet",
+                               tmp_path / "w.parquet", ["AAA"], unlabelled="negative")  # fmt: skip
+    unlabelled = negative[negative["recording_id"] == "u"]
+    assert len(unlabelled) == 4 and unlabelled["AAA"].sum() == 0
+    # the config's words: the default stops, the old key is read as it meant, and named
+    assert unlabelled_mode({}) == ("stop", None)
+    assert unlabelled_mode({"unlabelled": "pool"}) == ("pool", None)
+    mode, warning = unlabelled_mode({"require_annotations": False})
+    assert mode == "negative" and "data.unlabelled: pool keeps them out" in warning
+    assert unlabelled_mode({"require_annotations": True})[0] == "stop"
+    with pytest.raises(ValueError, match="data.unlabelled must be one of stop, pool, negative"):
+        unlabelled_mode({"unlabelled": "ignore"})

@@ -54,6 +54,26 @@ def recording_site(recording_id: str, audio_path: str | Path) -> str:
     return site if site is not None else nfc(Path(audio_path).parent.name)
 
 
+UNLABELLED_MODES = ("stop", "pool", "negative")
+
+
+def unlabelled_mode(data: dict) -> tuple[str, str | None]:
+    """What a recording without labels is (`data.unlabelled`), and a warning where the config
+    still says it the old way: `require_annotations: false` meant every such recording is an
+    all-negative training and test recording (`negative`), which it stays, named."""
+    mode = data.get("unlabelled", "stop")
+    if mode not in UNLABELLED_MODES:
+        raise ValueError(f"data.unlabelled must be one of {', '.join(UNLABELLED_MODES)}")
+    old = data.get("require_annotations")
+    if old is False and mode == "stop":
+        return "negative", ("data.require_annotations: false is read as data.unlabelled: "
+                            "negative (every recording without labels trains and tests as "
+                            "holding no call); data.unlabelled: pool keeps them out")  # fmt: skip
+    if old is not None:
+        return mode, f"data.require_annotations is replaced by data.unlabelled (here {mode})"
+    return mode, None
+
+
 POLICY_KEYS = ("on_bad_recording", "on_bad_annotation", "on_blank_label")
 
 

@@ -134,10 +134,14 @@ def segment_dataset(
     min_overlap_s: float = 0.0,
     label_rule: str = "overlap",
     revise: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None,
+    unlabelled: str = "pool",
 ) -> pd.DataFrame:
     """windows.parquet for every usable recording in the manifest. `revise`, when given, turns
     (windows, usable manifest rows) into the windows written: the review decisions
-    (`review_labels.ReviewDecisions`) come in this way, so segmentation knows nothing of them."""
+    (`review_labels.ReviewDecisions`) come in this way, so segmentation knows nothing of them;
+    they keep only the reviewed windows of a recording without labels. Without them, such a
+    recording's windows are left out (`unlabelled: pool`: unknown is not absent) or, only
+    where the config says `unlabelled: negative`, kept as holding no call."""
     manifest = pd.read_parquet(manifest_path)
     if "status" in manifest:  # recordings skipped at ingest or annotation parsing get none
         manifest = manifest[manifest["status"] == "ok"]
@@ -163,5 +167,14 @@ def segment_dataset(
     windows = pd.concat(frames, ignore_index=True)
     if revise is not None:
         windows = revise(windows, manifest)
+    elif "annotation_status" in manifest:
+        no_file = set(manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"])
+        if unlabelled != "negative" and no_file:
+            windows = windows[~windows["recording_id"].isin(no_file)].reset_index(drop=True)
+            print(f"{len(no_file)} recordings without labels left out of the windows "
+                  "(data.unlabelled: pool): unknown, not absent", flush=True)  # fmt: skip
+        elif no_file:
+            print(f"{len(no_file)} recordings without labels taken as holding no call "
+                  "(data.unlabelled: negative)", flush=True)  # fmt: skip
     write_parquet(windows, out_path)
     return windows

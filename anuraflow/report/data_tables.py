@@ -44,17 +44,21 @@ def input_checks(
     orphan_label_files: list[str],
     ignored_files: list[str] = (),
     review: dict | None = None,
+    unlabelled_mode: str = "pool",
 ) -> dict:
-    """What happened to every input that was not used as is: skipped, unlabelled, adjusted,
-    ignored by name; with `review` (review_labels.json), the labels files and every decision
-    that replaced an earlier one."""
+    """What happened to every input that was not used as is: skipped, unlabelled (as
+    `unlabelled_mode`, data.unlabelled, says), adjusted, ignored by name; with `review`
+    (review_labels.json), the labels files and every decision that replaced an earlier one."""
     skipped = manifest[manifest["status"] == "skipped"]
     no_labels = manifest.loc[manifest["annotation_status"] == "no_file", "recording_id"]
-    unlabelled = (
-        "Recordings without a label file: only their reviewed windows train"
-        if review is not None
-        else "Recordings without a label file, taken as having no calls"
-    )
+    if review is not None:
+        unlabelled = "Recordings without a label file: only their reviewed windows train"
+    elif unlabelled_mode == "negative":
+        unlabelled = ("Recordings without a label file, taken as holding no call "
+                      "(data.unlabelled: negative)")  # fmt: skip
+    else:
+        unlabelled = ("Recordings without a label file, left out of training and testing "
+                      "(data.unlabelled: pool)")  # fmt: skip
     lists = [
         ("Label files without a recording", list(orphan_label_files)),
         ("Files ignored by name (system files, other text)", list(ignored_files)),

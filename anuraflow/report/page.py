@@ -13,6 +13,7 @@ import pandas as pd
 
 from anuraflow.core.fileio import write_text
 from anuraflow.core.provenance import provenance
+from anuraflow.data.recordings import unlabelled_mode
 from anuraflow.data.species import assign_groups, species_table
 from anuraflow.report.data_tables import (
     balance_table,
@@ -225,8 +226,9 @@ def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
     checksums = checksum_table(prov.pop("inputs", {}))
     return {
         "checks": input_checks(
-            d.manifest, settings.orphan_label_files, settings.ignored_files, d.review
-        ),
+            d.manifest, settings.orphan_label_files, settings.ignored_files, d.review,
+            unlabelled_mode((settings.config or {}).get("data", {}))[0],
+        ),  # fmt: skip
         "provenance_json": json.dumps(prov, indent=2, default=str),
         "provenance_tables": provenance_tables(prov),
         "checksum_table": checksums,

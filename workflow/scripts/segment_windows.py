@@ -18,4 +18,5 @@ with redirect_output(sm.log[0]):
         w["min_overlap_s"],
         w.get("label_rule", "overlap"),
         revise=ReviewDecisions(review, sm.params.codes) if review else None,
+        unlabelled=sm.params.unlabelled,
     )
