@@ -36,6 +36,7 @@ from anuraflow.data.review_labels import (  # noqa: E402
 )
 from anuraflow.data.shards import plan_shards  # noqa: E402
 from anuraflow.data.label_rows import DEFAULT_QUALITIES, LabelCodes  # noqa: E402
+from anuraflow.data.recorder_names import RecorderNames  # noqa: E402
 from anuraflow.data.recordings import unlabelled_mode  # noqa: E402
 from anuraflow.data.species import look_alike_codes, species_in_labels  # noqa: E402
 from anuraflow.data.clips import (
@@ -120,6 +121,16 @@ SPECIES_CODES = [s["code"] for s in SPECIES]
 UNLABELLED, _unlabelled_warning = unlabelled_mode(config["data"])
 if _unlabelled_warning:
     logger.warning(_unlabelled_warning)
+# a recording's site and start time as the config says to read its path (data.site,
+# data.time_zone): checked here, a rule param of ingest and predict so a change reruns them
+RECORDER_NAMES = {
+    "site": config["data"].get("site", "auto"),
+    "time_zone": config["data"].get("time_zone"),
+}
+try:
+    NAMES = RecorderNames.from_config(RECORDER_NAMES)
+except ValueError as err:
+    raise WorkflowError(str(err))
 # split.group: auto groups a site's night only for recordings as recorders write them (a
 # directory); the synthetic generator draws every recording on its own, the release and
 # class folders are split as published or by clip group

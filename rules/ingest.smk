@@ -15,6 +15,7 @@ rule ingest_recording:
         release_metadata=str(
             Path(config["data"].get("release_dir", ".")) / "metadata.csv"
         ),
+        recorder_names=RECORDER_NAMES,
     log:
         f"{RESULTS}/logs/ingest/{{recording}}.log",
     benchmark:
@@ -41,6 +42,7 @@ rule ingest_recording:
             kind=INGEST_KIND,
             clip_fit=params.clip_fit,
             release_metadata=params.release_metadata,
+            recorder_names=params.recorder_names,
         )
 
 

@@ -12,7 +12,7 @@ def split_sites():
         raise WorkflowError(
             "split.method: by_site needs recording sites; class-folder clips have none"
         )
-    sites = sorted({recording_site(r, s.audio) for r, s in SOURCES.items()})
+    sites = sorted(set(SITE_OF.values()))
     if len(sites) < 2:
         raise WorkflowError(
             f"split.method: by_site needs at least two sites, the data have {sites}"

@@ -35,6 +35,7 @@ if PREDICT:
         params:
             predict=config["predict"],
             recordings=lambda w: shard_recordings(w.shard),
+            recorder_names=RECORDER_NAMES,
         log:
             f"{RESULTS}/logs/predict/{{shard}}.log",
         benchmark:

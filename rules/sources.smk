@@ -128,6 +128,29 @@ def orphan_label_files():
 SOURCES = recording_sources()
 
 
+def sites_of_sources():
+    """Each recording's site as data.site reads its path; a rule that finds none for a file
+    stops the run naming it. The sites found are logged with their recording counts."""
+    sites = {}
+    for r, s in SOURCES.items():
+        try:
+            sites[r] = NAMES.site_of(r, s.audio)
+        except ValueError as err:
+            raise WorkflowError(str(err))
+    if config["data"]["source"] == "directory":
+        counts = Counter(sites.values())
+        logger.info(
+            f"{len(counts)} sites (data.site: {RECORDER_NAMES['site']}): "
+            + ", ".join(
+                f"{site} ({n} recordings)" for site, n in sorted(counts.items())
+            )
+        )
+    return sites
+
+
+SITE_OF = sites_of_sources()
+
+
 def species_from_labels():
     """species: from_labels - the codes the label files name, sorted, as the species table
     (groups from the windows counts); a code in fewer than species_min_recordings recordings

@@ -10,7 +10,7 @@ import numpy as np
 import soundfile as sf
 
 from anuraflow.core.fileio import atomic_path, file_sha256, write_json
-from anuraflow.data.recordings import parse_recording_name, recording_site
+from anuraflow.data.recorder_names import DEFAULT_NAMES, RecorderNames
 
 
 class AudioError(ValueError):
@@ -231,8 +231,10 @@ def standardise_recording(
     recording_id: str | None = None,
     min_duration_s: float = 0.0,
     on_bad_recording: str = "fail",
+    names: RecorderNames = DEFAULT_NAMES,
 ) -> dict[str, Any]:
-    """Ingest one raw recording: mono, `sample_rate`, 16-bit WAV, plus its manifest record.
+    """Ingest one raw recording: mono, `sample_rate`, 16-bit WAV, plus its manifest record
+    (its site and start time as `names` reads them).
 
     A recording that cannot be used raises AudioError (`on_bad_recording="fail"`), or with
     "skip" gets a record with status "skipped" and the reason, and a WAV with no samples, so
@@ -242,10 +244,10 @@ def standardise_recording(
         raise ValueError(f"on_bad_recording must be one of {BAD_RECORDING_POLICIES}")
     source = Path(source)
     recording_id = recording_id or source.stem
-    _, start = parse_recording_name(recording_id)
+    start = names.start_of(recording_id)
     record: dict[str, Any] = {
         "recording_id": recording_id,
-        "site": recording_site(recording_id, source),
+        "site": names.site_of(recording_id, source),
         "start_datetime": start.isoformat() if start else None,
         "source_path": str(source),
         "source_sha256": file_sha256(source),

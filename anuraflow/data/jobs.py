@@ -24,6 +24,7 @@ from anuraflow.data.annotations import normalise_annotation_file
 from anuraflow.data.audio import standardise_recording
 from anuraflow.data.clips import ingest_clip
 from anuraflow.data.label_rows import LabelCodes
+from anuraflow.data.recorder_names import RecorderNames
 from anuraflow.data.release import ingest_release_recording
 
 RECORD_ONLY = "skip"  # what the jobs run under: a bad file is recorded, not raised
@@ -46,12 +47,14 @@ def standardise_source(
     kind: str = "recording",
     clip_fit: str = "start",
     release_metadata: str = "",
+    recorder_names: dict | None = None,
 ) -> dict:
     """One raw recording (`kind` "recording"), one recording rebuilt from its clips in the
     release's clip index ("release"), or one class-folder clip fitted to a window of
     `min_duration_s` ("clip") as mono 16-bit WAV at `sample_rate`, plus its record; a file that
-    cannot be used is recorded, not raised. Ingest writes it at the workflow's rate, the
-    embedding stage at its model's."""
+    cannot be used is recorded, not raised. A raw recording's site and start time are read as
+    `recorder_names` (data.site, data.time_zone) says. Ingest writes it at the workflow's rate,
+    the embedding stage at its model's."""
     if kind == "release":
         return ingest_release_recording(
             source, recording_id, release_metadata, audio_out, record_out, sample_rate, RECORD_ONLY
@@ -75,6 +78,7 @@ def standardise_source(
         recording_id=recording_id,
         min_duration_s=min_duration_s,
         on_bad_recording=RECORD_ONLY,
+        names=RecorderNames.from_config(recorder_names or {}),
     )
 
 
@@ -89,6 +93,7 @@ def ingest_job(
     kind: str = "recording",
     clip_fit: str = "start",
     release_metadata: str = "",
+    recorder_names: dict | None = None,
 ) -> dict:
     """Rule ingest_recording: `standardise_source` at the workflow's rate, logged."""
     with job_log(log) as say:
@@ -103,6 +108,7 @@ def ingest_job(
             kind,
             clip_fit,
             release_metadata,
+            recorder_names,
         )
         say(f"{source}: {record['status']}, {record['duration_s']:.3f} s")
         _say_notes(say, record, "on_bad_recording")

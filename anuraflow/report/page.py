@@ -181,6 +181,12 @@ def embedded_images(outputs: dict[str, str]) -> dict[str, str]:
     return {n: base64.b64encode(Path(outputs[n]).read_bytes()).decode() for n in names}
 
 
+def sites_text(used: pd.DataFrame) -> str:
+    """The sites the recordings are at (data.site), each with its count of recordings."""
+    counts = used["site"].value_counts().sort_index()
+    return ", ".join(f"{site} ({n})" for site, n in counts.items())
+
+
 def data_context(d: ReportData, split_balance: str, split: dict, settings: ReportSettings) -> dict:
     """The Data section: what was used, the split and its balance, the species table."""
     used = d.manifest[d.manifest["status"] == "ok"]
@@ -194,6 +200,7 @@ def data_context(d: ReportData, split_balance: str, split: dict, settings: Repor
             "hours": f"{used['duration_s'].sum() / 3600:.2f}",
             "windows": len(d.windows),
             "empty": int(d.windows["empty"].sum()),
+            "sites": sites_text(used),
         },
         "subset_table": {
             "header": ["subset", "recordings", "windows"],

@@ -3,6 +3,7 @@
 import torch
 
 from anuraflow.core.fileio import job_log
+from anuraflow.data.recorder_names import RecorderNames
 from anuraflow.detect.predict import PredictSettings
 from anuraflow.detect.shard import predict_shard
 
@@ -20,6 +21,7 @@ settings = PredictSettings(
     channels_last=pred["channels_last"],
     compile=pred["compile"],
     threads=sm.threads,
+    names=RecorderNames.from_config(sm.params.recorder_names),
 )
 with job_log(sm.log[0]) as say:
     predict_shard(sm.params.recordings, sm.input.bundle, dict(sm.output), settings, say)
