@@ -69,7 +69,8 @@ def test_template_escapes_what_it_is_given():
         "run_table": table,
         "overrides": {"<model>": "<script>x</script>"},
         "embedding_runs": ["<probe>"],
-        "data": {"recordings": 1, "hours": "0.01", "windows": 1, "empty": 0},
+        "data": {"recordings": 1, "hours": "0.01", "windows": 1, "empty": 0,
+                 "sites": "<img src=x> (1)"},
         "subset_table": table,
         "split_origin": "",
         "species_from_labels": True,
@@ -114,6 +115,7 @@ def test_template_escapes_what_it_is_given():
     assert "<title>&lt;i&gt;t&lt;/i&gt;</title>" in html
     assert "<code>&lt;model&gt;: &lt;script&gt;x&lt;/script&gt;</code>" in html
     assert "<b>&lt;probe&gt;</b> is a probe" in html and "CC BY-NC-SA 4.0" in html
+    assert "their recordings: &lt;img src=x&gt; (1)." in html  # a site is the user's text
 
 
 def test_provenance_tables_flatten_the_config():
@@ -186,3 +188,12 @@ def test_the_tsne_maps_each_experiments_best_run_from_its_saved_embeddings(tmp_p
     assert runs[2]["tsne"] == {"x": [], "y": [], "class": []}  # 3 windows: too few to map
     plot_tsne(runs, tmp_path / "tsne.png")
     assert (tmp_path / "tsne.png").stat().st_size > 0
+
+
+def test_the_sites_sentence_counts_the_recordings_at_each_site():
+    import pandas as pd
+
+    from anuraflow.report.page import sites_text
+
+    used = pd.DataFrame({"site": ["moth02", "moth01", "moth02", "Poço"]})
+    assert sites_text(used) == "Poço (1), moth01 (1), moth02 (2)"

@@ -241,10 +241,18 @@ def test_groups_by_site_and_night_span_midnight():
     # auto: a night holds several recordings, but one has no start time: by recording
     assert resolve_grouping(recordings, "auto") == "recording"
     timed = recordings.iloc[:5]
-    assert resolve_grouping(timed, "auto") == "site_night"
+    assert resolve_grouping(timed, "auto") == "recording"  # three nights: too few to split
+    many = pd.concat([timed.assign(recording_id=timed["recording_id"] + f"_{k}",
+                                   start=timed["start"] + pd.Timedelta(days=k))
+                      for k in range(2)], ignore_index=True)  # fmt: skip
+    assert resolve_grouping(many, "auto") == "site_night"  # six nights
     one_each = timed.iloc[[0, 3, 4]]  # every night one recording: nothing to keep together
     assert resolve_grouping(one_each, "auto") == "recording"
-    assert resolve_grouping(timed, "site") == "site"
+    # fewer than MIN_GROUPS (5) nights: auto splits by recording, a grouping asked for is
+    # refused, naming why
+    with pytest.raises(ValueError, match=r"split.group: site makes 2 groups of the 5 recordings, "
+                       r"too few for train, validation and test \(at least 5\)"):  # fmt: skip
+        resolve_grouping(timed, "site")
 
 
 def test_a_season_of_minutes_is_split_with_every_night_in_one_subset(tmp_path):

@@ -92,16 +92,28 @@ def split_groups(recordings: pd.DataFrame, how: str) -> dict[str, str]:
     return out
 
 
+MIN_GROUPS = 5  # fewer cannot give train, validation and test a group each, with room to stratify
+
+
 def resolve_grouping(recordings: pd.DataFrame, how: str) -> str:
     """`split.group: auto` made concrete: `site_night` where every recording's name gives its
-    start time and some site's night holds more than one recording (a continuous recorder's
-    minutes), else `recording`; any other value as given."""
-    if how != "auto":
+    start time, some site's night holds more than one recording (a continuous recorder's
+    minutes) and there are at least MIN_GROUPS nights, else `recording`; any other value as
+    given, or an error where it leaves fewer than MIN_GROUPS groups."""
+    if how == "recording":
         return how
-    if len(recordings) == 0 or recordings["start"].isna().any():
-        return "recording"
-    groups = pd.Series(split_groups(recordings, "site_night"))
-    return "site_night" if groups.value_counts().max() > 1 else "recording"
+    if how == "auto":
+        if len(recordings) == 0 or recordings["start"].isna().any():
+            return "recording"
+        groups = pd.Series(split_groups(recordings, "site_night"))
+        several = groups.value_counts().max() > 1
+        return "site_night" if several and groups.nunique() >= MIN_GROUPS else "recording"
+    n_groups = len(set(split_groups(recordings, how).values()))
+    if n_groups < MIN_GROUPS:
+        raise ValueError(f"split.group: {how} makes {n_groups} groups of the "
+                         f"{len(recordings)} recordings, too few for train, validation and "
+                         f"test (at least {MIN_GROUPS}); choose a finer grouping")  # fmt: skip
+    return how
 
 
 def subset_targets(test_fraction: float, val_fraction: float) -> dict[str, float]:
@@ -297,7 +309,8 @@ def split_dataset(
     """
     windows = pd.read_parquet(windows_path)
     grouped_by = "clip groups" if groups else "recording"
-    if not groups and manifest_path is not None:
+    # a split file pins recordings one by one: no grouping on top of it
+    if not groups and manifest_path is not None and not split_file:
         manifest = pd.read_parquet(manifest_path)
         used = manifest[manifest["recording_id"].isin(set(windows["recording_id"]))]
         timed = used.rename(columns={"start_datetime": "start"})
