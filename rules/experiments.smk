@@ -68,9 +68,11 @@ def machine_experiment():
     return name
 
 
-# the names as run (auto resolved), so the provenance and every rule see the real one
+# the names as run (auto resolved), so the provenance and every rule see the real one;
+# predict.experiment: auto takes the same
+AUTO_EXPERIMENT = machine_experiment() if "auto" in config["experiments"] else None
 config["experiments"] = [
-    machine_experiment() if name == "auto" else name for name in config["experiments"]
+    AUTO_EXPERIMENT if name == "auto" else name for name in config["experiments"]
 ]
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
 EMBEDDING_EXPERIMENTS = [name for name in EXPERIMENTS if uses_embeddings(name)]

@@ -9,6 +9,14 @@ def predict_setup():
     if pred is None:
         return None
     name = pred["experiment"]
+    if name == "auto":
+        if AUTO_EXPERIMENT is None:
+            raise WorkflowError(
+                "predict.experiment: auto takes what experiments: [auto] chose, and this "
+                f"config's experiments are {list(EXPERIMENTS)}; name one of them"
+            )
+        name = pred["experiment"] = AUTO_EXPERIMENT
+        logger.info(f"predict.experiment: auto is {name}")
     bundle = pred.get("model")
     if bundle is None:
         if name not in EXPERIMENTS:

@@ -25,6 +25,7 @@ if VALIDATE_DIR:
                 key: config.get("validate", {}).get(key)
                 for key in ("bins", "per_bin", "spacing", "seed")
             },
+            exclude=VALIDATE_EXCLUDED,
         log:
             f"{RESULTS}/logs/validate_sample.log",
         benchmark:
@@ -106,6 +107,7 @@ if VALIDATE_DIR:
             page=f"{VALIDATE_DIR}/validation.html",
         params:
             validate=config.get("validate"),
+            exclude=VALIDATE_EXCLUDED,
         log:
             f"{RESULTS}/logs/validate_precision.log",
         benchmark:

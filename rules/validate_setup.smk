@@ -47,6 +47,26 @@ def validate_setup():
 VALIDATE_DIR = validate_setup()
 
 
+def validate_excluded():
+    """The archive's recordings the model trained on: the dataset's labelled recordings where
+    predict.audio_dir holds them, and reviewed archive recordings that joined the training
+    data (predict.train_on_reviews). validate leaves them out of its draw and estimates.
+    """
+    if not VALIDATE_DIR:
+        return []
+    labelled = {r for r in RECORDINGS if SOURCES[r].annotation is not None}
+    out = sorted((set(PREDICT_SOURCES) & labelled) | set(ARCHIVE_TRAINING))
+    if out:
+        logger.info(
+            f"validate: {len(out)} recordings of predict.audio_dir trained the model "
+            f"(e.g. {out[:3]}): left out of the sample and the estimates"
+        )
+    return out
+
+
+VALIDATE_EXCLUDED = validate_excluded()
+
+
 def validate_targets(wildcards):
     """Everything `validate` makes; an error when the config has no `validate` section."""
     if not VALIDATE_DIR:

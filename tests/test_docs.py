@@ -203,7 +203,8 @@ def dry_run(command: str, tmp: Path) -> subprocess.CompletedProcess:
             words[i] = str(written)
         elif word.startswith("config/") and word.endswith(".yaml") and word != "config/config.yaml":
             words[i] = str(edited_config(Path(word).name, tmp))
-        words[i] = words[i].replace("/path/to/recordings", str(tmp / "new"))
+        for folder in ("/path/to/recordings", "/path/to/season"):
+            words[i] = words[i].replace(folder, str(tmp / "new"))
     (tmp / "new").mkdir(exist_ok=True)
     sf.write(tmp / "new" / "night.wav", np.zeros(5 * 16000), 16000)
     work = tmp / "work"

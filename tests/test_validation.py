@@ -542,3 +542,20 @@ def test_the_plan_is_at_the_tuned_threshold_where_its_estimate_is_above_the_targ
     assert plan.threshold == 0.5 and plan.total > 0 and plan.note is None
     lower = plan_at(sample, curve, 0.2, 0.9, 0.9)
     assert lower.threshold == pytest.approx(0.49) and at[0.49] == pytest.approx(19 / 21)
+
+
+def test_the_models_own_training_recordings_are_left_out_of_the_draw(tmp_path):
+    """predict.audio_dir may hold the labelled recordings the model trained on: the draw, the
+    strata's counts and the estimates leave them out (their scores would flatter it)."""
+    from anuraflow.detect.validation_sample import read_archive_scores, write_validation_sample
+
+    scores = archive_scores(n_recordings=4)
+    score_paths, _ = write_archive(tmp_path, scores)
+    kept = read_archive_scores(score_paths, exclude=frozenset({"r1", "r3"}))
+    assert sorted(kept["recording_id"].unique()) == ["r0", "r2"] and len(kept) == 20
+    sample = write_validation_sample(score_paths, ["AAA", "BBB"], SampleDesign(bins=2, per_bin=3),
+                                     tmp_path / "s.parquet", tmp_path / "strata.csv",
+                                     frozenset({"r1", "r3"}))  # fmt: skip
+    assert set(sample["recording_id"]) <= {"r0", "r2"}
+    strata = pd.read_csv(tmp_path / "strata.csv")
+    assert (strata.groupby("species")["windows"].sum() == 20).all()

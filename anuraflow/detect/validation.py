@@ -269,6 +269,7 @@ class ValidateInputs:
     records: list[str]
     sample: str
     decisions: str | None  # validate/decisions.parquet; None without a review folder
+    exclude: frozenset[str] = frozenset()  # the archive's recordings that trained the model
 
 
 def validate_precision(
@@ -287,7 +288,11 @@ def validate_precision(
 
     records = read_shard_records(inputs.records)
     codes, tuned = records[0]["codes"], records[0]["thresholds"]
-    scores = read_archive_scores(inputs.scores, with_ids=False)
+    records = [r for r in records if r["recording_id"] not in inputs.exclude]
+    scores = read_archive_scores(inputs.scores, with_ids=False, exclude=inputs.exclude)
+    if inputs.exclude:
+        print(f"{len(inputs.exclude)} recordings of the archive trained the model: left out "
+              "of the estimates and of the detections cut again", flush=True)  # fmt: skip
     sample = pd.read_parquet(inputs.sample)
     decisions = (pd.read_parquet(inputs.decisions) if inputs.decisions
                  else pd.DataFrame(columns=COLUMNS))  # fmt: skip

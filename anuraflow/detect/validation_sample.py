@@ -42,11 +42,16 @@ class SampleDesign:
     seed: int = 0
 
 
-def read_archive_scores(score_paths: list[str | Path], with_ids: bool = True) -> pd.DataFrame:
+def read_archive_scores(
+    score_paths: list[str | Path], with_ids: bool = True, exclude: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Every window predict scored (the shards' scores.parquet), in recording and time order,
     recording ids as a category (millions of windows share thousands of names), with each
-    window's window_id when `with_ids`; an error when there is none."""
+    window's window_id when `with_ids`; an error when there is none. The recordings in
+    `exclude` (the model's own training recordings, where predict.audio_dir holds them) are
+    left out: a model scores its training data too well, so they would flatter the precision."""
     frames = [pd.read_parquet(p) for p in score_paths]
+    frames = [f[~f["recording_id"].isin(exclude)] if exclude else f for f in frames]
     frames = [f for f in frames if len(f)]
     if not frames:
         raise ValueError("predict scored no window: there is nothing to validate")
@@ -94,9 +99,15 @@ def write_validation_sample(
     design: SampleDesign,
     sample_out: str | Path,
     strata_out: str | Path,
+    exclude: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """Rule validate_sample: the draw over the whole archive, as sample.parquet and strata.csv."""
-    sample, strata = draw_validation_sample(read_archive_scores(score_paths), codes, design)
+    """Rule validate_sample: the draw over the whole archive but the model's training
+    recordings (`exclude`), as sample.parquet and strata.csv."""
+    if exclude:
+        print(f"{len(exclude)} recordings of the archive trained the model: left out of the "
+              "draw and the estimates", flush=True)  # fmt: skip
+    scores = read_archive_scores(score_paths, exclude=exclude)
+    sample, strata = draw_validation_sample(scores, codes, design)
     write_parquet(sample, sample_out)
     write_text(strata.to_csv(index=False, float_format="%.6g"), strata_out)
     print(

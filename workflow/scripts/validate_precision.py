@@ -9,7 +9,8 @@ v = sm.params.validate
 with redirect_output(sm.log[0]):
     validate_precision(
         ValidateInputs(
-            list(sm.input.scores), list(sm.input.records), sm.input.sample, sm.input.decisions
+            list(sm.input.scores), list(sm.input.records), sm.input.sample, sm.input.decisions,
+            frozenset(sm.params.exclude),
         ),  # fmt: skip
         SampleDesign(v["bins"], v["per_bin"], v["spacing"], v["seed"]),
         ValidateSettings.from_config(v),

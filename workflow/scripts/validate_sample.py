@@ -13,4 +13,5 @@ with redirect_output(sm.log[0]):
         SampleDesign(v["bins"], v["per_bin"], v["spacing"], v["seed"]),
         sm.output.sample,
         sm.output.strata,
+        frozenset(sm.params.exclude),
     )
