@@ -15,6 +15,7 @@ import soundfile as sf
 from workflow_helpers import REPO
 
 CODES = ["LITH_CAT", "LITH_SYL", "Rana_catesbeiana"]
+SECONDS = 12
 RAVEN = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)",
          "High Freq (Hz)", "Species"]  # fmt: skip
 
@@ -31,12 +32,13 @@ def write_season(root) -> dict[str, list[str]]:
                 folder = f"{recorder}/{start:%Y%m%d}"  # the file's own day: 00:20 is the next
                 name = f"{start:%Y%m%d_%H%M%S}"
                 (root / "audio" / folder).mkdir(parents=True, exist_ok=True)
-                noise = (0.05 * rng.standard_normal(60 * 8000)).astype(np.float32)
+                # "one-minute" files cut to 12 s: what is checked is the season's structure
+                noise = (0.05 * rng.standard_normal(SECONDS * 8000)).astype(np.float32)
                 sf.write(root / "audio" / folder / f"{name}.WAV", noise, 8000, "PCM_16")
                 if minute % 3:
                     continue
                 codes = [CODES[(night + minute) % 3], CODES[(night + minute + 1) % 3]]
-                rows = [[i + 1, "Spectrogram 1", 1, 5.0 + 10 * i, 8.0 + 10 * i, 500, 4000, c]
+                rows = [[i + 1, "Spectrogram 1", 1, 1.0 + 4 * i, 3.0 + 4 * i, 500, 4000, c]
                         for i, c in enumerate([*codes, "UNK"])]  # fmt: skip
                 (root / "labels" / folder).mkdir(parents=True, exist_ok=True)
                 pd.DataFrame(rows, columns=RAVEN).to_csv(
@@ -46,23 +48,43 @@ def write_season(root) -> dict[str, list[str]]:
     return labelled
 
 
-@pytest.mark.workflow
-@pytest.mark.skipif(not (REPO / ".venv/bin/snakemake").exists(), reason="needs the .venv")
-def test_a_season_as_recorders_write_it(tmp_path):
-    labelled = write_season(tmp_path)
+def own_config(root, **sections):
+    """config/own-data.yaml as a user edits it: the two paths, ignore_codes; then `sections`."""
+    import yaml
+
     text = (REPO / "config/own-data.yaml").read_text()
-    text = text.replace("/path/to/recordings", str(tmp_path / "audio"))
-    text = text.replace("/path/to/labels", str(tmp_path / "labels"))
+    text = text.replace("/path/to/recordings", str(root / "audio"))
+    text = text.replace("/path/to/labels", str(root / "labels"))
     text = text.replace("ignore_codes: []", "ignore_codes: [UNK]")
-    config = tmp_path / "own-data.yaml"
-    config.write_text(text)
-    work = tmp_path / "work"
-    targets = ["results/splits.parquet", "results/windows.parquet"]
-    cmd = [str(REPO / ".venv/bin/snakemake"), "--cores", "2", "--configfile", str(config),
-           "--directory", str(work), *targets]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+    config = yaml.safe_load(text)
+    config.update(sections)
+    path = root / "own-data.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run(config, work, *targets) -> str:
+    cmd = [str(REPO / ".venv/bin/snakemake"), *targets, "--cores", "2", "--configfile",
+           str(config), "--directory", str(work)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
+    return log
+
+
+@pytest.fixture(scope="module")
+def season(tmp_path_factory):
+    root = tmp_path_factory.mktemp("season")
+    labelled = write_season(root)
+    work = root / "work"
+    log = run(own_config(root), work, "results/splits.parquet", "results/windows.parquet")
+    return root, work, labelled, log
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not (REPO / ".venv/bin/snakemake").exists(), reason="needs the .venv")
+def test_a_season_as_recorders_write_it(season):
+    _, work, labelled, log = season
     n_per_code = {c: sum(c in codes for codes in labelled.values()) for c in CODES}
     assert len(labelled) == 18  # minutes 0, 3 and 6 of each night: a third, as in the field
     assert ("species from the labels (18 files): "
@@ -91,3 +113,24 @@ def test_a_season_as_recorders_write_it(tmp_path):
     # the minute after midnight, in the next day's folder, is its evening's night
     after_midnight = [r for r in labelled if r.endswith("_000000")]
     assert after_midnight and all(not nights[r].endswith(r[7:15]) for r in after_midnight)
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not (REPO / ".venv/bin/snakemake").exists(), reason="needs the .venv")
+def test_the_season_is_scored_and_validated_with_the_same_config(season):
+    """predict with `experiment: auto` on the whole season's folder, then validate: the model's
+    training recordings are in that folder, and validate never samples them."""
+    root, work, labelled, _ = season
+    config = own_config(root, predict={"audio_dir": str(root / "audio"), "experiment": "auto"},
+                        validate={"bins": 2, "per_bin": 4, "min_reviews": 1, "n_boot": 100},
+                        experiment_overrides={"epochs": 1, "seeds": [0]})  # fmt: skip
+    log = run(config, work, "validate")
+    auto = next(line for line in log.splitlines() if "predict.experiment: auto is " in line)
+    name = auto.split("auto is ")[1].split()[0]
+    assert "validate: 18 recordings of predict.audio_dir trained the model" in log
+    from anuraflow.detect.summary import read_shard_records
+
+    records = read_shard_records(sorted((work / f"results/predict/{name}/records").glob("*.json")))
+    assert len(records) == 48 and {r["site"] for r in records} == {"moth01", "moth02"}
+    sample = pd.read_parquet(work / f"results/predict/{name}/validate/sample.parquet")
+    assert len(sample) and not set(sample["recording_id"]) & set(labelled)
