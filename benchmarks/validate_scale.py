@@ -51,7 +51,7 @@ elif job == "merge":
                          work / "d.json")
 else:
     outputs = {{k: str(work / f"out.{{k}}") for k in
-               ("precision", "curves", "detections", "activity", "page")}}
+               ("precision", "curves", "detections", "activity", "per_site", "page")}}
     outputs["figure"] = str(work / "out.png")
     validate_precision(ValidateInputs(shards, records, str(work / "sample.parquet"),
                                       str(work / "d.parquet")), SampleDesign(),

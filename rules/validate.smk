@@ -104,6 +104,7 @@ if VALIDATE_DIR:
             ),
             detections=f"{VALIDATE_DIR}/detections.csv",
             activity=f"{VALIDATE_DIR}/activity.csv",
+            per_site=f"{VALIDATE_DIR}/per_site.csv",
             page=f"{VALIDATE_DIR}/validation.html",
         params:
             validate=config.get("validate"),

@@ -559,3 +559,29 @@ def test_the_models_own_training_recordings_are_left_out_of_the_draw(tmp_path):
     assert set(sample["recording_id"]) <= {"r0", "r2"}
     strata = pd.read_csv(tmp_path / "strata.csv")
     assert (strata.groupby("species")["windows"].sum() == 20).all()
+
+
+def test_precision_per_site_by_hand():
+    """The hand case's two recordings at two sites; the draw's four decisions, b's 0.9 absent
+    here. At the threshold used (the tuned 0.3: four reviews do not validate one), site S1
+    (recording a, all in bin 0: 4 windows, 2 reviewed, weight 2) has the present 0.3 above:
+    1.0 of its 2 detections (0.3, 0.4); S2 (b, bin 1, weight 2) the present 0.5 and the
+    absent 0.9: (2 + 0) / (2 + 2) = 0.5 of its 4."""
+    from anuraflow.detect.validation import per_site_precision
+
+    scores, sample, decisions = hand_case()
+    decisions = decisions.assign(decision=["absent", "present", "present", "absent", "absent"])
+    reviewed = reviewed_windows("AAA", decisions, sample, scores)
+    settings = ValidateSettings(min_reviews=4, n_boot=100)
+    result = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), np.array([0.1, 0.5, 0.9]),
+                              0.3, settings)  # fmt: skip
+    assert result.row["threshold"] == 0.3
+    site_of = {"a": "S1", "b": "S2"}
+    sites = scores["recording_id"].map(site_of).to_numpy()
+    rows = {r["site"]: r for r in per_site_precision(result, site_of, sites, settings)}
+    assert rows["S1"]["precision"] == 1.0 and rows["S1"]["detections"] == 2
+    assert rows["S1"]["reviewed"] == 2 and rows["S1"]["reviewed_above"] == 1
+    assert rows["S2"]["precision"] == pytest.approx(0.5) and rows["S2"]["detections"] == 4
+    # the sites' detections add up to the archive's, and the overall estimate lies between
+    assert rows["S1"]["detections"] + rows["S2"]["detections"] == result.row["detections"]
+    assert 0.5 <= result.row["precision"] <= 1.0

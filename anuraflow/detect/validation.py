@@ -71,6 +71,9 @@ def reviewed_windows(
     """One species' present/absent decisions: recording_id, start_s, score (the archive's),
     present (0/1) and stratified (whether the draw chose the window for this species)."""
     mine = decisions[(decisions["species"] == code) & (decisions["decision"] != "unsure")]
+    # decisions on recordings the archive leaves out (the model's training recordings) say
+    # nothing of it
+    mine = mine[mine["recording"].isin(set(scores["recording_id"].unique()))]
     near = scores[scores["recording_id"].isin(set(mine["recording"]))]  # not the whole archive
     where = dict(zip(window_keys(near["recording_id"], near["start_s"]), near[code], strict=True))
     keys = window_keys(mine["recording"], mine["start_s"])
@@ -232,6 +235,32 @@ def selection_precision(result: SpeciesValidation, selections: pd.DataFrame) -> 
             "true_selections": precision * len(selections)}  # fmt: skip
 
 
+def per_site_precision(
+    result: SpeciesValidation, site_of: dict[str, str], archive_sites: np.ndarray,
+    settings: ValidateSettings,
+) -> list[dict]:  # fmt: skip
+    """The precision at the threshold used, site by site: within a score bin the draw is
+    uniform over the whole archive, so a site's reviewed windows of bin b are a random sample
+    of that site's windows of bin b, and the bin weights N_b / n_b are the site's own
+    (post-stratified by site). `archive_sites`: each archive window's site, aligned with the
+    species' archive scores. A site with no review above the threshold has no estimate."""
+    sample, t = result.sample, result.row["threshold"]
+    reviewed_sites = sample.reviewed["recording_id"].map(site_of).to_numpy()
+    rows = []
+    for site in sorted(set(archive_sites)):
+        here = archive_sites == site
+        mine = ReviewedSample(sample.reviewed[reviewed_sites == site],
+                              sample.archive_scores[here], sample.edges)  # fmt: skip
+        curve, note = curve_with_interval(mine, np.array([t]), settings)
+        at = curve.iloc[0]
+        rows.append({"species": result.row["species"], "site": site, "threshold": t,
+                     "reviewed": len(mine.reviewed), "reviewed_above": int(at["reviewed"]),
+                     "detections": int(at["detections"]), "precision": at["precision"],
+                     "precision_low": at["precision_low"], "precision_high": at["precision_high"],
+                     "interval_note": note})  # fmt: skip
+    return rows
+
+
 def recording_spans(recording_ids: np.ndarray) -> dict[str, tuple[int, int]]:
     """Recording -> (first row, row after its last) of a table sorted by recording."""
     ids = np.asarray(recording_ids, dtype=object)
@@ -309,6 +338,12 @@ def validate_precision(
                                   {r.row["species"]: r.row["rule"] for r in results})  # fmt: skip
     for r in results:
         r.row.update(selection_precision(r, detections[detections["species"] == r.row["species"]]))
+    site_of = {r["recording_id"]: r["site"] for r in records}
+    archive_sites = scores["recording_id"].map(site_of).astype(str).to_numpy()
+    per_site = pd.DataFrame(
+        [row for r in results for row in per_site_precision(r, site_of, archive_sites, settings)]
+    )
+    write_text(per_site.to_csv(index=False, float_format="%.6g"), outputs["per_site"])
     table = pd.DataFrame([r.row for r in results])
     write_text(table.to_csv(index=False, float_format="%.6g"), outputs["precision"])
     curves = pd.concat([r.curve for r in results], ignore_index=True)
@@ -317,6 +352,6 @@ def validate_precision(
     activity = activity_table(detections, records, codes)
     write_text(activity.to_csv(index=False), outputs["activity"])
     plot_validation(results, settings.target_precision, outputs["figure"])
-    context = validation_page_context(results, records, settings, outputs)
+    context = validation_page_context(results, records, settings, outputs, per_site)
     write_text(render_report(context, "validation.html.j2"), outputs["page"])
     return table

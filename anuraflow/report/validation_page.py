@@ -123,9 +123,24 @@ def table_notes(rows: list[dict]) -> list[str]:
     return notes
 
 
-def validation_page_context(results: list, records: list[dict], settings, outputs: dict) -> dict:
+SITE_HEADER = ["species", "site", "threshold used", "reviewed", "reviews above it",
+               "detections", "precision (interval)"]  # fmt: skip
+
+
+def site_rows(per_site) -> list[list]:
+    """per_site.csv's rows as the page's cells."""
+    return [[r.species, r.site, _fmt(r.threshold, THRESHOLD), r.reviewed, r.reviewed_above,
+             r.detections, _with_interval(r.precision, r.precision_low, r.precision_high)]
+            for r in per_site.itertuples()]  # fmt: skip
+
+
+def validation_page_context(
+    results: list, records: list[dict], settings, outputs: dict, per_site=None
+) -> dict:
     """What validation.html.j2 is filled with (the figure is `outputs["figure"]`, beside it)."""
     return {
+        "site_header": SITE_HEADER,
+        "site_rows": [] if per_site is None else site_rows(per_site),
         "title": "How precise are the detections?",
         "settings": settings,
         "n_recordings": len(records),
