@@ -2,6 +2,7 @@
 scoring, selections, Raven tables and the activity table."""
 
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -224,7 +225,9 @@ def test_a_shard_scores_each_recording_as_alone_and_a_bad_one_costs_only_itself(
     (tmp_path / "empty.wav").write_bytes(b"")
     files["junk"] = str(tmp_path / "junk.wav")
     (tmp_path / "junk.wav").write_text("not audio")
-    order = ["a", "silent", "long", "empty", "b", "junk"]
+    files["cut"] = str(tmp_path / "cut.wav")  # a's bytes cut at 4 s: its header says 6 s
+    (tmp_path / "cut.wav").write_bytes(Path(files["a"]).read_bytes()[: 44 + 4 * 16000 * 2])
+    order = ["a", "silent", "long", "empty", "b", "junk", "cut"]
     outputs = {"scores": str(tmp_path / "s.parquet"), "records": str(tmp_path / "r.json")}
     settings = PredictSettings(block_s=10.0, on_bad_recording="skip")
     records = predict_shard({r: files[r] for r in order}, tmp_path / "m.pt", outputs, settings)
@@ -241,6 +244,13 @@ def test_a_shard_scores_each_recording_as_alone_and_a_bad_one_costs_only_itself(
                                 "(a dead microphone or failed recorder?)")  # fmt: skip
     assert status["empty"] == ("skipped", f"{files['empty']}: empty file (0 bytes)")
     assert status["junk"][0] == "skipped" and "junk.wav: cannot be read" in status["junk"][1]
+    # a file cut short is scored for what it holds, and says so
+    cut = next(r for r in records if r["recording_id"] == "cut")
+    assert cut["status"] == "ok" and cut["duration_s"] == 4.0
+    assert any(n.startswith("cut short: its header promises 6.0 s, the file holds 4.0 s")
+               for n in cut["notes"])  # fmt: skip
+    assert not any("cut short" in n for r in records if r["recording_id"] != "cut"
+                   for n in r["notes"])  # fmt: skip
     # the read-ahead iterator: order kept, a producer's error raised at its place
     assert list(blocks_ahead(iter(range(50)), depth=2)) == list(range(50))
 

@@ -11,6 +11,7 @@ import soundfile as sf
 
 from anuraflow.core.fileio import atomic_path, file_sha256, write_json
 from anuraflow.data.recorder_names import DEFAULT_NAMES, RecorderNames
+from anuraflow.data.wav_header import truncation_note
 
 
 class AudioError(ValueError):
@@ -263,6 +264,9 @@ def standardise_recording(
             raise
         return write_skipped(record, str(err), audio_out, manifest_out)
     info = sf.info(str(source))
+    cut = truncation_note(source, len(samples))
+    if cut:
+        record["notes"].append(f"{source}: {cut}")
     if orig_rate < sample_rate:
         record["notes"].append(
             f"recorded at {orig_rate} Hz: no content above {orig_rate / 2:g} Hz after "

@@ -23,6 +23,7 @@ import torch
 from anuraflow.data.audio import AudioError, silent_recording
 from anuraflow.data.recorder_names import DEFAULT_NAMES, RecorderNames
 from anuraflow.data.streaming import AudioFacts, audio_facts, output_length, standard_samples
+from anuraflow.data.wav_header import truncation_note
 from anuraflow.data.windows import window_starts
 from anuraflow.features.embeddings import embed_recording
 from anuraflow.features.frontend import Frontend
@@ -203,6 +204,9 @@ def scored_or_skipped(
         channels=facts.channels,
         format=facts.format,
     )
+    cut = truncation_note(audio, facts.frames)
+    if cut:
+        record["notes"].append(cut)
     model_rate = bundle.frontend.features.sample_rate
     if facts.sample_rate < model_rate:
         record["notes"].append(
