@@ -61,3 +61,22 @@ def test_ingest_notes_a_recording_cut_short(tmp_path):
     assert record["status"] == "ok" and abs(record["duration_s"] - 5.0) < 1e-6
     assert any("cut short: its header promises 8.0 s, the file holds 5.0 s" in n
                for n in record["notes"])  # fmt: skip
+
+
+def test_planning_reads_a_wavs_duration_from_our_header_as_libsndfile_would(tmp_path):
+    """The archive plan's durations (`header_seconds`): a WAV's from our header reader, equal to
+    libsndfile's for whole and cut-short files; another format's from libsndfile."""
+    from anuraflow.data.headers import audio_durations, header_seconds
+
+    paths = [write(tmp_path / "a.wav", 2.5), write(tmp_path / "b.WAV", 1.0, 48000, 2, "PCM_24"),
+             write(tmp_path / "c.wav", 3.0, 22050, 1, "FLOAT")]  # fmt: skip
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(paths[0].read_bytes()[: 44 + 8000 * 2])  # 1 s of the 2.5
+    flac = tmp_path / "d.flac"
+    sf.write(flac, np.zeros(4000), 8000)
+    for path in [*paths, cut, flac]:
+        assert header_seconds(str(path)) == sf.info(path).duration
+    assert header_seconds(str(cut)) == 1.0
+    assert audio_durations([str(p) for p in [*paths, cut, flac]]) == [2.5, 1.0, 3.0, 1.0, 0.5]
+    (tmp_path / "text.wav").write_text("not audio")
+    assert header_seconds(str(tmp_path / "text.wav")) == 0.0

@@ -15,12 +15,21 @@ import pandas as pd
 import soundfile as sf
 
 from anuraflow.data.audio import LIBSNDFILE_ERRORS
+from anuraflow.data.wav_header import read_wav_header
 
 CACHE_COLUMNS = ["path", "size", "mtime_ns", "seconds"]
 
 
-def header_seconds(path: str) -> float:
-    """The duration libsndfile reads from the header; 0.0 when there is none to read."""
+def header_seconds(path: str, size: int | None = None) -> float:
+    """The duration from the header: a WAV's own (`read_wav_header`, ten times cheaper than
+    libsndfile's open, what planning 100,000 files spends most on), the frames present where
+    the file is cut short, as libsndfile counts them; other formats' from libsndfile; 0.0
+    when there is none to read."""
+    if str(path).lower().endswith(".wav"):
+        header = read_wav_header(path)
+        if header is not None:
+            size = os.path.getsize(path) if size is None else size
+            return header.present_frames(size) / header.sample_rate
     try:
         with sf.SoundFile(path) as sound:
             return sound.frames / sound.samplerate if sound.samplerate > 0 else 0.0
@@ -58,7 +67,7 @@ def audio_durations(paths: list[str], cache: str | Path | None = None) -> list[f
     if len(missing) > 5000:
         print(f"reading the headers of {len(missing):,} audio files", file=sys.stderr)
     for key in missing:
-        known[key] = header_seconds(key[0])
+        known[key] = header_seconds(key[0], key[1])
     if cache is not None and missing:
         rows = pd.DataFrame([(*k, known[k]) for k in keys], columns=CACHE_COLUMNS)
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
