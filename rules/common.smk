@@ -44,6 +44,7 @@ from anuraflow.data.clips import (
     clip_groups,
 )  # noqa: E402
 from anuraflow.simulate.plan import SyntheticSpec  # noqa: E402
+from anuraflow.simulate.writer import SIMULATED_MARK  # noqa: E402
 from anuraflow.features.birdnet import (
     EmbeddingModelMissing,
     check_embedding_model,

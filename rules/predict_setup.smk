@@ -2,6 +2,30 @@
 # bundle runs, where its outputs go, and the new recordings it scores.
 
 
+def check_synthetic_model(pred):
+    """A model trained on the synthetic demo knows made-up species: it scores only folders the
+    simulator wrote (their mark), unless predict.model names a bundle from elsewhere or
+    predict.allow_synthetic_model says so (tests of the machinery)."""
+    audio_dir = Path(pred["audio_dir"])
+    simulated = (audio_dir / SIMULATED_MARK).is_file() or (
+        audio_dir / "dataset.json"
+    ).is_file()
+    if (
+        config["data"]["source"] == "synthetic"
+        and not pred.get("model")
+        and not pred.get("allow_synthetic_model")
+        and not simulated
+    ):
+        raise WorkflowError(
+            f"predict.audio_dir: {str(audio_dir)!r} holds recordings anuraflow did not "
+            f"simulate, and {pred['experiment']!r} is trained on the demo's synthetic species "
+            "(data.source: synthetic, the config used without --configfile): it would score "
+            "them for species that are not there. Score them with your own config: "
+            "./run_workflow.sh predict --configfile config/own-data.yaml --config "
+            f"'predict={{audio_dir: {audio_dir}, experiment: auto}}' (docs/detection.md)"
+        )
+
+
 def predict_setup():
     """The `predict` section checked against the experiments, and its recordings: (bundle,
     output folder, recording id -> file); None without a `predict` section."""
@@ -41,6 +65,7 @@ def predict_setup():
         raise WorkflowError(
             f"invalid config: predict.audio_dir: directory {pred['audio_dir']!r} does not exist"
         )
+    check_synthetic_model(pred)
     try:
         found = discover(pred["audio_dir"], None, config["data"]["recording_ids"])
     except ValueError as err:

@@ -15,7 +15,7 @@ import soundfile as sf
 import yaml
 
 from anuraflow.data.release import release_from_recordings
-from anuraflow.simulate.writer import write_dataset
+from anuraflow.simulate.writer import SIMULATED_MARK, write_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -203,10 +203,13 @@ def dry_run(command: str, tmp: Path) -> subprocess.CompletedProcess:
             words[i] = str(written)
         elif word.startswith("config/") and word.endswith(".yaml") and word != "config/config.yaml":
             words[i] = str(edited_config(Path(word).name, tmp))
-        for folder in ("/path/to/recordings", "/path/to/season"):
+        for folder in ("/path/to/recordings", "/path/to/season", "data/next-season"):
             words[i] = words[i].replace(folder, str(tmp / "new"))
     (tmp / "new").mkdir(exist_ok=True)
     sf.write(tmp / "new" / "night.wav", np.zeros(5 * 16000), 16000)
+    # the folder stands for the demo's new season too (the pages write it with
+    # anuraflow.simulate.new_season first), which carries the simulator's mark
+    (tmp / "new" / SIMULATED_MARK).write_text("{}")
     work = tmp / "work"
     work.mkdir(exist_ok=True)
     if not (work / "config").exists():

@@ -366,7 +366,15 @@ def test_predict_on_an_audiomoth_tree_with_a_symlinked_site(trained):
         (folder / "._20191113_190000.WAV").write_bytes(b"\x00\x05\x16\x07")
     sf.write(str(root / "siteA" / "20191113_200000.WAV"), noise[::2], 8000)
     os.symlink(elsewhere / "siteB", root / "siteB")
+    # the synthetic model on a folder the simulator did not write: refused, unless asked for
     write_config(trained, predict={"audio_dir": "moth", "experiment": "det_cnn", "seed": 0})
+    refused = snakemake(trained, "-n", "predict", check=False)
+    assert refused.returncode != 0
+    assert ("'moth' holds recordings anuraflow did not simulate, and 'det_cnn' is trained on "
+            "the demo's synthetic species") in refused.stdout + refused.stderr
+    assert "./run_workflow.sh predict --configfile config/own-data.yaml" in refused.stdout + refused.stderr
+    write_config(trained, predict={"audio_dir": "moth", "experiment": "det_cnn", "seed": 0,
+                                   "allow_synthetic_model": True})  # fmt: skip
     snakemake(trained, "predict")
     status = pd.read_csv(trained / "results/predict/det_cnn/recordings.tsv", sep="\t").set_index(
         "recording_id"

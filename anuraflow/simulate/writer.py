@@ -124,6 +124,11 @@ def write_dataset(
     return plans
 
 
+# Written beside simulated recordings that a model of the synthetic demo may score: predict
+# refuses to score any other folder with such a model (its species are made up)
+SIMULATED_MARK = "anuraflow-simulated.json"
+
+
 def write_new_recordings(
     out_dir: str | Path,
     codes: list[str],
@@ -153,4 +158,7 @@ def write_new_recordings(
         path = out_dir / plan.audio_name
         sf.write(str(path), data, plan.sample_rate, subtype="PCM_16")
         written.append((path, labels))
+    write_json({"written_by": "anuraflow.simulate.writer.write_new_recordings",
+                "species": codes, "voice_seed": voice_seed, "seed": seed},
+               out_dir / SIMULATED_MARK)  # fmt: skip
     return written
