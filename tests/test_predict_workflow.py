@@ -372,7 +372,8 @@ def test_predict_on_an_audiomoth_tree_with_a_symlinked_site(trained):
     assert refused.returncode != 0
     assert ("'moth' holds recordings anuraflow did not simulate, and 'det_cnn' is trained on "
             "the demo's synthetic species") in refused.stdout + refused.stderr
-    assert "./run_workflow.sh predict --configfile config/own-data.yaml" in refused.stdout + refused.stderr
+    said = refused.stdout + refused.stderr
+    assert "./run_workflow.sh predict --configfile config/own-data.yaml" in said
     write_config(trained, predict={"audio_dir": "moth", "experiment": "det_cnn", "seed": 0,
                                    "allow_synthetic_model": True})  # fmt: skip
     snakemake(trained, "predict")
