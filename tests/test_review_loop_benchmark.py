@@ -268,3 +268,29 @@ def test_the_docs_tuning_figures_are_the_json():
     assert tuning["seeds"] == list(range(100, 110))
     text = " ".join(DOC.read_text().split())
     assert "reached 72.4 macro AP after one round, against 55.2 to 58.5" in text
+
+
+def test_every_number_of_the_measured_section_is_the_jsons():
+    """docs/embeddings.md's review-loop section, prose and tables: each number (outside code
+    spans and the figure's link) is one of review_loop.json's values as printed
+    (test_doc_numbers' rule), but the run's date and the gaps between rounded means, which
+    test_the_docs_random_all_sentence_is_the_json computes."""
+    import json
+    import re
+
+    from test_doc_numbers import NUMBER, numbers, printed_forms
+
+    page = DOC.read_text()
+    start = page.index("**Measured** (`.venv/bin/python benchmarks/review_loop.py")
+    text = re.sub(r"`[^`]*`|!\[[^\]]*\]\([^)]*\)", " ", page[start : page.index("## Measured")])
+    text = text.replace("2026-12-06", " ")  # the run's date
+    record = json.loads(RESULT.read_text())
+    forms = set()
+    for value in numbers(record):
+        forms |= printed_forms(value)
+    case = record["cases"]["synthetic"]
+    shown = [round(100 * r["random_all_macro_f1_tuned"], 1)
+             - round(100 * r["suggest_macro_f1_tuned"], 1) for r in case["rounds"][1:]]  # fmt: skip
+    gaps = {f"{gap:.1f}" for gap in shown}
+    missing = [n for n in NUMBER.findall(text) if n.rstrip(",") not in forms | gaps]
+    assert not missing, missing

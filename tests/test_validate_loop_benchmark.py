@@ -202,3 +202,22 @@ def test_the_config_schema_quotes_the_committed_runs():
     low, est = every["lower_bound_rule"], every["estimate_rule"]
     assert f"below the target in {low['below_target']} of the {low['found']}" in rule
     assert f"below it in {est['below_target']} of {est['found']}" in rule
+
+
+def test_every_number_of_the_measured_section_is_the_jsons():
+    """docs/detection.md's validate_loop section, prose and table: each number (outside code
+    spans) is one of the three JSONs' values as printed (test_doc_numbers' rule), so a rerun
+    that changes one fails here until the page follows."""
+    import re
+
+    from test_doc_numbers import NUMBER, numbers, printed_forms
+
+    page = (REPO / "docs" / "detection.md").read_text()
+    start = page.index("Measured by `.venv/bin/python benchmarks/validate_loop.py")
+    text = re.sub(r"`[^`]*`", " ", page[start : page.index("![Estimated against true precision]")])
+    forms = set()
+    for name in RUNS:
+        for value in numbers(load(name)):
+            forms |= printed_forms(value)
+    missing = [n for n in NUMBER.findall(text) if n.rstrip(",") not in forms]
+    assert not missing, missing
