@@ -398,8 +398,11 @@ def test_the_simulated_reviewer_answers_from_the_truth(tmp_path):
     config.write_text("synthetic: {seed: 7}\nspecies: [{code: BOAFAB}, {code: PHYCUV}]\n")
     main(["write", str(tmp_path / "season"), "--config", str(config), "--recordings", "3",
           "--duration-s", "12"])  # fmt: skip
-    audio = sorted(p for p in (tmp_path / "season").iterdir() if p.is_file())
+    audio = sorted(p for p in (tmp_path / "season").iterdir()
+                   if p.suffix in (".wav", ".flac"))  # fmt: skip
     assert len(audio) == 3 and len(list((tmp_path / "season" / "truth").glob("*.txt"))) == 3
+    # the simulator marks the folder as its own: the demo's model may score it (predict)
+    assert (tmp_path / "season" / "anuraflow-simulated.json").is_file()
     sample = pd.DataFrame([(p.stem, float(s), c) for p in audio for s in range(10)
                            for c in ("BOAFAB", "PHYCUV")],
                           columns=["recording_id", "start_s", "species"])  # fmt: skip
