@@ -55,7 +55,10 @@ from anuraflow.learn.experiments import (
 )  # noqa: E402
 from anuraflow.learn.step_time import (
     StepShape,
+    birdnet_window_seconds,
+    forward_seconds,
     projected_hours,
+    scoring_hours,
     step_seconds,
 )  # noqa: E402
 from anuraflow.features.logmel import LogMelConfig  # noqa: E402

@@ -97,6 +97,34 @@ def archive_plan():
 
 
 PREDICT_SECONDS, PREDICT_SHARDS = archive_plan()
+
+
+def note_scoring_time():
+    """Before scoring on this machine's CPU, the archive's hours and the scoring time they
+    project to: the experiment's forward pass per window, and a probe's BirdNET embedding,
+    measured here (cached); the frontend and reading come on top, so a lower bound."""
+    if not PREDICT or gpu_visible() or not workflow.local_exec:
+        return
+    name = config["predict"]["experiment"]
+    if config["predict"].get("model") or name not in EXPERIMENTS:
+        return
+    threads = config["predict"]["threads"]
+    per_window = forward_seconds(step_shape(name))
+    what = f"{EXPERIMENTS[name]['model']}'s forward pass"
+    if uses_embeddings(name):
+        per_window += birdnet_window_seconds(threads)
+        what += " and BirdNET's embedding"
+    audio = sum(PREDICT_SECONDS.values())
+    hours = scoring_hours(per_window, audio, config["predict"]["hop_s"])
+    logger.info(
+        f"predict: {audio / 3600:,.1f} h of audio in {len(PREDICT_SHARDS)} shard jobs; "
+        f"scoring on this machine's CPU projects to at least {hours:,.2f} h of job time "
+        f"({what} measured here, {1e3 * per_window:.1f} ms a window, {threads} thread(s) a "
+        "job; the frontend and reading come on top), shared among the jobs that run at once"
+    )
+
+
+note_scoring_time()
 PREDICT_SHARD_OF = {r: shard for shard, recs in PREDICT_SHARDS.items() for r in recs}
 
 

@@ -128,6 +128,9 @@ def test_the_season_is_scored_and_validated_with_the_same_config(season):
     auto = next(line for line in log.splitlines() if "predict.experiment: auto is " in line)
     name = auto.split("auto is ")[1].split()[0]
     assert "validate: 18 recordings of predict.audio_dir trained the model" in log
+    # before scoring on the CPU: the season's hours and the scoring time they project to
+    assert ("predict: 0.2 h of audio in 1 shard jobs; scoring on this machine's CPU projects "
+            "to at least") in log
     from anuraflow.detect.summary import read_shard_records
 
     records = read_shard_records(sorted((work / f"results/predict/{name}/records").glob("*.json")))

@@ -41,3 +41,22 @@ def test_the_warning_says_the_work_and_the_hours():
     note = cpu_training_note(96, 7770, 49867, 4302.9, {"resnet18": 9.8}, 1)
     assert "(train_gpus is 1, but no GPU is visible here)" in note
     assert "about 4,302.9 h of training steps alone" in note
+
+
+def test_scoring_is_projected_from_a_measured_forward_pass(tmp_path):
+    """predict's note: seconds per window of the forward pass (cached under its own key),
+    over the archive's windows: 0.01 s a window, 7,200 s of audio at a 1 s hop = 72 s =
+    0.02 h; at a 0.5 s hop twice that."""
+    from anuraflow.learn.step_time import forward_seconds, scoring_hours
+
+    assert scoring_hours(0.01, 7200, 1.0) == pytest.approx(0.02)
+    assert scoring_hours(0.01, 7200, 0.5) == pytest.approx(0.04)
+    shape = StepShape("small_cnn", 64, 4, (1, 32, 94))
+    cache = tmp_path / "c.json"
+    first = forward_seconds(shape, cache)
+    assert 0 < first < step_seconds(shape, cache) / 64  # no backward pass, per window
+    keys = json.loads(cache.read_text())
+    assert f"forward|{shape.key(torch.get_num_threads())}" in keys
+    keys[f"forward|{shape.key(torch.get_num_threads())}"] = 0.5
+    cache.write_text(json.dumps(keys))
+    assert forward_seconds(shape, cache) == 0.5  # read back, not measured again

@@ -1,5 +1,7 @@
 """How long training will take on this CPU: one measured step of each experiment's network,
-projected over its epochs, for the start-up warning when training would run without a GPU.
+projected over its epochs, for the start-up warning when training would run without a GPU;
+and how long scoring an archive will take (`predict`): the network's forward pass per window,
+and a probe's BirdNET embedding per window, projected over the archive's audio.
 
 A step is the network's forward pass, BCE and AdamW update on a random batch of the
 experiment's input shape, in float32 with this process's torch threads, timed on a batch of
@@ -72,25 +74,87 @@ def measure_step(shape: StepShape, repeats: int = 1) -> float:
     return sum(times[1:]) / repeats * shape.batch_size / batch
 
 
-def step_seconds(shape: StepShape, cache: str | Path | None = None) -> float:
-    """`measure_step`, read from `cache` (a JSON file; `default_cache()` when None) when this
-    machine measured it before; a cache that cannot be read or written is measured around."""
-    import torch
-
-    key = shape.key(torch.get_num_threads())
+def cached_seconds(key: str, measure, cache: str | Path | None = None) -> float:
+    """`measure()`, read from `cache` (a JSON file; `default_cache()` when None) when this
+    machine measured `key` before; a cache that cannot be read or written is measured around."""
     path = Path(cache) if cache is not None else default_cache()
     try:
         known = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError):
         known = {}
     if key not in known:
-        known[key] = measure_step(shape)
+        known[key] = measure()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(known, indent=1))
         except OSError:
             pass
     return float(known[key])
+
+
+def step_seconds(shape: StepShape, cache: str | Path | None = None) -> float:
+    """`measure_step`, cached per machine, network, shape and thread count."""
+    import torch
+
+    return cached_seconds(shape.key(torch.get_num_threads()), lambda: measure_step(shape), cache)
+
+
+def measure_forward(shape: StepShape, repeats: int = 2) -> float:
+    """Seconds per window of the network's forward pass alone (scoring, not training), in
+    float32 without gradients, on min(batch, MEASURED_BATCH) windows after a warm-up."""
+    import torch
+
+    from anuraflow.learn.models import build_model
+
+    if len(shape.input_shape) == 1:
+        model = build_model(shape.model, shape.n_classes, n_inputs=shape.input_shape[0])
+    else:
+        _, n_mels, n_frames = shape.input_shape
+        model = build_model(shape.model, shape.n_classes, n_mels=n_mels, n_frames=n_frames)
+    model.eval()
+    batch = min(shape.batch_size, MEASURED_BATCH)
+    x = torch.randn(batch, *shape.input_shape)
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats + 1):
+            started = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - started)
+    return sum(times[1:]) / repeats / batch
+
+
+def forward_seconds(shape: StepShape, cache: str | Path | None = None) -> float:
+    """`measure_forward`, cached like `step_seconds`."""
+    import torch
+
+    key = "forward|" + shape.key(torch.get_num_threads())
+    return cached_seconds(key, lambda: measure_forward(shape), cache)
+
+
+def birdnet_window_seconds(threads: int = 1, cache: str | Path | None = None) -> float:
+    """Seconds per 3 s window of BirdNET V2.4's embedding on this CPU (LiteRT, `threads`),
+    measured on a batch of silence after a warm-up, cached: what a probe's scoring costs."""
+
+    def measure() -> float:
+        import numpy as np
+
+        from anuraflow.features.birdnet import WINDOW_SAMPLES, BirdNetEmbedder
+
+        embedder = BirdNetEmbedder(threads=threads)
+        windows = np.zeros((4, WINDOW_SAMPLES), np.float32)
+        embedder.embed(windows[:1])
+        started = time.perf_counter()
+        embedder.embed(windows)
+        return (time.perf_counter() - started) / len(windows)
+
+    machine = platform.processor() or platform.machine()
+    return cached_seconds(f"birdnet|t{threads}|{machine}", measure, cache)
+
+
+def scoring_hours(window_s: float, audio_s: float, hop_s: float) -> float:
+    """Hours of `window_s` per window over `audio_s` seconds of audio at `hop_s` between
+    windows (about one window per hop)."""
+    return window_s * audio_s / hop_s / 3600
 
 
 def projected_hours(step_s: float, epochs: int, train_windows: int, batch_size: int) -> float:
