@@ -1,10 +1,12 @@
-"""A season as recorders write it, through the real workflow: two AudioMoths in dated folders,
-three nights of one-minute files from 22:00 past midnight, Raven tables for a third of them
-with the team's own codes (underscores) and a few UNK rows; config/own-data.yaml with its two
-paths and its ignore_codes edited. Species are exactly the codes written (UNK dropped and
-counted), sites are the recorders, no unlabelled minute is a negative, and the split keeps
-every night in one subset."""
+"""A season as recorders write it, through the README's commands as written: two AudioMoths
+in dated folders, three nights of one-minute files from 22:00 past midnight, Raven tables for
+a third of them with the team's own codes (underscores) and a few UNK rows; config/own-data.yaml
+with its two paths and its ignore_codes edited. Species are exactly the codes written (UNK
+dropped and counted), sites are the recorders, no unlabelled minute is a negative, the split
+keeps every night in one subset; predict and validate on the whole season with the same
+config"""
 
+import os
 import subprocess
 from datetime import datetime, timedelta
 
@@ -63,10 +65,11 @@ def own_config(root, **sections):
     return path
 
 
-def run(config, work, *targets) -> str:
-    cmd = [str(REPO / ".venv/bin/snakemake"), *targets, "--cores", "2", "--configfile",
-           str(config), "--directory", str(work)]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
+def run_workflow(work, *args) -> str:
+    """A README command as written (`./run_workflow.sh ...`), in `work`; its log."""
+    env = {**os.environ, "CORES": "2"}
+    proc = subprocess.run(["./run_workflow.sh", *args, "--directory", str(work)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
     return log
@@ -74,10 +77,11 @@ def run(config, work, *targets) -> str:
 
 @pytest.fixture(scope="module")
 def season(tmp_path_factory):
+    """The season, and the README's own-data command on it as written."""
     root = tmp_path_factory.mktemp("season")
     labelled = write_season(root)
     work = root / "work"
-    log = run(own_config(root), work, "results/splits.parquet", "results/windows.parquet")
+    log = run_workflow(work, "--configfile", str(own_config(root)))
     return root, work, labelled, log
 
 
@@ -118,22 +122,23 @@ def test_a_season_as_recorders_write_it(season):
 @pytest.mark.workflow
 @pytest.mark.skipif(not (REPO / ".venv/bin/snakemake").exists(), reason="needs the .venv")
 def test_the_season_is_scored_and_validated_with_the_same_config(season):
-    """predict with `experiment: auto` on the whole season's folder, then validate: the model's
-    training recordings are in that folder, and validate never samples them."""
+    """The README's predict command and detection.md's validate command for one's own data, as
+    written, on the whole season's folder: `experiment: auto` is what training chose, the
+    model's training recordings are in that folder, and validate never samples them."""
+    from anuraflow.detect.summary import read_shard_records
+
     root, work, labelled, _ = season
-    config = own_config(root, predict={"audio_dir": str(root / "audio"), "experiment": "auto"},
-                        validate={"bins": 2, "per_bin": 4, "min_reviews": 1, "n_boot": 100},
-                        experiment_overrides={"epochs": 1, "seeds": [0]})  # fmt: skip
-    log = run(config, work, "validate")
+    config = str(root / "own-data.yaml")
+    predict = f"predict={{audio_dir: {root / 'audio'}, experiment: auto}}"
+    log = run_workflow(work, "predict", "--configfile", config, "--config", predict)
     auto = next(line for line in log.splitlines() if "predict.experiment: auto is " in line)
     name = auto.split("auto is ")[1].split()[0]
-    assert "validate: 18 recordings of predict.audio_dir trained the model" in log
     # before scoring on the CPU: the season's hours and the scoring time they project to
     assert ("predict: 0.2 h of audio in 1 shard jobs; scoring on this machine's CPU projects "
             "to at least") in log
-    from anuraflow.detect.summary import read_shard_records
-
     records = read_shard_records(sorted((work / f"results/predict/{name}/records").glob("*.json")))
     assert len(records) == 48 and {r["site"] for r in records} == {"moth01", "moth02"}
+    log = run_workflow(work, "validate", "--configfile", config, "--config", predict, "validate={}")
+    assert "validate: 18 recordings of predict.audio_dir trained the model" in log
     sample = pd.read_parquet(work / f"results/predict/{name}/validate/sample.parquet")
     assert len(sample) and not set(sample["recording_id"]) & set(labelled)
