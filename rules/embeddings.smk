@@ -24,6 +24,9 @@ rule compute_embeddings:
         f"{RESULTS}/logs/embeddings/{{recording}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/embeddings/{{recording}}.tsv"
+    # on SLURM, with ingest and the features: 50 recordings a job (profiles/slurm), not one
+    group:
+        "per_recording"
     threads: config["embeddings"]["threads"]
     resources:
         mem_mb=2000,
