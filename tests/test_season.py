@@ -142,3 +142,22 @@ def test_the_season_is_scored_and_validated_with_the_same_config(season):
     assert "validate: 18 recordings of predict.audio_dir trained the model" in log
     sample = pd.read_parquet(work / f"results/predict/{name}/validate/sample.parquet")
     assert len(sample) and not set(sample["recording_id"]) & set(labelled)
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not (REPO / ".venv/bin/snakemake").exists(), reason="needs the .venv")
+def test_on_slurm_the_seasons_embeddings_go_fifty_recordings_to_a_job(season, tmp_path):
+    """hpc.md's cluster command, planned: a probe's BirdNET stage (compute_embeddings) runs in
+    group per_recording with ingest and the features, not as a job per recording."""
+    root, _, _, _ = season
+    cmd = [str(REPO / ".venv/bin/snakemake"), "-n", "--profile", "profiles/slurm",
+           "--configfile", str(root / "own-data.yaml"), "--directory", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    if "compute_embeddings" not in log:
+        pytest.skip("experiments: auto chose a CNN here (no BirdNET): no embedding stage")
+    groups = log.split("Group job per_recording")
+    assert len(groups) == 2  # 48 recordings: one group of at most 50
+    assert groups[1].count("rule compute_embeddings:") == 48
+    assert groups[0].count("rule compute_embeddings:") == 0  # none outside the group
