@@ -24,7 +24,6 @@ from anuraflow.data.recordings import (
     AUDIO_EXTENSIONS,
     RecordingSource,
     estimate_windows,
-    recording_site,
     release_recordings,
 )  # noqa: E402
 from anuraflow.data.discovery import discover, discover_with_table  # noqa: E402

@@ -581,7 +581,8 @@ def test_precision_per_site_by_hand():
     assert result.row["threshold"] == 0.3
     site_of = {"a": "S1", "b": "S2"}
     sites = scores["recording_id"].map(site_of).to_numpy()
-    rows = {r["site"]: r for r in per_site_precision(result, site_of, sites, settings)}
+    site_windows = {site: np.flatnonzero(sites == site) for site in ("S1", "S2")}
+    rows = {r["site"]: r for r in per_site_precision(result, site_of, site_windows, settings)}
     assert rows["S1"]["precision"] == 1.0 and rows["S1"]["detections"] == 2
     assert rows["S1"]["reviewed"] == 2 and rows["S1"]["reviewed_above"] == 1
     assert rows["S2"]["precision"] == pytest.approx(0.5) and rows["S2"]["detections"] == 4

@@ -71,10 +71,10 @@ def reviewed_windows(
     """One species' present/absent decisions: recording_id, start_s, score (the archive's),
     present (0/1) and stratified (whether the draw chose the window for this species)."""
     mine = decisions[(decisions["species"] == code) & (decisions["decision"] != "unsure")]
+    near = scores[scores["recording_id"].isin(set(mine["recording"]))]  # not the whole archive
     # decisions on recordings the archive leaves out (the model's training recordings) say
     # nothing of it
-    mine = mine[mine["recording"].isin(set(scores["recording_id"].unique()))]
-    near = scores[scores["recording_id"].isin(set(mine["recording"]))]  # not the whole archive
+    mine = mine[mine["recording"].isin(set(near["recording_id"]))]
     where = dict(zip(window_keys(near["recording_id"], near["start_s"]), near[code], strict=True))
     keys = window_keys(mine["recording"], mine["start_s"])
     drawn = set(window_keys(*sample.loc[sample["species"] == code, ["recording_id", "start_s"]]
@@ -236,21 +236,21 @@ def selection_precision(result: SpeciesValidation, selections: pd.DataFrame) -> 
 
 
 def per_site_precision(
-    result: SpeciesValidation, site_of: dict[str, str], archive_sites: np.ndarray,
+    result: SpeciesValidation, site_of: dict[str, str], site_windows: dict[str, np.ndarray],
     settings: ValidateSettings,
 ) -> list[dict]:  # fmt: skip
     """The precision at the threshold used, site by site: within a score bin the draw is
     uniform over the whole archive, so a site's reviewed windows of bin b are a random sample
     of that site's windows of bin b, and the bin weights N_b / n_b are the site's own
-    (post-stratified by site). `archive_sites`: each archive window's site, aligned with the
-    species' archive scores. A site with no review above the threshold has no estimate."""
+    (post-stratified by site). `site_windows`: each site's rows of the archive's scores (the
+    same for every species: found once). A site with no review above the threshold has no
+    estimate."""
     sample, t = result.sample, result.row["threshold"]
     reviewed_sites = sample.reviewed["recording_id"].map(site_of).to_numpy()
     rows = []
-    for site in sorted(set(archive_sites)):
-        here = archive_sites == site
+    for site in sorted(site_windows):
         mine = ReviewedSample(sample.reviewed[reviewed_sites == site],
-                              sample.archive_scores[here], sample.edges)  # fmt: skip
+                              sample.archive_scores[site_windows[site]], sample.edges)  # fmt: skip
         curve, note = curve_with_interval(mine, np.array([t]), settings)
         at = curve.iloc[0]
         rows.append({"species": result.row["species"], "site": site, "threshold": t,
@@ -339,9 +339,10 @@ def validate_precision(
     for r in results:
         r.row.update(selection_precision(r, detections[detections["species"] == r.row["species"]]))
     site_of = {r["recording_id"]: r["site"] for r in records}
-    archive_sites = scores["recording_id"].map(site_of).astype(str).to_numpy()
+    site_windows = scores.groupby(scores["recording_id"].map(site_of).astype(str),
+                                  observed=True).indices  # fmt: skip
     per_site = pd.DataFrame(
-        [row for r in results for row in per_site_precision(r, site_of, archive_sites, settings)]
+        [row for r in results for row in per_site_precision(r, site_of, site_windows, settings)]
     )
     write_text(per_site.to_csv(index=False, float_format="%.6g"), outputs["per_site"])
     table = pd.DataFrame([r.row for r in results])

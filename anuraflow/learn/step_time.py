@@ -47,18 +47,22 @@ def default_cache() -> Path:
     return Path(root) / "anuraflow" / "step_seconds.json"
 
 
+def shape_model(shape: StepShape):
+    """The network `shape` names, built for its input (an embedding or a log-mel window)."""
+    from anuraflow.learn.models import build_model
+
+    if len(shape.input_shape) == 1:
+        return build_model(shape.model, shape.n_classes, n_inputs=shape.input_shape[0])
+    _, n_mels, n_frames = shape.input_shape
+    return build_model(shape.model, shape.n_classes, n_mels=n_mels, n_frames=n_frames)
+
+
 def measure_step(shape: StepShape, repeats: int = 1) -> float:
     """Seconds per training step of `shape.batch_size` examples: the mean of `repeats` steps
     on min(batch, MEASURED_BATCH) examples after one warm-up step, scaled to the batch."""
     import torch
 
-    from anuraflow.learn.models import build_model
-
-    if len(shape.input_shape) == 1:
-        model = build_model(shape.model, shape.n_classes, n_inputs=shape.input_shape[0])
-    else:
-        _, n_mels, n_frames = shape.input_shape
-        model = build_model(shape.model, shape.n_classes, n_mels=n_mels, n_frames=n_frames)
+    model = shape_model(shape)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batch = min(shape.batch_size, MEASURED_BATCH)
     x = torch.randn(batch, *shape.input_shape)
@@ -104,13 +108,7 @@ def measure_forward(shape: StepShape, repeats: int = 2) -> float:
     float32 without gradients, on min(batch, MEASURED_BATCH) windows after a warm-up."""
     import torch
 
-    from anuraflow.learn.models import build_model
-
-    if len(shape.input_shape) == 1:
-        model = build_model(shape.model, shape.n_classes, n_inputs=shape.input_shape[0])
-    else:
-        _, n_mels, n_frames = shape.input_shape
-        model = build_model(shape.model, shape.n_classes, n_mels=n_mels, n_frames=n_frames)
+    model = shape_model(shape)
     model.eval()
     batch = min(shape.batch_size, MEASURED_BATCH)
     x = torch.randn(batch, *shape.input_shape)
