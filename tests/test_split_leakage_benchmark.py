@@ -57,8 +57,13 @@ def test_methods_md_quotes_the_json():
         for how in ("recording", "site_night"):
             f1, ap = summary["macro_f1"][how], summary["macro_ap"][how]
             row = (f"| {case} | {how.replace('_', '-')} | {f1['test_mean']:.3f} | "
-                   f"{f1['fresh_mean']:.3f} | {f1['optimism_mean']:+.3f} | {ap['test_mean']:.3f} | "
-                   f"{ap['fresh_mean']:.3f} | {ap['optimism_mean']:+.3f} |")  # fmt: skip
+                   f"{f1['fresh_mean']:.3f} | {f1['optimism_mean']:+.3f} ± "
+                   f"{f1['optimism_sd']:.3f} | {ap['test_mean']:.3f} | {ap['fresh_mean']:.3f} | "
+                   f"{ap['optimism_mean']:+.3f} ± {ap['optimism_sd']:.3f} |")  # fmt: skip
+            # the spread by hand: the sample standard deviation of the seeds' optimism
+            gaps = [r[how]["test_macro_f1"] - r[how]["fresh_macro_f1"]
+                    for r in RESULT["cases"][case]["seeds"]]  # fmt: skip
+            assert f1["optimism_sd"] == pytest.approx(np.std(gaps, ddof=1))
             assert row in page
     mild, strong = (RESULT["cases"][c]["summary"] for c in ("mild", "strong"))
     assert (f"overstates macro F1 by {mild['macro_f1']['recording']['optimism_mean']:.3f} (mild) "
@@ -66,3 +71,9 @@ def test_methods_md_quotes_the_json():
     wins = [s["macro_f1"]["optimism_test"]["wins"] for s in (mild, strong)]
     assert f"in {wins[0]} and {wins[1]} of 20 seeds" in words
     assert f"split_leakage.json`, {RESULT['seconds']:.0f} s on 2 cores" in words
+    spread = {how: [RESULT["cases"][c]["summary"][m][how]["optimism_sd"]
+                    for c in ("mild", "strong") for m in ("macro_f1", "macro_ap")]
+              for how in ("recording", "site_night")}  # fmt: skip
+    assert (f"(standard deviation {min(spread['site_night']):.3f} to "
+            f"{max(spread['site_night']):.3f}, against {min(spread['recording']):.3f} to "
+            f"{max(spread['recording']):.3f} by recording)") in words

@@ -589,3 +589,14 @@ def test_precision_per_site_by_hand():
     # the sites' detections add up to the archive's, and the overall estimate lies between
     assert rows["S1"]["detections"] + rows["S2"]["detections"] == result.row["detections"]
     assert 0.5 <= result.row["precision"] <= 1.0
+    # degenerate: S2's windows split off as a site with no review (an empty group), and one
+    # with reviews but no window above the threshold: no estimate, no interval, no error
+    site_windows = {"S1": np.flatnonzero(sites == "S1"), "S3": np.flatnonzero(sites == "S2")}
+    empty = {r["site"]: r for r in per_site_precision(result, {"a": "S1", "b": "S9"},
+                                                      site_windows, settings)}  # fmt: skip
+    assert empty["S3"]["reviewed"] == 0 and empty["S3"]["detections"] == 4
+    assert np.isnan(empty["S3"]["precision"]) and np.isnan(empty["S3"]["precision_low"])
+    high = validate_species("AAA", reviewed, scores["AAA"].to_numpy(), np.array([0.1, 0.5, 0.9]),
+                            0.95, settings)  # fmt: skip
+    above = per_site_precision(high, site_of, {"S1": np.flatnonzero(sites == "S1")}, settings)
+    assert above[0]["detections"] == 0 and np.isnan(above[0]["precision"])
