@@ -8,9 +8,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.requirements.sha256
 # the optional BirdNET packages (requirements-birdnet.txt) unless ANURAFLOW_NO_BIRDNET=1
-birdnet=()
-if [ "${ANURAFLOW_NO_BIRDNET:-0}" != 1 ]; then birdnet=(requirements-birdnet.txt); fi
-want=$(cat requirements.txt requirements-dev.txt pyproject.toml "${birdnet[@]}" | sha256sum | cut -d' ' -f1)
+optional=()
+if [ "${ANURAFLOW_NO_BIRDNET:-0}" != 1 ]; then optional=(requirements-birdnet.txt); fi
+# the optional occupancy models (requirements-occupancy.txt) unless ANURAFLOW_NO_OCCUPANCY=1
+if [ "${ANURAFLOW_NO_OCCUPANCY:-0}" != 1 ]; then optional+=(requirements-occupancy.txt); fi
+want=$(cat requirements.txt requirements-dev.txt pyproject.toml "${optional[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "installing requirements into .venv (torch 2.11.0 with its CUDA libraries, about 2 minutes)"
     # the venv takes 5.6 GB, and pip unpacks the torch wheels in the temporary directory first
@@ -33,9 +35,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     }
     pip_install --upgrade pip
     pip_install -r requirements-dev.txt
-    if [ "${#birdnet[@]}" -gt 0 ]; then
-        pip_install -r requirements-birdnet.txt
-    fi
+    for file in "${optional[@]}"; do
+        pip_install -r "$file"
+    done
     pip_install --no-deps -e .
     echo "$want" > "$stamp"
 fi

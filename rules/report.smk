@@ -54,6 +54,8 @@ rule build_report:
             if VALIDATE_DIR
             else []
         ),
+        # the occupancy step's estimates, figures and call density (rules/occupancy.smk)
+        occupancy=lambda w: occupancy_report_files(),
         # the review gallery cuts its clips from the standardised recordings
         audio=expand(f"{RESULTS}/audio/{{recording}}.wav", recording=RECORDINGS),
     output:

@@ -58,6 +58,7 @@ def test_template_escapes_what_it_is_given():
         "title": "<i>t</i>",
         "contents": [],
         "validation": None,
+        "occupancy": None,
         "images": dict.fromkeys(
             ("frequency", "per_species", "polyphony", "curves", "tsne", "model_size", *FIGURES),
             "",

@@ -315,7 +315,7 @@ def test_the_selections_precision_by_hand():
 
 def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path):
     """validation.html's and the report's rows, from precision.csv as written and read back."""
-    from anuraflow.report.page import CONTENTS, validation_context
+    from anuraflow.report.page import CONTENTS, contents, validation_context
     from anuraflow.report.validation_page import HEADER, table_rows
 
     scores, sample, decisions = hand_case()
@@ -326,7 +326,7 @@ def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path
     pd.DataFrame(rows).to_csv(tmp_path / "precision.csv", index=False)
     (tmp_path / "precision.png").write_bytes(b"\x89PNG")
     section = validation_context([tmp_path / "precision.csv", tmp_path / "precision.png"])
-    cells = [r["cells"] for r in section["validation"]["table"]["rows"]]
+    cells = [r["cells"] for r in section["table"]["rows"]]
     assert cells == table_rows(rows) and len(cells[0]) == len(HEADER)
     # the draw's 4 decisions (3 present); the one outside it counted beside, none present
     assert cells[0][:5] == ["AAA", 4, 3, "1 (0)", "0.3"]
@@ -342,12 +342,14 @@ def test_the_published_table_formats_every_row_missing_values_as_dashes(tmp_path
     assert plan.endswith("more than the bins have left to draw (bin 1: 41 of 2, bin 2: 50 of "
                          "2): not reachable there") and "at threshold 0.3" in plan
     # each note said once (the missing interval and fit of the second row say the same)
-    assert section["validation"]["notes"] == [
+    assert section["notes"] == [
         "AAA: separated: every window reviewed as present scores above every absent one",
         f"AAA: {plan}", "AAA: no reviews"]  # fmt: skip
-    anchors = [a for a, _ in section["contents"]]
+    anchors = [a for a, _ in contents(section, None)]
     assert anchors.index("validation") == anchors.index("review") + 1
-    assert validation_context(None) == {"validation": None, "contents": CONTENTS}
+    anchors = [a for a, _ in contents(section, {"table": {}})]
+    assert anchors.index("occupancy") == anchors.index("validation") + 1
+    assert validation_context(None) is None and contents(None, None) == CONTENTS
 
 
 def test_no_reviews_and_no_positive_say_why():

@@ -33,6 +33,7 @@ from anuraflow.report.figures import (
     plot_training_curves,
     plot_tsne,
 )
+from anuraflow.report.occupancy_section import occupancy_context
 from anuraflow.report.run_tables import (
     embedding_table,
     metrics_table,
@@ -99,6 +100,7 @@ class ReportInputs:
     split_balance: str
     review_labels: str | None = None  # review_labels.json: the labels files and overrides
     validation: list[str] | None = None  # validate's precision.csv and precision.png
+    occupancy: list[str] | None = None  # the occupancy step's files (occupancy_section.py)
 
 
 @dataclass
@@ -242,26 +244,27 @@ def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
     }
 
 
-def validation_context(paths: list[str] | None) -> dict:
+def validation_context(paths: list[str] | None) -> dict | None:
     """The section of `validate`'s table and curves (docs/detection.md); none without it."""
     from anuraflow.report.validation_page import HEADER, table_notes, table_rows
 
     if not paths:
-        return {"validation": None, "contents": CONTENTS}
+        return None
     table, figure = paths
     records = pd.read_csv(table).to_dict("records")
-    at = [anchor for anchor, _ in CONTENTS].index("review") + 1
     return {
-        "validation": {
-            "table": {
-                "header": HEADER,
-                "rows": [{"cells": cells} for cells in table_rows(records)],
-            },  # fmt: skip
-            "notes": table_notes(records),
-            "image": base64.b64encode(Path(figure).read_bytes()).decode(),
-        },
-        "contents": [*CONTENTS[:at], ("validation", "Precision on the archive"), *CONTENTS[at:]],
+        "table": {"header": HEADER, "rows": [{"cells": cells} for cells in table_rows(records)]},
+        "notes": table_notes(records),
+        "image": base64.b64encode(Path(figure).read_bytes()).decode(),
     }
+
+
+def contents(validation: dict | None, occupancy: dict | None) -> list[tuple[str, str]]:
+    """The table of contents: the archive's sections, where they exist, after the review."""
+    at = [anchor for anchor, _ in CONTENTS].index("review") + 1
+    extra = [("validation", "Precision on the archive")] if validation else []
+    extra += [("occupancy", "Occupancy and call density")] if occupancy else []
+    return [*CONTENTS[:at], *extra, *CONTENTS[at:]]
 
 
 def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[str, str]) -> None:
@@ -286,9 +289,13 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
         {"audio_dir": inputs.audio_dir, "k": settings.review_k},
         **settings.bootstrap,
     )
+    validation = validation_context(inputs.validation)
+    occupancy = occupancy_context(inputs.occupancy)
     context = {
         "title": settings.title,
-        **validation_context(inputs.validation),
+        "validation": validation,
+        "occupancy": occupancy,
+        "contents": contents(validation, occupancy),
         "images": embedded_images(outputs),
         "paper_tables": paper_tables(summary),
         "species_tables": per_species,

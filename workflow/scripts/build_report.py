@@ -19,6 +19,7 @@ with redirect_output(sm.log[0]):
             split_balance=sm.input.split_balance,
             review_labels=sm.input.get("review_labels") or None,
             validation=list(sm.input.validation) or None,
+            occupancy=list(sm.input.occupancy) or None,
         ),
         ReportSettings(
             species_entries=sm.params.species,

@@ -1,0 +1,139 @@
+# Occupancy: from predict's detections (at validate's thresholds where it ran) to what
+# ecologists publish (target `occupancy`, docs/detection.md "From detections to occupancy"):
+# detection histories per site and occasion with their effort, biolith's occupancy models per
+# species, and call density per site from validate's reviewed sample
+# (anuraflow/ecology/*.py).
+
+
+def occupancy_setup():
+    """The `occupancy` section's output folder; None without the section."""
+    if config.get("occupancy") is None:
+        return None
+    if not PREDICT:
+        raise WorkflowError(
+            "occupancy: needs a 'predict' section (the archive whose detections it models)"
+        )
+    return f"{PREDICT_DIR}/occupancy"
+
+
+OCCUPANCY_DIR = occupancy_setup()
+
+
+def occupancy_report_files():
+    """What the report's occupancy section reads: the estimates, their figure, the heat
+    maps, and call density where validate ran."""
+    if not OCCUPANCY_DIR:
+        return []
+    names = ["estimates.csv", "occupancy.png", "histories.png"]
+    names += ["call_density.csv"] if VALIDATE_DIR else []
+    return [f"{OCCUPANCY_DIR}/{name}" for name in names]
+
+
+if OCCUPANCY_DIR:
+
+    rule detection_histories:
+        input:
+            scores=PREDICT_SCORES,
+            records=PREDICT_RECORDS,
+            precision=f"{VALIDATE_DIR}/precision.csv" if VALIDATE_DIR else [],
+        output:
+            histories=f"{OCCUPANCY_DIR}/histories.parquet",
+            folder=directory(f"{OCCUPANCY_DIR}/for_r"),
+            excluded=f"{OCCUPANCY_DIR}/excluded_recordings.tsv",
+            figure=report(
+                f"{OCCUPANCY_DIR}/histories.png",
+                caption="../workflow/report/detection_histories.rst",
+                category="Occupancy",
+            ),
+        params:
+            # the occasions' keys only: another model setting keeps the histories
+            occupancy={
+                key: config["occupancy"].get(key)
+                for key in ("occasion", "occasion_hours", "night_starts_at")
+            },
+            model={
+                "experiment": config["predict"]["experiment"],
+                "seed": config["predict"].get("seed"),
+            },
+        log:
+            f"{RESULTS}/logs/detection_histories.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/detection_histories.tsv"
+        threads: 1
+        resources:
+            mem_mb=8000,
+            runtime=30,
+        conda:
+            "../envs/occupancy.yaml"
+        script:
+            "../workflow/scripts/detection_histories.py"
+
+    rule occupancy_fit:
+        input:
+            histories=f"{OCCUPANCY_DIR}/histories.parquet",
+            folder=f"{OCCUPANCY_DIR}/for_r",
+        output:
+            estimates=report(
+                f"{OCCUPANCY_DIR}/estimates.csv",
+                caption="../workflow/report/occupancy_estimates.rst",
+                category="Occupancy",
+            ),
+            presence=f"{OCCUPANCY_DIR}/site_presence.csv",
+            figure=f"{OCCUPANCY_DIR}/occupancy.png",
+        params:
+            occupancy=config["occupancy"],
+        log:
+            f"{RESULTS}/logs/occupancy_fit.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/occupancy_fit.tsv"
+        threads: 2
+        resources:
+            mem_mb=8000,
+            runtime=60,
+        conda:
+            "../envs/occupancy.yaml"
+        script:
+            "../workflow/scripts/occupancy_fit.py"
+
+
+if OCCUPANCY_DIR and VALIDATE_DIR:
+
+    rule call_density:
+        input:
+            scores=PREDICT_SCORES,
+            records=PREDICT_RECORDS,
+            sample=f"{VALIDATE_DIR}/sample.parquet",
+            decisions=f"{VALIDATE_DIR}/decisions.parquet",
+        output:
+            f"{OCCUPANCY_DIR}/call_density.csv",
+        params:
+            validate=config["validate"],
+            level=config["occupancy"].get("level", 0.9),
+            exclude=VALIDATE_EXCLUDED,
+        log:
+            f"{RESULTS}/logs/call_density.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/call_density.tsv"
+        threads: 1
+        resources:
+            mem_mb=8000,
+            runtime=30,
+        conda:
+            "../envs/occupancy.yaml"
+        script:
+            "../workflow/scripts/call_density.py"
+
+
+rule occupancy:
+    input:
+        lambda w: occupancy_targets(),
+
+
+def occupancy_targets():
+    """Everything `occupancy` makes; an error without an `occupancy` section."""
+    if not OCCUPANCY_DIR:
+        raise WorkflowError(
+            "the target 'occupancy' needs an 'occupancy' section and a 'predict' section in "
+            "the config (see docs/detection.md)"
+        )
+    return [*occupancy_report_files(), f"{OCCUPANCY_DIR}/site_presence.csv"]
