@@ -17,6 +17,9 @@ CASES = {
     "anuraflow.evaluate.analysis": ("torch",),
     "anuraflow.learn.run": ("sklearn", "scipy"),
     "anuraflow.detect.shard": ("sklearn", "scipy"),
+    # the occupancy jobs import JAX only to fit: none may start its threads in the warm job
+    # server before it forks (tests/warm_jobs)
+    "anuraflow.ecology.run": ("torch", "jax"),
 }
 
 

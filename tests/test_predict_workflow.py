@@ -327,6 +327,74 @@ def test_validate_estimates_precision_from_a_reviewed_sample(new_season, trained
 
 
 @pytest.mark.workflow
+def test_occupancy_counts_the_detections_and_the_effort(new_season, trained):
+    """`occupancy` after validate (its review file from the test above): the detection
+    histories equal an independent count of validate's detections.csv and predict's
+    recordings.tsv per site and 3 h occasion, the R files read back equal, the bad recordings
+    are listed, every species has its estimates (numbers or why not), call density sums up,
+    and the report shows the section."""
+    out, _ = new_season
+    design = {"bins": 4, "per_bin": 8, "min_reviews": 12, "n_boot": 200}
+    occupancy = {"occasion": "hours", "occasion_hours": 3, "warmup": 150, "samples": 150}
+    write_config(trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0},
+                 validate=design, review_labels="review", occupancy=occupancy)  # fmt: skip
+    snakemake(trained, "occupancy")
+    occ = out / "occupancy"
+    histories = pd.read_parquet(occ / "histories.parquet")
+    # the independent count: selections at the published thresholds, by site and 3 h block
+    detections = pd.read_csv(out / "validate/detections.csv")
+    detections["occasion"] = pd.to_datetime(detections["begin_datetime"]).dt.floor("3h")
+    expected = detections.groupby(["species", "site", "occasion"])["n_windows"].sum()
+    recordings = pd.read_csv(out / "recordings.tsv", sep="\t")
+    ok = recordings[(recordings.status == "ok") & recordings.start_datetime.notna()
+                    & (recordings.windows > 0)]  # fmt: skip
+    effort = (ok.assign(occasion=pd.to_datetime(ok.start_datetime).dt.floor("3h"))
+              .groupby(["site", "occasion"])["duration_s"].sum() / 60)  # fmt: skip
+    for row in histories.itertuples():
+        key = (row.site, pd.Timestamp(row.occasion_start))
+        assert row.effort_min == pytest.approx(effort.get(key, 0.0))
+        hits = expected.get((row.species, *key), 0)
+        assert row.detected_windows == hits
+        if row.effort_min == 0:
+            assert pd.isna(row.detection)
+        else:
+            assert row.detection == int(hits > 0)
+    assert set(histories["site"]) == set(ok["site"])
+    assert histories.groupby("species").size().nunique() == 1  # every species x site x occasion
+    excluded = pd.read_csv(occ / "excluded_recordings.tsv", sep="\t")
+    bad = set(recordings.loc[~recordings.recording_id.isin(ok.recording_id), "recording_id"])
+    assert set(excluded["recording_id"]) == bad and {"broken", "short_clip"} <= bad
+    sidecar = json.loads((occ / "for_r/histories.json").read_text())
+    assert sidecar["threshold_source"] == "validate: precision.csv"
+    published = pd.read_csv(out / "validate/precision.csv").set_index("species")["threshold"]
+    assert sidecar["thresholds"] == pytest.approx(published.to_dict())
+    for code, name in sidecar["files"]["detection_histories"].items():
+        back = pd.read_csv(occ / "for_r" / name, index_col="site")
+        mine = histories[histories.species == code]
+        wide = mine.pivot(index="site", columns="occasion", values="detection").astype(float)
+        pd.testing.assert_frame_equal(back.astype(float), wide, check_names=False)
+    estimates = pd.read_csv(occ / "estimates.csv")
+    assert sorted(estimates.groupby("species").size().items()) == [(c, 3) for c in sorted(CODES)]
+    naive = estimates[estimates.model == "naive"].set_index("species")
+    for code in CODES:
+        detected = histories[(histories.species == code) & (histories.detection == 1)]["site"]
+        assert naive.loc[code, "psi"] == pytest.approx(detected.nunique() / len(set(ok["site"])))
+        assert "only 3 sites" in naive.loc[code, "note"]
+    fitted = estimates[estimates.model != "naive"]
+    assert ((fitted.status == "ok") == fitted.psi.notna()).all()
+    assert fitted.status.str.match(r"^(ok|not converged: )").all()
+    density = pd.read_csv(occ / "call_density.csv", keep_default_na=False, na_values=[""])
+    for _, part in density.groupby("species"):
+        every = part[part.site == "all"]["windows"].item()
+        assert part[part.site != "all"]["windows"].sum() == every
+    snakemake(trained, "results/report/report.html")
+    report = (trained / "results/report/report.html").read_text()
+    assert '<h2 id="occupancy">Occupancy and call density</h2>' in report
+    for code in CODES:
+        assert f"<td>{code}</td><td>false_positive</td>" in report
+
+
+@pytest.mark.workflow
 def test_predict_scores_equal_the_evaluation_scores(trained):
     """The same frontend: scores of the run's own test recordings, read from the raw files,
     equal the evaluation's scores of the same windows."""

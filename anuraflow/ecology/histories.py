@@ -71,7 +71,7 @@ def window_cells(
     windows = scores[scores["recording_id"].isin(starts)]
     keys = pd.DataFrame(
         {
-            "site": windows["recording_id"].map(sites).to_numpy(),
+            "site": np.asarray(windows["recording_id"].map(sites), dtype=object),
             "occasion_start": window_occasions(windows, starts, occasions).to_numpy(),
         }
     )

@@ -111,6 +111,7 @@ def window_occasions(
     """The occasion start of each window (recording_id, start_s), from its recording's start
     (`starts`: recording id -> ISO start) and its own offset: a window after midnight of a
     recording begun before it belongs to the occasion its own time falls in."""
-    begin = pd.to_datetime(windows["recording_id"].map(starts))
+    # a categorical id column maps to a categorical: parse the ISO starts as plain values
+    begin = pd.to_datetime(np.asarray(windows["recording_id"].map(starts), dtype=object))
     times = begin + pd.to_timedelta(np.asarray(windows["start_s"], dtype=float), unit="s")
-    return occasions.start_of(times)
+    return occasions.start_of(pd.Series(times))

@@ -13,7 +13,8 @@
   no threshold at all.
 
 Both models are fitted by NUTS (NumPyro, through biolith's `fit`), per species. A fit whose
-R-hat exceeds `max_rhat` or that diverged says so and reports no numbers. Posterior presence
+R-hat exceeds `max_rhat`, whose effective sample size is under `min_ess` or that diverged says
+so and reports no numbers. Posterior presence
 per site, P(z = 1 | y), is computed per draw from the site's history and averaged."""
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ class FitSettings:
     seed: int = 0
     level: float = 0.9
     max_rhat: float = 1.05
+    min_ess: float = 100
 
     @classmethod
     def from_config(cls, section: dict) -> FitSettings:
         """By name from the config's `occupancy` section (keys it does not set keep defaults)."""
-        names = ("chains", "warmup", "samples", "seed", "level", "max_rhat")
+        names = ("chains", "warmup", "samples", "seed", "level", "max_rhat", "min_ess")
         values = {k: section[k] for k in names if k in section}
         if "models" in section:
             values["models"] = tuple(section["models"])
@@ -163,22 +165,32 @@ def fit_model(survey: Survey, model: str, settings: FitSettings) -> Estimate:
     }
     started = time.perf_counter()
     model_fn, options = _model_and_options(model, score)
-    result = fit(
-        model_fn,
-        **data,
-        **options,
-        num_chains=settings.chains,
-        num_warmup=settings.warmup,
-        num_samples=settings.samples,
-        random_seed=settings.seed,
-    )
-    seconds = time.perf_counter() - started
-    draws = {k: np.asarray(v) for k, v in result.samples.items()}
-    diagnostics = {**_diagnostics(result.mcmc), "seconds": round(seconds, 2)}
+    try:
+        result = fit(
+            model_fn,
+            **data,
+            **options,
+            num_chains=settings.chains,
+            num_warmup=settings.warmup,
+            num_samples=settings.samples,
+            random_seed=settings.seed,
+        )
+        draws = {k: np.asarray(v) for k, v in result.samples.items()}
+        diagnostics = {**_diagnostics(result.mcmc), "seconds": 0.0}
+    finally:
+        # every fit compiles anew and keeps its machine code mapped: about 850 memory maps a
+        # fit, so a process stopped with "LLVM compilation error: Cannot allocate memory" after
+        # about 75 fits (vm.max_map_count 65530) until the caches were cleared after each
+        import jax
+
+        jax.clear_caches()
+    diagnostics["seconds"] = round(time.perf_counter() - started, 2)
     estimate = Estimate(model=model, status="ok", diagnostics=diagnostics)
     trouble = []
     if diagnostics["max_rhat"] > settings.max_rhat:
         trouble.append(f"R-hat {diagnostics['max_rhat']:.3f} > {settings.max_rhat}")
+    if diagnostics["min_ess"] < settings.min_ess:
+        trouble.append(f"effective sample size {diagnostics['min_ess']:.0f} < {settings.min_ess}")
     if diagnostics["divergences"]:
         trouble.append(f"{diagnostics['divergences']} divergent transitions")
     if trouble:
