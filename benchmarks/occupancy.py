@@ -92,6 +92,19 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
+def scale_summary(fits: list[dict]) -> dict:
+    """Per model: the median seconds of a fit, the seconds of all species, failed fits."""
+    out = {}
+    for model in dict.fromkeys(f["model"] for f in fits):
+        seconds = [f["seconds"] for f in fits if f["model"] == model]
+        out[model] = {
+            "median_seconds": round(float(np.median(seconds)), 2),
+            "total_seconds": round(float(np.sum(seconds)), 1),
+            "not_ok": sum(f["status"] != "ok" for f in fits if f["model"] == model),
+        }
+    return out
+
+
 def scale_run(settings: FitSettings, n_sites: int, n_occasions: int, n_species: int) -> dict:
     """Every species of one large season fitted with every model: wall time and peak memory."""
     names = list(REGIMES)
@@ -111,6 +124,7 @@ def scale_run(settings: FitSettings, n_sites: int, n_occasions: int, n_species: 
         "sites": n_sites, "occasions": n_occasions, "species": n_species,
         "seconds": round(time.perf_counter() - start, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "per_model": scale_summary(per_species),
         "fits": per_species,
     }  # fmt: skip
 
@@ -128,7 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     from workflow_run import cpu_flags, cpu_name
 
-    settings = FitSettings()
+    settings = FitSettings(models=MODELS)  # both, whatever the config's default
     start = time.time()
     result = {
         "command": "benchmarks/occupancy.py " + " ".join(sys.argv[1:]),

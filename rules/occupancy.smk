@@ -72,6 +72,9 @@ if OCCUPANCY_DIR:
         input:
             histories=f"{OCCUPANCY_DIR}/histories.parquet",
             folder=f"{OCCUPANCY_DIR}/for_r",
+            # validate's reviewed calls: sites occupied for certain (site_presence.csv)
+            decisions=f"{VALIDATE_DIR}/decisions.parquet" if VALIDATE_DIR else [],
+            records=PREDICT_RECORDS if VALIDATE_DIR else [],
         output:
             estimates=report(
                 f"{OCCUPANCY_DIR}/estimates.csv",

@@ -223,8 +223,10 @@ def test_the_target_threshold_walks_down_from_the_top():
 def test_fit_settings_are_built_by_name_from_the_schema_keys():
     schema = yaml.safe_load(open("config/schemas/config.schema.yaml"))
     keys = set(schema["properties"]["occupancy"]["properties"])
-    settings = FitSettings.from_config({"chains": 3, "models": ["false_positive"], "seed": 7})
-    assert (settings.chains, settings.models, settings.seed) == (3, ("false_positive",), 7)
+    settings = FitSettings.from_config({"chains": 3, "models": ["continuous_score"], "seed": 7})
+    assert (settings.chains, settings.models, settings.seed) == (3, ("continuous_score",), 7)
+    default = schema["properties"]["occupancy"]["properties"]["models"]["default"]
+    assert FitSettings().models == tuple(default) == ("false_positive",)
     fields = set(FitSettings.__dataclass_fields__)
     assert fields <= keys and keys - fields == {"occasion", "occasion_hours", "night_starts_at"}
     with pytest.raises(ValueError, match="unknown"):
@@ -253,3 +255,19 @@ def test_the_false_positive_model_finds_a_simulated_occupancy():
     # JAX's compiled code is released after each fit (without it, about 850 maps a fit: a
     # process stopped after about 75 fits)
     assert len(open("/proc/self/maps").readlines()) - maps < 100
+
+
+def test_thresholds_come_from_validate_where_it_ran_else_from_the_model(tmp_path):
+    from anuraflow.ecology.run import published_thresholds
+
+    records = [{"thresholds": {"X": 0.3, "Y": 0.6}}]
+    thresholds, source, validation = published_thresholds(records, None)
+    assert thresholds == {"X": 0.3, "Y": 0.6} and source.startswith("predict") and validation == {}
+    table = pd.DataFrame({"species": ["X", "Y"], "threshold": [0.8, 0.6], "reviewed": [60, 60],
+                          "precision": [0.95, np.nan], "precision_low": [0.91, np.nan],
+                          "precision_high": [0.99, np.nan], "target_met": [True, False],
+                          "rule": ["validated", "tuned: 0 reviews"]})  # fmt: skip
+    table.to_csv(tmp_path / "precision.csv", index=False)
+    thresholds, source, validation = published_thresholds(records, str(tmp_path / "precision.csv"))
+    assert thresholds == {"X": 0.8, "Y": 0.6} and source == "validate: precision.csv"
+    assert validation["X"]["precision"] == 0.95 and validation["Y"]["precision"] is None

@@ -120,15 +120,36 @@ def estimate_rows(code: str, survey: Survey, estimates: list, sidecar: dict) -> 
     return rows
 
 
+def confirmed_calls(decisions_path: str | None, records: list[dict]) -> pd.Series:
+    """Reviewed windows decided present, per species and site: a site with one is occupied for
+    certain. biolith 0.1.0's models take no certain detections, so they stand beside the
+    posterior presence (site_presence.csv) rather than in the fit."""
+    if not decisions_path:
+        return pd.Series(dtype=int)
+    decisions = pd.read_parquet(decisions_path)
+    present = decisions[decisions["decision"] == "present"]
+    site_of = {r["recording_id"]: r["site"] for r in records}
+    sites = present["recording"].map(site_of)
+    return present.assign(site=sites).dropna(subset=["site"]).groupby(["species", "site"]).size()
+
+
 def fit_occupancy(
-    histories_path: str, sidecar_path: str, settings: FitSettings, outputs: dict[str, str]
-) -> pd.DataFrame:
+    histories_path: str, sidecar_path: str, settings: FitSettings, outputs: dict[str, str],
+    decisions: tuple[str, list[str]] | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """Rule occupancy_fit: per species the naive estimate and every configured model
-    (estimates.csv), posterior presence per site (site_presence.csv), and the figure."""
+    (estimates.csv), posterior presence per site beside the sites' confirmed calls
+    (site_presence.csv; `decisions`: validate's decisions.parquet and predict's record files),
+    and the figure."""
     from anuraflow.report.occupancy_figures import plot_occupancy
 
     histories = pd.read_parquet(histories_path)
     sidecar = json.loads(Path(sidecar_path).read_text())
+    confirmed = (
+        confirmed_calls(decisions[0], read_shard_records(decisions[1]))
+        if decisions
+        else pd.Series(dtype=int)
+    )
     rows, presence = [], []
     for code in sidecar["codes"]:
         survey = Survey.from_histories(histories, code)
@@ -140,6 +161,7 @@ def fit_occupancy(
         rows += estimate_rows(code, survey, estimates, sidecar)
         table = pd.DataFrame({"species": code, "site": survey.sites})
         table["occasions_detected"] = np.nansum(survey.y, axis=1).astype(int)
+        table["confirmed_calls"] = [int(confirmed.get((code, site), 0)) for site in survey.sites]
         for e in estimates:
             column = "detected" if e.model == "naive" else f"presence_{e.model}"
             table[column] = e.presence if e.presence is not None else np.nan

@@ -13,4 +13,5 @@ with redirect_output(sm.log[0]):
         str(Path(sm.input.folder) / "histories.json"),
         FitSettings.from_config(sm.params.occupancy),
         dict(sm.output.items()),
+        (sm.input.decisions, list(sm.input.records)) if sm.input.decisions else None,
     )
