@@ -190,11 +190,11 @@ def fit_model(survey: Survey, model: str, settings: FitSettings) -> Estimate:
     if diagnostics["max_rhat"] > settings.max_rhat:
         trouble.append(f"R-hat {diagnostics['max_rhat']:.3f} > {settings.max_rhat}")
     if diagnostics["min_ess"] < settings.min_ess:
-        trouble.append(f"effective sample size {diagnostics['min_ess']:.0f} < {settings.min_ess}")
+        trouble.append(f"ESS {diagnostics['min_ess']:.0f} < {settings.min_ess:g}")
     if diagnostics["divergences"]:
-        trouble.append(f"{diagnostics['divergences']} divergent transitions")
+        trouble.append(f"{diagnostics['divergences']} divergent")
     if trouble:
-        estimate.status = "not converged: " + ", ".join(trouble)
+        estimate.status = "not converged: " + "; ".join(trouble)
         return estimate
     psi = draws["psi"].reshape(len(draws["psi"]), -1)[:, 0]
     p_mean = expit(draws["cov_det_0"][:, 0])  # detection at the mean effort

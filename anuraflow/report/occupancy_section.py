@@ -18,12 +18,12 @@ DENSITY_HEADER = ["species", "site", "windows", "call density (interval)", "note
 
 
 def estimate_rows(table: pd.DataFrame) -> list[list]:
-    """estimates.csv's rows as the report's cells; a fit that did not converge shows why."""
+    """estimates.csv's rows as the report's cells; a fit that did not converge says so (the
+    notes below the table say why)."""
     out = []
     for r in table.itertuples():
         fit = "–" if r.model == "naive" else (
-            f"R-hat {r.max_rhat:.3f}, {int(r.divergences)} divergences" if r.status == "ok"
-            else r.status)  # fmt: skip
+            f"R-hat {r.max_rhat:.3f}" if r.status == "ok" else r.status.split(":")[0])  # fmt: skip
         out.append([
             r.species, r.model, _with_interval(r.psi, r.psi_low, r.psi_high),
             _with_interval(r.p, r.p_low, r.p_high), _with_interval(r.fp, r.fp_low, r.fp_high),
@@ -47,9 +47,10 @@ def occupancy_context(paths: list[str] | None) -> dict | None:
         return None
     estimates, figure, histories, *density = paths
     table = pd.read_csv(estimates, keep_default_na=False, na_values=[""])
-    notes = sorted(
-        {f"{r.species}: {r.note}" for r in table.itertuples() if isinstance(r.note, str)}
-    )
+    # one line per note, naming its species (every species shares "only 4 sites" on the demo)
+    noted = table[table["note"].fillna("") != ""].drop_duplicates(["species", "note"])
+    notes = [f"{', '.join(part['species'])}: {note}" for note, part in noted.groupby("note")]
+    notes += [f"{r.species}, {r.model}: {r.status}" for r in table.itertuples() if r.status != "ok"]
     section = {
         "table": {"header": ESTIMATE_HEADER, "rows": [{"cells": c} for c in estimate_rows(table)]},
         "notes": notes,
