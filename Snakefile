@@ -50,6 +50,7 @@ include: "rules/search.smk"
 include: "rules/suggest.smk"
 include: "rules/validate_setup.smk"
 include: "rules/validate.smk"
+include: "rules/occupancy_setup.smk"
 include: "rules/occupancy.smk"
 
 

@@ -2,12 +2,14 @@
 naive estimate, call density, posterior presence and the biolith fits (anuraflow/ecology/)."""
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from scipy import stats
+from workflow_helpers import in_fresh_process
 
 from anuraflow.ecology.call_density import species_call_density
 from anuraflow.ecology.histories import detection_histories, recording_inventory, wide
@@ -233,28 +235,38 @@ def test_fit_settings_are_built_by_name_from_the_schema_keys():
         FitSettings.from_config({"models": ["royle_nichols"]})
 
 
+def fit_a_good_season() -> tuple:
+    """(survey, default fit, fit held to R-hat 1.0, memory maps the second fit left behind), in
+    the process that fits (run by `in_fresh_process`)."""
+    season = simulate_season(REGIMES["good"], 7, n_sites=40, n_occasions=15)
+    survey = Survey.from_histories(season.histories, "SIM")
+    fit = fit_model(survey, "false_positive", FitSettings(warmup=300, samples=300))
+    maps = len(open("/proc/self/maps").readlines())
+    strict = fit_model(survey, "false_positive", FitSettings(warmup=100, samples=100, max_rhat=1.0))
+    return survey, fit, strict, len(open("/proc/self/maps").readlines()) - maps
+
+
 def test_the_false_positive_model_finds_a_simulated_occupancy():
     """A good-classifier season (seed 7 of benchmarks/occupancy.py's simulator): the model's
     interval holds the true psi, the naive one does not (false detections inflate it), and a
     fit held to R-hat 1.0 reports no numbers."""
-    season = simulate_season(REGIMES["good"], 7, n_sites=40, n_occasions=15)
-    survey = Survey.from_histories(season.histories, "SIM")
-    fit = fit_model(survey, "false_positive", FitSettings(warmup=300, samples=300))
+    survey, fit, strict, new_maps = in_fresh_process(fit_a_good_season)
     assert fit.status == "ok" and fit.diagnostics["divergences"] == 0
     psi, low, high = fit.values["psi"]
     assert low <= REGIMES["good"].psi <= high
+    naive = naive_estimate(survey).values["psi"]
+    assert naive[1] > REGIMES["good"].psi  # the naive interval lies above the truth
     assert 0 < fit.values["fp"][0] < 0.2 and fit.presence.shape == (40,)
     # a site detected in many occasions is almost surely occupied; one never detected is less
     # likely occupied than a site picked at random
     detections = np.nansum(survey.y, axis=1)
     assert (detections >= 4).any() and (fit.presence[detections >= 4] > 0.95).all()
     assert (detections == 0).any() and (fit.presence[detections == 0] < psi).all()
-    maps = len(open("/proc/self/maps").readlines())
-    strict = fit_model(survey, "false_positive", FitSettings(warmup=100, samples=100, max_rhat=1.0))
     assert strict.status.startswith("not converged: R-hat") and strict.values == {}
     # JAX's compiled code is released after each fit (without it, about 850 maps a fit: a
     # process stopped after about 75 fits)
-    assert len(open("/proc/self/maps").readlines()) - maps < 100
+    assert new_maps < 100
+    assert "jax" not in sys.modules  # this worker never held JAX's threads
 
 
 def test_thresholds_come_from_validate_where_it_ran_else_from_the_model(tmp_path):

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_helpers import REPO
+from workflow_helpers import REPO, in_fresh_process
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from occupancy import one_case  # noqa: E402
@@ -28,7 +28,7 @@ def cases() -> pd.DataFrame:
 
 def test_a_case_reports_the_season_it_simulated():
     settings = FitSettings(models=("false_positive",), warmup=150, samples=150)
-    rows = one_case("rare", 3, 30, 10, settings)
+    rows = in_fresh_process(one_case, "rare", 3, 30, 10, settings)
     season = simulate_season(REGIMES["rare"], 3, n_sites=30, n_occasions=10)
     assert [r["model"] for r in rows] == ["naive", "false_positive"]
     naive = rows[0]

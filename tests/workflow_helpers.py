@@ -81,3 +81,14 @@ def strict_json(text: str):
         raise ValueError(f"not JSON: {constant}")
 
     return json.loads(text, parse_constant=refuse)
+
+
+def in_fresh_process(fn, *args, **kwargs):
+    """fn(*args, **kwargs) in a spawned interpreter, its result returned: JAX starts threads at
+    import, and a pytest worker that forks later (a DataLoader's workers) must not hold them.
+    `fn` must be importable (a module-level function)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args, **kwargs).result()

@@ -16,7 +16,7 @@ from anuraflow.detect.summary import read_shard_records
 from anuraflow.detect.validation import reviewed_windows
 from anuraflow.detect.validation_sample import SampleDesign, read_archive_scores, species_edges
 from anuraflow.ecology.call_density import species_call_density
-from anuraflow.ecology.histories import detection_histories, recording_inventory
+from anuraflow.ecology.histories import detection_histories, recording_inventory, wide
 from anuraflow.ecology.history_files import write_history_files
 from anuraflow.ecology.occasions import Occasions
 from anuraflow.ecology.occupancy_models import FitSettings, Survey, fit_model, naive_estimate
@@ -87,7 +87,8 @@ def write_detection_histories(
     }  # fmt: skip
     write_history_files(histories, inventory.used, sidecar, outputs["folder"])
     write_text(inventory.excluded.to_csv(sep="\t", index=False), outputs["excluded"])
-    plot_histories(histories, outputs["figure"])
+    tables = {code: wide(histories, code, "detection") for code in codes}
+    plot_histories(tables, wide(histories, codes[0], "effort_min"), outputs["figure"])
     print(f"{len(sidecar['sites'])} sites x {sidecar['occasion']['count']} occasions "
           f"({occasions.describe()}), {len(inventory.used)} recordings; thresholds from "
           f"{source}")  # fmt: skip

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
 
-from anuraflow.ecology.histories import wide
 from anuraflow.report.figures import _save_figure, _species_grid
 
 HISTORY_COLOURS = ListedColormap(["#e8e8e8", "#bcd4e6", "#08519c"])  # missing, 0, 1
@@ -26,20 +25,20 @@ def _ticks(ax, table: pd.DataFrame) -> None:
     ax.set_yticks(range(0, len(table.index), step_y), table.index[::step_y], fontsize=7)
 
 
-def plot_histories(histories: pd.DataFrame, path: str | Path) -> None:
-    """One panel per species: detected (dark), not detected (light), nothing recorded (grey);
-    and one panel of the minutes recorded per site and occasion."""
-    codes = list(dict.fromkeys(histories["species"]))
+def plot_histories(detections: dict[str, pd.DataFrame], effort: pd.DataFrame, path) -> None:
+    """One panel per species (`detections`: code -> its site x occasion table of 1 / 0 /
+    missing): detected (dark), not detected (light), nothing recorded (grey); and one panel of
+    the minutes recorded per site and occasion (`effort`, the same shape)."""
+    codes = list(detections)
     fig, axes = _species_grid(len(codes) + 1, width=4.0, height=2.8)
     for ax, code in zip(axes.flat, codes, strict=False):
-        table = wide(histories, code, "detection").astype(float)
+        table = detections[code].astype(float)
         shown = np.where(np.isfinite(table.to_numpy()), table.to_numpy() + 1, 0)
         ax.imshow(shown, cmap=HISTORY_COLOURS, vmin=0, vmax=2, aspect="auto", interpolation="none")
         detected = int(np.nansum(table.to_numpy().max(axis=1, initial=0) > 0))
         ax.set_title(f"{code}: detected at {detected} of {len(table)} sites", fontsize=9)
         _ticks(ax, table)
     ax = axes.flat[len(codes)]
-    effort = wide(histories, codes[0], "effort_min")
     image = ax.imshow(effort.to_numpy(), cmap="Greens", aspect="auto", interpolation="none")
     fig.colorbar(image, ax=ax, label="minutes recorded")
     ax.set_title("effort", fontsize=9)
