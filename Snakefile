@@ -28,6 +28,9 @@ wildcard_constraints:
 
 include: "rules/common.smk"
 include: "rules/experiments.smk"
+include: "rules/sources_directory.smk"
+include: "rules/sources_reviews.smk"
+include: "rules/sources_noise.smk"
 include: "rules/sources.smk"
 include: "rules/matrix.smk"
 include: "rules/synthetic.smk"

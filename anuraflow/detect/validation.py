@@ -20,11 +20,12 @@ where no threshold reaches the target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from anuraflow.core.settings import settings_from
 from anuraflow.data.windows import window_keys
 from anuraflow.evaluate.reviewed_precision import (
     BOUNDS,
@@ -62,7 +63,7 @@ class ValidateSettings:
     def from_config(cls, section: dict) -> ValidateSettings:
         """The settings by name from the config's `validate` section (its other keys, the
         draw's, are SampleDesign's): a reordered field can never take another's value."""
-        return cls(**{f.name: section[f.name] for f in fields(cls) if f.name in section})
+        return settings_from(cls, section)
 
 
 def reviewed_windows(

@@ -29,6 +29,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
+from anuraflow.core.settings import settings_from
+
 MODELS = ("false_positive", "continuous_score")
 SCORE_EPS = 1e-6  # scores clipped to [eps, 1 - eps] before the logit
 
@@ -46,17 +48,16 @@ class FitSettings:
     max_rhat: float = 1.05
     min_ess: float = 100
 
+    def __post_init__(self):
+        object.__setattr__(self, "models", tuple(self.models))  # a config's list
+        unknown = set(self.models) - set(MODELS)
+        if unknown:
+            raise ValueError(f"occupancy.models: unknown {sorted(unknown)}; known {MODELS}")
+
     @classmethod
     def from_config(cls, section: dict) -> FitSettings:
         """By name from the config's `occupancy` section (keys it does not set keep defaults)."""
-        names = ("chains", "warmup", "samples", "seed", "level", "max_rhat", "min_ess")
-        values = {k: section[k] for k in names if k in section}
-        if "models" in section:
-            values["models"] = tuple(section["models"])
-        unknown = set(values.get("models", ())) - set(MODELS)
-        if unknown:
-            raise ValueError(f"occupancy.models: unknown {sorted(unknown)}; known {MODELS}")
-        return cls(**values)
+        return settings_from(cls, section)
 
 
 @dataclass

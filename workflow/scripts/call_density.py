@@ -1,6 +1,7 @@
 """Rule call_density: per species and site the share of windows holding a call."""
 
 from anuraflow.core.fileio import redirect_output
+from anuraflow.core.settings import settings_from
 from anuraflow.detect.validation_sample import SampleDesign
 from anuraflow.ecology.run import DensityInputs, write_call_density
 
@@ -15,7 +16,7 @@ with redirect_output(sm.log[0]):
             sm.input.decisions,
             frozenset(sm.params.exclude),
         ),  # fmt: skip
-        SampleDesign(bins=v["bins"], per_bin=v["per_bin"], spacing=v["spacing"], seed=v["seed"]),
+        settings_from(SampleDesign, v),
         sm.params.level,
         sm.output[0],
     )

@@ -9,11 +9,15 @@ with redirect_output(sm.log[0]):
     search_archive(
         list(sm.params.archive_caches),  # inside sm.input.archive (files or shard folders)
         SearchQuery(
-            sm.params.query_cache, sm.params.query, s["table"], tuple(s["window_ids"]), s["label"]
+            sm.params.query_cache,
+            sm.params.query,
+            table=s["table"],
+            window_ids=tuple(s["window_ids"]),
+            label=s["label"],
         ),
         sm.params.audio_of,
-        s["top_k"],
-        SearchOutputs(sm.output.hits, sm.output.raven, sm.output.page, sm.output.clips),
+        top_k=s["top_k"],
+        outputs=SearchOutputs(sm.output.hits, sm.output.raven, sm.output.page, sm.output.clips),
         codes=sm.params.codes,
         name=s["name"],
     )

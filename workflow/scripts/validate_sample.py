@@ -1,6 +1,7 @@
 """Rule validate_sample: each species' windows drawn within its score bins."""
 
 from anuraflow.core.fileio import redirect_output
+from anuraflow.core.settings import settings_from
 from anuraflow.detect.summary import read_shard_records
 from anuraflow.detect.validation_sample import SampleDesign, write_validation_sample
 
@@ -10,7 +11,7 @@ with redirect_output(sm.log[0]):
     write_validation_sample(
         list(sm.input.scores),
         read_shard_records(list(sm.input.records))[0]["codes"],
-        SampleDesign(v["bins"], v["per_bin"], v["spacing"], v["seed"]),
+        settings_from(SampleDesign, v),
         sm.output.sample,
         sm.output.strata,
         frozenset(sm.params.exclude),
