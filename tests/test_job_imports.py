@@ -54,3 +54,26 @@ print(" ".join(sorted(sys.modules)))
     ).stdout.split()
     assert "anuraflow.evaluate.scoring" in out
     assert not [p for p in ("sklearn", "scipy") if p in out]
+
+
+def test_every_module_a_script_imports_imports_in_a_fresh_interpreter():
+    """All of them (tests/warm_jobs/server.py's job_modules, read from workflow/scripts), in
+    one fresh interpreter: the suite's jobs fork from a server that has them imported, so a
+    module that fails alone would pass there."""
+    sys.path.insert(0, str(REPO / "tests" / "warm_jobs"))
+    from server import job_modules
+
+    modules = job_modules()
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as err:\n"
+        "        print(name, repr(err))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout == "", out.stdout
+    assert len(modules) > 20

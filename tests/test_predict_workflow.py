@@ -75,7 +75,8 @@ def new_season(trained):
 
     sf.write(str(new / "short_clip.wav"), short, rate)
     write_config(trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0})
-    snakemake(trained, "predict")
+    # fresh interpreters, not the warm job server's forks: predict's jobs as users run them
+    snakemake(trained, "predict", fresh=True)
     return trained / "results/predict/det_cnn", {p.stem: labels for p, labels in truth}
 
 
@@ -278,7 +279,7 @@ def test_validate_estimates_precision_from_a_reviewed_sample(new_season, trained
     # shows validate's table
     rerun = {rule for rule, _ in planned_jobs(trained, "--rerun-triggers", "mtime", "input")}
     assert rerun == {"merge_archive_labels", "validate_precision", "build_report", "all"}
-    snakemake(trained, "validate")
+    snakemake(trained, "validate", fresh=True)  # validate's jobs in fresh interpreters
     page = (val / "review.html").read_text()
     assert page.count('class="hit"') == len(sample) - len(half)
     table = pd.read_csv(val / "precision.csv").set_index("species")
@@ -338,7 +339,7 @@ def test_occupancy_counts_the_detections_and_the_effort(new_season, trained):
     occupancy = {"occasion": "hours", "occasion_hours": 3, "warmup": 150, "samples": 150}
     write_config(trained, predict={"audio_dir": "next_season", "experiment": "det_cnn", "seed": 0},
                  validate=design, review_labels="review", occupancy=occupancy)  # fmt: skip
-    snakemake(trained, "occupancy")
+    snakemake(trained, "occupancy", fresh=True)  # JAX imported by a fresh job, as users run it
     occ = out / "occupancy"
     histories = pd.read_parquet(occ / "histories.parquet")
     # the independent count: selections at the published thresholds, by site and 3 h block

@@ -101,7 +101,7 @@ def test_a_labels_file_reruns_only_what_it_touches_then_trains_on_partial_labels
     rules = {rule for rule, _ in planned_jobs(loop, "suggest")}
     assert rules == {"merge_review_labels", "segment_windows", "split_recordings",
                      "train_model", "suggest_windows", "suggest"}  # fmt: skip
-    snakemake(loop, "suggest")
+    snakemake(loop, "suggest", fresh=True)  # these jobs in fresh interpreters, as users run them
     windows = pd.read_parquet(loop / "results/windows.parquet")
     reviewed = windows[windows["partial"]]
     assert len(reviewed) == len(decisions)  # one species decided per window

@@ -113,3 +113,18 @@ def test_snakemake_runs_through_the_server_as_alone(warm, tmp_path):
         pid = int(out.split("pid ")[1].split()[0])
         assert (pid != proc.pid) == (address is not None)  # served, or not
         assert (tmp_path / "made.txt").read_text() == "x"
+
+
+def test_the_server_preloads_every_module_the_jobs_import(warm):
+    """A module the scripts import that fails to preload (renamed, or an import error) would
+    leave every job paying its import, silently doubling the suite's time: here it fails."""
+    ready = Path(f"{warm}.ready.json")
+    deadline = time.time() + 300  # the session's server may still be importing
+    while not ready.exists() and time.time() < deadline:
+        time.sleep(1)
+    said = json.loads(ready.read_text())
+    assert said["ready"] and said["not_preloaded"] == {}, said["not_preloaded"]
+    sys.path.insert(0, str(SERVER.parent))
+    from server import job_modules
+
+    assert "anuraflow.ecology.run" in job_modules()  # read from the scripts, new ones too

@@ -52,16 +52,24 @@ def job_modules() -> list[str]:
     return sorted(found)
 
 
-def preload() -> list[str]:
-    """Import what the jobs will; returns the modules that failed to import (left to the
-    jobs, which then fail or fall back as they would in a fresh interpreter)."""
-    failed = []
+def preload() -> dict[str, str]:
+    """Import what the jobs will; returns the modules that failed to import, each with its
+    error (left to the jobs, which then fail or fall back as they would in a fresh
+    interpreter), and says each on stderr, which the pytest process shows."""
+    failed = {}
     for name in (*THIRD_PARTY, *job_modules()):
         try:
             importlib.import_module(name)
-        except Exception:  # an optional package missing: the job meets it itself
-            failed.append(name)
+        except Exception as err:  # an optional package missing: the job meets it itself
+            failed[name] = f"{type(err).__name__}: {err}"
+            print(f"warm job server: {name} not preloaded ({failed[name]}): every job that "
+                  "imports it pays its import", file=sys.stderr, flush=True)  # fmt: skip
     return failed
+
+
+def ready_file(address: str) -> Path:
+    """Where the server says it is ready and which modules it could not preload, why."""
+    return Path(f"{address}.ready.json")
 
 
 def receive(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -217,7 +225,9 @@ def serve(address: str) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(address)
     server.listen(128)
-    print(json.dumps({"ready": True, "not_preloaded": failed}), flush=True)
+    said = json.dumps({"ready": True, "not_preloaded": failed})
+    ready_file(address).write_text(said)  # read by tests/test_warm_jobs.py
+    print(said, flush=True)
     while True:
         conn, _ = server.accept()
         if os.fork() == 0:
