@@ -270,9 +270,10 @@ def test_the_false_positive_model_finds_a_simulated_occupancy():
 
 
 def test_thresholds_come_from_validate_where_it_ran_else_from_the_model(tmp_path):
+    from anuraflow.detect.predict_outputs import ModelFacts
     from anuraflow.ecology.run import published_thresholds
 
-    records = [{"thresholds": {"X": 0.3, "Y": 0.6}}]
+    records = ModelFacts(["X", "Y"], ["X", "Y"], {"X": 0.3, "Y": 0.6}, (0.0, 8000.0))
     thresholds, source, validation = published_thresholds(records, None)
     assert thresholds == {"X": 0.3, "Y": 0.6} and source.startswith("predict") and validation == {}
     table = pd.DataFrame({"species": ["X", "Y"], "threshold": [0.8, 0.6], "reviewed": [60, 60],

@@ -125,7 +125,7 @@ def test_the_season_is_scored_and_validated_with_the_same_config(season):
     """The README's predict command and detection.md's validate command for one's own data, as
     written, on the whole season's folder: `experiment: auto` is what training chose, the
     model's training recordings are in that folder, and validate never samples them."""
-    from anuraflow.detect.summary import read_shard_records
+    from anuraflow.detect.predict_outputs import read_records
 
     root, work, labelled, _ = season
     config = str(root / "own-data.yaml")
@@ -136,7 +136,8 @@ def test_the_season_is_scored_and_validated_with_the_same_config(season):
     # before scoring on the CPU: the season's hours and the scoring time they project to
     assert ("predict: 0.2 h of audio in 1 shard jobs; scoring on this machine's CPU projects "
             "to at least") in log
-    records = read_shard_records(sorted((work / f"results/predict/{name}/records").glob("*.json")))
+    records = read_records(sorted((work / f"results/predict/{name}/records").glob("*.json")))
+    records = records.recordings
     assert len(records) == 48 and {r["site"] for r in records} == {"moth01", "moth02"}
     log = run_workflow(work, "validate", "--configfile", config, "--config", predict, "validate={}")
     assert "validate: 18 recordings of predict.audio_dir trained the model" in log

@@ -376,7 +376,8 @@ def test_detections_are_cut_again_at_the_thresholds_used():
                 "codes": ["AAA", "BBB"]} for r in ("r0", "r1", "r2", "skipped")]  # fmt: skip
     thresholds = {"AAA": 0.7, "BBB": 0.4}
     rules = {"AAA": "validated", "BBB": "tuned: 3 reviews, fewer than validate.min_reviews (50)"}
-    table = recut_detections(scores.drop(columns="window_id"), records, thresholds, rules)
+    table = recut_detections(scores.drop(columns="window_id"), records, ["AAA", "BBB"],
+                             thresholds, rules)  # fmt: skip
     for r in ("r0", "r1", "r2"):
         own = scores[scores.recording_id == r]
         expected = merge_runs(own, ["AAA", "BBB"], np.array([0.7, 0.4]))
@@ -552,11 +553,12 @@ def test_the_plan_is_at_the_tuned_threshold_where_its_estimate_is_above_the_targ
 def test_the_models_own_training_recordings_are_left_out_of_the_draw(tmp_path):
     """predict.audio_dir may hold the labelled recordings the model trained on: the draw, the
     strata's counts and the estimates leave them out (their scores would flatter it)."""
-    from anuraflow.detect.validation_sample import read_archive_scores, write_validation_sample
+    from anuraflow.detect.predict_outputs import read_scores
+    from anuraflow.detect.validation_sample import write_validation_sample
 
     scores = archive_scores(n_recordings=4)
     score_paths, _ = write_archive(tmp_path, scores)
-    kept = read_archive_scores(score_paths, exclude=frozenset({"r1", "r3"}))
+    kept = read_scores(score_paths, exclude=frozenset({"r1", "r3"}))
     assert sorted(kept["recording_id"].unique()) == ["r0", "r2"] and len(kept) == 20
     sample = write_validation_sample(score_paths, ["AAA", "BBB"], SampleDesign(bins=2, per_bin=3),
                                      tmp_path / "s.parquet", tmp_path / "strata.csv",

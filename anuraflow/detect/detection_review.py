@@ -16,6 +16,9 @@ import pandas as pd
 
 from anuraflow.core.fileio import write_text
 from anuraflow.data.windows import window_id
+from anuraflow.detect.predict_outputs import read_records, read_scores
+from anuraflow.report.page import render_report
+from anuraflow.report.review import review_entries
 
 
 def top_windows(
@@ -60,16 +63,11 @@ def write_detection_review(
 ) -> pd.DataFrame:
     """Rule predict_review: the page of every species' top windows over the recordings
     scored (skipped recordings have none), clips cut from the original files."""
-    from anuraflow.detect.summary import read_shard_records
-    from anuraflow.report.page import render_report
-    from anuraflow.report.review import review_entries
-
-    records = read_shard_records(record_paths)
-    codes, thresholds = records[0]["codes"], records[0]["thresholds"]
-    frames = [pd.read_parquet(p) for p in score_paths]
-    scores = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    run = read_records(record_paths)
+    records, codes, thresholds = run.recordings, run.model.codes, run.model.thresholds
+    scores = read_scores(score_paths, with_ids=False, allow_empty=True)
     hits = top_windows(scores, thresholds, codes, k)
-    audio_of = {r["recording_id"]: r["file"] for r in records}
+    audio_of = run.file_of
     context = {
         "title": f"Detections to review: {name}",
         "name": name,

@@ -25,9 +25,11 @@ from anuraflow.data.recorder_names import DEFAULT_NAMES, RecorderNames
 from anuraflow.data.streaming import AudioFacts, audio_facts, output_length, standard_samples
 from anuraflow.data.wav_header import truncation_note
 from anuraflow.data.windows import window_starts
+from anuraflow.detect.detections import merge_runs
 from anuraflow.features.embeddings import embed_recording
 from anuraflow.features.frontend import Frontend
-from anuraflow.learn.bundle import ModelBundle
+from anuraflow.learn.bundle import ModelBundle, load_bundle
+from anuraflow.learn.training import pick_device
 
 
 def frame_blocks(
@@ -236,9 +238,6 @@ def block_seconds(settings: PredictSettings, device) -> float:
 def ready_bundle(bundle_path: str | Path, settings: PredictSettings) -> ModelBundle:
     """The bundle at `bundle_path` on its device, at the settings' precision and layout, with
     its embedding model attached when it is a probe: loaded once per job."""
-    from anuraflow.learn.bundle import load_bundle
-    from anuraflow.learn.training import pick_device
-
     bundle = load_bundle(bundle_path, pick_device(settings.device))
     bundle.accelerate(settings.precision, settings.channels_last, settings.compile)
     if bundle.frontend.kind == "embedding":
@@ -256,8 +255,6 @@ def predict_recording(
 ) -> tuple[pd.DataFrame, dict]:
     """One recording scored with a ready bundle: its window scores (a recording_id column
     first) and its record (the recording, its status, thresholds and merged selections)."""
-    from anuraflow.detect.detections import merge_runs
-
     settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
     record = recording_record(audio, recording_id, bundle, settings.names)
     record["scored_with"] = {

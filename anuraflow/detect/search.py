@@ -22,6 +22,8 @@ from anuraflow.data.raven import parse_raven_table
 from anuraflow.data.windows import window_id, window_starts
 from anuraflow.detect.detections import write_selection_table
 from anuraflow.features.embeddings import read_embedding_cache, window_rows
+from anuraflow.report.page import render_report
+from anuraflow.report.review import review_entries
 
 HIT_COLUMNS = ["rank", "recording_id", "start_s", "end_s", "window_id", "similarity", "query"]
 
@@ -203,8 +205,6 @@ def search_archive(
     """Rank the archive's windows by similarity to the query windows and write the hits, the
     Raven tables and the review page (clips cut from `audio_of[recording]`; the page labels
     any of `codes` and downloads labels-`name`.tsv)."""
-    from anuraflow.report.page import render_report
-    from anuraflow.report.review import review_entries
 
     archive = Archive.from_caches(archive_caches)
     starts, vectors, label = query.windows()

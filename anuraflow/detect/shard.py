@@ -20,8 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
-
 from anuraflow.data.audio import AudioError
 from anuraflow.data.streaming import audio_facts
 from anuraflow.detect.predict import (
@@ -31,6 +29,7 @@ from anuraflow.detect.predict import (
     predict_recording,
     ready_bundle,
 )
+from anuraflow.detect.predict_outputs import write_shard
 from anuraflow.features.frontend import Frontend
 
 READ_AHEAD = 4  # recordings decoded ahead of the one being scored
@@ -101,8 +100,6 @@ def predict_shard(
     """Rule predict_shard: every recording of the shard (recording id -> file) scored;
     `outputs["scores"]` (Parquet: recording_id, start_s, end_s, one column per species) and
     `outputs["records"]` (JSON: one record per recording, as `predict_recording` makes it)."""
-    from anuraflow.core.fileio import write_json, write_parquet
-
     bundle = ready_bundle(bundle_path, settings)
     settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
     ids = list(recordings)
@@ -140,12 +137,5 @@ def predict_shard(
                 f"{len(record['selections'])} selections "
                 f"({audio_s / max(time.perf_counter() - started, 1e-9):,.0f} audio s per s)"
             )
-    table = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-    # one schema for every shard, an empty one too: the folder reads as one Parquet dataset
-    table = table.astype(
-        {"recording_id": "string", "start_s": "float64", "end_s": "float64"}
-        | {code: "float32" for code in bundle.codes}
-    )
-    write_parquet(table, outputs["scores"])
-    write_json(records, outputs["records"])
+    write_shard(frames, records, bundle.codes, outputs)
     return records

@@ -29,10 +29,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from anuraflow.core.fileio import write_text
 from anuraflow.data.windows import window_keys
 from anuraflow.detect.search import Archive, best_similarity, unit_rows
+from anuraflow.features.frontend import EmbeddingFrontend
+from anuraflow.learn.bundle import load_bundle
+from anuraflow.report.page import render_report
+from anuraflow.report.review import review_entries
 
 TERMS = ("score", "uncertainty", "diversity", "similarity")
 
@@ -153,8 +158,6 @@ def write_suggestions(
     context: dict,
 ) -> None:
     """suggestions.csv and the review page (the search's labelling page)."""
-    from anuraflow.report.page import render_report
-    from anuraflow.report.review import review_entries
 
     write_text(table.to_csv(index=False, float_format="%.6f"), outputs.table)
     cards = table.assign(note=table["why"])
@@ -205,10 +208,6 @@ def suggest_windows(
 ) -> pd.DataFrame:
     """Rank the archive's unlabelled, unreviewed windows for review (module docstring) and
     write suggestions.csv and the review page."""
-    import torch
-
-    from anuraflow.features.frontend import EmbeddingFrontend
-    from anuraflow.learn.bundle import load_bundle
 
     bundle = load_bundle(inputs.model)
     if not isinstance(bundle.frontend, EmbeddingFrontend):

@@ -4,7 +4,6 @@ predict_summary). No torch here: writing tables must not pay for the model's imp
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,8 @@ from anuraflow.detect.detections import (
     detections_table,
     write_raven_table,
 )
+from anuraflow.detect.predict_outputs import read_records
+from anuraflow.report.figures import plot_activity
 
 
 def summarise_detections(
@@ -28,16 +29,13 @@ def summarise_detections(
     recording's status in `outputs["recordings"]` (TSV, skipped ones with the reason).
     `on_bad_recording` is applied here, once: "fail" with an unusable recording raises,
     naming every one. Returns the detections."""
-    from anuraflow.report.figures import plot_activity  # matplotlib: only here
 
-    records = read_shard_records(record_paths)
+    run = read_records(record_paths)
+    records = run.recordings
     apply_policies(
         {r["recording_id"]: r for r in records}, {}, {"on_bad_recording": on_bad_recording}
     )
-    codes, names = (
-        records[0]["codes"],
-        dict(zip(records[0]["codes"], records[0]["names"], strict=True)),
-    )
+    codes, names = run.model.codes, run.model.name_of
     selections = [pd.DataFrame(r["selections"], columns=SELECTION_COLUMNS) for r in records]
     write_raven_tables(records, selections, outputs["raven"])
     detections = detections_table(records, selections)
@@ -70,14 +68,6 @@ def summarise_detections(
     )
     write_text(status.to_csv(sep="\t", index=False), outputs["recordings"])
     return detections
-
-
-def read_shard_records(record_paths: list[str | Path]) -> list[dict]:
-    """Every recording's record from the shards' record files, in recording id order."""
-    records = [r for p in record_paths for r in json.loads(Path(p).read_text())]
-    if not records:
-        raise ValueError("no recordings were scored")
-    return sorted(records, key=lambda r: r["recording_id"])
 
 
 def write_raven_tables(records: list[dict], selections: list[pd.DataFrame], folder: str) -> None:

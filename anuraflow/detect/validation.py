@@ -25,8 +25,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from anuraflow.core.fileio import write_text
 from anuraflow.core.settings import settings_from
+from anuraflow.data.review_labels import COLUMNS
 from anuraflow.data.windows import window_keys
+from anuraflow.detect.detections import (
+    SELECTION_COLUMNS,
+    activity_table,
+    detections_table,
+    merge_runs,
+)
+from anuraflow.detect.predict_outputs import read_records, read_scores
+from anuraflow.detect.validation_sample import species_edges
 from anuraflow.evaluate.reviewed_precision import (
     BOUNDS,
     THRESHOLD_RULES,
@@ -39,6 +49,8 @@ from anuraflow.evaluate.reviewed_precision import (
     precision_intervals,
     threshold_for,
 )
+from anuraflow.report.page import render_report
+from anuraflow.report.validation_page import plot_validation, validation_page_context
 
 
 @dataclass(frozen=True)
@@ -271,14 +283,12 @@ def recording_spans(recording_ids: np.ndarray) -> dict[str, tuple[int, int]]:
 
 
 def recut_detections(
-    scores: pd.DataFrame, records: list[dict], thresholds: dict[str, float], rules: dict[str, str]
-) -> pd.DataFrame:
+    scores: pd.DataFrame, records: list[dict], codes: list[str], thresholds: dict[str, float],
+    rules: dict[str, str],
+) -> pd.DataFrame:  # fmt: skip
     """The detections table again (`detections_table`'s columns) at `thresholds`, with each
     species' threshold and the rule that set it; `scores` sorted by recording and time, as
-    `read_archive_scores` reads them."""
-    from anuraflow.detect.detections import SELECTION_COLUMNS, detections_table, merge_runs
-
-    codes = records[0]["codes"]
+    `read_scores` reads them."""
     cut = np.array([thresholds[c] for c in codes])
     spans = recording_spans(scores["recording_id"].to_numpy())
     empty = pd.DataFrame(columns=SELECTION_COLUMNS)
@@ -308,18 +318,10 @@ def validate_precision(
     """Rule validate_precision: every species' estimates (`validate_species`) as precision.csv
     and curves.csv, the figure, the detections and activity tables cut again at the published
     thresholds, and the page that shows them (`outputs` names each file)."""
-    from anuraflow.core.fileio import write_text
-    from anuraflow.data.review_labels import COLUMNS
-    from anuraflow.detect.detections import activity_table
-    from anuraflow.detect.summary import read_shard_records
-    from anuraflow.detect.validation_sample import read_archive_scores, species_edges
-    from anuraflow.report.page import render_report
-    from anuraflow.report.validation_page import plot_validation, validation_page_context
-
-    records = read_shard_records(inputs.records)
-    codes, tuned = records[0]["codes"], records[0]["thresholds"]
-    records = [r for r in records if r["recording_id"] not in inputs.exclude]
-    scores = read_archive_scores(inputs.scores, with_ids=False, exclude=inputs.exclude)
+    run = read_records(inputs.records)
+    codes, tuned = run.model.codes, run.model.thresholds
+    records = run.without(inputs.exclude).recordings
+    scores = read_scores(inputs.scores, with_ids=False, exclude=inputs.exclude)
     if inputs.exclude:
         print(f"{len(inputs.exclude)} recordings of the archive trained the model: left out "
               "of the estimates and of the detections cut again", flush=True)  # fmt: skip
@@ -335,7 +337,7 @@ def validate_precision(
         print(f"{code}: {results[-1].row['reviewed']} reviews, {results[-1].row['rule']}",
               flush=True)  # fmt: skip
     used = {r.row["species"]: r.row["threshold"] for r in results}
-    detections = recut_detections(scores, records, used,
+    detections = recut_detections(scores, records, codes, used,
                                   {r.row["species"]: r.row["rule"] for r in results})  # fmt: skip
     for r in results:
         r.row.update(selection_precision(r, detections[detections["species"] == r.row["species"]]))

@@ -25,8 +25,11 @@ from anuraflow.data.review_labels import (
     read_decision_rows,
     resolve_decisions,
 )
-from anuraflow.data.windows import window_id, window_keys
+from anuraflow.data.windows import window_keys
+from anuraflow.detect.predict_outputs import read_records, read_scores
 from anuraflow.evaluate.reviewed_precision import draw_sample, stratify
+from anuraflow.report.page import render_report
+from anuraflow.report.review import review_entries
 
 SAMPLE_COLUMNS = ["species", "bin", "recording_id", "start_s", "end_s", "window_id", "score"]
 STRATA_COLUMNS = ["species", "bin", "low", "high", "windows", "drawn"]
@@ -40,28 +43,6 @@ class SampleDesign:
     per_bin: int = 25
     spacing: str = "top"
     seed: int = 0
-
-
-def read_archive_scores(
-    score_paths: list[str | Path], with_ids: bool = True, exclude: frozenset[str] = frozenset()
-) -> pd.DataFrame:
-    """Every window predict scored (the shards' scores.parquet), in recording and time order,
-    recording ids as a category (millions of windows share thousands of names), with each
-    window's window_id when `with_ids`; an error when there is none. The recordings in
-    `exclude` (the model's own training recordings, where predict.audio_dir holds them) are
-    left out: a model scores its training data too well, so they would flatter the precision."""
-    frames = [pd.read_parquet(p) for p in score_paths]
-    frames = [f[~f["recording_id"].isin(exclude)] if exclude else f for f in frames]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        raise ValueError("predict scored no window: there is nothing to validate")
-    scores = pd.concat(frames, ignore_index=True)
-    scores["recording_id"] = scores["recording_id"].astype("category")
-    scores = scores.sort_values(["recording_id", "start_s"], kind="stable", ignore_index=True)
-    if with_ids:
-        parts = zip(scores["recording_id"], scores["start_s"], scores["end_s"], strict=True)
-        scores["window_id"] = [window_id(r, s, e) for r, s, e in parts]
-    return scores
 
 
 def species_edges(scores: np.ndarray, design: SampleDesign) -> np.ndarray:
@@ -106,7 +87,7 @@ def write_validation_sample(
     if exclude:
         print(f"{len(exclude)} recordings of the archive trained the model: left out of the "
               "draw and the estimates", flush=True)  # fmt: skip
-    scores = read_archive_scores(score_paths, exclude=exclude)
+    scores = read_scores(score_paths, exclude=exclude)
     sample, strata = draw_validation_sample(scores, codes, design)
     write_parquet(sample, sample_out)
     write_text(strata.to_csv(index=False, float_format="%.6g"), strata_out)
@@ -148,15 +129,12 @@ def merge_archive_labels(
     """Rule merge_archive_labels: the labels files' decisions on the archive's recordings,
     checked against the windows predict scored and resolved as the dataset's are (a later
     decision of the same reviewer wins; reviewers who disagree are refused)."""
-    from anuraflow.detect.summary import read_shard_records
-
-    records = read_shard_records(record_paths)
-    codes = records[0]["codes"]
+    run = read_records(record_paths)
+    records, codes = run.recordings, run.model.codes
     rows = read_decision_rows(paths)
     rows = rows[rows["recording"].isin({r["recording_id"] for r in records})]
-    scores = pd.concat(
-        [pd.read_parquet(p, columns=["recording_id", "start_s"]) for p in score_paths]
-    )
+    scores = read_scores(score_paths, with_ids=False, columns=["recording_id", "start_s"],
+                         allow_empty=True)  # fmt: skip
     check_archive_rows(rows, records, set(window_keys(scores["recording_id"], scores["start_s"])),
                        codes)  # fmt: skip
     decisions, overrides = resolve_decisions(rows) if len(rows) else (rows, [])
@@ -204,24 +182,20 @@ def write_validation_page(
 ) -> pd.DataFrame:
     """Rule validate_review: the labelling page of the sample's undecided windows, with how
     many each species has decided and left; `outputs` the page and its clips folder."""
-    from anuraflow.detect.summary import read_shard_records
-    from anuraflow.report.page import render_report
-    from anuraflow.report.review import review_entries
-
     sample = pd.read_parquet(sample_path)
-    records = read_shard_records(record_paths)
+    run = read_records(record_paths)
     decisions = pd.read_parquet(decisions_path) if decisions_path else pd.DataFrame(columns=COLUMNS)
     left = pending_windows(sample, decisions, seed)
     hits = left.assign(rank=np.arange(1, len(left) + 1), note=None)
     counts = [{"code": c, "sampled": int((sample["species"] == c).sum()),
-               "left": int((left["species"] == c).sum())} for c in records[0]["codes"]]  # fmt: skip
+               "left": int((left["species"] == c).sum())} for c in run.model.codes]  # fmt: skip
     page, clips = outputs
     context = {
         "title": f"Validation sample: {name}",
         "name": name,
-        "codes": records[0]["codes"],
+        "codes": run.model.codes,
         "counts": counts,
-        "entries": review_entries(hits, {r["recording_id"]: r["file"] for r in records}, clips),
+        "entries": review_entries(hits, run.file_of, clips),
     }
     write_text(render_report(context, "validate_review.html.j2"), page)
     print(f"{len(left)} of the sample's {len(sample)} windows left to review", flush=True)

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from anuraflow.core.fileio import write_parquet, write_text
-from anuraflow.detect.summary import read_shard_records
+from anuraflow.detect.predict_outputs import ModelFacts, read_records, read_scores
 from anuraflow.detect.validation import reviewed_windows
-from anuraflow.detect.validation_sample import SampleDesign, read_archive_scores, species_edges
+from anuraflow.detect.validation_sample import SampleDesign, species_edges
 from anuraflow.ecology.call_density import species_call_density
 from anuraflow.ecology.histories import detection_histories, recording_inventory, wide
 from anuraflow.ecology.history_files import write_history_files
@@ -34,11 +34,11 @@ class ArchiveInputs:
     precision: str | None = None
 
 
-def published_thresholds(records: list[dict], precision: str | None) -> tuple[dict, str, dict]:
+def published_thresholds(model: ModelFacts, precision: str | None) -> tuple[dict, str, dict]:
     """(threshold per species, where they come from, validate's row per species): validate's
     published thresholds where it ran, the model's tuned ones otherwise."""
     if not precision:
-        return dict(records[0]["thresholds"]), "predict: the model's tuned thresholds", {}
+        return dict(model.thresholds), "predict: the model's tuned thresholds", {}
     table = pd.read_csv(precision).set_index("species")
     validation = {
         code: {k: (None if pd.isna(row[k]) else row[k]) for k in VALIDATION_KEYS}
@@ -54,23 +54,23 @@ def write_detection_histories(
     recordings (TSV) and the heat maps."""
     from anuraflow.report.occupancy_figures import plot_histories
 
-    records = read_shard_records(inputs.records)
-    codes = records[0]["codes"]
-    thresholds, source, validation = published_thresholds(records, inputs.precision)
-    inventory = recording_inventory(records)
+    run = read_records(inputs.records)
+    codes = run.model.codes
+    thresholds, source, validation = published_thresholds(run.model, inputs.precision)
+    inventory = recording_inventory(run.recordings)
     lost_sites = sorted(set(inventory.excluded["site"]) - set(inventory.used["site"]))
     for row in inventory.excluded.itertuples():
         print(f"left out: {row.file} ({row.reason})")
     if lost_sites:
         print(f"sites without a usable recording, left out: {', '.join(map(str, lost_sites))}")
-    scores = read_archive_scores(inputs.scores, with_ids=False)
+    scores = read_scores(inputs.scores, with_ids=False)
     histories = detection_histories(scores, inventory, codes, thresholds, occasions)
     write_parquet(histories, outputs["histories"])
     one = histories[histories["species"] == codes[0]]
     sidecar = {
         "model": model,
         "codes": codes,
-        "names": dict(zip(codes, records[0]["names"], strict=True)),
+        "names": run.model.name_of,
         "thresholds": thresholds,
         "threshold_source": source,
         "validation": validation,
@@ -121,7 +121,7 @@ def estimate_rows(code: str, survey: Survey, estimates: list, sidecar: dict) -> 
     return rows
 
 
-def confirmed_calls(decisions_path: str | None, records: list[dict]) -> pd.Series:
+def confirmed_calls(decisions_path: str | None, site_of: dict[str, str]) -> pd.Series:
     """Reviewed windows decided present, per species and site: a site with one is occupied for
     certain. biolith 0.1.0's models take no certain detections, so they stand beside the
     posterior presence (site_presence.csv) rather than in the fit."""
@@ -129,7 +129,6 @@ def confirmed_calls(decisions_path: str | None, records: list[dict]) -> pd.Serie
         return pd.Series(dtype=int)
     decisions = pd.read_parquet(decisions_path)
     present = decisions[decisions["decision"] == "present"]
-    site_of = {r["recording_id"]: r["site"] for r in records}
     sites = present["recording"].map(site_of)
     return present.assign(site=sites).dropna(subset=["site"]).groupby(["species", "site"]).size()
 
@@ -147,7 +146,7 @@ def fit_occupancy(
     histories = pd.read_parquet(histories_path)
     sidecar = json.loads(Path(sidecar_path).read_text())
     confirmed = (
-        confirmed_calls(decisions[0], read_shard_records(decisions[1]))
+        confirmed_calls(decisions[0], read_records(decisions[1]).site_of)
         if decisions
         else pd.Series(dtype=int)
     )
@@ -190,16 +189,14 @@ def write_call_density(
 ) -> pd.DataFrame:
     """Rule call_density: per species the call density over the archive validate drew from and
     at each of its sites, from the stratified draw's decisions (call_density.csv)."""
-    records = [
-        r for r in read_shard_records(inputs.records) if r["recording_id"] not in inputs.exclude
-    ]
-    site_of = {r["recording_id"]: r["site"] for r in records}
-    scores = read_archive_scores(inputs.scores, with_ids=False, exclude=inputs.exclude)
+    run = read_records(inputs.records).without(inputs.exclude)
+    site_of = run.site_of
+    scores = read_scores(inputs.scores, with_ids=False, exclude=inputs.exclude)
     sites = scores["recording_id"].astype(str).map(site_of).astype(str).to_numpy()
     sample = pd.read_parquet(inputs.sample)
     decisions = pd.read_parquet(inputs.decisions)
     parts = []
-    for code in records[0]["codes"]:
+    for code in run.model.codes:
         values = scores[code].to_numpy(dtype=float)
         reviewed = reviewed_windows(code, decisions, sample, scores)
         drawn = reviewed[reviewed["stratified"]]

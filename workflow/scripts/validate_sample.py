@@ -2,7 +2,7 @@
 
 from anuraflow.core.fileio import redirect_output
 from anuraflow.core.settings import settings_from
-from anuraflow.detect.summary import read_shard_records
+from anuraflow.detect.predict_outputs import read_records
 from anuraflow.detect.validation_sample import SampleDesign, write_validation_sample
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -10,7 +10,7 @@ v = sm.params.validate
 with redirect_output(sm.log[0]):
     write_validation_sample(
         list(sm.input.scores),
-        read_shard_records(list(sm.input.records))[0]["codes"],
+        read_records(list(sm.input.records)).model.codes,
         settings_from(SampleDesign, v),
         sm.output.sample,
         sm.output.strata,
