@@ -392,3 +392,28 @@ def test_tuned_metrics_equal_sklearn_at_each_species_threshold():
     assert out["macro_f1_all_species"]["all"] == pytest.approx(sum(f1) / 3)
     assert out["per_species"]["C"]["f1"] == 0.0 and out["per_species"]["C"]["support"] == 0
     assert tuned_metrics(true, prob, ["A", "B", "C"], groups, None) is None
+
+
+def test_records_of_two_models_are_refused_and_the_facts_read_once(tmp_path):
+    """predict_outputs.read_records: the model's facts once, recordings in id order; shards
+    scored by two bundles (other thresholds) refused, naming the recording."""
+    import json
+
+    from anuraflow.detect.predict_outputs import read_records
+
+    facts = {"codes": ["A", "B"], "names": ["a", "b"], "thresholds": {"A": 0.5, "B": 0.4},
+             "band_hz": [0.0, 8000.0]}  # fmt: skip
+    shard = [{"recording_id": r, "file": f"{r}.wav", "site": "S", **facts} for r in ("r2", "r1")]
+    (tmp_path / "one.json").write_text(json.dumps(shard))
+    run = read_records([tmp_path / "one.json"])
+    assert [r["recording_id"] for r in run.recordings] == ["r1", "r2"]
+    assert run.model.codes == ["A", "B"] and run.model.name_of == {"A": "a", "B": "b"}
+    assert run.file_of == {"r1": "r1.wav", "r2": "r2.wav"}
+    assert [r["recording_id"] for r in run.without(frozenset({"r1"})).recordings] == ["r2"]
+    other = [{**shard[0], "recording_id": "r3", "thresholds": {"A": 0.9, "B": 0.4}}]
+    (tmp_path / "two.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match="r3 was scored by another model than r1"):
+        read_records([tmp_path / "one.json", tmp_path / "two.json"])
+    (tmp_path / "none.json").write_text("[]")
+    with pytest.raises(ValueError, match="no recordings were scored"):
+        read_records([tmp_path / "none.json"])

@@ -144,8 +144,9 @@ def write_archive(tmp_path, scores, skipped=()):
     ]
     records = [{"recording_id": r, "file": f"{r}.wav", "site": "S", "start_datetime": None,
                 "codes": codes, "names": codes, "thresholds": dict.fromkeys(codes, 0.5),
-                "status": "ok", "problem": None, "n_windows": 10, "selections": [],
-                "notes": []} for r in sorted(scores["recording_id"].unique())]  # fmt: skip
+                "band_hz": [0.0, 8000.0], "status": "ok", "problem": None, "n_windows": 10,
+                "selections": [], "notes": []}
+               for r in sorted(scores["recording_id"].unique())]  # fmt: skip
     records += [{**records[0], "recording_id": r, "status": "skipped", "problem": "empty file"}
                 for r in skipped]  # fmt: skip
     (tmp_path / "records.json").write_text(json.dumps(records))
