@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from anuraflow.core.fileio import write_text
 from anuraflow.data.folders import nfc
 from anuraflow.data.label_rows import (
     AnnotationError,
@@ -163,3 +164,36 @@ def _is_own_row(reference: str, recording_id: str, files: tuple[str, ...] | None
 def is_raven_table(path: str | Path) -> bool:
     lines = read_lines(Path(path))
     return bool(lines) and RAVEN_BEGIN in lines[0].lower()
+
+
+# Written here, beside the reader: the tables predict and search write for Raven Pro. The
+# columns of a spectrogram-view selection, before a table's own columns:
+RAVEN_VIEW_COLUMNS = [
+    "Selection",
+    "View",
+    "Channel",
+    "Begin Time (s)",
+    "End Time (s)",
+    "Low Freq (Hz)",
+    "High Freq (Hz)",
+]
+
+
+def raven_table_name(recording_id: str) -> str:
+    """The name Raven Pro gives a recording's first selection table."""
+    return f"{recording_id}.Table.1.selections.txt"
+
+
+def write_selection_table(
+    path: str | Path, begin_s, end_s, band_hz: tuple, columns: dict[str, list]
+) -> None:
+    """A Raven Pro selection table (tab-separated, one spectrogram-view row per selection,
+    numbered from 1), then `columns` (name -> one value per selection); the frequency
+    columns hold `band_hz`, the band the model listens to. Header only when empty."""
+    lines = ["\t".join([*RAVEN_VIEW_COLUMNS, *columns])]
+    band = [f"{band_hz[0]:.1f}", f"{band_hz[1]:.1f}"]
+    rows = zip(begin_s, end_s, *columns.values(), strict=True)
+    for i, (begin, end, *values) in enumerate(rows, start=1):
+        fields = [i, "Spectrogram 1", 1, f"{begin:.6f}", f"{end:.6f}", *band, *values]
+        lines.append("\t".join(map(str, fields)))
+    write_text("\n".join(lines) + "\n", path)

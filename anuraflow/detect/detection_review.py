@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from anuraflow.core.fileio import write_text
 from anuraflow.data.windows import window_id
 from anuraflow.detect.predict_outputs import read_records, read_scores
-from anuraflow.report.page import render_report
-from anuraflow.report.review import review_entries
+from anuraflow.report.review import write_review_page
 
 
 def top_windows(
@@ -75,7 +73,6 @@ def write_detection_review(
         "k": k,
         "n_recordings": len(records),
         "n_windows": int(len(scores)),
-        "entries": review_entries(hits, audio_of, clips_dir),
         "unusable": [
             {"file": r["file"], "problem": str(r["problem"]).removeprefix(f"{r['file']}: ")}
             for r in records
@@ -83,5 +80,5 @@ def write_detection_review(
         ],
         "max_listed": 200,
     }
-    write_text(render_report(context, "detection_review.html.j2"), page)
+    write_review_page("detection_review.html.j2", context, hits, audio_of, clips_dir, page)
     return hits

@@ -14,20 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anuraflow.core.fileio import write_text
+from anuraflow.data.raven import write_selection_table
 
 SELECTION_COLUMNS = ["species", "begin_s", "end_s", "max_score", "n_windows"]
-# the columns of a spectrogram-view selection, before a table's own columns
-RAVEN_VIEW_COLUMNS = [
-    "Selection",
-    "View",
-    "Channel",
-    "Begin Time (s)",
-    "End Time (s)",
-    "Low Freq (Hz)",
-    "High Freq (Hz)",
-]
-RAVEN_HEADER = [*RAVEN_VIEW_COLUMNS, "Species", "Score", "Windows"]
 
 
 def merge_runs(scores: pd.DataFrame, codes: list[str], thresholds: np.ndarray) -> pd.DataFrame:
@@ -58,21 +47,6 @@ def merge_runs(scores: pd.DataFrame, codes: list[str], thresholds: np.ndarray) -
             )
     out = pd.DataFrame(rows, columns=SELECTION_COLUMNS)
     return out.sort_values(["begin_s", "species"], kind="stable").reset_index(drop=True)
-
-
-def write_selection_table(
-    path: str | Path, begin_s, end_s, band_hz: tuple, columns: dict[str, list]
-) -> None:
-    """A Raven Pro selection table (tab-separated, one spectrogram-view row per selection,
-    numbered from 1), then `columns` (name -> one value per selection); the frequency
-    columns hold `band_hz`, the band the model listens to. Header only when empty."""
-    lines = ["\t".join([*RAVEN_VIEW_COLUMNS, *columns])]
-    band = [f"{band_hz[0]:.1f}", f"{band_hz[1]:.1f}"]
-    rows = zip(begin_s, end_s, *columns.values(), strict=True)
-    for i, (begin, end, *values) in enumerate(rows, start=1):
-        fields = [i, "Spectrogram 1", 1, f"{begin:.6f}", f"{end:.6f}", *band, *values]
-        lines.append("\t".join(map(str, fields)))
-    write_text("\n".join(lines) + "\n", path)
 
 
 def write_raven_table(selections: pd.DataFrame, path: str | Path, band_hz: tuple) -> None:

@@ -18,12 +18,10 @@ import numpy as np
 import pandas as pd
 
 from anuraflow.core.fileio import write_text
-from anuraflow.data.raven import parse_raven_table
+from anuraflow.data.raven import parse_raven_table, raven_table_name, write_selection_table
 from anuraflow.data.windows import window_id, window_starts
-from anuraflow.detect.detections import write_selection_table
 from anuraflow.features.embeddings import read_embedding_cache, window_rows
-from anuraflow.report.page import render_report
-from anuraflow.report.review import review_entries
+from anuraflow.report.review import write_review_page
 
 HIT_COLUMNS = ["rank", "recording_id", "start_s", "end_s", "window_id", "similarity", "query"]
 
@@ -146,7 +144,7 @@ def write_search_tables(
             "Similarity": [f"{x:.6f}" for x in group["similarity"]],
             "Rank": list(group["rank"]),
         }
-        path = raven_dir / f"{rec}.Table.1.selections.txt"
+        path = raven_dir / raven_table_name(rec)
         write_selection_table(path, group["start_s"], group["end_s"], band_hz, columns)
         written.append(path)
     return written
@@ -229,7 +227,6 @@ def search_archive(
         "n_archive": len(archive.embeddings),
         "n_recordings": len(set(archive.recording_ids)),
         "top_k": len(hits),
-        "entries": review_entries(cards, audio_of, outputs.clips_dir),
     }
-    write_text(render_report(context, "search.html.j2"), outputs.page)
+    write_review_page("search.html.j2", context, cards, audio_of, outputs.clips_dir, outputs.page)
     return hits

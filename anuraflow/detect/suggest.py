@@ -36,8 +36,7 @@ from anuraflow.data.windows import window_keys
 from anuraflow.detect.search import Archive, best_similarity, unit_rows
 from anuraflow.features.frontend import EmbeddingFrontend
 from anuraflow.learn.bundle import load_bundle
-from anuraflow.report.page import render_report
-from anuraflow.report.review import review_entries
+from anuraflow.report.review import write_review_page
 
 TERMS = ("score", "uncertainty", "diversity", "similarity")
 
@@ -161,8 +160,8 @@ def write_suggestions(
 
     write_text(table.to_csv(index=False, float_format="%.6f"), outputs.table)
     cards = table.assign(note=table["why"])
-    entries = review_entries(cards, audio_of, outputs.clips_dir)
-    write_text(render_report({**context, "entries": entries}, "suggest.html.j2"), outputs.page)
+    write_review_page("suggest.html.j2", context, cards, audio_of, outputs.clips_dir,
+                      outputs.page)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from anuraflow.core.fileio import write_text
+from anuraflow.data.raven import raven_table_name
 from anuraflow.data.recordings import apply_policies
 from anuraflow.detect.detections import (
     SELECTION_COLUMNS,
@@ -75,5 +76,5 @@ def write_raven_tables(records: list[dict], selections: list[pd.DataFrame], fold
     table for one without detections or that could not be read), as Raven Pro opens them."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     for record, table in zip(records, selections, strict=True):
-        path = Path(folder) / f"{record['recording_id']}.Table.1.selections.txt"
+        path = Path(folder) / raven_table_name(record["recording_id"])
         write_raven_table(table, path, tuple(record["band_hz"]))

@@ -28,8 +28,7 @@ from anuraflow.data.review_labels import (
 from anuraflow.data.windows import window_keys
 from anuraflow.detect.predict_outputs import read_records, read_scores
 from anuraflow.evaluate.reviewed_precision import draw_sample, stratify
-from anuraflow.report.page import render_report
-from anuraflow.report.review import review_entries
+from anuraflow.report.review import write_review_page
 
 SAMPLE_COLUMNS = ["species", "bin", "recording_id", "start_s", "end_s", "window_id", "score"]
 STRATA_COLUMNS = ["species", "bin", "low", "high", "windows", "drawn"]
@@ -195,8 +194,7 @@ def write_validation_page(
         "name": name,
         "codes": run.model.codes,
         "counts": counts,
-        "entries": review_entries(hits, run.file_of, clips),
     }
-    write_text(render_report(context, "validate_review.html.j2"), page)
+    write_review_page("validate_review.html.j2", context, hits, run.file_of, clips, page)
     print(f"{len(left)} of the sample's {len(sample)} windows left to review", flush=True)
     return left

@@ -119,3 +119,17 @@ def write_gallery(p: RunPredictions, audio_dir: str | Path, out_dir: str | Path,
             kinds.append({"kind": kind, "entries": entries})
         gallery.append({"code": code, "kinds": kinds})
     return gallery
+
+
+def write_review_page(
+    template: str, context: dict, cards: pd.DataFrame, audio_of: dict[str, str],
+    clips_dir: str | Path, page: str | Path,
+) -> None:  # fmt: skip
+    """A review page (search, suggestions, predict's detections, validate's sample): the
+    `cards`' clips cut into `clips_dir` (`review_entries`) and `template` rendered with
+    `context` and them, autoescaped, to `page`."""
+    from anuraflow.core.fileio import write_text
+    from anuraflow.report.page import render_report  # here: page imports this module
+
+    entries = review_entries(cards, audio_of, clips_dir)
+    write_text(render_report({**context, "entries": entries}, template), page)
