@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,22 @@ def score_embedded_recording(
     return starts, prob, facts
 
 
+@dataclass
+class ReadAhead:
+    """What a reader thread read of a recording before its turn (`shard.read_whole`): its
+    facts and frame blocks (a list for a short recording; for a long one none, or an iterator
+    a block ahead once its turn comes), or the AudioError that stopped the read."""
+
+    facts: AudioFacts | None = None
+    blocks: list | Iterator | None = None
+    error: AudioError | None = None
+
+    @property
+    def streams_later(self) -> bool:
+        """A long recording: its blocks are read when it is scored."""
+        return self.error is None and self.blocks is None
+
+
 def score_recording(
     path: str | Path,
     bundle: ModelBundle,
@@ -94,7 +110,7 @@ def score_recording(
     """Scores of every full window (start every `hop_s`) of the recording at `path`: columns
     start_s, end_s and one per species code; and the file's facts. A recording shorter than
     one window has no rows. `progress(done_s, total_s)` is called after every block. `read`:
-    (facts, frame blocks) of the file, already read (`read_whole`), else it is streamed."""
+    the file's facts and frame blocks, read ahead (`ReadAhead`), else it is streamed."""
     if bundle.frontend.kind == "embedding":
         starts, prob, facts = score_embedded_recording(path, bundle, hop_s, batch_size, progress)
         return score_table(starts, prob, bundle), facts
@@ -103,7 +119,7 @@ def score_recording(
         facts = audio_facts(path)
         blocks = frame_blocks(path, facts, frontend, block_s)
     else:
-        facts, blocks = read
+        facts, blocks = read.facts, read.blocks
     n_out = output_length(facts.frames, facts.sample_rate, frontend.features.sample_rate)
     duration = n_out / frontend.features.sample_rate
     starts = window_starts(duration, frontend.window_s, hop_s)
@@ -180,15 +196,15 @@ def scored_or_skipped(
 ) -> pd.DataFrame:
     """The recording's window scores; a bad recording raises (`on_bad_recording: fail`) or
     gives no window (`skip`). `record` gets the status and what the audio turned out to be.
-    `read`: what `read_whole` read of it ahead (an AudioError it met is raised here)."""
+    `read`: what was read of it ahead (`ReadAhead`; an AudioError it met is raised here)."""
 
     def report(done_s, total_s):
         if total_s > settings.block_s:  # a long file streamed: its progress
             say(f"scored {done_s:,.0f} of {total_s:,.0f} s")
 
     try:
-        if isinstance(read, AudioError):
-            raise read
+        if read is not None and read.error is not None:
+            raise read.error
         scores, facts = score_recording(
             audio, bundle, settings.hop_s, settings.block_s, settings.batch_size, report, read
         )
@@ -254,8 +270,10 @@ def predict_recording(
     read=None,
 ) -> tuple[pd.DataFrame, dict]:
     """One recording scored with a ready bundle: its window scores (a recording_id column
-    first) and its record (the recording, its status, thresholds and merged selections)."""
-    settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
+    first) and its record (the recording, its status, thresholds and merged selections).
+    `settings.block_s` as `predict_shard` resolved it for the shard (`block_seconds`)."""
+    if settings.block_s is None:
+        raise ValueError("predict_recording needs settings.block_s (block_seconds resolves it)")
     record = recording_record(audio, recording_id, bundle, settings.names)
     record["scored_with"] = {
         "device": str(bundle.frontend.mean.device),

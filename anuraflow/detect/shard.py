@@ -24,6 +24,7 @@ from anuraflow.data.audio import AudioError
 from anuraflow.data.streaming import audio_facts
 from anuraflow.detect.predict import (
     PredictSettings,
+    ReadAhead,
     block_seconds,
     frame_blocks,
     predict_recording,
@@ -35,17 +36,17 @@ from anuraflow.features.frontend import Frontend
 READ_AHEAD = 4  # recordings decoded ahead of the one being scored
 
 
-def read_whole(path: str, frontend: Frontend, block_s: float):
-    """(facts, frame blocks) of a recording no longer than `block_s`, or of a longer one
-    (facts, None): streamed when its turn comes; the AudioError of one that cannot be read,
-    returned, not raised, so the scorer records it in its place."""
+def read_whole(path: str, frontend: Frontend, block_s: float) -> ReadAhead:
+    """The facts and frame blocks of a recording no longer than `block_s`; of a longer one the
+    facts only (streamed when its turn comes); the AudioError of one that cannot be read,
+    kept, not raised, so the scorer records it in its place."""
     try:
         facts = audio_facts(path)
         if facts.duration_s > block_s:
-            return facts, None
-        return facts, list(frame_blocks(path, facts, frontend, block_s))
+            return ReadAhead(facts)
+        return ReadAhead(facts, list(frame_blocks(path, facts, frontend, block_s)))
     except AudioError as err:
-        return err
+        return ReadAhead(error=err)
 
 
 def blocks_ahead(blocks: Iterator, depth: int = 1) -> Iterator:
@@ -119,14 +120,11 @@ def predict_shard(
             read_later(i)
         for i, rec in enumerate(ids):
             read = pending.popleft().result() if reads_ahead else None
-            if isinstance(read, tuple) and read[1] is None:  # long: streamed, a block ahead
-                facts = read[0]
-                read = (
-                    facts,
-                    blocks_ahead(
-                        frame_blocks(recordings[rec], facts, bundle.frontend, settings.block_s)
-                    ),
+            if read is not None and read.streams_later:  # long: streamed, a block ahead
+                blocks = frame_blocks(
+                    recordings[rec], read.facts, bundle.frontend, settings.block_s
                 )
+                read = ReadAhead(read.facts, blocks_ahead(blocks))
             read_later(i + READ_AHEAD)
             scores, record = predict_recording(recordings[rec], rec, bundle, settings, say, read)
             frames.append(scores)
