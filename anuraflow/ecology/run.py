@@ -20,6 +20,7 @@ from anuraflow.ecology.histories import detection_histories, recording_inventory
 from anuraflow.ecology.history_files import write_history_files
 from anuraflow.ecology.occasions import Occasions
 from anuraflow.ecology.occupancy_models import FitSettings, Survey, fit_model, naive_estimate
+from anuraflow.report.occupancy_figures import plot_histories, plot_occupancy
 
 FEW_SITES = 10  # below it an occupancy estimate rests on too few sites to say much
 VALIDATION_KEYS = ("reviewed", "precision", "precision_low", "precision_high", "target_met", "rule")
@@ -39,7 +40,8 @@ def published_thresholds(model: ModelFacts, precision: str | None) -> tuple[dict
     published thresholds where it ran, the model's tuned ones otherwise."""
     if not precision:
         return dict(model.thresholds), "predict: the model's tuned thresholds", {}
-    table = pd.read_csv(precision).set_index("species")
+    # codes as written: "NA" or "null" is a species code, not a missing value
+    table = pd.read_csv(precision, keep_default_na=False, na_values=[""]).set_index("species")
     validation = {
         code: {k: (None if pd.isna(row[k]) else row[k]) for k in VALIDATION_KEYS}
         for code, row in table.iterrows()
@@ -52,8 +54,6 @@ def write_detection_histories(
 ) -> pd.DataFrame:
     """Rule detection_histories: histories.parquet, the R-ready folder, the excluded
     recordings (TSV) and the heat maps."""
-    from anuraflow.report.occupancy_figures import plot_histories
-
     run = read_records(inputs.records)
     codes = run.model.codes
     thresholds, source, validation = published_thresholds(run.model, inputs.precision)
@@ -141,8 +141,6 @@ def fit_occupancy(
     (estimates.csv), posterior presence per site beside the sites' confirmed calls
     (site_presence.csv; `decisions`: validate's decisions.parquet and predict's record files),
     and the figure."""
-    from anuraflow.report.occupancy_figures import plot_occupancy
-
     histories = pd.read_parquet(histories_path)
     sidecar = json.loads(Path(sidecar_path).read_text())
     confirmed = (
