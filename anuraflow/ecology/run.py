@@ -13,7 +13,7 @@ import pandas as pd
 
 from anuraflow.core.fileio import write_parquet, write_text
 from anuraflow.detect.predict_outputs import ModelFacts, read_records, read_scores
-from anuraflow.detect.validation import reviewed_windows
+from anuraflow.detect.validation import ValidateInputs, reviewed_windows
 from anuraflow.detect.validation_sample import SampleDesign, species_edges
 from anuraflow.ecology.call_density import species_call_density
 from anuraflow.ecology.histories import detection_histories, recording_inventory, wide
@@ -171,22 +171,12 @@ def fit_occupancy(
     return estimates_table
 
 
-@dataclass(frozen=True)
-class DensityInputs:
-    """What call density reads: predict's scores and records, validate's draw and decisions."""
-
-    scores: list[str]
-    records: list[str]
-    sample: str
-    decisions: str
-    exclude: frozenset[str] = frozenset()  # the model's training recordings (validate's)
-
-
 def write_call_density(
-    inputs: DensityInputs, design: SampleDesign, level: float, output: str
+    inputs: ValidateInputs, design: SampleDesign, level: float, output: str
 ) -> pd.DataFrame:
     """Rule call_density: per species the call density over the archive validate drew from and
-    at each of its sites, from the stratified draw's decisions (call_density.csv)."""
+    at each of its sites, from the stratified draw's decisions (call_density.csv); `inputs` as
+    validate's estimates read them."""
     run = read_records(inputs.records).without(inputs.exclude)
     site_of = run.site_of
     scores = read_scores(inputs.scores, with_ids=False, exclude=inputs.exclude)
