@@ -97,3 +97,16 @@ def test_the_docs_table_and_prose_are_the_json():
     assert f"naive estimate {naive_psi:.2f}, model {model_psi:.2f}" in text
     assert f"{RESULT['seconds']:.0f} s on 2 cores" in text
     assert np.all(cases()["status"] == "ok") and "Every fit converged" in text
+
+
+def test_the_scale_figures_quoted_are_the_scale_json():
+    scale = json.loads((REPO / "benchmarks/results/occupancy_scale.json").read_text())["scale"]
+    per_model = scale["per_model"]
+    for model in per_model:  # the summary is its own fits
+        seconds = [f["seconds"] for f in scale["fits"] if f["model"] == model]
+        assert per_model[model]["total_seconds"] == pytest.approx(sum(seconds), abs=0.05)
+    text = " ".join(SECTION.split())
+    default = per_model["false_positive"]["total_seconds"]
+    assert (
+        f"take {default:.0f} s with the default model, {scale['seconds']:.0f} s with both" in text
+    )
