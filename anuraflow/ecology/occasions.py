@@ -75,18 +75,25 @@ def effort_by_occasion(recordings: pd.DataFrame, occasions: Occasions) -> pd.Dat
     duration_s; one row per usable recording, each counted once): a recording that crosses an
     occasion's boundary gives each occasion its part. Columns site, occasion_start, occasion,
     effort_min, recordings (the recordings with time in it)."""
-    rows = []
-    for rec in recordings.itertuples(index=False):
-        begin = pd.Timestamp(rec.start_datetime)
-        end = begin + pd.Timedelta(seconds=float(rec.duration_s))
-        start = occasions.start_of(pd.Series([begin])).iloc[0]
-        while start < end:
-            stop = start + occasions.length
-            seconds = (min(end, stop) - max(begin, start)).total_seconds()
-            if seconds > 0:
-                rows.append((rec.site, start, seconds / 60.0, rec.recording_id))
-            start = stop
-    table = pd.DataFrame(rows, columns=["site", "occasion_start", "effort_min", "recording_id"])
+    begin = pd.to_datetime(recordings["start_datetime"]).to_numpy()
+    end = begin + (recordings["duration_s"].to_numpy(dtype=float) * 1e9).astype("timedelta64[ns]")
+    start = occasions.start_of(pd.Series(begin)).to_numpy()
+    length = occasions.length.to_timedelta64()
+    live = np.flatnonzero(end > begin)  # a recording of 0 s records nothing
+    parts = []
+    while len(live):  # each pass: every live recording's part in its current occasion at once
+        stop = start[live] + length
+        piece = np.minimum(end[live], stop) - np.maximum(begin[live], start[live])
+        parts.append(pd.DataFrame({
+            "site": recordings["site"].to_numpy()[live],
+            "occasion_start": start[live],
+            "effort_min": piece / np.timedelta64(1, "s") / 60.0,
+            "recording_id": recordings["recording_id"].to_numpy()[live],
+        }))  # fmt: skip
+        start[live] = stop
+        live = live[end[live] > stop]  # those that go on into the next occasion
+    columns = ["site", "occasion_start", "effort_min", "recording_id"]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     out = (
         table.groupby(["site", "occasion_start"], sort=True)
         .agg(effort_min=("effort_min", "sum"), recordings=("recording_id", "nunique"))
