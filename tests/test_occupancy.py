@@ -11,7 +11,7 @@ import yaml
 from scipy import stats
 from workflow_helpers import in_fresh_process
 
-from anuraflow.ecology.call_density import species_call_density
+from anuraflow.ecology.call_density import WindowSites, species_call_density
 from anuraflow.ecology.histories import detection_histories, recording_inventory, wide
 from anuraflow.ecology.history_files import (
     read_history_csv,
@@ -197,7 +197,9 @@ def test_call_density_by_hand_and_its_degenerate_cases():
     edges = np.array([0.0, 0.5, 1.0])
     reviewed = pd.DataFrame({"score": [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9],
                              "present": [1, 0, 0, 0, 1, 1, 1, 0]})  # fmt: skip
-    table = species_call_density("X", scores, sites, edges, reviewed, draws=20000).set_index("site")
+    table = species_call_density(
+        "X", scores, WindowSites.of(sites), edges, reviewed, draws=20000
+    ).set_index("site")
     assert table.loc["all", "density"] == pytest.approx(0.6 * 0.25 + 0.4 * 0.75)
     assert table.loc["A", "density"] == pytest.approx(0.75 * 0.25 + 0.25 * 0.75)
     assert table.loc["B", "density"] == pytest.approx(0.75)
@@ -205,10 +207,19 @@ def test_call_density_by_hand_and_its_degenerate_cases():
     assert table.loc["B", "density_low"] == pytest.approx(stats.beta.ppf(0.05, 3.1, 1.1), abs=0.01)
     assert table.loc["B", "density_high"] == pytest.approx(stats.beta.ppf(0.95, 3.1, 1.1), abs=0.01)
     assert (table["windows"] == [10, 8, 2]).all() and (table["reviewed"] == 8).all()
+    # the archive's sites found from its recordings, as from each window's site name
+    by_recording = WindowSites.of_recordings(pd.Series(["r1", "r2", "r1"]), {"r1": "B", "r2": "A"})
+    by_name = WindowSites.of(["B", "A", "B"])
+    assert by_recording.names == by_name.names == ["A", "B"]
+    assert by_recording.index.tolist() == by_name.index.tolist() == [1, 0, 1]
     # no positive at all: density 0; a bin with windows but no review: unknown, said why
-    none = species_call_density("X", scores, sites, edges, reviewed.assign(present=0))
+    none = species_call_density(
+        "X", scores, WindowSites.of(sites), edges, reviewed.assign(present=0)
+    )
     assert (none["density"] == 0).all()
-    top_only = species_call_density("X", scores, sites, edges, reviewed[reviewed.score > 0.5])
+    top_only = species_call_density(
+        "X", scores, WindowSites.of(sites), edges, reviewed[reviewed.score > 0.5]
+    )
     top_only = top_only.set_index("site")
     assert np.isnan(top_only.loc["A", "density"]) and "bins [0]" in top_only.loc["A", "note"]
     assert top_only.loc["B", "density"] == pytest.approx(0.75)  # B has no window in bin 0

@@ -13,6 +13,8 @@ unknown (reported missing, with the reason)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -36,8 +38,32 @@ def bin_rates(
     return positives, negatives
 
 
+@dataclass(frozen=True)
+class WindowSites:
+    """Each archive window's site, as an index into the sorted site `names`: found once per
+    archive and shared by every species, so a site's windows are counted in one pass."""
+
+    index: np.ndarray
+    names: list[str]
+
+    @classmethod
+    def of(cls, sites) -> WindowSites:
+        """From each window's site name."""
+        names, index = np.unique(np.asarray(sites).astype(str), return_inverse=True)
+        return cls(index, names.tolist())
+
+    @classmethod
+    def of_recordings(cls, recording_ids: pd.Series, site_of: dict[str, str]) -> WindowSites:
+        """From each window's recording id (a category: its few names mapped, not every row)."""
+        ids = recording_ids.astype("category")
+        names, by_category = np.unique(
+            np.array([str(site_of[c]) for c in ids.cat.categories]), return_inverse=True
+        )
+        return cls(by_category[ids.cat.codes.to_numpy()], names.tolist())
+
+
 def species_call_density(
-    code: str, scores: np.ndarray, sites: np.ndarray, edges: np.ndarray,
+    code: str, scores: np.ndarray, sites: WindowSites, edges: np.ndarray,
     reviewed: pd.DataFrame, level: float = 0.9, draws: int = 4000, seed: int = 0,
 ) -> pd.DataFrame:  # fmt: skip
     """One species' call density over the whole archive (site "all") and at each site, with
@@ -50,14 +76,12 @@ def species_call_density(
     rate = np.divide(positives, decided, out=np.full(len(decided), np.nan), where=decided > 0)
     rng = np.random.default_rng(seed)
     sampled = rng.beta(positives + BETA_PRIOR, negatives + BETA_PRIOR, size=(draws, len(rate)))
-    archive_bins = bin_of(scores, edges)
+    n_bins = len(rate)
+    cells = sites.index * n_bins + bin_of(scores, edges)
+    by_site = np.bincount(cells, minlength=len(sites.names) * n_bins).reshape(-1, n_bins)
     tail = (1 - level) / 2
-    groups = [("all", np.ones(len(scores), bool))] + [
-        (site, sites == site) for site in sorted(set(sites.tolist()))
-    ]
     rows = []
-    for site, members in groups:
-        counts = np.bincount(archive_bins[members], minlength=len(rate))
+    for site, counts in [("all", by_site.sum(axis=0)), *zip(sites.names, by_site, strict=True)]:
         share = counts / counts.sum() if counts.sum() else counts * 0.0
         missing = (counts > 0) & (decided == 0)
         row = {"species": code, "site": site, "windows": int(counts.sum()),

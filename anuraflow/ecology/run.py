@@ -15,7 +15,7 @@ from anuraflow.core.fileio import write_parquet, write_text
 from anuraflow.detect.predict_outputs import ModelFacts, read_records, read_scores
 from anuraflow.detect.validation import ValidateInputs, reviewed_windows
 from anuraflow.detect.validation_sample import SampleDesign, species_edges
-from anuraflow.ecology.call_density import species_call_density
+from anuraflow.ecology.call_density import WindowSites, species_call_density
 from anuraflow.ecology.histories import detection_histories, recording_inventory, wide
 from anuraflow.ecology.history_files import write_history_files
 from anuraflow.ecology.occasions import Occasions
@@ -178,9 +178,8 @@ def write_call_density(
     at each of its sites, from the stratified draw's decisions (call_density.csv); `inputs` as
     validate's estimates read them."""
     run = read_records(inputs.records).without(inputs.exclude)
-    site_of = run.site_of
     scores = read_scores(inputs.scores, with_ids=False, exclude=inputs.exclude)
-    sites = scores["recording_id"].astype(str).map(site_of).astype(str).to_numpy()
+    sites = WindowSites.of_recordings(scores["recording_id"], run.site_of)
     sample = pd.read_parquet(inputs.sample)
     decisions = pd.read_parquet(inputs.decisions)
     parts = []
