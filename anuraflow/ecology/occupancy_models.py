@@ -30,6 +30,7 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from anuraflow.core.settings import settings_from
+from anuraflow.ecology.histories import wide
 
 MODELS = ("false_positive", "continuous_score")
 SCORE_EPS = 1e-6  # scores clipped to [eps, 1 - eps] before the logit
@@ -74,8 +75,6 @@ class Survey:
 
     @classmethod
     def from_histories(cls, histories: pd.DataFrame, species: str) -> Survey:
-        from anuraflow.ecology.histories import wide
-
         y = wide(histories, species, "detection").astype(float)
         score = wide(histories, species, "max_score").to_numpy(dtype=float)
         minutes = wide(histories, species, "effort_min").to_numpy(dtype=float)
