@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash bin/bootstrap.sh
-.venv/bin/ruff check anuraflow workflow/scripts tests benchmarks docs
+.venv/bin/ruff check anuraflow workflow/scripts tests benchmarks tools docs
 .venv/bin/snakefmt --check Snakefile rules
 set +e
 # three workers (pytest-xdist) on CI's two cores: the SLURM file's worker mostly waits (job

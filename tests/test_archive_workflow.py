@@ -1,12 +1,11 @@
 """Workflow tests of `predict` over an archive in shards: bad files in bulk, a run killed with
 SIGKILL and resumed, and recordings added later. The model is a bundle with random weights
-written as train_model would, in benchmarks/archive.py's config whose only target is
+written as train_model would, in benchmarks/speed/archive.py's config whose only target is
 predict: these tests are about which recordings are scored when, not what the scores say."""
 
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -14,12 +13,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from workflow_helpers import REPO, SNAKEMAKE, parse_planned_jobs, snakemake
+from workflow_helpers import SNAKEMAKE, parse_planned_jobs, snakemake
 
 from anuraflow.data.shards import plan_shards
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from archive import write_workdir  # noqa: E402 (benchmarks/archive.py: the same setup)
+from benchmarks.speed.archive import write_workdir
 
 OUT = "results/predict/archive"
 SHARD_HOURS = 0.01  # 36 s: a few of the 4 s recordings per shard

@@ -1,9 +1,9 @@
 """Every number in docs/benchmarks.md's tables (and README's Performance tables) has a
-source: the section names the committed JSON it comes from (benchmarks/results/*.json), or
-links the benchmarks.md section that does, and each number equals one of that JSON's
-values as printed (rounded to the digits shown; percentages, minutes and thousands as the
-page writes them). A rerun of a benchmark that changes a number fails here until the page
-follows."""
+source: the section names the committed JSON it comes from (benchmarks/results/<benchmark>/
+<machine>.json), or links the benchmarks.md section that does, and each number equals one of
+that JSON's values as printed (rounded to the digits shown; percentages, minutes and
+thousands as the page writes them). A rerun of a benchmark that changes a number fails here
+until the page follows."""
 
 import json
 import re
@@ -56,14 +56,20 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+def result_file(name: str) -> Path:
+    """A JSON as a page names it: from the repository (benchmarks/results/<benchmark>/...)
+    or from the results folder (<benchmark>/<machine>.json)."""
+    return REPO / name if name.startswith("benchmarks/results/") else RESULTS / name
+
+
 def json_sources(section: str) -> list[Path]:
     """The committed JSON files a section names, directly or through a link to the
     benchmarks.md section that names them."""
-    names = {Path(n).name for n in re.findall(r"[\w./-]+\.json", section)}
+    names = set(re.findall(r"[\w./-]+\.json", section))
     by_slug = {slug(title): text for title, text in sections().items()}
     for anchor in re.findall(r"benchmarks\.md#([\w-]+)", section):
-        names |= {Path(n).name for n in re.findall(r"[\w./-]+\.json", by_slug.get(anchor, ""))}
-    return [RESULTS / n for n in sorted(names) if (RESULTS / n).is_file()]
+        names |= set(re.findall(r"[\w./-]+\.json", by_slug.get(anchor, "")))
+    return sorted({result_file(n) for n in names if result_file(n).is_file()})
 
 
 def table_numbers(section: str) -> list[str]:

@@ -236,12 +236,32 @@ def test_the_test_command_is_there():
 
 
 def test_every_script_a_shell_block_names_is_there():
-    """The other lines of the shell blocks (benchmarks, helpers): each repository file they run
-    exists, so a renamed script cannot leave its command behind."""
+    """The other lines of the shell blocks (benchmarks, tools, helpers): each repository file
+    or module they run exists, so a renamed script cannot leave its command behind."""
     named = set()
     for page in PAGES:
         for line in shell_lines(page.read_text()):
-            named |= set(re.findall(r"\b((?:benchmarks|bin|docs|tests)/[\w./-]+\.(?:py|sh))", line))
-    assert "benchmarks/gpu_check.sh" in named
+            pattern = r"\b((?:benchmarks|bin|docs|tests|tools)/[\w./-]+\.(?:py|sh))"
+            named |= set(re.findall(pattern, line))
+            modules = re.findall(r"-m ((?:benchmarks|tools)\.[\w.]+)", line)
+            named |= {module.replace(".", "/") + ".py" for module in modules}
+    assert "tools/gpu_check.sh" in named and "benchmarks/speed/data_path.py" in named
     missing = sorted(path for path in named if not (REPO / path).is_file())
+    assert not missing, missing
+
+
+def test_every_result_file_a_page_names_is_there():
+    """Every benchmarks/results/... path that a page, the changelog or a benchmark's
+    docstring names exists, so a moved result cannot leave its reference behind."""
+    pages = [*PAGES, REPO / "CHANGELOG.md", REPO / "benchmarks/README.md"]
+    texts = {p: p.read_text() for p in pages}
+    texts |= {p: p.read_text() for p in (REPO / "benchmarks").rglob("*.py")}
+    named = {
+        (page.relative_to(REPO), path.rstrip("."))
+        for page, text in texts.items()
+        for path in re.findall(r"benchmarks/results/[\w./<>-]+\.(?:json|md)", text)
+        if "<" not in path
+    }
+    assert len(named) > 40
+    missing = sorted((str(page), path) for page, path in named if not (REPO / path).is_file())
     assert not missing, missing

@@ -83,7 +83,7 @@ def test_cached_embedding_equals_a_direct_interpreter_call(real_cache):
         window = signal[i * 48000 : i * 48000 + 144000]
         np.testing.assert_allclose(emb[i], direct_embedding(window), atol=1e-5, rtol=0)
     # BirdNET-Analyzer's own interpreter (no delegate, other kernels) agrees to float32 noise
-    # (at most 1.4e-5 over 598 windows, benchmarks/embedding_throughput.py)
+    # (at most 1.4e-5 over 598 windows, benchmarks/speed/embedding_throughput.py)
     window = signal[10 * 48000 : 13 * 48000]
     np.testing.assert_allclose(emb[10], direct_embedding(window, False), atol=5e-5, rtol=0)
 

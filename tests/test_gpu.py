@@ -1,4 +1,4 @@
-"""The accelerated paths on a GPU (`pytest -m gpu`; `benchmarks/gpu_check.sh` runs them).
+"""The accelerated paths on a GPU (`pytest -m gpu`; `tools/gpu_check.sh` runs them).
 
 Without CUDA they skip, unless ANURAFLOW_GPU_TEST_DEVICE names a device: the dry run of
 `gpu_check.sh` sets it to `cpu`, so this code runs in every CI run and cannot rot before the

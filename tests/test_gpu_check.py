@@ -1,4 +1,4 @@
-"""`benchmarks/gpu_check.sh --dry-run`: the GPU day's prepared command, run on the CPU at toy
+"""`tools/gpu_check.sh --dry-run`: the GPU day's prepared command, run on the CPU at toy
 sizes, so every step of it (the GPU-marked tests included) still runs when a GPU is lent."""
 
 import json
@@ -10,6 +10,7 @@ from conftest import REAL_DATA
 from workflow_helpers import REPO
 
 from anuraflow.simulate.writer import write_new_recordings
+from benchmarks.harness import machine_tag
 
 
 @pytest.mark.workflow
@@ -20,15 +21,19 @@ def test_the_gpu_check_runs_every_step_on_the_cpu(tmp_path):
         write_new_recordings(audio, ["SPHSUR", "BOABIS"], 3, 2, seed=1, duration_s=20)
     out = tmp_path / "out"
     proc = subprocess.run(
-        ["bash", str(REPO / "benchmarks/gpu_check.sh"), "--dry-run", str(out)],
+        ["bash", str(REPO / "tools/gpu_check.sh"), "--dry-run", str(out)],
         capture_output=True,
         text=True,
         env={**os.environ, "AUDIO_DIR": str(audio)},
     )
-    tmp_path = out
-    logs = {p.name: p.read_text()[-3000:] for p in tmp_path.glob("*.log")}
+    machine = machine_tag()  # on the CPU: this CPU's tag
+    logs = {p.name: p.read_text()[-3000:] for p in (out / "gpu_check" / machine).glob("*.log")}
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{logs}"
-    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    # every result where its benchmark's results live, by machine
+    assert (out / "data_path" / f"{machine}_mobilenetv3_large.json").is_file()
+    assert (out / "epoch_time" / f"{machine}.json").is_file()
+    assert (out / "predict_throughput" / f"{machine}.json").is_file()
+    report = json.loads((out / "gpu_check" / f"{machine}.json").read_text())
     assert report["dry_run"] is True and report["device"].startswith("CPU: ")
     assert report["failed_steps"] == []
     steps = report["steps"]

@@ -1,5 +1,5 @@
-"""benchmarks/results/new_season_training.json: its summary recomputed from its seeds (the
-paired test against scipy's exact Wilcoxon), and docs/detection.md quoting it."""
+"""benchmarks/results/new_season_training/intel-xeon.json: its summary recomputed from its
+seeds (the paired test against scipy's exact Wilcoxon), and docs/detection.md quoting it."""
 
 import json
 from pathlib import Path
@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import wilcoxon
 
 REPO = Path(__file__).resolve().parent.parent
-RESULT = json.loads((REPO / "benchmarks/results/new_season_training.json").read_text())
+RESULT = json.loads((REPO / "benchmarks/results/new_season_training/intel-xeon.json").read_text())
 
 
 def test_the_summary_is_the_seeds_summarised():
@@ -57,7 +57,7 @@ def test_detection_md_quotes_it():
 
 def test_detection_md_quotes_the_scale_benchmark():
     """The table of validate's jobs on 10,000 and 100,000 recordings, as the JSON has it."""
-    result = json.loads((REPO / "benchmarks/results/validate_scale.json").read_text())
+    result = json.loads((REPO / "benchmarks/results/validate_scale/intel-xeon.json").read_text())
     page = (REPO / "docs/detection.md").read_text()
     for row in result["rows"]:
         line = next(x for x in page.splitlines() if x.startswith(f"| {row['recordings']:,} ("))

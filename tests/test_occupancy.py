@@ -258,7 +258,7 @@ def fit_a_good_season() -> tuple:
 
 
 def test_the_false_positive_model_finds_a_simulated_occupancy():
-    """A good-classifier season (seed 7 of benchmarks/occupancy.py's simulator): the model's
+    """A good-classifier season (seed 7 of benchmarks/science/occupancy.py's simulator): the model's
     interval holds the true psi, the naive one does not (false detections inflate it), and a
     fit held to R-hat 1.0 reports no numbers."""
     survey, fit, strict, new_maps = in_fresh_process(fit_a_good_season)

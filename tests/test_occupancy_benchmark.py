@@ -1,23 +1,20 @@
-"""The occupancy benchmark (benchmarks/occupancy.py): one case's bookkeeping against the season it
-simulated, the committed JSON's summary recomputed from its own cases, and every number
+"""The occupancy benchmark (benchmarks/science/occupancy.py): one case's bookkeeping against the
+season it simulated, the committed JSON's summary recomputed from its own cases, and every number
 detection.md's "From detections to occupancy" quotes equal to it."""
 
 import json
 import re
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from workflow_helpers import REPO, in_fresh_process
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from occupancy import one_case  # noqa: E402
-
 from anuraflow.ecology.occupancy_models import FitSettings  # noqa: E402
 from anuraflow.simulate.occupancy_season import REGIMES, simulate_season  # noqa: E402
+from benchmarks.science.occupancy import one_case
 
-RESULT = json.loads((REPO / "benchmarks/results/occupancy.json").read_text())
+RESULT = json.loads((REPO / "benchmarks/results/occupancy/amd-epyc-bf16.json").read_text())
 PAGE = (REPO / "docs/detection.md").read_text()
 SECTION = PAGE[PAGE.index("## From detections to occupancy") :].split("\n## ")[0]
 
@@ -100,7 +97,8 @@ def test_the_docs_table_and_prose_are_the_json():
 
 
 def test_the_scale_figures_quoted_are_the_scale_json():
-    scale = json.loads((REPO / "benchmarks/results/occupancy_scale.json").read_text())["scale"]
+    scale_json = REPO / "benchmarks/results/occupancy/amd-epyc-bf16_scale.json"
+    scale = json.loads(scale_json.read_text())["scale"]
     per_model = scale["per_model"]
     for model in per_model:  # the summary is its own fits
         seconds = [f["seconds"] for f in scale["fits"] if f["model"] == model]

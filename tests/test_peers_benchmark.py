@@ -1,24 +1,14 @@
 """The arithmetic of benchmarks/peers/compare.py: which rounds count, the medians and the
 ratios its table publishes, checked on hand-worked rows (the peers themselves are not run)."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.peers import compare as compare_module
 
 
 @pytest.fixture(scope="module")
 def compare():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(
-        "peers_compare", REPO / "benchmarks" / "peers" / "compare.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return compare_module
 
 
 def rows(walls, loads, windows=600, **extra):

@@ -2,14 +2,13 @@
 marks and how many known labels that makes, the starting handful, the splits, the baselines'
 choices, the per-round means and the paired tests it publishes."""
 
-import sys
 
 import numpy as np
 import pytest
 from workflow_helpers import REPO
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from review_loop import (  # noqa: E402
+from anuraflow.features.embeddings import EmbeddingConfig
+from benchmarks.science.review_loop import (
     POOL,
     TEST,
     VAL,
@@ -25,8 +24,6 @@ from review_loop import (  # noqa: E402
     top_score,
     within_recording_parts,
 )
-
-from anuraflow.features.embeddings import EmbeddingConfig  # noqa: E402
 
 
 def case():
@@ -139,7 +136,7 @@ def test_paired_family_names_significant_wins_only_after_holm():
     assert lost[0]["verdict"] == "loss"
 
 
-RESULT = REPO / "benchmarks/results/review_loop.json"
+RESULT = REPO / "benchmarks/results/review_loop/amd-epyc-bf16.json"
 DOC = REPO / "docs/embeddings.md"
 
 
@@ -272,8 +269,8 @@ def test_the_docs_tuning_figures_are_the_json():
 
 def test_every_number_of_the_measured_section_is_the_jsons():
     """docs/embeddings.md's review-loop section, prose and tables: each number (outside code
-    spans and the figure's link) is one of review_loop.json's values as printed
-    (test_doc_numbers' rule), but the run's date and the gaps between rounded means, which
+    spans and the figure's link) is one of the review-loop JSON's values as printed (RESULT;
+    test_doc_numbers' rule), but the run's date and the gaps between rounded means, which
     test_the_docs_random_all_sentence_is_the_json computes."""
     import json
     import re
@@ -281,7 +278,7 @@ def test_every_number_of_the_measured_section_is_the_jsons():
     from test_doc_numbers import NUMBER, numbers, printed_forms
 
     page = DOC.read_text()
-    start = page.index("**Measured** (`.venv/bin/python benchmarks/review_loop.py")
+    start = page.index("**Measured** (`.venv/bin/python -m benchmarks.science.review_loop")
     text = re.sub(r"`[^`]*`|!\[[^\]]*\]\([^)]*\)", " ", page[start : page.index("## Measured")])
     text = text.replace("2026-12-06", " ")  # the run's date
     record = json.loads(RESULT.read_text())

@@ -1,19 +1,18 @@
-"""The split-leakage benchmark (benchmarks/split_leakage.py): its season as described, its
+"""The split-leakage benchmark (benchmarks/science/split_leakage.py): its season as described, its
 committed summary recomputed from its seeds, and docs/methods.md's table and sentences equal
 to the JSON."""
 
 import argparse
 import json
-import sys
 
 import numpy as np
 import pytest
 from workflow_helpers import REPO
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from split_leakage import EFFECTS, simulate_season, split_two_ways, summarise  # noqa: E402
+from benchmarks.science.split_leakage import EFFECTS, simulate_season, split_two_ways, summarise
 
-RESULT = json.loads((REPO / "benchmarks/results/split_leakage.json").read_text())
+RESULT_PATH = REPO / "benchmarks/results/split_leakage/amd-epyc-bf16.json"
+RESULT = json.loads(RESULT_PATH.read_text())
 
 
 def test_the_season_has_a_night_per_site_and_minutes_within_it():
@@ -70,7 +69,7 @@ def test_methods_md_quotes_the_json():
             f"to {strong['macro_f1']['recording']['optimism_mean']:.3f} (strong)") in words
     wins = [s["macro_f1"]["optimism_test"]["wins"] for s in (mild, strong)]
     assert f"in {wins[0]} and {wins[1]} of 20 seeds" in words
-    assert f"split_leakage.json`, {RESULT['seconds']:.0f} s on 2 cores" in words
+    assert f"{RESULT_PATH.relative_to(REPO)}`, {RESULT['seconds']:.0f} s on 2 cores" in words
     spread = {how: [RESULT["cases"][c]["summary"][m][how]["optimism_sd"]
                     for c in ("mild", "strong") for m in ("macro_f1", "macro_ap")]
               for how in ("recording", "site_night")}  # fmt: skip

@@ -1,12 +1,11 @@
-"""benchmarks/suite_durations.py: pytest's durations section read back as written."""
+"""tools/suite_durations.py: pytest's durations section read back as written."""
 
 import re
-import sys
 
 from workflow_helpers import REPO
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from suite_durations import markdown, parse_log  # noqa: E402
+from benchmarks.harness import RESULTS
+from tools.suite_durations import markdown, parse_log
 
 LOG = """\
 ============================= slowest 25 durations =============================
@@ -36,7 +35,7 @@ def test_the_development_table_equals_its_committed_json():
     """docs/development.md's durations table is the committed run's, row for row."""
     import json
 
-    run = json.loads((REPO / "benchmarks/results/test_suite_bb8c21f_avx2.json").read_text())
+    run = json.loads((RESULTS / "test_suite/amd-epyc-avx2_bb8c21f.json").read_text())
     text = (REPO / "docs/development.md").read_text()
     section = text.split("### How long the suite takes, test by test")[1].split("\n#")[0]
     row = re.compile(r"^\| (\d+\.\d) \| (setup|call|teardown) \| `(.+)` \|$")

@@ -1,21 +1,19 @@
-"""The validation benchmark (benchmarks/validate_loop.py): one case's bookkeeping checked against
-the archive it simulated, the committed JSONs' summaries recomputed from their own cases, and
-every number the docs quote (detection.md's table and prose, methods.md's row, the schema's
-descriptions) equal to its JSON."""
+"""The validation benchmark (benchmarks/science/validate_loop.py): one case's bookkeeping checked
+against the archive it simulated, the committed JSONs' summaries recomputed from their own
+cases, and every number the docs quote (detection.md's table and prose, methods.md's row, the
+schema's descriptions) equal to its JSON."""
 
 import json
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from workflow_helpers import REPO
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from validate_loop import SPECIES, TARGET, one_case, simulate_site, summarise  # noqa: E402
+from benchmarks.science.validate_loop import SPECIES, TARGET, one_case, simulate_site, summarise
 
-RESULTS = REPO / "benchmarks" / "results"
-RUNS = ["validate_loop.json", "validate_loop_uniform.json", "validate_loop_level80.json"]
+RESULTS = REPO / "benchmarks" / "results" / "validate_loop"  # the runs of one machine
+RUNS = ["amd-epyc-bf16.json", "amd-epyc-bf16_uniform.json", "amd-epyc-bf16_level80.json"]
 
 
 def load(name: str) -> dict:
@@ -109,9 +107,9 @@ def test_detection_md_quotes_the_committed_runs():
     """docs/detection.md's table and sentences: each number as the JSON has it, rounded."""
     page = (REPO / "docs" / "detection.md").read_text()
     words = " ".join(page.split())  # the sentences, whatever their line breaks
-    top = load("validate_loop.json")["summary"]
-    flat = load("validate_loop_uniform.json")["summary"]
-    loose = load("validate_loop_level80.json")["summary"]
+    top = load("amd-epyc-bf16.json")["summary"]
+    flat = load("amd-epyc-bf16_uniform.json")["summary"]
+    loose = load("amd-epyc-bf16_level80.json")["summary"]
     for name in SPECIES:
         s = top[name]
         cells = table_row(page, name)
@@ -159,7 +157,7 @@ def test_detection_md_quotes_the_committed_runs():
     swamped = top["swamped"]
     assert (f"(`swamped`: {swamped['selection_precision_estimate_mean']:.3f} against "
             f"{swamped['selection_precision_true_mean']:.3f})") in words
-    assert f"about {round(load('validate_loop.json')['seconds'], -1):.0f} s each" in words
+    assert f"about {round(load('amd-epyc-bf16.json')['seconds'], -1):.0f} s each" in words
 
 
 def test_the_methods_deviation_row_quotes_the_same_runs():
@@ -168,7 +166,7 @@ def test_the_methods_deviation_row_quotes_the_same_runs():
         for line in (REPO / "docs" / "methods.md").read_text().splitlines()
         if line.startswith("| Score strata of a reviewed sample")
     )
-    top, flat = load("validate_loop.json"), load("validate_loop_uniform.json")
+    top, flat = load("amd-epyc-bf16.json"), load("amd-epyc-bf16_uniform.json")
     reviewed = [flat["summary"][n]["reviewed_at_threshold_mean"] for n in SPECIES]
     cases = top["summary"]["all"]["cases"]
     assert f"only {min(reviewed):.1f} to {max(reviewed):.1f} of 200 reviews" in row
@@ -186,8 +184,8 @@ def test_the_config_schema_quotes_the_committed_runs():
 
     schema = yaml.safe_load((REPO / "config/schemas/config.schema.yaml").read_text())
     keys = schema["properties"]["validate"]["properties"]
-    top = load("validate_loop.json")["summary"]
-    flat = load("validate_loop_uniform.json")["summary"]
+    top = load("amd-epyc-bf16.json")["summary"]
+    flat = load("amd-epyc-bf16_uniform.json")["summary"]
     every = top["all"]
     interval = " ".join(keys["interval"]["description"].split())
     assert f"held the truth in {pct(every['wider_coverage'])}" in interval
@@ -213,7 +211,7 @@ def test_every_number_of_the_measured_section_is_the_jsons():
     from test_doc_numbers import NUMBER, numbers, printed_forms
 
     page = (REPO / "docs" / "detection.md").read_text()
-    start = page.index("Measured by `.venv/bin/python benchmarks/validate_loop.py")
+    start = page.index("Measured by `.venv/bin/python -m benchmarks.science.validate_loop")
     text = re.sub(r"`[^`]*`", " ", page[start : page.index("![Estimated against true precision]")])
     forms = set()
     for name in RUNS:

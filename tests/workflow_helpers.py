@@ -2,10 +2,11 @@
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.harness import parse_planned_jobs
 
 REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
@@ -55,23 +56,6 @@ def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
     """(rule, recording wildcard or '') of every job a dry run would run."""
     out = snakemake(workdir, "-n", *args)
     return parse_planned_jobs(out.stdout + out.stderr)
-
-
-def parse_planned_jobs(text: str) -> list[tuple[str, str]]:
-    """(rule, recording wildcard or '') of every job in a dry run's output (also used by
-    benchmarks/feature_stage.py)."""
-    jobs, rule = [], None
-    for line in text.splitlines():
-        m = re.match(r"^\s*(?:local)?rule (\w+):", line)
-        if m:
-            rule = m.group(1)
-            jobs.append([rule, ""])
-            continue
-        m = re.match(r"^\s+wildcards: (.*)", line)
-        if m and rule:
-            rec = re.search(r"(?:recording|shard)=([^,\s]+)", m.group(1))
-            jobs[-1][1] = rec.group(1) if rec else ""
-    return [tuple(j) for j in jobs]
 
 
 def strict_json(text: str):

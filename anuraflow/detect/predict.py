@@ -245,7 +245,7 @@ CPU_BLOCK_S, GPU_BLOCK_S = 60.0, 300.0
 def block_seconds(settings: PredictSettings, device) -> float:
     """The block length: the settings' own, else by device. On a CPU, 60 s blocks score 1.35x
     faster than 300 s ones (the log-mels and the activations of a block stay in the caches;
-    benchmarks/archive.py); on a GPU, longer blocks fill its batches."""
+    benchmarks/speed/archive.py); on a GPU, longer blocks fill its batches."""
     if settings.block_s is not None:
         return float(settings.block_s)
     return GPU_BLOCK_S if str(device).startswith("cuda") else CPU_BLOCK_S

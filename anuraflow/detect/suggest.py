@@ -17,7 +17,7 @@ each time the window with the highest mixed score for that species:
 
 A window is suggested once, for the species it was chosen for; each gets a sentence saying
 why. The default is the score alone (each species' top-scoring windows): in
-`benchmarks/review_loop.py` no mix with uncertainty or diversity taught a probe more in the
+`benchmarks/science/review_loop.py` no mix with uncertainty or diversity taught a probe more in the
 first rounds (docs/embeddings.md); diversity helps F1 later. `suggest_windows` writes the
 ranked table and the same review page as the search.
 """

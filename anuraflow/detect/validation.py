@@ -11,7 +11,7 @@ every reviewed score, with intervals (by default the wider of a recording bootst
 per-bin Beta posteriors'); Wood & Kahl's logistic curve; and the threshold published: by
 default the lowest whose interval's lower bound reaches the target (`rule: lower_bound`;
 `estimate` reads the estimate itself, which then falls short of the target in about a
-quarter of archives: benchmarks/validate_loop.py). Where the lower bound falls short, the
+quarter of archives: benchmarks/science/validate_loop.py). Where the lower bound falls short, the
 row says how many more reviews in which bins would lift it (`plan_at`), at the tuned
 threshold where its estimate is above the target.
 A species keeps its tuned threshold, and says why, with fewer than `min_reviews` decisions or
@@ -215,7 +215,7 @@ def selection_precision(result: SpeciesValidation, selections: pd.DataFrame) -> 
     windows (outside the draw too: they tell what is in it) is present. A selection whose
     decided windows are all absent counts as false, though an undecided window of it may
     hold a call: the estimate leans low, and is exact where every selection is one window
-    (benchmarks/validate_loop.py measures it against the truth)."""
+    (benchmarks/science/validate_loop.py measures it against the truth)."""
     threshold = result.row["threshold"]
     sample = result.sample
     used = sample.reviewed.assign(weight=bin_weights(sample.bins, sample.archive_counts))

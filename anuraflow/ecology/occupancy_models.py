@@ -140,7 +140,7 @@ def naive_estimate(survey: Survey, level: float = 0.9) -> Estimate:
 def _prepare_jax(chains: int) -> None:
     """JAX runs chains in parallel only over host devices set before it is imported, and in
     double precision: in float32 `occu_cs` diverged in every transition on well-separated
-    scores (benchmarks/occupancy.py's good regime) and converged in float64."""
+    scores (benchmarks/science/occupancy.py's good regime) and converged in float64."""
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_force_host_platform_device_count" not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={chains}".strip()

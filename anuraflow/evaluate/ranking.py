@@ -2,7 +2,7 @@
 precision, area under the ROC curve, accuracy and balanced accuracy. They follow scikit-learn's
 definitions (its functions are the tests' independent reference); computing them here keeps
 scikit-learn, and the SciPy it imports, out of every training job (0.6 s each;
-benchmarks/job_imports.py)."""
+benchmarks/speed/job_imports.py)."""
 
 from __future__ import annotations
 

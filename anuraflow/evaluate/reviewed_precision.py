@@ -30,7 +30,7 @@ def stratify(scores: np.ndarray, n_bins: int, spacing: str = "top") -> np.ndarra
     """Bin edges at quantiles of `scores` (a species' scores over the whole archive).
     `spacing` "uniform": the quantiles 0, 1/n, ..., 1 (bins of equal size, Navine et al.'s);
     "top": 0, 1/2, 3/4, 7/8, ..., 1 (each bin half of the one below it, so that the reviews
-    go where detections are: at the scores of a threshold; benchmarks/validate_loop.py
+    go where detections are: at the scores of a threshold; benchmarks/science/validate_loop.py
     measured both). Repeated edges (many equal scores) are merged, so there may be fewer bins."""
     if len(scores) == 0:
         raise ValueError("no scores to stratify")
@@ -242,7 +242,7 @@ def precision_intervals(
     """The intervals `kind` names at each threshold: "bootstrap" (`bootstrap_precision`),
     "beta" (`beta_precision`), or "wider" (default): at each threshold the lower of the two
     lows and the higher of the two highs. The bootstrap is too narrow near a precision of 1,
-    the Beta posterior when calls cluster in recordings (benchmarks/validate_loop.py); the
+    the Beta posterior when calls cluster in recordings (benchmarks/science/validate_loop.py); the
     wider of the two covers both, the Beta one alone where no bootstrap is possible."""
     if kind not in INTERVALS:
         raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {kind!r}")

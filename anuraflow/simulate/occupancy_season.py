@@ -1,6 +1,6 @@
-"""A season with known occupancy for benchmarks/occupancy.py: sites occupied or not, occasions
-recorded for a varying number of minutes (some not at all), calling in some occasions of an
-occupied site, and a classifier's score for every window: calls score high, background low,
+"""A season with known occupancy for benchmarks/science/occupancy.py: sites occupied or not,
+occasions recorded for a varying number of minutes (some not at all), calling in some occasions
+of an occupied site, and a classifier's score for every window: calls score high, background low,
 and false detections come in bursts within a recording (another species, rain on the
 microphone) at a rate that may differ by site. The detection history is then cut at the
 threshold whose window precision is `target` (the truth standing in for `validate`).

@@ -11,11 +11,11 @@ process the script reads the machine's busy CPU time (/proc/stat) and the proces
 a round above `--max-other-load` is dropped as disturbed (kept, and flagged, only when
 every round of a variant was).
 
-Writes benchmarks/results/peers.json and benchmarks/results/peers.md (one table per
+Writes benchmarks/results/peers/<machine>.json and <machine>.md beside it (one table per
 question, with the ratios the targets are set on).
 
     bash benchmarks/peers/run.sh                   # creates the peers' environment first
-    .venv/bin/python benchmarks/peers/compare.py --rounds 3 --threads 2 --minutes 10
+    .venv/bin/python -m benchmarks.peers.compare --rounds 3 --threads 2 --minutes 10
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from benchmarks.harness import REPO, cpu_facts, cpu_flags, result_path
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE.parent))
-from workflow_run import cpu_flags, cpu_name  # noqa: E402
 
 OURS = REPO / ".venv" / "bin" / "python"
 THEIRS = HERE / ".venv" / "bin" / "python"
@@ -51,22 +50,16 @@ OPTIONAL_PEERS = ("birdnet-analyzer", "tensorflow")
 
 
 def cpu_capability() -> dict:
-    """What the CPU can do for these workloads, from /proc/cpuinfo's flags."""
-    flags = cpu_flags()
+    """What the CPU can do for these workloads (the harness's descriptor, in this JSON's
+    long-standing shape: every named flag true or false, and the best of them)."""
+    cpu = cpu_facts()
     named = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
+    levels = {"amx": "amx", "bf16": "avx512_bf16", "avx512": "avx512", "avx2": "avx2"}
     return {
-        "cpu": cpu_name(),
-        "logical_cpus": os.cpu_count(),
-        "flags": {f: f in flags for f in named},
-        "summary": "amx"
-        if "amx_bf16" in flags
-        else "avx512_bf16"
-        if "avx512_bf16" in flags
-        else "avx512"
-        if "avx512f" in flags
-        else "avx2"
-        if "avx2" in flags
-        else "other",
+        "cpu": cpu["model"],
+        "logical_cpus": cpu["cores"],
+        "flags": {f: f in cpu["flags"] for f in named},
+        "summary": levels.get(cpu["level"], "other"),
     }
 
 
@@ -428,7 +421,7 @@ def main() -> None:
         help="run as on a CPU without bf16 instructions (to try that path on one with them)",
     )
     ap.add_argument("--only", nargs="+", help="these questions only (e.g. predict_resnet18)")
-    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "peers.json"))
+    ap.add_argument("--out", default=str(result_path("peers")))
     args = ap.parse_args()
     for python in (OURS, THEIRS):
         if not python.exists():

@@ -8,15 +8,13 @@ environment (.venv); it prints one JSON line.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent.parent), str(HERE.parent)]  # the repository, benchmarks/
+from worker import measure, worker_parser  # beside this script (run as a file)
 
-from worker import measure, worker_parser  # noqa: E402 (beside this script)
+HERE = Path(__file__).resolve().parent
 
 N_CLASSES = 42
 
@@ -114,7 +112,7 @@ def embed_files(args) -> dict:
 def train(args) -> dict:
     """The trainer's own step (`train_step`: the device-resident bank, gather, normalisation,
     SpecAugment, time shift and mixing of the experiment) at batch 64 on the log-mels of
-    the field recordings (benchmarks/data_path.py), `--precision` resolved as a run's is."""
+    the field recordings (benchmarks/speed/data_path.py), `--precision` resolved as a run's is."""
     import torch
     from data_path import AUDIO_DIR, field_recordings, make_bank, ours, real_frames
 

@@ -1,0 +1,1 @@
+"""How fast and how big: throughput, wall time and peak memory of the workflow's stages."""
