@@ -240,11 +240,12 @@ def test_every_script_a_shell_block_names_is_there():
     or module they run exists, so a renamed script cannot leave its command behind."""
     named = set()
     for page in PAGES:
-        for line in shell_lines(page.read_text()):
+        text = page.read_text()
+        for line in shell_lines(text):
             pattern = r"\b((?:benchmarks|bin|docs|tests|tools)/[\w./-]+\.(?:py|sh))"
             named |= set(re.findall(pattern, line))
-            modules = re.findall(r"-m ((?:benchmarks|tools)\.[\w.]+)", line)
-            named |= {module.replace(".", "/") + ".py" for module in modules}
+        modules = re.findall(r"-m ((?:benchmarks|tools)\.[\w.]+)", text)  # code spans too
+        named |= {module.rstrip(".").replace(".", "/") + ".py" for module in modules}
     assert "tools/gpu_check.sh" in named and "benchmarks/speed/data_path.py" in named
     missing = sorted(path for path in named if not (REPO / path).is_file())
     assert not missing, missing
