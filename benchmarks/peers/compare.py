@@ -385,7 +385,7 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, help="3 (2 on a CPU without bf16 instructions)")
     ap.add_argument("--threads", type=int, default=2)
@@ -422,7 +422,11 @@ def main() -> None:
     )
     ap.add_argument("--only", nargs="+", help="these questions only (e.g. predict_resnet18)")
     ap.add_argument("--out", default=str(result_path("peers")))
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     for python in (OURS, THEIRS):
         if not python.exists():
             raise SystemExit(f"{python} is missing: run benchmarks/peers/run.sh")

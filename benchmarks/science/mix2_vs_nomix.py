@@ -46,7 +46,7 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configfile", default=str(REPO / "config/synthetic-anuraset-scale.yaml"))
     parser.add_argument("--epochs", type=int, help="override the configs' 100 epochs")
@@ -56,7 +56,11 @@ def main() -> None:
     parser.add_argument("--gpus", type=int, default=0, help="GPUs per training job")
     parser.add_argument("--workdir", help="working directory (default: a new temporary one)")
     parser.add_argument("--out", default=str(result_path("mix2_vs_nomix")))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="anuraflow-mix2-"))
     overrides = {}

@@ -145,13 +145,17 @@ def one_seed(seed: int, n_review: int, n_heldout: int) -> dict:
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--review-recordings", type=int, default=24)
     parser.add_argument("--heldout-recordings", type=int, default=24)
     parser.add_argument("--out", default=str(result_path("new_season_training")))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     start = time.time()
     rows = []
     for seed in range(args.seeds):

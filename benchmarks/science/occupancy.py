@@ -126,7 +126,7 @@ def scale_run(settings: FitSettings, n_sites: int, n_occasions: int, n_species: 
     }  # fmt: skip
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=20)
@@ -137,7 +137,11 @@ def main() -> None:
     )
     parser.add_argument("--out", help="default: benchmarks/results/occupancy/<machine>.json "
                         "(<machine>_scale.json with --scale)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     args.out = args.out or str(result_path("occupancy", "scale" if args.scale else ""))
     from benchmarks.harness import cpu_flags, cpu_name
 

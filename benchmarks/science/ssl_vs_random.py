@@ -38,7 +38,7 @@ def _stats(values: list[float]) -> dict:
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configfile", default=str(REPO / "config/config.yaml"))
     parser.add_argument("--epochs", type=int, help="override the fine-tunes' 100 epochs")
@@ -48,7 +48,11 @@ def main() -> None:
     parser.add_argument("--gpus", type=int, default=0)
     parser.add_argument("--workdir")
     parser.add_argument("--out", default=str(result_path("ssl_vs_random")))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="anuraflow-ssl-"))
     overrides = {"epochs": args.epochs} if args.epochs else {}

@@ -373,7 +373,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first-seed", type=int, default=20,
                         help="seeds 0-19 chose the defaults: keep them out of a reported run")
@@ -387,7 +387,11 @@ def main() -> None:
                         "of a 0.9 interval is a 95 %% one-sided bound, of 0.8 a 90 %% one")
     parser.add_argument("--out", default=str(result_path("validate_loop")))
     parser.add_argument("--figure", help="a PNG of estimated against true precision")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     start = time.time()
     rows = [
         one_case(seed, name, args.bins, args.per_bin, args.boot, args.spacing, args.level)

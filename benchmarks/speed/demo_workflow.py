@@ -27,7 +27,7 @@ from anuraflow.learn.acceleration import cpu_has_native_bf16
 from benchmarks.harness import REPO, cpu_name, result_path, rule_costs
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", help="working directory (default: a new temporary one)")
@@ -36,7 +36,11 @@ def main() -> None:
         "--config", nargs="+", default=[],
         help="Snakemake --config values, e.g. 'experiment_overrides={precision: fp32}'",
     )  # fmt: skip
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="anuraflow-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)

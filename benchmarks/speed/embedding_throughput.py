@@ -109,13 +109,17 @@ def embed_in_workers(path: Path, starts: np.ndarray, embedders: list, cfg) -> np
     return np.concatenate(out)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default=str(result_path("embedding_throughput")))
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     warnings.simplefilter("ignore", UserWarning)
     with tempfile.TemporaryDirectory() as tmp:
         path = long_recording(args.minutes, Path(tmp))

@@ -57,7 +57,7 @@ def run_data(bank, recordings: int, windows_per_recording: int, device) -> RunDa
     return RunData(windows, codes, {c: c for c in codes}, bank, positions, groups, {})
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--experiment", default="t1_mix2")
@@ -68,7 +68,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed (first, steady)")
     parser.add_argument("--audio-dir", type=Path, default=AUDIO_DIR, help="field recordings")
     parser.add_argument("--out", default=str(result_path("epoch_time")))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     device = torch.device(args.device)
     experiment = yaml.safe_load((REPO / f"config/experiments/{args.experiment}.yaml").read_text())
     settings = experiment_settings(

@@ -155,14 +155,18 @@ def in_process_limit(workdir: Path, plans: list, n: int) -> dict:
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--recordings", type=int, default=1612)
     parser.add_argument("--workdir", help="working directory (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     parser.add_argument("--out", default=str(result_path("feature_stage")))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="anuraflow-features-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -137,7 +137,7 @@ def peak_rss(bundle_path: Path, audio: Path, threads: int, block_s: float) -> di
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--hours", type=float, default=12)
@@ -159,7 +159,11 @@ def main() -> None:
         help="precision[+channels_last][+compile]; the first is the reference for the scores",
     )
     parser.add_argument("--out", default=str(result_path("predict_throughput")))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     report = {
         "benchmark": "predict_throughput",
         "command": " ".join(sys.argv),
