@@ -11,6 +11,7 @@ import yaml
 from scipy import stats
 from workflow_helpers import in_fresh_process
 
+from anuraflow.detect.predict_outputs import ScoredRecording
 from anuraflow.ecology.call_density import WindowSites, species_call_density
 from anuraflow.ecology.histories import detection_histories, recording_inventory, wide
 from anuraflow.ecology.history_files import (
@@ -30,9 +31,9 @@ from anuraflow.simulate.occupancy_season import REGIMES, simulate_season, target
 
 
 def record(rid, site, start, duration=60.0, status="ok", n_windows=58, problem=None):
-    return {"recording_id": rid, "site": site, "start_datetime": start, "duration_s": duration,
-            "status": status, "problem": problem, "n_windows": n_windows,
-            "file": f"audio/{rid}.wav"}  # fmt: skip
+    return ScoredRecording(recording_id=rid, site=site, start_datetime=start, duration_s=duration,
+                           status=status, problem=problem, n_windows=n_windows,
+                           file=f"audio/{rid}.wav")  # fmt: skip
 
 
 def test_a_night_spans_midnight_and_effort_splits_at_its_boundary():
@@ -72,7 +73,7 @@ def hand_archive():
     rows = []
     for r in records[:4]:
         for k in range(3):  # three windows each
-            rows.append({"recording_id": r["recording_id"], "start_s": float(k),
+            rows.append({"recording_id": r.recording_id, "start_s": float(k),
                          "end_s": k + 3.0, "X": 0.1, "Y": 0.1})  # fmt: skip
     scores = pd.DataFrame(rows)
     scores.loc[1, "X"] = 0.9  # A's first recording: one window of X

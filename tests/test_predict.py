@@ -21,6 +21,7 @@ from anuraflow.detect.detections import (
     write_raven_table,
 )
 from anuraflow.detect.predict import audio_facts, frame_blocks, score_recording
+from anuraflow.detect.predict_outputs import ScoredRecording, read_records
 from anuraflow.evaluate.thresholds import best_f1_threshold, threshold_vector, tune_thresholds
 from anuraflow.features.frontend import Frontend
 from anuraflow.features.logmel import LogMelConfig, logmel
@@ -207,7 +208,6 @@ def test_a_shard_scores_each_recording_as_alone_and_a_bad_one_costs_only_itself(
     """predict_shard over a long recording (streamed, a block ahead), short ones (read ahead
     whole), a silent, an empty and a junk file: the scores of each good one equal
     score_recording's on it alone, each bad one is a skipped record with its reason."""
-    import json
 
     from anuraflow.detect.predict import PredictSettings
     from anuraflow.detect.shard import blocks_ahead, predict_shard
@@ -231,26 +231,28 @@ def test_a_shard_scores_each_recording_as_alone_and_a_bad_one_costs_only_itself(
     outputs = {"scores": str(tmp_path / "s.parquet"), "records": str(tmp_path / "r.json")}
     settings = PredictSettings(block_s=10.0, on_bad_recording="skip")
     records = predict_shard({r: files[r] for r in order}, tmp_path / "m.pt", outputs, settings)
-    assert [r["recording_id"] for r in records] == order
-    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(records))
+    assert [r.recording_id for r in records] == order
+    on_disk = read_records([tmp_path / "r.json"])  # read back as written, the model's facts once
+    assert on_disk.recordings == sorted(records, key=lambda r: r.recording_id)
+    assert on_disk.model.codes == bundle.codes and on_disk.model.band_hz == (0.0, 8000.0)
     scores = pd.read_parquet(outputs["scores"])
     for rec in ("a", "long", "b"):
         alone, _ = score_recording(files[rec], bundle, 1.0, 10.0)
         mine = scores[scores.recording_id == rec].drop(columns="recording_id")
         assert len(mine) == len(alone) > 0
         np.testing.assert_allclose(mine.to_numpy(), alone.to_numpy(), rtol=0, atol=1e-6)
-    status = {r["recording_id"]: (r["status"], r["problem"]) for r in records}
+    status = {r.recording_id: (r.status, r.problem) for r in records}
     assert status["silent"] == ("skipped", f"{files['silent']}: every sample is zero "
                                 "(a dead microphone or failed recorder?)")  # fmt: skip
     assert status["empty"] == ("skipped", f"{files['empty']}: empty file (0 bytes)")
     assert status["junk"][0] == "skipped" and "junk.wav: cannot be read" in status["junk"][1]
     # a file cut short is scored for what it holds, and says so
-    cut = next(r for r in records if r["recording_id"] == "cut")
-    assert cut["status"] == "ok" and cut["duration_s"] == 4.0
+    cut = next(r for r in records if r.recording_id == "cut")
+    assert cut.status == "ok" and cut.duration_s == 4.0
     assert any(n.startswith("cut short: its header promises 6.0 s, the file holds 4.0 s")
-               for n in cut["notes"])  # fmt: skip
-    assert not any("cut short" in n for r in records if r["recording_id"] != "cut"
-                   for n in r["notes"])  # fmt: skip
+               for n in cut.notes)  # fmt: skip
+    assert not any("cut short" in n for r in records if r.recording_id != "cut"
+                   for n in r.notes)  # fmt: skip
     # the read-ahead iterator: order kept, a producer's error raised at its place
     assert list(blocks_ahead(iter(range(50)), depth=2)) == list(range(50))
 
@@ -330,12 +332,11 @@ def test_recorded_seconds_split_at_hour_boundaries():
 
 def test_activity_table_hand_case():
     records = [
-        {"recording_id": "S1_20200101_050000", "file": "a.wav", "site": "S1",
-         "start_datetime": "2020-01-01T05:00:00", "status": "ok", "duration_s": 3600.0},
-        {"recording_id": "S2_20200101_060000", "file": "b.wav", "site": "S2",
-         "start_datetime": "2020-01-01T06:00:00", "status": "ok", "duration_s": 1800.0},
-        {"recording_id": "nodate", "file": "c.wav", "site": "x", "start_datetime": None,
-         "status": "ok", "duration_s": 60.0},
+        ScoredRecording("S1_20200101_050000", "a.wav", "S1", "2020-01-01T05:00:00",
+                        duration_s=3600.0),
+        ScoredRecording("S2_20200101_060000", "b.wav", "S2", "2020-01-01T06:00:00",
+                        duration_s=1800.0),
+        ScoredRecording("nodate", "c.wav", "x", None, duration_s=60.0),
     ]  # fmt: skip
 
     def sel(rows):
@@ -406,10 +407,10 @@ def test_records_of_two_models_are_refused_and_the_facts_read_once(tmp_path):
     shard = [{"recording_id": r, "file": f"{r}.wav", "site": "S", **facts} for r in ("r2", "r1")]
     (tmp_path / "one.json").write_text(json.dumps(shard))
     run = read_records([tmp_path / "one.json"])
-    assert [r["recording_id"] for r in run.recordings] == ["r1", "r2"]
+    assert [r.recording_id for r in run.recordings] == ["r1", "r2"]
     assert run.model.codes == ["A", "B"] and run.model.name_of == {"A": "a", "B": "b"}
     assert run.file_of == {"r1": "r1.wav", "r2": "r2.wav"}
-    assert [r["recording_id"] for r in run.without(frozenset({"r1"})).recordings] == ["r2"]
+    assert [r.recording_id for r in run.without(frozenset({"r1"})).recordings] == ["r2"]
     other = [{**shard[0], "recording_id": "r3", "thresholds": {"A": 0.9, "B": 0.4}}]
     (tmp_path / "two.json").write_text(json.dumps(other))
     with pytest.raises(ValueError, match="r3 was scored by another model than r1"):

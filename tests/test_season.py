@@ -138,7 +138,7 @@ def test_the_season_is_scored_and_validated_with_the_same_config(season):
             "to at least") in log
     records = read_records(sorted((work / f"results/predict/{name}/records").glob("*.json")))
     records = records.recordings
-    assert len(records) == 48 and {r["site"] for r in records} == {"moth01", "moth02"}
+    assert len(records) == 48 and {r.site for r in records} == {"moth01", "moth02"}
     log = run_workflow(work, "validate", "--configfile", config, "--config", predict, "validate={}")
     assert "validate: 18 recordings of predict.audio_dir trained the model" in log
     sample = pd.read_parquet(work / f"results/predict/{name}/validate/sample.parquet")

@@ -17,6 +17,7 @@ from anuraflow.data.review_labels import (
     recordings_by_file,
 )
 from anuraflow.detect.detections import merge_runs
+from anuraflow.detect.predict_outputs import ScoredRecording
 from anuraflow.detect.validation import (
     ValidateSettings,
     recut_detections,
@@ -373,8 +374,7 @@ def test_no_reviews_and_no_positive_say_why():
 
 def test_detections_are_cut_again_at_the_thresholds_used():
     scores = archive_scores(n_recordings=3)
-    records = [{"recording_id": r, "file": f"{r}.wav", "site": "S", "start_datetime": None,
-                "codes": ["AAA", "BBB"]} for r in ("r0", "r1", "r2", "skipped")]  # fmt: skip
+    records = [ScoredRecording(r, f"{r}.wav", "S", None) for r in ("r0", "r1", "r2", "skipped")]
     thresholds = {"AAA": 0.7, "BBB": 0.4}
     rules = {"AAA": "validated", "BBB": "tuned: 3 reviews, fewer than validate.min_reviews (50)"}
     table = recut_detections(scores.drop(columns="window_id"), records, ["AAA", "BBB"],

@@ -74,9 +74,9 @@ def write_detection_review(
         "n_recordings": len(records),
         "n_windows": int(len(scores)),
         "unusable": [
-            {"file": r["file"], "problem": str(r["problem"]).removeprefix(f"{r['file']}: ")}
+            {"file": r.file, "problem": str(r.problem).removeprefix(f"{r.file}: ")}
             for r in records
-            if r["status"] != "ok"
+            if r.status != "ok"
         ],
         "max_listed": 200,
     }

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from anuraflow.data.raven import write_selection_table
+from anuraflow.detect.predict_outputs import ScoredRecording
 
 SELECTION_COLUMNS = ["species", "begin_s", "end_s", "max_score", "n_windows"]
 
@@ -59,7 +60,9 @@ def write_raven_table(selections: pd.DataFrame, path: str | Path, band_hz: tuple
     write_selection_table(path, selections["begin_s"], selections["end_s"], band_hz, columns)
 
 
-def detections_table(records: list[dict], selections: list[pd.DataFrame]) -> pd.DataFrame:
+def detections_table(
+    records: list[ScoredRecording], selections: list[pd.DataFrame]
+) -> pd.DataFrame:
     """All selections of all recordings, with file, site and start datetime of each (the
     begin datetime where the recording's start time is known from its name)."""
     frames = []
@@ -67,11 +70,11 @@ def detections_table(records: list[dict], selections: list[pd.DataFrame]) -> pd.
         if sel.empty:
             continue
         sel = sel.copy()
-        sel.insert(0, "recording_id", record["recording_id"])
-        sel.insert(1, "file", record["file"])
-        sel.insert(2, "site", record["site"])
-        sel.insert(3, "recording_start", record["start_datetime"])
-        start = record["start_datetime"]
+        sel.insert(0, "recording_id", record.recording_id)
+        sel.insert(1, "file", record.file)
+        sel.insert(2, "site", record.site)
+        sel.insert(3, "recording_start", record.start_datetime)
+        start = record.start_datetime
         sel["begin_datetime"] = [
             (datetime.fromisoformat(start) + timedelta(seconds=s)).isoformat() if start else None
             for s in sel["begin_s"]
@@ -95,18 +98,20 @@ def recorded_seconds_by_hour(start: datetime, duration_s: float) -> dict[int, fl
     return out
 
 
-def activity_table(detections: pd.DataFrame, records: list[dict], codes: list[str]) -> pd.DataFrame:
+def activity_table(
+    detections: pd.DataFrame, records: list[ScoredRecording], codes: list[str]
+) -> pd.DataFrame:
     """Calling activity: per species, site and hour of day, the selections that begin in that
     hour, the minutes recorded in it and detections per recorded hour. Recordings without a
     start time in their name cannot be placed in the day and are left out (and counted by
     the caller); every species x site x recorded hour has a row, zeros included."""
     effort: dict[tuple[str, int], float] = {}
     for r in records:
-        if r["status"] != "ok" or not r["start_datetime"]:
+        if r.status != "ok" or not r.start_datetime:
             continue
-        start = datetime.fromisoformat(r["start_datetime"])
-        for hour, sec in recorded_seconds_by_hour(start, r["duration_s"]).items():
-            effort[(r["site"], hour)] = effort.get((r["site"], hour), 0.0) + sec
+        start = datetime.fromisoformat(r.start_datetime)
+        for hour, sec in recorded_seconds_by_hour(start, r.duration_s).items():
+            effort[(r.site, hour)] = effort.get((r.site, hour), 0.0) + sec
     timed = detections.dropna(subset=["begin_datetime"])
     hours = pd.to_datetime(timed["begin_datetime"]).dt.hour
     counts = timed.assign(hour=hours.to_numpy()).groupby(["species", "site", "hour"]).size()

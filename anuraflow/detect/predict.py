@@ -26,6 +26,7 @@ from anuraflow.data.streaming import AudioFacts, audio_facts, output_length, sta
 from anuraflow.data.wav_header import truncation_note
 from anuraflow.data.windows import window_starts
 from anuraflow.detect.detections import merge_runs
+from anuraflow.detect.predict_outputs import AudioFormat, ModelFacts, ScoredRecording
 from anuraflow.features.embeddings import embed_recording
 from anuraflow.features.frontend import Frontend
 from anuraflow.learn.bundle import ModelBundle, load_bundle
@@ -174,26 +175,38 @@ class PredictSettings:
     names: RecorderNames = DEFAULT_NAMES  # a recording's site and start time (data.site, ...)
 
 
+def model_facts(bundle: ModelBundle, threshold) -> ModelFacts:
+    """What every record of a shard says about the model: its species, their decision
+    thresholds at the predict section's `threshold`, and the band its features cover."""
+    thresholds = bundle.decision_thresholds(threshold)
+    cfg = bundle.frontend.features
+    return ModelFacts(
+        list(bundle.codes), list(bundle.names),
+        dict(zip(bundle.codes, thresholds.tolist(), strict=True)),
+        (cfg.f_min, cfg.f_max if cfg.f_max else cfg.sample_rate / 2),
+    )  # fmt: skip
+
+
 def recording_record(
-    audio: str | Path, recording_id: str, bundle, names: RecorderNames = DEFAULT_NAMES
-) -> dict:
-    """What `record` starts with: the recording, its site and start time (as `names` reads
-    them, the dataset's rules), and the model's species."""
+    audio: str | Path, recording_id: str, bundle: ModelBundle,
+    names: RecorderNames = DEFAULT_NAMES,
+) -> ScoredRecording:  # fmt: skip
+    """What a record starts with: the recording, its site and start time (as `names` reads
+    them, the dataset's rules), and the device and precision that score it."""
     start = names.start_of(recording_id)
-    return {
-        "recording_id": recording_id,
-        "file": str(audio),
-        "site": names.site_of(recording_id, audio),
-        "start_datetime": start.isoformat() if start else None,
-        "codes": bundle.codes,
-        "names": bundle.names,
-        "notes": [],
-    }
+    return ScoredRecording(
+        recording_id=recording_id,
+        file=str(audio),
+        site=names.site_of(recording_id, audio),
+        start_datetime=start.isoformat() if start else None,
+        scored_with={"device": str(bundle.frontend.mean.device), "precision": bundle.precision},
+    )
 
 
 def scored_or_skipped(
-    audio: str | Path, bundle, settings: PredictSettings, record: dict, say=print, read=None
-) -> pd.DataFrame:
+    audio: str | Path, bundle, settings: PredictSettings, record: ScoredRecording, say=print,
+    read=None,
+) -> pd.DataFrame:  # fmt: skip
     """The recording's window scores; a bad recording raises (`on_bad_recording: fail`) or
     gives no window (`skip`). `record` gets the status and what the audio turned out to be.
     `read`: what was read of it ahead (`ReadAhead`; an AudioError it met is raised here)."""
@@ -212,27 +225,21 @@ def scored_or_skipped(
         if settings.on_bad_recording == "fail":
             raise
         say(f"cannot be used (on_bad_recording decides in predict_summary): {err}")
-        record.update(status="skipped", problem=str(err), duration_s=0.0)
+        record.skipped(str(err))
         return pd.DataFrame(columns=["start_s", "end_s", *bundle.codes], dtype=np.float32)
-    record.update(
-        status="ok",
-        problem=None,
-        duration_s=facts.duration_s,
-        sample_rate=facts.sample_rate,
-        channels=facts.channels,
-        format=facts.format,
-    )
+    record.status, record.problem, record.duration_s = "ok", None, facts.duration_s
+    record.audio = AudioFormat(facts.sample_rate, facts.channels, facts.format)
     cut = truncation_note(audio, facts.frames)
     if cut:
-        record["notes"].append(cut)
+        record.notes.append(cut)
     model_rate = bundle.frontend.features.sample_rate
     if facts.sample_rate < model_rate:
-        record["notes"].append(
+        record.notes.append(
             f"recorded at {facts.sample_rate} Hz: no content above {facts.sample_rate / 2:g} Hz "
             f"after resampling to the model's {model_rate} Hz"
         )
     if len(scores) == 0:
-        record["notes"].append(
+        record.notes.append(
             f"{facts.duration_s:.3f} s long, shorter than one "
             f"{bundle.frontend.window_s:g} s window: no window scored"
         )
@@ -268,25 +275,17 @@ def predict_recording(
     settings: PredictSettings,
     say=print,
     read=None,
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, ScoredRecording]:
     """One recording scored with a ready bundle: its window scores (a recording_id column
-    first) and its record (the recording, its status, thresholds and merged selections).
+    first) and its record (the recording, its status and merged selections).
     `settings.block_s` as `predict_shard` resolved it for the shard (`block_seconds`)."""
     if settings.block_s is None:
         raise ValueError("predict_recording needs settings.block_s (block_seconds resolves it)")
     record = recording_record(audio, recording_id, bundle, settings.names)
-    record["scored_with"] = {
-        "device": str(bundle.frontend.mean.device),
-        "precision": bundle.precision,
-    }
-    thresholds = bundle.decision_thresholds(settings.threshold)
-    record["thresholds"] = dict(zip(bundle.codes, thresholds.tolist(), strict=True))
-    cfg = bundle.frontend.features
-    record["band_hz"] = [cfg.f_min, cfg.f_max if cfg.f_max else cfg.sample_rate / 2]
     scores = scored_or_skipped(audio, bundle, settings, record, say, read)
-    selections = merge_runs(scores, bundle.codes, thresholds)
+    selections = merge_runs(scores, bundle.codes, bundle.decision_thresholds(settings.threshold))
     scores.insert(0, "recording_id", recording_id)
-    record.update(n_windows=len(scores), selections=selections.to_dict("records"))
-    for note in record["notes"]:
+    record.n_windows, record.selections = len(scores), selections.to_dict("records")
+    for note in record.notes:
         say(f"{recording_id}: note: {note}")
     return scores, record

@@ -7,14 +7,17 @@
   problem, windows, selections, notes, how it was scored) with the model's facts (codes,
   names, thresholds, band).
 
-Readers get the model's facts once (`PredictRecords.model`), checked to be the same in every
-record, and the recordings in id order; every window's scores from one reader (`read_scores`).
+In memory a record is a `ScoredRecording` and the model's facts one `ModelFacts`: the shard
+job makes the facts once, readers get them once (`PredictRecords.model`), checked to be the
+same in every record, and the recordings in id order; every window's scores from one reader
+(`read_scores`). On disk each record still repeats the facts (the format the records have had
+since the first archive run, so a run made before reads as one made now).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -40,24 +43,71 @@ class ModelFacts:
         return dict(zip(self.codes, self.names, strict=True))
 
 
+@dataclass(frozen=True)
+class AudioFormat:
+    """What a usable recording turned out to be."""
+
+    sample_rate: int
+    channels: int
+    format: str
+
+
+@dataclass
+class ScoredRecording:
+    """One recording of a predict run: where it is, its site and start (as the recorder's name
+    says), whether it could be used (`status` "ok" or "skipped", `problem` why not), its length,
+    format, windows, merged selections and notes, and the device and precision that scored it."""
+
+    recording_id: str
+    file: str
+    site: str
+    start_datetime: str | None = None
+    scored_with: dict[str, str] = field(default_factory=dict)
+    status: str = "ok"
+    problem: str | None = None
+    duration_s: float = 0.0
+    audio: AudioFormat | None = None
+    n_windows: int = 0
+    selections: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def skipped(self, problem: str) -> None:
+        self.status, self.problem, self.duration_s, self.audio = "skipped", problem, 0.0, None
+
+    def to_json(self, model: ModelFacts) -> dict:
+        """The record as the records file holds it: flat, the model's facts in it."""
+        record = asdict(self)
+        record.update(record.pop("audio") or {})
+        model_facts = {k: getattr(model, k) for k in MODEL_KEYS}
+        return record | model_facts | {"band_hz": list(model.band_hz)}
+
+    @classmethod
+    def from_json(cls, record: dict) -> ScoredRecording:
+        audio = None
+        if "sample_rate" in record:
+            audio = AudioFormat(record["sample_rate"], record["channels"], record["format"])
+        own = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k != "audio"}
+        return cls(**own, audio=audio)
+
+
 @dataclass
 class PredictRecords:
     """Every recording's record of a predict run, in recording id order, and its model."""
 
     model: ModelFacts
-    recordings: list[dict]
+    recordings: list[ScoredRecording]
 
     @cached_property
     def file_of(self) -> dict[str, str]:
-        return {r["recording_id"]: r["file"] for r in self.recordings}
+        return {r.recording_id: r.file for r in self.recordings}
 
     @cached_property
     def site_of(self) -> dict[str, str]:
-        return {r["recording_id"]: r["site"] for r in self.recordings}
+        return {r.recording_id: r.site for r in self.recordings}
 
     def without(self, exclude: frozenset[str]) -> PredictRecords:
         """The same run without the recordings in `exclude` (the model's own training ones)."""
-        kept = [r for r in self.recordings if r["recording_id"] not in exclude]
+        kept = [r for r in self.recordings if r.recording_id not in exclude]
         return PredictRecords(self.model, kept)
 
 
@@ -79,19 +129,19 @@ def read_records(record_paths: list[str | Path]) -> PredictRecords:
         list(first["codes"]), list(first["names"]), dict(first["thresholds"]),
         tuple(first["band_hz"]),
     )  # fmt: skip
-    return PredictRecords(model, records)
+    return PredictRecords(model, [ScoredRecording.from_json(r) for r in records])
 
 
-def write_shard(frames: list[pd.DataFrame], records: list[dict], codes: list[str],
+def write_shard(frames: list[pd.DataFrame], records: list[ScoredRecording], model: ModelFacts,
                 outputs: dict[str, str]) -> None:  # fmt: skip
     """One shard's windows (`outputs["scores"]`) and records (`outputs["records"]`)."""
     table = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     table = table.astype(
         {"recording_id": "string", "start_s": "float64", "end_s": "float64"}
-        | {code: "float32" for code in codes}
+        | {code: "float32" for code in model.codes}
     )
     write_parquet(table, outputs["scores"])
-    write_json(records, outputs["records"])
+    write_json([r.to_json(model) for r in records], outputs["records"])
 
 
 def read_scores(

@@ -27,10 +27,11 @@ from anuraflow.detect.predict import (
     ReadAhead,
     block_seconds,
     frame_blocks,
+    model_facts,
     predict_recording,
     ready_bundle,
 )
-from anuraflow.detect.predict_outputs import write_shard
+from anuraflow.detect.predict_outputs import ScoredRecording, write_shard
 from anuraflow.features.frontend import Frontend
 
 READ_AHEAD = 4  # recordings decoded ahead of the one being scored
@@ -97,10 +98,11 @@ def predict_shard(
     outputs: dict[str, str],
     settings: PredictSettings,
     say=print,
-) -> list[dict]:
+) -> list[ScoredRecording]:
     """Rule predict_shard: every recording of the shard (recording id -> file) scored;
     `outputs["scores"]` (Parquet: recording_id, start_s, end_s, one column per species) and
-    `outputs["records"]` (JSON: one record per recording, as `predict_recording` makes it)."""
+    `outputs["records"]` (JSON: one record per recording, as `predict_recording` makes it,
+    with the model's facts)."""
     bundle = ready_bundle(bundle_path, settings)
     settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
     ids = list(recordings)
@@ -129,11 +131,11 @@ def predict_shard(
             scores, record = predict_recording(recordings[rec], rec, bundle, settings, say, read)
             frames.append(scores)
             records.append(record)
-            audio_s += record["duration_s"]
+            audio_s += record.duration_s
             say(
-                f"[{i + 1}/{len(ids)}] {rec}: {record['status']}, {len(scores)} windows, "
-                f"{len(record['selections'])} selections "
+                f"[{i + 1}/{len(ids)}] {rec}: {record.status}, {len(scores)} windows, "
+                f"{len(record.selections)} selections "
                 f"({audio_s / max(time.perf_counter() - started, 1e-9):,.0f} audio s per s)"
             )
-    write_shard(frames, records, bundle.codes, outputs)
+    write_shard(frames, records, model_facts(bundle, settings.threshold), outputs)
     return records

@@ -17,7 +17,7 @@ from anuraflow.detect.detections import (
     detections_table,
     write_raven_table,
 )
-from anuraflow.detect.predict_outputs import read_records
+from anuraflow.detect.predict_outputs import ScoredRecording, read_records
 from anuraflow.report.figures import plot_activity
 
 
@@ -33,15 +33,14 @@ def summarise_detections(
 
     run = read_records(record_paths)
     records = run.recordings
-    apply_policies(
-        {r["recording_id"]: r for r in records}, {}, {"on_bad_recording": on_bad_recording}
-    )
+    statuses = {r.recording_id: {"status": r.status, "problem": r.problem} for r in records}
+    apply_policies(statuses, {}, {"on_bad_recording": on_bad_recording})
     codes, names = run.model.codes, run.model.name_of
-    selections = [pd.DataFrame(r["selections"], columns=SELECTION_COLUMNS) for r in records]
-    write_raven_tables(records, selections, outputs["raven"])
+    selections = [pd.DataFrame(r.selections, columns=SELECTION_COLUMNS) for r in records]
+    write_raven_tables(records, selections, run.model.band_hz, outputs["raven"])
     detections = detections_table(records, selections)
     write_text(detections.to_csv(index=False), outputs["detections"])
-    untimed = [r["recording_id"] for r in records if not r["start_datetime"]]
+    untimed = [r.recording_id for r in records if not r.start_datetime]
     if untimed:
         print(
             f"note: {len(untimed)} recordings have no start date and time in their name "
@@ -53,16 +52,16 @@ def summarise_detections(
     status = pd.DataFrame(
         [
             {
-                "recording_id": r["recording_id"],
-                "file": r["file"],
-                "site": r["site"],
-                "start_datetime": r["start_datetime"],
-                "status": r["status"],
-                "duration_s": r["duration_s"],
-                "windows": r["n_windows"],
-                "selections": len(r["selections"]),
-                "problem": r["problem"],
-                "notes": "; ".join(r["notes"]),
+                "recording_id": r.recording_id,
+                "file": r.file,
+                "site": r.site,
+                "start_datetime": r.start_datetime,
+                "status": r.status,
+                "duration_s": r.duration_s,
+                "windows": r.n_windows,
+                "selections": len(r.selections),
+                "problem": r.problem,
+                "notes": "; ".join(r.notes),
             }
             for r in records
         ]
@@ -71,10 +70,14 @@ def summarise_detections(
     return detections
 
 
-def write_raven_tables(records: list[dict], selections: list[pd.DataFrame], folder: str) -> None:
+def write_raven_tables(
+    records: list[ScoredRecording], selections: list[pd.DataFrame],
+    band_hz: tuple[float, float], folder: str,
+) -> None:  # fmt: skip
     """`<recording id>.Table.1.selections.txt` in `folder` for every recording (an empty
-    table for one without detections or that could not be read), as Raven Pro opens them."""
+    table for one without detections or that could not be read), as Raven Pro opens them,
+    each selection over the model's band."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     for record, table in zip(records, selections, strict=True):
-        path = Path(folder) / raven_table_name(record["recording_id"])
-        write_raven_table(table, path, tuple(record["band_hz"]))
+        path = Path(folder) / raven_table_name(record.recording_id)
+        write_raven_table(table, path, tuple(band_hz))

@@ -35,7 +35,7 @@ from anuraflow.detect.detections import (
     detections_table,
     merge_runs,
 )
-from anuraflow.detect.predict_outputs import read_records, read_scores
+from anuraflow.detect.predict_outputs import ScoredRecording, read_records, read_scores
 from anuraflow.detect.validation_sample import species_edges
 from anuraflow.evaluate.reviewed_precision import (
     BOUNDS,
@@ -283,7 +283,8 @@ def recording_spans(recording_ids: np.ndarray) -> dict[str, tuple[int, int]]:
 
 
 def recut_detections(
-    scores: pd.DataFrame, records: list[dict], codes: list[str], thresholds: dict[str, float],
+    scores: pd.DataFrame, records: list[ScoredRecording], codes: list[str],
+    thresholds: dict[str, float],
     rules: dict[str, str],
 ) -> pd.DataFrame:  # fmt: skip
     """The detections table again (`detections_table`'s columns) at `thresholds`, with each
@@ -294,7 +295,7 @@ def recut_detections(
     empty = pd.DataFrame(columns=SELECTION_COLUMNS)
     selections = []
     for r in records:
-        lo, hi = spans.get(r["recording_id"], (0, 0))
+        lo, hi = spans.get(r.recording_id, (0, 0))
         selections.append(merge_runs(scores.iloc[lo:hi], codes, cut) if hi > lo else empty)
     table = detections_table(records, selections)
     return table.assign(threshold=table["species"].map(thresholds),
@@ -341,7 +342,7 @@ def validate_precision(
                                   {r.row["species"]: r.row["rule"] for r in results})  # fmt: skip
     for r in results:
         r.row.update(selection_precision(r, detections[detections["species"] == r.row["species"]]))
-    site_of = {r["recording_id"]: r["site"] for r in records}
+    site_of = {r.recording_id: r.site for r in records}
     site_windows = scores.groupby(scores["recording_id"].map(site_of).astype(str),
                                   observed=True).indices  # fmt: skip
     per_site = pd.DataFrame(

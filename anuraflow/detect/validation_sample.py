@@ -26,7 +26,7 @@ from anuraflow.data.review_labels import (
     resolve_decisions,
 )
 from anuraflow.data.windows import window_keys
-from anuraflow.detect.predict_outputs import read_records, read_scores
+from anuraflow.detect.predict_outputs import ScoredRecording, read_records, read_scores
 from anuraflow.evaluate.reviewed_precision import draw_sample, stratify
 from anuraflow.report.review import write_review_page
 
@@ -98,19 +98,21 @@ def write_validation_sample(
     return sample
 
 
-def check_archive_rows(rows: pd.DataFrame, records: list[dict], scored: set, codes: list[str]):
+def check_archive_rows(
+    rows: pd.DataFrame, records: list[ScoredRecording], scored: set, codes: list[str]
+) -> None:
     """Refuse, naming the file and line, a decision on an unknown species, on a recording
     predict could not use, or on a window predict did not score."""
-    status = {r["recording_id"]: r for r in records}
+    status = {r.recording_id: r for r in records}
     for row, key in zip(rows.itertuples(index=False),
                         window_keys(rows["recording"], rows["start_s"]), strict=True):  # fmt: skip
         if row.species not in codes:
             raise AnnotationError(row.file, row.line, f"unknown species {row.species!r}; the "
                                   f"model's species are {', '.join(codes)}")  # fmt: skip
         record = status[row.recording]
-        if record["status"] != "ok":
+        if record.status != "ok":
             raise AnnotationError(row.file, row.line, f"{row.recording} could not be scored "
-                                  f"({record['problem']})")  # fmt: skip
+                                  f"({record.problem})")  # fmt: skip
         if key not in scored:
             raise AnnotationError(
                 row.file, row.line, f"{row.start_s:g}-{row.end_s:g} s of {row.recording} is not a "
@@ -131,7 +133,7 @@ def merge_archive_labels(
     run = read_records(record_paths)
     records, codes = run.recordings, run.model.codes
     rows = read_decision_rows(paths)
-    rows = rows[rows["recording"].isin({r["recording_id"] for r in records})]
+    rows = rows[rows["recording"].isin({r.recording_id for r in records})]
     scores = read_scores(score_paths, with_ids=False, columns=["recording_id", "start_s"],
                          allow_empty=True)  # fmt: skip
     check_archive_rows(rows, records, set(window_keys(scores["recording_id"], scores["start_s"])),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from anuraflow.detect.predict_outputs import ScoredRecording
 from anuraflow.ecology.occasions import (
     Occasions,
     effort_by_occasion,
@@ -33,24 +34,22 @@ class Inventory:
     excluded: pd.DataFrame  # recording_id, file, site, reason
 
 
-def recording_inventory(records: list[dict]) -> Inventory:
+def recording_inventory(records: list[ScoredRecording]) -> Inventory:
     """Every recording of predict's records counted once: usable ones, and the rest with why."""
     used, excluded = [], []
     for r in records:
         reason = None
-        if r["status"] != "ok":
-            reason = f"{r['status']}: {r.get('problem') or 'unreadable'}"
-        elif not r.get("start_datetime"):
+        if r.status != "ok":
+            reason = f"{r.status}: {r.problem or 'unreadable'}"
+        elif not r.start_datetime:
             reason = "no start date and time in its name"
-        elif not r.get("n_windows"):
+        elif not r.n_windows:
             reason = "shorter than one window: nothing scored"
-        row = {"recording_id": r["recording_id"], "site": r["site"]}
+        row = {"recording_id": r.recording_id, "site": r.site}
         if reason:
-            excluded.append({**row, "file": r["file"], "reason": reason})
+            excluded.append({**row, "file": r.file, "reason": reason})
         else:
-            used.append(
-                {**row, "start_datetime": r["start_datetime"], "duration_s": r["duration_s"]}
-            )
+            used.append({**row, "start_datetime": r.start_datetime, "duration_s": r.duration_s})
     return Inventory(
         used=pd.DataFrame(used, columns=["recording_id", "site", "start_datetime", "duration_s"]),
         excluded=pd.DataFrame(excluded, columns=["recording_id", "file", "site", "reason"]),
