@@ -48,6 +48,7 @@ from anuraflow.features.birdnet import (
     EmbeddingModelMissing,
     check_embedding_model,
 )  # noqa: E402
+from anuraflow.features.birdnet_runtime import embedding_runtime_note  # noqa: E402
 from anuraflow.learn.experiments import (
     cpu_training_note,
     experiment_settings,

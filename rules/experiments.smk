@@ -84,6 +84,7 @@ if EMBEDDING_EXPERIMENTS:
         raise WorkflowError(
             f"experiments {EMBEDDING_EXPERIMENTS} train probes on BirdNET embeddings: {err}"
         ) from None
+    logger.info(embedding_runtime_note(config["embeddings"]))
 
 
 def load_pretrain(name):

@@ -36,6 +36,8 @@ if PREDICT:
             predict=config["predict"],
             recordings=lambda w: shard_recordings(w.shard),
             recorder_names=RECORDER_NAMES,
+            # a probe's embedding model and what runs it
+            embeddings={k: config["embeddings"][k] for k in ("model_path", "runtime")},
         log:
             f"{RESULTS}/logs/predict/{{shard}}.log",
         benchmark:

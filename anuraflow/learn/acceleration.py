@@ -17,14 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from anuraflow.core.hardware import cpu_has_native_bf16
+
 PRECISIONS = ("fp32", "bf16")
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 in hardware (avx512_bf16 or AMX tiles), as PyTorch's
-    own CPU detection reports it (private helpers, so absent ones count as no)."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def resolve_precision(choice: str, device_type: str) -> str:

@@ -72,10 +72,13 @@ class ModelBundle:
         )
         return self
 
-    def attach_embedder(self, model_path: str | None = None, threads: int = 1) -> ModelBundle:
-        """Load the embedding model a probe reads (BirdNET V2.4); an error when the model
-        file is not the one the probe was trained on."""
-        from anuraflow.features.birdnet import BirdNetEmbedder, model_identity
+    def attach_embedder(
+        self, model_path: str | None = None, threads: int = 1, runtime: str = "auto"
+    ) -> ModelBundle:
+        """Load the embedding model a probe reads (BirdNET V2.4, on `runtime`: auto | torch |
+        litert); an error when the model file is not the one the probe was trained on."""
+        from anuraflow.features.birdnet import model_identity
+        from anuraflow.features.birdnet_runtime import make_embedder
 
         cfg = self.frontend.features
         found = model_identity(model_path)["model_sha256"]
@@ -84,7 +87,8 @@ class ModelBundle:
                 f"the embedding model file (sha256 {found[:12]}) is not the one this probe was "
                 f"trained on ({cfg.model_sha256[:12]}); set embeddings.model_path to that file"
             )
-        self.embedder = BirdNetEmbedder(model_path, threads)
+        device = self.frontend.mean.device.type  # where the probe scores
+        self.embedder = make_embedder(model_path, threads, runtime=runtime, device=device)
         return self
 
     def score(self, frames: torch.Tensor, first_frames: torch.Tensor, batch_size: int = 256):

@@ -130,15 +130,17 @@ def forward_seconds(shape: StepShape, cache: str | Path | None = None) -> float:
 
 
 def birdnet_window_seconds(threads: int = 1, cache: str | Path | None = None) -> float:
-    """Seconds per 3 s window of BirdNET V2.4's embedding on this CPU (LiteRT, `threads`),
-    measured on a batch of silence after a warm-up, cached: what a probe's scoring costs."""
+    """Seconds per 3 s window of BirdNET V2.4's embedding on this CPU (the runtime `auto`
+    picks, `threads`), measured on a batch of silence after a warm-up, cached: what a probe's
+    scoring costs."""
 
     def measure() -> float:
         import numpy as np
 
-        from anuraflow.features.birdnet import WINDOW_SAMPLES, BirdNetEmbedder
+        from anuraflow.features.birdnet import WINDOW_SAMPLES
+        from anuraflow.features.birdnet_runtime import make_embedder
 
-        embedder = BirdNetEmbedder(threads=threads)
+        embedder = make_embedder(threads=threads, device="cpu")
         windows = np.zeros((4, WINDOW_SAMPLES), np.float32)
         embedder.embed(windows[:1])
         started = time.perf_counter()
@@ -146,7 +148,7 @@ def birdnet_window_seconds(threads: int = 1, cache: str | Path | None = None) ->
         return (time.perf_counter() - started) / len(windows)
 
     machine = platform.processor() or platform.machine()
-    return cached_seconds(f"birdnet|t{threads}|{machine}", measure, cache)
+    return cached_seconds(f"birdnet-auto|t{threads}|{machine}", measure, cache)
 
 
 def scoring_hours(window_s: float, audio_s: float, hop_s: float) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from anuraflow.core.hardware import torch_device
 from anuraflow.features.augment import (
     circular_time_shift,
     mix_noise_at_snr,
@@ -44,9 +45,7 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return torch_device(name)
 
 
 def make_optimizer(model: nn.Module, settings: dict) -> torch.optim.Optimizer:

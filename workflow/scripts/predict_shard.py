@@ -22,6 +22,8 @@ settings = PredictSettings(
     compile=pred["compile"],
     threads=sm.threads,
     names=RecorderNames.from_config(sm.params.recorder_names),
+    embedding_model_path=sm.params.embeddings["model_path"],
+    embedding_runtime=sm.params.embeddings["runtime"],
 )
 with job_log(sm.log[0]) as say:
     predict_shard(sm.params.recordings, sm.input.bundle, dict(sm.output), settings, say)

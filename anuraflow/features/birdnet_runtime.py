@@ -1,0 +1,72 @@
+"""Which runtime computes BirdNET V2.4's embeddings: the torch network (`birdnet_torch`)
+wherever the model file converts, LiteRT where it does not or where the config asks for it
+(`embeddings.runtime`). Both give the same embeddings to float rounding; torch batches on a
+GPU, runs bf16 where the CPU has it, and can be fine-tuned."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from anuraflow.features.birdnet import BirdNetEmbedder, birdnet_model_path
+
+RUNTIMES = ("auto", "torch", "litert")
+
+
+@lru_cache(maxsize=4)
+def _conversion_problem(path: str, size: int, mtime_ns: int) -> str | None:
+    from anuraflow.features.birdnet_torch import converts
+
+    return converts(path)
+
+
+def resolve_runtime(model_path: str | Path | None = None, runtime: str = "auto") -> tuple[str, str]:
+    """(torch | litert, why) for `runtime` (auto | torch | litert); `torch` asked of a file
+    that does not convert is an error that says why."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"embeddings.runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
+    if runtime == "litert":
+        return "litert", "embeddings.runtime is litert"
+    path = birdnet_model_path(model_path)
+    stat = path.stat()
+    problem = _conversion_problem(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if problem is None:
+        return "torch", f"{path.name} converts to a torch network"
+    if runtime == "torch":
+        raise ValueError(f"embeddings.runtime is torch, but {problem}")
+    return "litert", f"LiteRT, as {path.name} does not convert to torch: {problem}"
+
+
+def make_embedder(
+    model_path: str | Path | None = None, threads: int = 1, batch_size: int = 4,
+    runtime: str = "auto", precision: str = "fp32", device: str = "auto",
+):  # fmt: skip
+    """A BirdNET V2.4 embedder (`embed(windows) -> embeddings`) on the runtime `runtime`
+    resolves to; `precision` and `device` apply to torch (LiteRT runs fp32 on the CPU)."""
+    chosen, _ = resolve_runtime(model_path, runtime)
+    if chosen == "litert":
+        if precision != "fp32":
+            raise ValueError(f"embeddings.precision {precision}: only the torch runtime has it")
+        return BirdNetEmbedder(model_path, threads, batch_size)
+    from anuraflow.core.hardware import torch_device
+    from anuraflow.features.birdnet_torch import TorchBirdNetEmbedder
+
+    return TorchBirdNetEmbedder(model_path, threads, batch_size, str(torch_device(device)),
+                                precision)  # fmt: skip
+
+
+def embedding_runtime_note(settings: dict) -> str:
+    """What runs the embeddings and why, for the log at start-up; an error before any job
+    where the settings cannot run here (bf16 on a CPU without bf16 instructions)."""
+    from anuraflow.core.hardware import cpu_has_native_bf16, torch_device
+
+    runtime, why = resolve_runtime(settings["model_path"], settings["runtime"])
+    if runtime == "litert":
+        if settings["precision"] != "fp32":
+            raise ValueError(f"embeddings.precision {settings['precision']}: {why}, in fp32")
+        return f"embeddings: BirdNET V2.4 on LiteRT ({why})"
+    device = torch_device(settings["device"]).type
+    if settings["precision"] == "bf16" and device == "cpu" and not cpu_has_native_bf16():
+        raise ValueError("embeddings.precision bf16: this CPU has no bf16 instructions "
+                         "(avx512_bf16 or AMX); bf16 would be emulated: use fp32")  # fmt: skip
+    return f"embeddings: BirdNET V2.4 on torch, {settings['precision']} on {device} ({why})"
