@@ -92,13 +92,32 @@ def test_without_bf16_instructions_no_emulated_variant_runs_and_training_is_fp32
         "opensoundscape_default", "ours_auto", "ours_bf16", "ours_fp32"]  # fmt: skip
     assert sorted(with_bf16["predict_archive_resnet18"]) == [
         "opensoundscape_batch16_workers0", "opensoundscape_batch16_workers2", "ours"]  # fmt: skip
-    assert sorted(with_bf16["embeddings_archive"]) == ["birdnet_analyzer_folder", "ours"]
+    assert sorted(with_bf16["embeddings_archive"]) == [
+        "birdnet_analyzer_folder", "ours", "ours_torch"]  # fmt: skip
+    # the torch network's rows: bf16 only where the CPU has bf16 instructions
+    assert sorted(k for k in with_bf16["embeddings"] if "torch" in k) == [
+        "ours_torch_bf16_1x2thread", "ours_torch_bf16_2x1thread",
+        "ours_torch_fp32_1x2thread", "ours_torch_fp32_2x1thread"]  # fmt: skip
+    assert sorted(k for k in plain["embeddings"] if "torch" in k) == [
+        "ours_torch_fp32_1x2thread", "ours_torch_fp32_2x1thread"]  # fmt: skip
+    assert set(compare.skipped_variants(False)["embeddings"]) == {
+        "ours_torch_bf16_1x2thread", "ours_torch_bf16_2x1thread"}  # fmt: skip
+    assert with_bf16["embeddings"]["ours_torch_bf16_2x1thread"][2][-4:] == [
+        "--runtime", "torch", "--precision", "bf16"]  # fmt: skip
     assert with_bf16["embeddings_archive"]["birdnet_analyzer_folder"][2][-4:] == [
         "--threads", "1", "--workers", "2"]  # fmt: skip
     assert compare.skipped_variants(True) == {}
     archive = {"embeddings_archive": {"ours": {"median": 90.0},
                                       "birdnet_analyzer_folder": {"median": 36.0}}}  # fmt: skip
     assert compare.ratios(archive)["embeddings_archive"]["vs_birdnet_analyzer_folder"] == 2.5
+    emb = {"embeddings": {"ours_2x1thread": {"median": 40.0}, "birdnet_analyzer_loop":
+                          {"median": 10.0}, "litert_xnnpack_logits_1x2thread": {"median": 41.0},
+                          "ours_torch_fp32_2x1thread": {"median": 61.5},
+                          "ours_torch_fp32_1x2thread": {"median": 50.0}}}  # fmt: skip
+    r = compare.ratios(emb)["embeddings"]
+    assert r["torch_fp32_vs_fastest_litert_loop"] == 1.5  # 61.5 / 41
+    assert r["torch_fp32_best_variant"] == "ours_torch_fp32_2x1thread"
+    assert "torch_bf16_vs_fastest_litert_loop" not in r
     summary = {"train_resnet18": {"ours_fp32": {"median": 30.0, "precision": "fp32"},
                                   "opensoundscape_fp32": {"median": 20.0}}}  # fmt: skip
     r = compare.ratios(summary)["train_resnet18"]

@@ -116,7 +116,11 @@ def children_seconds() -> float:
 def measure(python: Path, script: str, args: list[str]) -> dict:
     """One process: its JSON line, its wall time, and the load of other processes meanwhile."""
     busy, own, started = busy_seconds(), children_seconds(), time.perf_counter()
-    proc = subprocess.run([str(python), str(HERE / script), *args], capture_output=True, text=True)
+    # ours runs as a module of this repository (it imports the benchmarks' packages); theirs
+    # as a file in the peers' environment, where anuraflow is not installed
+    cmd = [str(python), "-m", f"benchmarks.peers.{Path(script).stem}"] if python == OURS else [
+        str(python), str(HERE / script)]  # fmt: skip
+    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=REPO)
     wall = time.perf_counter() - started
     busy, own = busy_seconds() - busy, children_seconds() - own
     if proc.returncode != 0:
@@ -128,6 +132,21 @@ def measure(python: Path, script: str, args: list[str]) -> dict:
 
 
 EMULATED = "emulated bf16 (no bf16 instructions on this CPU): skipped, fp32 timed instead"
+
+
+def torch_embedding_rows(emb: list[str], bf16: bool) -> dict:
+    """The torch network's rows of the embeddings question (the workflow's runtime where the
+    model converts): fp32, and bf16 on a CPU with bf16 instructions, as 2 jobs of 1 thread and
+    as 1 job of 2 threads, 8 windows per forward pass."""
+    rows = {}
+    for precision in ("fp32", "bf16") if bf16 else ("fp32",):
+        for workers, threads in ((2, 1), (1, 2)):
+            rows[f"ours_torch_{precision}_{workers}x{threads}thread"] = (
+                OURS, "ours.py",
+                [*emb, "--workers", str(workers), "--threads", str(threads), "--batch", "8",
+                 "--runtime", "torch", "--precision", precision],
+            )  # fmt: skip
+    return rows
 
 
 def variants(
@@ -159,6 +178,8 @@ def variants(
         workers = ["--threads", "1", "--workers", str(args.threads)]  # a process or job a core
         questions["embeddings_archive"] = {
             "ours": (OURS, "ours.py", [*emb_files, *workers, "--batch", "4"]),
+            "ours_torch": (OURS, "ours.py",
+                           [*emb_files, *workers, "--batch", "8", "--runtime", "torch"]),
             "birdnet_analyzer_folder": (THEIRS, "theirs.py", [*emb_files, *workers]),
         }
     for net in NETS:
@@ -181,6 +202,7 @@ def variants(
             "ours.py",
             [*emb, "--workers", "1", "--threads", "2", "--batch", "4"],
         ),
+        **torch_embedding_rows(emb, bf16),
         "birdnet_analyzer_loop": (THEIRS, "theirs.py", [*emb, *t, "--loop", "analyzer"]),
         "litert_xnnpack_logits_1x2thread": (
             THEIRS,
@@ -224,9 +246,11 @@ def skipped_variants(bf16: bool) -> dict[str, dict[str, str]]:
     """question -> variant -> why it was not run."""
     if bf16:
         return {}
-    return {
+    skipped = {
         f"train_{net}": {"ours_bf16": EMULATED, "opensoundscape_default": EMULATED} for net in NETS
     }
+    skipped["embeddings"] = {f"ours_torch_bf16_{w}thread": EMULATED for w in ("2x1", "1x2")}
+    return skipped
 
 
 def run_rounds(questions: dict, rounds: int, max_load: float, only: list[str] | None) -> dict:
@@ -314,6 +338,9 @@ def ratios(summary: dict) -> dict:
             ),
             "target": 1.5,
         }
+        if "ours_torch" in q:
+            out["embeddings_archive"]["torch_vs_birdnet_analyzer_folder"] = round(
+                q["ours_torch"]["median"] / q["birdnet_analyzer_folder"]["median"], 2)
     q = summary.get("embeddings")
     if q:
         loop, litert = fastest(q, "litert")
@@ -325,6 +352,14 @@ def ratios(summary: dict) -> dict:
             ),
             "target": 1.2,
         }
+        torch_rows = {k: v["median"] for k, v in q.items() if k.startswith("ours_torch_")}
+        for precision in ("fp32", "bf16"):
+            mine = {k: v for k, v in torch_rows.items() if f"_{precision}_" in k}
+            if mine:
+                best = max(mine, key=mine.get)
+                out["embeddings"][f"torch_{precision}_vs_fastest_litert_loop"] = round(
+                    mine[best] / litert[loop], 2)
+                out["embeddings"][f"torch_{precision}_best_variant"] = best
     return out
 
 

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from worker import measure, worker_parser  # beside this script (run as a file)
+from benchmarks.peers.worker import measure, worker_parser
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,8 +63,8 @@ def predict_files(args) -> dict:
         started = time.perf_counter()
         records = predict_shard(files, bundle, outputs, settings, say=lambda _: None)
         wall = time.perf_counter() - started
-    audio_s = sum(r["duration_s"] for r in records)
-    windows = sum(r["n_windows"] for r in records)
+    audio_s = sum(r.duration_s for r in records)
+    windows = sum(r.n_windows for r in records)
     return {"windows": windows, "audio_s": audio_s, "files": len(files), "wall_s": wall}
 
 
@@ -83,7 +83,8 @@ def embed_files(args) -> dict:
 
     files = {p.stem: str(p) for p in sorted(Path(args.audio).glob("*.wav"))}
     parts = np.array_split(np.array(list(files)), args.workers)
-    settings = {"threads": args.threads, "batch_size": args.batch}
+    settings = {"threads": args.threads, "batch_size": args.batch, "runtime": args.runtime,
+                "precision": args.precision if args.precision != "auto" else "fp32"}
     with tempfile.TemporaryDirectory() as tmp:
         jobs = [
             threading.Thread(
@@ -114,10 +115,10 @@ def train(args) -> dict:
     SpecAugment, time shift and mixing of the experiment) at batch 64 on the log-mels of
     the field recordings (benchmarks/speed/data_path.py), `--precision` resolved as a run's is."""
     import torch
-    from data_path import AUDIO_DIR, field_recordings, make_bank, ours, real_frames
 
     from anuraflow.learn.acceleration import resolve_precision
     from anuraflow.learn.experiments import experiment_settings
+    from benchmarks.speed.data_path import AUDIO_DIR, field_recordings, make_bank, ours, real_frames
 
     device = torch.device("cpu")
     settings = experiment_settings({"name": args.arch, "model": args.arch})
@@ -136,22 +137,25 @@ def train(args) -> dict:
 
 def embed(args) -> dict:
     """The embedding stage's call, `embed_recording` (decoding, resampling to 48 kHz, the
-    windows, BirdNET V2.4 on LiteRT with XNNPACK, the embedding layer read), at the stage's
-    defaults (1 interpreter thread, 4 windows per invocation) in `--workers` threads, as the
-    stage's parallel jobs run; each worker's interpreter warmed first, as a job's is."""
+    windows, BirdNET V2.4 on `--runtime`: LiteRT with XNNPACK and the embedding layer read, or
+    the torch network at `--precision`), `--batch` windows per call, in `--workers` threads as
+    the stage's parallel jobs run; each worker's embedder warmed first, as a job's is."""
     import numpy as np
     import soundfile as sf
-    from embedding_throughput import embed_in_workers
 
     from anuraflow.data.windows import window_starts
-    from anuraflow.features.birdnet import BirdNetEmbedder
+    from anuraflow.features.birdnet_runtime import make_embedder
     from anuraflow.features.embeddings import EmbeddingConfig
+    from benchmarks.speed.embedding_throughput import embed_in_workers
 
     cfg = EmbeddingConfig()
     starts = window_starts(sf.info(args.audio).duration, cfg.window_s, cfg.hop_s)
+    precision = "fp32" if args.precision == "auto" else args.precision
     embedders = [
-        BirdNetEmbedder(threads=args.threads, batch_size=args.batch) for _ in range(args.workers)
-    ]
+        make_embedder(threads=args.threads, batch_size=args.batch, runtime=args.runtime,
+                      precision=precision, device="cpu")
+        for _ in range(args.workers)
+    ]  # fmt: skip
     for e in embedders:
         e.embed(np.zeros((args.batch, 144000), np.float32))
     started = time.perf_counter()
@@ -163,6 +167,8 @@ def embed(args) -> dict:
 def main() -> None:
     ap = worker_parser(batch=256, audio_required=False)
     ap.add_argument("--precision", default="auto")
+    ap.add_argument("--runtime", default="litert", choices=["litert", "torch", "auto"],
+                    help="what runs BirdNET in embed and embed_files")
     tasks = {"predict": predict, "predict_files": predict_files, "train": train, "embed": embed,
              "embed_files": embed_files}  # fmt: skip
     measure("ours", tasks, ap.parse_args())
