@@ -93,8 +93,8 @@ class BirdNetNetwork(nn.Module):
         self.embedding_index = graph.index(EMBEDDING_TENSOR)
         self.net = TFLiteModule(graph, [self.embedding_index, graph.outputs[0]])
         self.spectrogram = graph.index(SPECTROGRAM_TENSOR)
-        self.body_starts = 1 + next(
-            k for k, op in enumerate(graph.operators) if self.spectrogram in op.outputs
+        self.body_starts = 1 + next(  # in the module's operators (SiLU fused)
+            k for k, outputs in enumerate(self.net.op_outputs) if self.spectrogram in outputs
         )
         if self.net.crossing(self.body_starts) != {self.spectrogram}:
             raise UnsupportedGraph("the body reads more of the front end than its spectrogram")
@@ -103,8 +103,8 @@ class BirdNetNetwork(nn.Module):
         """The front end FRONT_END_CHUNK windows at a time (its frames of a few windows stay
         in the CPU's caches: 1.4 times as fast as all at once), the body on the whole batch."""
         net = self.net
-        parts = [
-            net.run({net.input: chunk}, 0, self.body_starts)[self.spectrogram]
+        parts = [  # under bf16 the FFT in float32: its rounding is far below bf16's
+            net.run({net.input: chunk}, 0, self.body_starts, single_fft=bf16)[self.spectrogram]
             for chunk in samples.split(FRONT_END_CHUNK)
         ]
         values = net.run({self.spectrogram: torch.cat(parts)}, self.body_starts, net.n_ops, bf16)

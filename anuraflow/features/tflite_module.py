@@ -5,6 +5,8 @@ its input (BirdNET's does)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 from torch import nn
@@ -45,6 +47,29 @@ def _last_uses(graph: Graph, keep: set[int]) -> list[list[int]]:
     return frees
 
 
+def fuse_silu(graph: Graph, keep: set[int]) -> list:
+    """The operators with every LOGISTIC whose output only a MUL of its input by it reads
+    fused into that MUL (SiLU, BirdNET's activation after every convolution)."""
+    readers: dict[int, list[int]] = {}
+    for k, op in enumerate(graph.operators):
+        for j in op.inputs:
+            readers.setdefault(j, []).append(k)
+    fused, dropped = list(graph.operators), set()
+    for k, op in enumerate(graph.operators):
+        if op.kind != "LOGISTIC" or op.outputs[0] in keep:
+            continue
+        (x,), (s,) = op.inputs, op.outputs
+        users = readers.get(s, [])
+        if len(users) == 1 and graph.operators[users[0]].kind == "MUL":
+            mul = graph.operators[users[0]]
+            if sorted(mul.inputs) == sorted((x, s)) and not mul.options.get(
+                "fusedActivationFunction"
+            ):
+                fused[users[0]] = replace(mul, kind="SILU", inputs=(x,))
+                dropped.add(k)
+    return [op for k, op in enumerate(fused) if k not in dropped]
+
+
 class TFLiteModule(nn.Module):
     """`forward(x)` runs the graph on its one input and returns the tensors `outputs` names
     (indices into the graph's tensors), in that order."""
@@ -56,6 +81,7 @@ class TFLiteModule(nn.Module):
             raise UnsupportedGraph(f"operators not implemented: {', '.join(missing)}")
         if len(graph.inputs) != 1:
             raise UnsupportedGraph(f"{len(graph.inputs)} inputs; one is supported")
+        graph = replace(graph, operators=fuse_silu(graph, set(outputs)))
         self.kinds = [op.kind for op in graph.operators]
         self.op_inputs = [op.inputs for op in graph.operators]
         self.op_outputs = [op.outputs for op in graph.operators]
@@ -93,17 +119,21 @@ class TFLiteModule(nn.Module):
         return made & (read | set(self.wanted))
 
     def run(self, values: dict[int, torch.Tensor], first: int, stop: int,
-            bf16: bool = False) -> dict[int, torch.Tensor]:  # fmt: skip
+            bf16: bool = False, single_fft: bool = False) -> dict[int, torch.Tensor]:  # fmt: skip
         """Operators first..stop-1 on `values` (tensor index -> value, updated and returned;
-        a tensor no later operator reads is dropped); under bfloat16 autocast on `bf16`."""
+        a tensor no later operator reads is dropped); under bfloat16 autocast on `bf16`;
+        FFTs in float32 on `single_fft` (TFLite's are float64)."""
         if bf16:
             device = next(iter(values.values())).device.type
             with torch.autocast(device, dtype=torch.bfloat16):
-                return self.run(values, first, stop)
+                return self.run(values, first, stop, single_fft=single_fft)
         for k in range(first, stop):
             args = [None if j < 0 else values[j] if j in values else self.constant(j)
                     for j in self.op_inputs[k]]  # fmt: skip
-            outputs = SUPPORTED[self.kinds[k]](args, self.options[k])
+            options = self.options[k]
+            if single_fft and self.kinds[k] == "RFFT2D":
+                options = {**options, "single": True}
+            outputs = SUPPORTED[self.kinds[k]](args, options)
             for j, value in zip(self.op_outputs[k], outputs, strict=True):
                 values[j] = value
             for j in self.frees[k]:

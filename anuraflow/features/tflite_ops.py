@@ -197,8 +197,10 @@ def rfft2d(args, options):
     """In float64, as TFLite's kernel computes it (its fft2d library works in doubles): a
     float32 FFT differs by rounding that a power law downstream amplifies near zero. The
     result stays complex128 until a CAST takes its real part to float32, as TFLite's would
-    (one copy fewer than rounding it to complex64 first)."""
-    x, length = args[0].double(), [int(v) for v in args[1].tolist()]
+    (one copy fewer than rounding it to complex64 first). `single` (a caller's choice, not
+    TFLite's): in float32, twice as fast."""
+    x, length = args[0], [int(v) for v in args[1].tolist()]
+    x = x if options.get("single") else x.double()
     if length[0] == 1 and x.shape[-2] == 1:  # a 1-D transform of each row, as BirdNET's STFT
         return [torch.fft.rfft(x, n=length[1], dim=-1)]  # (twice as fast as rfft2's route)
     return [torch.fft.rfft2(x, s=length, dim=(-2, -1))]
@@ -219,7 +221,14 @@ def squeeze(args, options):
     return [x]
 
 
+def silu(args, options):
+    """LOGISTIC then MUL of its input by it, fused (`tflite_module` finds the pair): one pass
+    over the activations instead of two."""
+    return [F.silu(args[0])]
+
+
 SUPPORTED: dict[str, Callable] = {
+    "SILU": silu,
     "CONV_2D": conv_2d,
     "DEPTHWISE_CONV_2D": depthwise_conv_2d,
     "AVERAGE_POOL_2D": _pool(F.avg_pool2d, 0.0),
