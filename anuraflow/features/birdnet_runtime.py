@@ -1,7 +1,9 @@
-"""Which runtime computes BirdNET V2.4's embeddings: the torch network (`birdnet_torch`)
-wherever the model file converts, LiteRT where it does not or where the config asks for it
-(`embeddings.runtime`). Both give the same embeddings to float rounding; torch batches on a
-GPU, runs bf16 where the CPU has it, and can be fine-tuned."""
+"""Which runtime computes BirdNET V2.4's embeddings (`embeddings.runtime`): LiteRT, the
+reference, or the torch network (`birdnet_torch`), which gives the same embeddings to float
+rounding and runs on a GPU, in bf16 and under gradients. `auto` takes what is faster where
+it runs: torch on CUDA or in bf16, LiteRT for fp32 on a CPU (there the torch network embeds
+at 0.8 times LiteRT's rate, docs/embeddings.md), and LiteRT wherever the file does not
+convert."""
 
 from __future__ import annotations
 
@@ -20,18 +22,28 @@ def _conversion_problem(path: str, size: int, mtime_ns: int) -> str | None:
     return converts(path)
 
 
-def resolve_runtime(model_path: str | Path | None = None, runtime: str = "auto") -> tuple[str, str]:
-    """(torch | litert, why) for `runtime` (auto | torch | litert); `torch` asked of a file
-    that does not convert is an error that says why."""
+def resolve_runtime(
+    model_path: str | Path | None = None, runtime: str = "auto", precision: str = "fp32",
+    device: str = "auto",
+) -> tuple[str, str]:  # fmt: skip
+    """(torch | litert, why) for `runtime` (auto | torch | litert) at `precision` on `device`;
+    `torch` asked of a file that does not convert is an error that says why."""
+    from anuraflow.core.hardware import torch_device
+
     if runtime not in RUNTIMES:
         raise ValueError(f"embeddings.runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
     if runtime == "litert":
         return "litert", "embeddings.runtime is litert"
+    on_cuda = torch_device(device).type == "cuda"
+    if runtime == "auto" and precision == "fp32" and not on_cuda:
+        return "litert", "fp32 on a CPU: LiteRT is the faster there"
     path = birdnet_model_path(model_path)
     stat = path.stat()
     problem = _conversion_problem(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if problem is None:
         return "torch", f"{path.name} converts to a torch network"
+    if precision != "fp32":
+        raise ValueError(f"embeddings.precision {precision} needs the torch runtime, but {problem}")
     if runtime == "torch":
         raise ValueError(f"embeddings.runtime is torch, but {problem}")
     return "litert", f"LiteRT, as {path.name} does not convert to torch: {problem}"
@@ -43,7 +55,7 @@ def make_embedder(
 ):  # fmt: skip
     """A BirdNET V2.4 embedder (`embed(windows) -> embeddings`) on the runtime `runtime`
     resolves to; `precision` and `device` apply to torch (LiteRT runs fp32 on the CPU)."""
-    chosen, _ = resolve_runtime(model_path, runtime)
+    chosen, _ = resolve_runtime(model_path, runtime, precision, device)
     if chosen == "litert":
         if precision != "fp32":
             raise ValueError(f"embeddings.precision {precision}: only the torch runtime has it")
@@ -60,7 +72,8 @@ def embedding_runtime_note(settings: dict) -> str:
     where the settings cannot run here (bf16 on a CPU without bf16 instructions)."""
     from anuraflow.core.hardware import cpu_has_native_bf16, torch_device
 
-    runtime, why = resolve_runtime(settings["model_path"], settings["runtime"])
+    runtime, why = resolve_runtime(settings["model_path"], settings["runtime"],
+                                   settings["precision"], settings["device"])  # fmt: skip
     if runtime == "litert":
         if settings["precision"] != "fp32":
             raise ValueError(f"embeddings.precision {settings['precision']}: {why}, in fp32")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from anuraflow.core.hardware import cpu_has_native_bf16
+from anuraflow.core.hardware import cpu_has_native_bf16, keep_freed_memory
 from anuraflow.features.birdnet import (
     EMBEDDING_DIM,
     EMBEDDING_TENSOR,
@@ -142,6 +142,8 @@ class TorchBirdNetEmbedder:
         self.runtime = f"torch {precision} on {self.device.type}"
         self.batch_size = max(1, int(batch_size))
         self.threads = max(1, int(threads))  # torch's, set by the job (features/jobs.py)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # 1.4 times as fast on a CPU (docs/embeddings.md)
         self.network = BirdNetNetwork(model_path).to(self.device).eval()
         self.dim = EMBEDDING_DIM
 

@@ -1,0 +1,145 @@
+"""Benchmark: where the torch BirdNET network's time goes, against LiteRT on the same windows.
+
+One thread (as each of the embedding stage's jobs runs), `--batch` windows of the field
+recordings at 48 kHz, already decoded: the network's front end (framing, window, FFT, mel
+sums) and body timed operator kind by operator kind, in fp32 (the FFT in float64, as
+TFLite's) and in bf16 (the body under autocast, the FFT in float32, where the CPU has bf16
+instructions), the median of `--rounds` forward passes after a warm-up; LiteRT's embedder
+(XNNPACK, 4 windows per invocation) on the same windows beside it.
+
+    .venv/bin/python -m benchmarks.speed.birdnet_torch_profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import Counter
+
+import numpy as np
+import soundfile as sf
+import torch
+from scipy.signal import resample_poly
+
+from anuraflow.core.hardware import cpu_has_native_bf16, keep_freed_memory
+from anuraflow.features.birdnet import BirdNetEmbedder
+from anuraflow.features.birdnet_torch import FRONT_END_CHUNK, BirdNetNetwork
+from anuraflow.features.tflite_ops import SUPPORTED
+from benchmarks.harness import REPO, cpu_facts, result_path, write_report
+
+AUDIO = REPO.parent / "shared" / "data" / "real" / "1min.wav"
+
+
+def field_windows(n: int) -> np.ndarray:
+    audio, rate = sf.read(AUDIO, dtype="float32", always_2d=True)
+    audio = resample_poly(audio.mean(axis=1), 48000, rate).astype(np.float32)
+    return np.stack([audio[i * 48000 : i * 48000 + 144000] for i in range(n)])
+
+
+def timed_pass(net: BirdNetNetwork, x: torch.Tensor, bf16: bool, spent: Counter) -> float:
+    """One forward pass as BirdNetNetwork.forward runs it, each operator's time added to
+    `spent` under (front | body, kind); the pass's wall seconds."""
+    m = net.net
+
+    def run(values: dict, first: int, stop: int, single_fft: bool) -> dict:
+        for k in range(first, stop):
+            args = [None if j < 0 else values[j] if j in values else m.constant(j)
+                    for j in m.op_inputs[k]]  # fmt: skip
+            options = {**m.options[k], "single": True} if single_fft else m.options[k]
+            started = time.perf_counter()
+            outputs = SUPPORTED[m.kinds[k]](args, options)
+            part = "front" if k < net.body_starts else "body"
+            spent[(part, m.kinds[k])] += time.perf_counter() - started
+            values.update(zip(m.op_outputs[k], outputs, strict=True))
+            for j in m.frees[k]:
+                values.pop(j, None)
+        return values
+
+    started = time.perf_counter()
+    parts = [run({m.input: c}, 0, net.body_starts, bf16)[net.spectrogram]
+             for c in x.split(FRONT_END_CHUNK)]  # fmt: skip
+    values = {net.spectrogram: torch.cat(parts)}
+    if bf16:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            run(values, net.body_starts, m.n_ops, False)
+    else:
+        run(values, net.body_starts, m.n_ops, False)
+    return time.perf_counter() - started
+
+
+def profile(net: BirdNetNetwork, x: torch.Tensor, bf16: bool, rounds: int) -> dict:
+    spent: Counter = Counter()
+    with torch.inference_mode():
+        timed_pass(net, x, bf16, Counter())  # warm-up
+        walls = [timed_pass(net, x, bf16, spent) for _ in range(rounds)]
+    wall = statistics.median(walls)
+    per_pass = {f"{part} {kind}": round(s / rounds * 1000, 2)
+                for (part, kind), s in spent.most_common()}  # fmt: skip
+    front = sum(s for (part, _), s in spent.items() if part == "front") / rounds
+    return {
+        "audio_s_per_s": round(len(x) * 3.0 / wall, 1),
+        "ms_per_pass": round(wall * 1000, 1),
+        "front_end_share": round(front / wall, 3),
+        "ms_per_pass_by_operator": per_pass,
+    }
+
+
+def litert_rate(windows: np.ndarray, rounds: int) -> float:
+    embedder = BirdNetEmbedder(threads=1, batch_size=4)
+    embedder.embed(windows)
+    walls = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        embedder.embed(windows)
+        walls.append(time.perf_counter() - started)
+    return round(len(windows) * 3.0 / statistics.median(walls), 1)
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--malloc-default", action="store_true",
+                    help="leave glibc's malloc as it is (what the embedder changes)")
+    ap.add_argument("--out", help="default: results/birdnet_torch_profile/<machine>.json "
+                    "(<machine>_malloc_default.json)")
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    args.out = args.out or str(result_path("birdnet_torch_profile",
+                                           "malloc_default" if args.malloc_default else ""))
+    torch.set_num_threads(1)
+    if args.malloc_default:
+        print("glibc malloc at its defaults (freed blocks of megabytes unmapped)")
+    else:
+        keep_freed_memory()  # as TorchBirdNetEmbedder does
+    windows = field_windows(args.batch)
+    net = BirdNetNetwork().eval()
+    x = torch.from_numpy(windows)
+    rows = {"fp32": profile(net, x, False, args.rounds)}
+    if cpu_has_native_bf16():
+        rows["bf16"] = profile(net, x, True, args.rounds)
+    litert = litert_rate(windows, args.rounds)
+    for row in rows.values():
+        row["vs_litert"] = round(row["audio_s_per_s"] / litert, 2)
+    report = {
+        "benchmark": "birdnet_torch_profile",
+        "command": "python -m benchmarks.speed.birdnet_torch_profile "
+                   f"--batch {args.batch} --rounds {args.rounds}"
+                   + (" --malloc-default" if args.malloc_default else ""),
+        "malloc": "glibc defaults" if args.malloc_default else "keep_freed_memory",
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": cpu_facts(),
+        "threads": 1,
+        "batch": args.batch,
+        "litert_audio_s_per_s": litert,
+        "torch": rows,
+    }  # fmt: skip
+    write_report(report, args.out)
+
+
+if __name__ == "__main__":
+    main()
