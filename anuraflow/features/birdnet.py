@@ -126,6 +126,21 @@ def _embedding_model_content(path: str, size: int, mtime_ns: int) -> bytes:
     return bytes(builder.Output())
 
 
+def litert_logits(windows: np.ndarray, model_path: str | Path | None = None,
+                  threads: int = 1) -> np.ndarray:  # fmt: skip
+    """[n, 6522] logits of BirdNET V2.4 on LiteRT for [n, 144000] windows, one at a time from
+    the unchanged file: the reference the torch network is held to."""
+    it = interpreter_class()(model_path=str(birdnet_model_path(model_path)), num_threads=threads)
+    it.allocate_tensors()
+    source, target = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+    logits = []
+    for window in np.asarray(windows, dtype=np.float32):
+        it.set_tensor(source, window[None])
+        it.invoke()
+        logits.append(it.get_tensor(target)[0].copy())
+    return np.stack(logits)
+
+
 class BirdNetEmbedder:
     """One LiteRT interpreter of BirdNET V2.4 returning 1024-d window embeddings.
 

@@ -3,6 +3,7 @@ it, how its JSON is written, and the real workflow run and read back. Benchmarks
 modules from the repository root (`.venv/bin/python -m benchmarks.speed.data_path`), so
 they and the tests import this package by name."""
 
+from benchmarks.harness.audio import real_windows_48k
 from benchmarks.harness.machine import cpu_facts, cpu_flags, cpu_name, machine_tag
 from benchmarks.harness.report import REPO, RESULTS, result_path, write_report
 from benchmarks.harness.workflow import (
@@ -15,6 +16,6 @@ from benchmarks.harness.workflow import (
 
 __all__ = [
     "REPO", "RESULTS", "config_label", "cpu_facts", "cpu_flags", "cpu_name", "machine_tag",
-    "parse_planned_jobs", "result_path", "rule_costs", "run_workflow", "timed_snakemake",
-    "write_report",
+    "parse_planned_jobs", "real_windows_48k", "result_path", "rule_costs", "run_workflow",
+    "timed_snakemake", "write_report",
 ]  # fmt: skip

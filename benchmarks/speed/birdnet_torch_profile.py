@@ -1,11 +1,14 @@
-"""Benchmark: where the torch BirdNET network's time goes, against LiteRT on the same windows.
+"""Benchmark: where the torch BirdNET network's time goes, against LiteRT on the same windows,
+and how far its outputs are from LiteRT's.
 
 One thread (as each of the embedding stage's jobs runs), `--batch` windows of the field
 recordings at 48 kHz, already decoded: the network's front end (framing, window, FFT, mel
 sums) and body timed operator kind by operator kind, in fp32 (the FFT in float64, as
 TFLite's) and in bf16 (the body under autocast, the FFT in float32, where the CPU has bf16
 instructions), the median of `--rounds` forward passes after a warm-up; LiteRT's embedder
-(XNNPACK, 4 windows per invocation) on the same windows beside it.
+(XNNPACK, 4 windows per invocation) on the same windows beside it. Then the equality: the
+torch network's embeddings and logits (fp32) against LiteRT's on every 3 s window (1 s hop)
+of the real recordings, the largest absolute difference and the smallest cosine.
 
     .venv/bin/python -m benchmarks.speed.birdnet_torch_profile
 """
@@ -23,10 +26,16 @@ import torch
 from scipy.signal import resample_poly
 
 from anuraflow.core.hardware import cpu_has_native_bf16, keep_freed_memory
-from anuraflow.features.birdnet import BirdNetEmbedder
-from anuraflow.features.birdnet_torch import FRONT_END_CHUNK, BirdNetNetwork
+from anuraflow.features import birdnet_torch
+from anuraflow.features.birdnet import (
+    BirdNetEmbedder,
+    birdnet_model_path,
+    interpreter_class,
+    litert_logits,
+)
+from anuraflow.features.birdnet_torch import FRONT_END_CHUNK, BirdNetNetwork, birdnet_graph
 from anuraflow.features.tflite_ops import SUPPORTED
-from benchmarks.harness import REPO, cpu_facts, result_path, write_report
+from benchmarks.harness import REPO, cpu_facts, real_windows_48k, result_path, write_report
 
 AUDIO = REPO.parent / "shared" / "data" / "real" / "1min.wav"
 
@@ -96,6 +105,71 @@ def litert_rate(windows: np.ndarray, rounds: int) -> float:
     return round(len(windows) * 3.0 / statistics.median(walls), 1)
 
 
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def litert_reference_kernels(windows: np.ndarray) -> np.ndarray:
+    """The embeddings from LiteRT without XNNPACK (its reference kernels, as
+    BirdNET-Analyzer runs it), read at output index - 1."""
+    from ai_edge_litert.interpreter import OpResolverType
+
+    it = interpreter_class()(
+        model_path=str(birdnet_model_path()), num_threads=1,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )  # fmt: skip
+    it.allocate_tensors()
+    source, target = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"] - 1
+    out = []
+    for window in windows:
+        it.set_tensor(source, window[None])
+        it.invoke()
+        out.append(it.get_tensor(target)[0].copy())
+    return np.stack(out)
+
+
+def equality() -> dict:
+    """fp32 torch against LiteRT on every window of the real recordings (the test suite's
+    windows and comparison: tests/test_birdnet_torch.py)."""
+    windows = real_windows_48k(AUDIO.parent)
+    embeddings = BirdNetEmbedder(threads=1, batch_size=1).embed(windows)
+    logits = litert_logits(windows)
+    birdnet_torch._graph.cache_clear()  # the file read too, as in a fresh job
+    started = time.perf_counter()
+    network = BirdNetNetwork()
+    built = time.perf_counter() - started
+    x = torch.from_numpy(windows)
+    with torch.inference_mode():
+        mine = [t.numpy() for t in network(x)]
+        m = network.net
+        parts = [m.run({m.input: c}, 0, network.body_starts, single_fft=True)[network.spectrogram]
+                 for c in x.split(FRONT_END_CHUNK)]  # fmt: skip
+        single = m.run({network.spectrogram: torch.cat(parts)}, network.body_starts, m.n_ops)
+        single = single[network.embedding_index].numpy()
+        bf16 = network(x, bf16=True)[0].numpy() if cpu_has_native_bf16() else None
+    graph = birdnet_graph()
+    kernels = litert_reference_kernels(windows)
+    return {
+        "operators": len(graph.operators),
+        "operator_kinds": len(graph.kinds()),
+        "read_and_build_s": round(built, 2),
+        "windows": len(windows),
+        "max_abs_embedding": float(np.abs(mine[0] - embeddings).max()),
+        "max_abs_logit": float(np.abs(mine[1] - logits).max()),
+        "largest_embedding": float(np.abs(embeddings).max()),
+        "largest_logit": float(np.abs(logits).max()),
+        "min_cosine_embedding": float(cosine(mine[0], embeddings).min()),
+        "same_top_species": int((mine[1].argmax(1) == logits.argmax(1)).sum()),
+        # LiteRT against itself: XNNPACK's kernels against its reference kernels
+        "litert_kernels_max_abs_embedding": float(np.abs(kernels - embeddings).max()),
+        # what a float32 FFT (not TFLite's float64) would give
+        "float32_fft_max_abs_embedding": float(np.abs(single - embeddings).max()),
+        # bf16 against fp32, both torch
+        "bf16_max_abs_embedding": None if bf16 is None else float(np.abs(bf16 - mine[0]).max()),
+        "bf16_min_cosine": None if bf16 is None else float(cosine(bf16, mine[0]).min()),
+    }
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=8)
@@ -137,6 +211,7 @@ def main() -> None:
         "batch": args.batch,
         "litert_audio_s_per_s": litert,
         "torch": rows,
+        "equality_fp32": equality(),
     }  # fmt: skip
     write_report(report, args.out)
 
