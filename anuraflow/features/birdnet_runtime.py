@@ -2,8 +2,11 @@
 reference, or the torch network (`birdnet_torch`), which gives the same embeddings to float
 rounding and runs on a GPU, in bf16 and under gradients. `auto` takes what is faster where
 it runs: torch on CUDA or in bf16, LiteRT for fp32 on a CPU (there the torch network embeds
-at 0.8 times LiteRT's rate, docs/embeddings.md), and LiteRT wherever the file does not
-convert."""
+at about LiteRT's rate, 0.93 times in the stage: docs/benchmarks.md), and LiteRT wherever
+the file does not convert.
+
+torch and the network's modules are imported inside the functions: the Snakefile imports this
+module at start-up, where nothing else has imported torch yet (seconds of start-up)."""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def resolve_runtime(
         return "litert", "embeddings.runtime is litert"
     on_cuda = torch_device(device).type == "cuda"
     if runtime == "auto" and precision == "fp32" and not on_cuda:
-        return "litert", "fp32 on a CPU: LiteRT is the faster there"
+        return "litert", "fp32 on a CPU: LiteRT, the reference, is as fast there"
     path = birdnet_model_path(model_path)
     stat = path.stat()
     problem = _conversion_problem(str(path.resolve()), stat.st_size, stat.st_mtime_ns)

@@ -135,7 +135,7 @@ def _reduce_minmax(op):
     def fn(x, axes, keep):
         for a in sorted(axes, reverse=True):
             x = op(x, dim=a, keepdim=keep).values
-        return x if keep or not axes else x
+        return x
 
     return fn
 
