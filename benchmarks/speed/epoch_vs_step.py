@@ -8,7 +8,9 @@ augmentation and mixing, the steps), the evaluation after it (`epoch_record`: va
 test scored, which the report's "cost of selecting on test" reads) and keeping the best
 weights (`keep_if_best`'s copy). The bank is the demo's size: `--recordings` one-minute
 recordings of the field recordings' real log-mels (the demo frontend), 70/10/20 by recording.
-Each model runs its experiment's settings (augmentation, mixing, batch, precision `auto`).
+Each model runs its experiment's settings (augmentation, mixing, batch, precision `auto`),
+with glibc's malloc keeping freed blocks, as `train_experiment` runs it (`--malloc-default`:
+as it ran before).
 
     .venv/bin/python -m benchmarks.speed.epoch_vs_step --threads 2
 """
