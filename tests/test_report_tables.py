@@ -4,7 +4,7 @@ all-species columns, every row as wide as its header."""
 import numpy as np
 
 from anuraflow.report.evaluation_sections import FIGURES
-from anuraflow.report.page import render_report
+from anuraflow.report.render import render_report
 from anuraflow.report.run_tables import metrics_table, paper_tables
 from anuraflow.report.species_tables import species_tables
 

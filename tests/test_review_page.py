@@ -10,7 +10,7 @@ import soundfile as sf
 
 from anuraflow.core.fileio import write_text
 from anuraflow.data.review_labels import read_review_file, read_review_labels
-from anuraflow.report.page import render_report
+from anuraflow.report.render import render_report
 from anuraflow.report.review import review_entries
 
 CODES = ["AAA", "BBB", "CCC"]

@@ -49,7 +49,7 @@ from anuraflow.evaluate.reviewed_precision import (
     precision_intervals,
     threshold_for,
 )
-from anuraflow.report.page import render_report
+from anuraflow.report.render import render_report
 from anuraflow.report.validation_page import plot_validation, validation_page_context
 
 

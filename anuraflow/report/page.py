@@ -34,6 +34,7 @@ from anuraflow.report.figures import (
     plot_tsne,
 )
 from anuraflow.report.occupancy_section import occupancy_context
+from anuraflow.report.render import render_report
 from anuraflow.report.run_tables import (
     embedding_table,
     metrics_table,
@@ -68,20 +69,6 @@ CONTENTS = [
     ("inputs", "Input checks"),
     ("provenance", "Provenance"),
 ]
-
-
-def render_report(context: dict, template: str = "report.html.j2") -> str:
-    """A page from one of the report's templates (report.html by default), every value
-    autoescaped."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=select_autoescape(default=True),
-        undefined=StrictUndefined,
-        trim_blocks=False,
-    )
-    return env.get_template(template).render(**context)
 
 
 @dataclass

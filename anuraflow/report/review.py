@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from anuraflow.core.fileio import write_text
 from anuraflow.evaluate.analysis import RunPredictions
+from anuraflow.report.render import render_report
 
 
 def ranked_mistakes(p: RunPredictions, j: int, k: int) -> dict[str, np.ndarray]:
@@ -128,8 +130,5 @@ def write_review_page(
     """A review page (search, suggestions, predict's detections, validate's sample): the
     `cards`' clips cut into `clips_dir` (`review_entries`) and `template` rendered with
     `context` and them, autoescaped, to `page`."""
-    from anuraflow.core.fileio import write_text
-    from anuraflow.report.page import render_report  # here: page imports this module
-
     entries = review_entries(cards, audio_of, clips_dir)
     write_text(render_report({**context, "entries": entries}, template), page)
