@@ -46,6 +46,9 @@ def test_the_gpu_check_runs_every_step_on_the_cpu(tmp_path):
     epoch = steps["epoch_time"]["result"]
     assert epoch["model"] == "mobilenetv3_large" and epoch["projected"]["hours"] > 0
     assert epoch["projected"]["epochs"] == 100 and epoch["projected"]["seeds"] == 3
+    birdnet = steps["embeddings"]["result"]  # the torch BirdNET step (issue 58)
+    if "skipped" not in birdnet:  # skipped only without requirements-birdnet.txt
+        assert birdnet["torch"]["fp32"]["audio_s_per_s"] > 0 and birdnet["device"] == "cpu"
     rows = steps["predict"]["result"]["throughput"]["small_cnn"]
     assert [r["variant"] for r in rows] == ["fp32", "bf16"]
     assert rows[1]["precision"] == "bf16" and 0 < rows[1]["max_abs_diff_to_first_variant"] < 0.02

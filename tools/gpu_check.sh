@@ -11,6 +11,8 @@
 #   3. benchmarks/speed/epoch_time.py: two timed epochs of t1_mix2 at AnuraSet scale, projected to 100 epochs
 #      and 3 seeds;
 #   4. benchmarks/speed/predict_throughput.py on the GPU;
+#   5. benchmarks/speed/birdnet_torch_profile.py: BirdNET V2.4 as a torch network on the GPU,
+#      fp32 and bf16, 64 windows a pass (issue 58's archive-embedding rate);
 # and writes each benchmark's JSON where its results live, OUT_DIR/<benchmark>/<machine>*.json
 # (OUT_DIR default benchmarks/results; <machine> the GPU's name, e.g. nvidia-h200), the tests'
 # XML and every step's log in OUT_DIR/gpu_check/<machine>/, and OUT_DIR/gpu_check/<machine>.json,
@@ -41,6 +43,7 @@ if [ "$DRY" = 1 ]; then
     # compiled bf16 training on the CPU is tested through the workflow (test_acceleration.py)
     GPU_TESTS=(--deselect "tests/test_gpu.py::test_bf16_channels_last_training_steps_learn[True]")
     PREDICT=(--minutes 0.2 --hours 0 --rounds 1 --models small_cnn --variants fp32 bf16)
+    BIRDNET=(--device cpu --batch 2 --rounds 1 --no-equality)
 else
     DATA_PATH=(--model mobilenetv3_large --recordings 1612 --batch 128 --steps 100
         --variants fp32+channels_last fp32+channels_last+compile bf16+channels_last)
@@ -48,6 +51,7 @@ else
     GPU_TESTS=()
     PREDICT=(--minutes 10 --hours 0 --rounds 3 --devices cuda
         --variants fp32 fp32+channels_last bf16 fp32+channels_last+compile)
+    BIRDNET=(--device cuda --batch 64 --rounds 5)
 fi
 
 step() {  # name, command...: runs it, its output in LOGS/name.log, its status in LOGS/name.status
@@ -70,4 +74,6 @@ step epoch_time "$PY" -m benchmarks.speed.epoch_time "${EPOCH[@]}" "${AUDIO[@]}"
     --out "$OUT/epoch_time/$TAG.json"
 step predict "$PY" -m benchmarks.speed.predict_throughput "${PREDICT[@]}" \
     --out "$OUT/predict_throughput/$TAG.json"
+step embeddings "$PY" -m benchmarks.speed.birdnet_torch_profile "${BIRDNET[@]}" \
+    --out "$OUT/birdnet_torch_profile/$TAG.json"
 "$PY" -m tools.gpu_check_summary "$OUT" "$DRY" "$TAG"

@@ -22,6 +22,7 @@ STEPS = {
     "data_path": "data_path/{machine}_mobilenetv3_large.json",
     "epoch_time": "epoch_time/{machine}.json",
     "predict": "predict_throughput/{machine}.json",
+    "embeddings": "birdnet_torch_profile/{machine}.json",
 }
 
 
