@@ -1,7 +1,8 @@
 """Workflow tests of the embedding route: a linear probe on BirdNET embeddings trained beside a
 small CNN on a tiny synthetic config, to the report with their paired comparison; `predict`
-with the probe's bundle; `search` by example with its review page in Chromium; and the
-start-up error without the optional packages."""
+with the probe's bundle; `search` by example with its review page in Chromium; the stage on
+the torch network (issue 58) against LiteRT's caches; and the start-up error without the
+optional packages."""
 
 import json
 import os
@@ -210,3 +211,31 @@ def test_without_the_packages_a_probe_fails_at_start_and_the_rest_runs(trained, 
         os.environ.clear()
         os.environ.update(old)
     assert (REPO / "requirements-birdnet.txt").is_file()
+
+
+def test_the_embedding_stage_on_the_torch_network_equals_litert(trained, tmp_path):
+    """`embeddings.runtime: torch`: the start-up log names it, the stage reruns (a setting
+    changed), each cache records the runtime, and the embeddings equal the LiteRT caches the
+    fixture made within the tolerance tests/test_birdnet_torch.py holds the network to."""
+    import shutil
+
+    from test_birdnet_torch import EMBEDDING_ATOL
+
+    from anuraflow.features.embeddings import read_embedding_cache
+
+    work = tmp_path / "copy"
+    shutil.copytree(trained, work, symlinks=True)
+    before = {p.stem: read_embedding_cache(p) for p in (work / "results/embeddings").glob("*")}
+    assert {m["runtime"] for _, _, m in before.values()} == {"litert"}  # auto on a CPU, fp32
+    settings = {"model_path": None, "threads": 1, "batch_size": 4, "runtime": "torch",
+                "precision": "fp32", "device": "cpu"}  # fmt: skip
+    write_config(work, embeddings=settings)
+    log = snakemake(work, "--until", "embedding_index")
+    text = log.stdout + log.stderr
+    assert "embeddings: BirdNET V2.4 on torch, fp32 on cpu" in text
+    for rec, (starts, embeddings, _) in before.items():
+        cache = work / f"results/embeddings/{rec}.parquet"
+        starts2, embeddings2, meta = read_embedding_cache(cache)
+        assert meta["runtime"] == "torch fp32 on cpu"
+        np.testing.assert_array_equal(starts2, starts)
+        assert np.abs(embeddings2 - embeddings).max() <= EMBEDDING_ATOL
