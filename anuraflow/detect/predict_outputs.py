@@ -17,7 +17,7 @@ since the first archive run, so a run made before reads as one made now).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 
@@ -25,8 +25,6 @@ import pandas as pd
 
 from anuraflow.core.fileio import write_json, write_parquet
 from anuraflow.data.windows import window_id
-
-MODEL_KEYS = ("codes", "names", "thresholds", "band_hz")
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,9 @@ class ModelFacts:
     @property
     def name_of(self) -> dict[str, str]:
         return dict(zip(self.codes, self.names, strict=True))
+
+
+MODEL_KEYS = tuple(f.name for f in fields(ModelFacts))  # what each record repeats
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,7 @@ class ScoredRecording:
         """The record as the records file holds it: flat, the model's facts in it."""
         record = asdict(self)
         record.update(record.pop("audio") or {})
-        model_facts = {k: getattr(model, k) for k in MODEL_KEYS}
-        return record | model_facts | {"band_hz": list(model.band_hz)}
+        return record | asdict(model)  # (JSON writes the band's tuple as a list)
 
     @classmethod
     def from_json(cls, record: dict) -> ScoredRecording:

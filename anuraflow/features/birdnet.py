@@ -80,12 +80,18 @@ def model_identity(model_path: str | Path | None = None) -> dict:
     """Which model computed a cache: its name, file name and checksum (provenance). The
     50 MB file is hashed once per process while it is unchanged, not once per recording."""
     path = birdnet_model_path(model_path)
-    stat = path.stat()
     return {
         "model": MODEL_NAME,
         "model_file": path.name,
-        "model_sha256": _file_digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns),
+        "model_sha256": _file_digest(*file_key(path)),
     }
+
+
+def file_key(path: Path) -> tuple[str, int, int]:
+    """A model file as a cache key: its resolved path, size and modification time, so a
+    per-process cache of what was read from it notices the file replaced."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
 @lru_cache(maxsize=8)
@@ -97,8 +103,7 @@ def _file_digest(path: str, size: int, mtime_ns: int) -> str:
 def embedding_model_content(path: Path) -> bytes:
     """The model at `path` with `EMBEDDING_TENSOR` as its only output and no operator after
     the one that computes it (the classification layer), as a TFLite flatbuffer."""
-    stat = path.stat()
-    return _embedding_model_content(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return _embedding_model_content(*file_key(path))
 
 
 @lru_cache(maxsize=2)

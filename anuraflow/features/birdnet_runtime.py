@@ -13,13 +13,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from anuraflow.features.birdnet import BirdNetEmbedder, birdnet_model_path
+from anuraflow.features.birdnet import BirdNetEmbedder, birdnet_model_path, file_key
 
 RUNTIMES = ("auto", "torch", "litert")
 
 
 @lru_cache(maxsize=4)
-def _conversion_problem(path: str, size: int, mtime_ns: int) -> str | None:
+def _conversion_problem(path: str, size: int, mtime_ns: int) -> str | None:  # file_key
     from anuraflow.features.birdnet_torch import converts
 
     return converts(path)
@@ -35,14 +35,16 @@ def resolve_runtime(
 
     if runtime not in RUNTIMES:
         raise ValueError(f"embeddings.runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
+    if runtime == "litert" and precision != "fp32":
+        raise ValueError(f"embeddings.precision {precision}: LiteRT runs fp32 only "
+                         "(embeddings.runtime: torch or auto runs it)")  # fmt: skip
     if runtime == "litert":
         return "litert", "embeddings.runtime is litert"
     on_cuda = torch_device(device).type == "cuda"
     if runtime == "auto" and precision == "fp32" and not on_cuda:
         return "litert", "fp32 on a CPU: LiteRT, the reference, is as fast there"
     path = birdnet_model_path(model_path)
-    stat = path.stat()
-    problem = _conversion_problem(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    problem = _conversion_problem(*file_key(path))
     if problem is None:
         return "torch", f"{path.name} converts to a torch network"
     if precision != "fp32":
@@ -59,9 +61,7 @@ def make_embedder(
     """A BirdNET V2.4 embedder (`embed(windows) -> embeddings`) on the runtime `runtime`
     resolves to; `precision` and `device` apply to torch (LiteRT runs fp32 on the CPU)."""
     chosen, _ = resolve_runtime(model_path, runtime, precision, device)
-    if chosen == "litert":
-        if precision != "fp32":
-            raise ValueError(f"embeddings.precision {precision}: only the torch runtime has it")
+    if chosen == "litert":  # fp32: resolve_runtime refuses another precision there
         return BirdNetEmbedder(model_path, threads, batch_size)
     from anuraflow.core.hardware import torch_device
     from anuraflow.features.birdnet_torch import TorchBirdNetEmbedder
@@ -73,16 +73,13 @@ def make_embedder(
 def embedding_runtime_note(settings: dict) -> str:
     """What runs the embeddings and why, for the log at start-up; an error before any job
     where the settings cannot run here (bf16 on a CPU without bf16 instructions)."""
-    from anuraflow.core.hardware import cpu_has_native_bf16, torch_device
+    from anuraflow.core.hardware import torch_device
+    from anuraflow.features.birdnet_torch import check_precision
 
     runtime, why = resolve_runtime(settings["model_path"], settings["runtime"],
                                    settings["precision"], settings["device"])  # fmt: skip
     if runtime == "litert":
-        if settings["precision"] != "fp32":
-            raise ValueError(f"embeddings.precision {settings['precision']}: {why}, in fp32")
         return f"embeddings: BirdNET V2.4 on LiteRT ({why})"
     device = torch_device(settings["device"]).type
-    if settings["precision"] == "bf16" and device == "cpu" and not cpu_has_native_bf16():
-        raise ValueError("embeddings.precision bf16: this CPU has no bf16 instructions "
-                         "(avx512_bf16 or AMX); bf16 would be emulated: use fp32")  # fmt: skip
+    check_precision(settings["precision"], device)
     return f"embeddings: BirdNET V2.4 on torch, {settings['precision']} on {device} ({why})"

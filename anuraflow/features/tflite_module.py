@@ -5,6 +5,7 @@ its input (BirdNET's does)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -118,22 +119,27 @@ class TFLiteModule(nn.Module):
         read = {j for k in range(split, self.n_ops) for j in self.op_inputs[k]}
         return made & (read | set(self.wanted))
 
-    def run(self, values: dict[int, torch.Tensor], first: int, stop: int,
-            bf16: bool = False, single_fft: bool = False) -> dict[int, torch.Tensor]:  # fmt: skip
+    def run(self, values: dict[int, torch.Tensor], first: int, stop: int, bf16: bool = False,
+            single_fft: bool = False, spent: dict[int, float] | None = None,
+            ) -> dict[int, torch.Tensor]:  # fmt: skip
         """Operators first..stop-1 on `values` (tensor index -> value, updated and returned;
         a tensor no later operator reads is dropped); under bfloat16 autocast on `bf16`;
-        FFTs in float32 on `single_fft` (TFLite's are float64)."""
+        FFTs in float32 on `single_fft` (TFLite's are float64); each operator's seconds added
+        to `spent` (operator index -> s) where given (benchmarks/speed/birdnet_torch_profile)."""
         if bf16:
             device = next(iter(values.values())).device.type
             with torch.autocast(device, dtype=torch.bfloat16):
-                return self.run(values, first, stop, single_fft=single_fft)
+                return self.run(values, first, stop, single_fft=single_fft, spent=spent)
         for k in range(first, stop):
             args = [None if j < 0 else values[j] if j in values else self.constant(j)
                     for j in self.op_inputs[k]]  # fmt: skip
             options = self.options[k]
             if single_fft and self.kinds[k] == "RFFT2D":
                 options = {**options, "single": True}
+            started = time.perf_counter() if spent is not None else 0.0
             outputs = SUPPORTED[self.kinds[k]](args, options)
+            if spent is not None:
+                spent[k] = spent.get(k, 0.0) + time.perf_counter() - started
             for j, value in zip(self.op_outputs[k], outputs, strict=True):
                 values[j] = value
             for j in self.frees[k]:

@@ -65,7 +65,7 @@ def machine_tag(device: str | None = None) -> str:
     if device is None and "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
         device = sys.modules["torch"].cuda.get_device_name(0)
     if device and device.lower() != "cpu" and not device.startswith("cpu"):
-        return _slug(device.replace("NVIDIA", "nvidia").split(" PCIe")[0].split(" SXM")[0])
+        return _slug(device.split(" PCIe")[0].split(" SXM")[0])
     name = cpu_name()
     family = next((f for f in ("EPYC", "Xeon", "Ryzen", "Core") if f in name), None)
     vendor = "amd" if "AMD" in name else "intel" if "Intel" in name else None

@@ -40,8 +40,7 @@ from anuraflow.features.birdnet import (
     interpreter_class,
     litert_logits,
 )
-from anuraflow.features.birdnet_torch import FRONT_END_CHUNK, BirdNetNetwork, birdnet_graph
-from anuraflow.features.tflite_ops import SUPPORTED
+from anuraflow.features.birdnet_torch import BirdNetNetwork, birdnet_graph
 from benchmarks.harness import REPO, cpu_facts, real_windows_48k, result_path, write_report
 
 AUDIO = REPO.parent / "shared" / "data" / "real" / "1min.wav"
@@ -71,34 +70,16 @@ def device_rate(net: BirdNetNetwork, x: torch.Tensor, bf16: bool, rounds: int) -
 
 
 def timed_pass(net: BirdNetNetwork, x: torch.Tensor, bf16: bool, spent: Counter) -> float:
-    """One forward pass as BirdNetNetwork.forward runs it, each operator's time added to
+    """One forward pass (BirdNetNetwork.forward itself), each operator's time added to
     `spent` under (front | body, kind); the pass's wall seconds."""
-    m = net.net
-
-    def run(values: dict, first: int, stop: int, single_fft: bool) -> dict:
-        for k in range(first, stop):
-            args = [None if j < 0 else values[j] if j in values else m.constant(j)
-                    for j in m.op_inputs[k]]  # fmt: skip
-            options = {**m.options[k], "single": True} if single_fft else m.options[k]
-            started = time.perf_counter()
-            outputs = SUPPORTED[m.kinds[k]](args, options)
-            part = "front" if k < net.body_starts else "body"
-            spent[(part, m.kinds[k])] += time.perf_counter() - started
-            values.update(zip(m.op_outputs[k], outputs, strict=True))
-            for j in m.frees[k]:
-                values.pop(j, None)
-        return values
-
+    per_operator: dict[int, float] = {}
     started = time.perf_counter()
-    parts = [run({m.input: c}, 0, net.body_starts, bf16)[net.spectrogram]
-             for c in x.split(FRONT_END_CHUNK)]  # fmt: skip
-    values = {net.spectrogram: torch.cat(parts)}
-    if bf16:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            run(values, net.body_starts, m.n_ops, False)
-    else:
-        run(values, net.body_starts, m.n_ops, False)
-    return time.perf_counter() - started
+    net(x, bf16=bf16, spent=per_operator)
+    wall = time.perf_counter() - started
+    for k, seconds in per_operator.items():
+        part = "front" if k < net.body_starts else "body"
+        spent[(part, net.net.kinds[k])] += seconds
+    return wall
 
 
 def profile(net: BirdNetNetwork, x: torch.Tensor, bf16: bool, rounds: int) -> dict:
@@ -165,11 +146,7 @@ def equality() -> dict:
     x = torch.from_numpy(windows)
     with torch.inference_mode():
         mine = [t.numpy() for t in network(x)]
-        m = network.net
-        parts = [m.run({m.input: c}, 0, network.body_starts, single_fft=True)[network.spectrogram]
-                 for c in x.split(FRONT_END_CHUNK)]  # fmt: skip
-        single = m.run({network.spectrogram: torch.cat(parts)}, network.body_starts, m.n_ops)
-        single = single[network.embedding_index].numpy()
+        single = network(x, single_fft=True)[0].numpy()
         bf16 = network(x, bf16=True)[0].numpy() if cpu_has_native_bf16() else None
     graph = birdnet_graph()
     kernels = litert_reference_kernels(windows)
