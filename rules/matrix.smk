@@ -60,10 +60,13 @@ def estimated_windows():
 
 
 def step_shape(name):
-    """The input a step of experiment `name` takes (an embedding, or a log-mel window)."""
+    """The input a step of experiment `name` takes (an embedding, a window's samples, or a
+    log-mel window)."""
     exp = experiment_settings(EXPERIMENTS[name])
     if uses_embeddings(name):
         dims = (1024,)
+    elif uses_waveforms(name):
+        dims = (round(config["windows"]["length_s"] * 48000),)
     else:
         features = LogMelConfig(**config["features"])
         frames = features.frames_per_window(config["windows"]["length_s"])

@@ -7,12 +7,9 @@ rule train_model:
         windows=f"{RESULTS}/windows.parquet",
         splits=f"{RESULTS}/splits.parquet",
         manifest=f"{RESULTS}/recordings.parquet",
-        # a probe reads the embedding caches' index, every other model the log-mels'
-        feature_index=lambda w: (
-            f"{RESULTS}/embedding_index.parquet"
-            if uses_embeddings(w.experiment)
-            else f"{RESULTS}/feature_index.parquet"
-        ),
+        # a probe reads the embedding caches' index, a fine-tuned BirdNET the waveform
+        # caches', every other model the log-mels'
+        feature_index=lambda w: cache_index(w.experiment),
         experiment=lambda w: experiment_path(w.experiment),
         noise=lambda w: (
             [f"{RESULTS}/features/noise_bank.parquet"]

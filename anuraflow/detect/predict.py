@@ -27,7 +27,7 @@ from anuraflow.data.wav_header import truncation_note
 from anuraflow.data.windows import window_starts
 from anuraflow.detect.detections import merge_runs
 from anuraflow.detect.predict_outputs import AudioFormat, ModelFacts, ScoredRecording
-from anuraflow.features.embeddings import embed_recording
+from anuraflow.features.embeddings import embed_recording, window_signals
 from anuraflow.features.frontend import Frontend
 from anuraflow.learn.bundle import ModelBundle, load_bundle
 from anuraflow.learn.training import pick_device
@@ -62,25 +62,37 @@ def frame_blocks(
         raise silent_recording(path)
 
 
-def score_embedded_recording(
+def score_sampled_recording(
     path: str | Path, bundle: ModelBundle, hop_s: float, batch_size: int, progress=None
 ) -> tuple[np.ndarray, np.ndarray, AudioFacts]:
-    """A probe bundle's route: (window starts, scores, facts), every window embedded by the
-    bundle's embedder exactly as the embedding stage embeds a training recording."""
+    """The route of a model that reads the 48 kHz signal: (window starts, scores, facts). A
+    probe's windows are embedded by the bundle's embedder exactly as the embedding stage
+    embeds a training recording; a fine-tuned BirdNET scores the same windows of samples
+    itself (`WaveformFrontend`)."""
     facts = audio_facts(path)
     frontend = bundle.frontend
     cfg = frontend.features
     n_out = output_length(facts.frames, facts.sample_rate, cfg.sample_rate)
     starts = window_starts(n_out / cfg.sample_rate, frontend.window_s, hop_s)
+    device = frontend.mean.device
 
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress(done * hop_s, total * hop_s)
 
-    embeddings = embed_recording(path, starts, bundle.embedder, cfg, report)
-    rows = torch.from_numpy(embeddings).to(frontend.mean.device)
-    prob = bundle.score(rows, torch.arange(len(starts), device=rows.device), batch_size)
-    return starts, prob, facts
+    if frontend.kind == "embedding":
+        embeddings = embed_recording(path, starts, bundle.embedder, cfg, report)
+        rows = torch.from_numpy(embeddings).to(device)
+        prob = bundle.score(rows, torch.arange(len(starts), device=device), batch_size)
+        return starts, prob, facts
+    probs, done = [np.zeros((0, len(bundle.codes)), np.float32)], 0
+    for windows in window_signals(path, starts, cfg.sample_rate, cfg.window_s):
+        flat = torch.from_numpy(windows.reshape(-1)).to(device)  # windows end to end
+        firsts = torch.arange(len(windows), device=device) * frontend.n_frames
+        probs.append(bundle.score(flat, firsts, batch_size))
+        done += len(windows)
+        report(done, len(starts))
+    return starts, np.concatenate(probs), facts
 
 
 @dataclass
@@ -112,8 +124,8 @@ def score_recording(
     start_s, end_s and one per species code; and the file's facts. A recording shorter than
     one window has no rows. `progress(done_s, total_s)` is called after every block. `read`:
     the file's facts and frame blocks, read ahead (`ReadAhead`), else it is streamed."""
-    if bundle.frontend.kind == "embedding":
-        starts, prob, facts = score_embedded_recording(path, bundle, hop_s, batch_size, progress)
+    if bundle.frontend.kind != "logmel":
+        starts, prob, facts = score_sampled_recording(path, bundle, hop_s, batch_size, progress)
         return score_table(starts, prob, bundle), facts
     frontend = bundle.frontend
     if read is None:

@@ -106,7 +106,7 @@ def predict_shard(
     bundle = ready_bundle(bundle_path, settings)
     settings = replace(settings, block_s=block_seconds(settings, bundle.frontend.mean.device))
     ids = list(recordings)
-    reads_ahead = bundle.frontend.kind != "embedding"
+    reads_ahead = bundle.frontend.kind == "logmel"
     frames, records = [], []
     started, audio_s = time.perf_counter(), 0.0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reader") as reader:

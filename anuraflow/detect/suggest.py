@@ -210,8 +210,9 @@ def suggest_windows(
 
     bundle = load_bundle(inputs.model)
     if not isinstance(bundle.frontend, EmbeddingFrontend):
+        reads = "samples" if bundle.frontend.kind == "waveform" else "spectrograms"
         raise ValueError(f"{inputs.model}: suggest needs a probe on embeddings (linear_probe or "
-                         "mlp_probe), this model reads spectrograms")  # fmt: skip
+                         f"mlp_probe), this model reads {reads}")  # fmt: skip
     archive = Archive.from_caches(inputs.archive)
     reviewed: set = set()
     if inputs.review is not None:

@@ -76,14 +76,15 @@ def time_stretch_frames(
 def circular_time_shift(
     x: torch.Tensor, max_fraction: float = 1.0, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Roll each example of [B, C, F, T] along time by its own random shift."""
-    b, c, f, t = x.shape
+    """Roll each example of [B, C, F, T] log-mels (or [B, T] samples) along time, its last
+    axis, by its own random shift."""
+    b, t = x.shape[0], x.shape[-1]
     max_shift = int(round(max_fraction * t))
     if max_shift == 0:
         return x
     shift = torch.randint(-max_shift, max_shift + 1, (b, 1), generator=generator, device=x.device)
     idx = (torch.arange(t, device=x.device)[None, :] - shift) % t
-    return torch.gather(x, 3, idx[:, None, None, :].expand(b, c, f, t))
+    return torch.gather(x, -1, idx.reshape(b, *[1] * (x.dim() - 2), t).expand(x.shape))
 
 
 def mix_noise_at_snr(

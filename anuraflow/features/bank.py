@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from anuraflow.core.fileio import read_vector_meta
 from anuraflow.data.review_labels import known_mask
 from anuraflow.features.embeddings import embedding_config, read_embedding_cache, window_rows
 from anuraflow.features.frontend import (
@@ -20,19 +21,23 @@ from anuraflow.features.frontend import (
     EmbeddingFrontend,
     FrameStatistics,
     Frontend,
+    WaveformFrontend,
     gather_frames,
 )
 from anuraflow.features.logmel import LogMelConfig, feature_frame_count, read_feature_cache
+from anuraflow.features.waveforms import read_waveform_cache, waveform_config
 
 
 @dataclass
 class WindowBank:
     """Frames of every recording; windows are (first frame, labels) pairs."""
 
-    frames: torch.Tensor  # [total_frames, n_mels] float16, dB (embeddings: [rows, dim] float32)
+    # [total_frames, n_mels] float16, dB (embeddings: [rows, dim] float32; waveforms:
+    # [total_samples] int16)
+    frames: torch.Tensor
     starts: torch.Tensor  # [n_windows] first frame of each window in `frames` (embeddings: row)
     labels: torch.Tensor  # [n_windows, n_classes] float32
-    frontend: Frontend | EmbeddingFrontend  # on the same device
+    frontend: Frontend | EmbeddingFrontend | WaveformFrontend  # on the same device
     # [n_windows, n_classes] 0/1: which labels are known (reviewed windows of a recording
     # without a label file); None: every label is
     known: torch.Tensor | None = None
@@ -147,6 +152,57 @@ def build_embedding_bank(
     frontend = EmbeddingFrontend.from_statistics(cfg, window_s, normalisation, stats)
     return WindowBank(
         frames=torch.cat(blocks).to(device),
+        starts=torch.tensor(starts, dtype=torch.long, device=device),
+        labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
+        frontend=frontend.to(device),
+        known=known_tensor(windows, codes, device),
+    )
+
+
+def build_waveform_bank(
+    windows: pd.DataFrame,
+    cache_paths: dict[str, str],
+    codes: list[str],
+    window_s: float,
+    train_recordings: set[str],
+    normalisation: str,
+    device: torch.device,
+) -> WindowBank:
+    """The fine-tuning route's bank: every recording's 48 kHz int16 samples in one tensor, a
+    window being a slice of them (`WaveformFrontend`); allocated once at its final size, as
+    `build_bank` does. The network normalises its own input: nothing is computed from the
+    training recordings (`train_recordings`, `normalisation` kept for the shared signature)."""
+    recordings = sorted(windows["recording_id"].unique())
+    metas = [read_vector_meta(cache_paths[r]) for r in recordings]  # footers only
+    cfg = waveform_config(metas[0])
+    for rec, meta in zip(recordings, metas, strict=True):
+        if abs(meta["window_s"] - window_s) > 1e-9:
+            raise ValueError(
+                f"{cache_paths[rec]}: cached for {meta['window_s']:g} s windows, the "
+                f"workflow's windows are {window_s:g} s"
+            )
+    frontend = WaveformFrontend.plain(cfg, window_s)
+    sizes = [int(m["n_samples"]) for m in metas]
+    offsets = np.cumsum([0, *sizes[:-1]])
+    frames = torch.empty(sum(sizes), dtype=torch.int16, device=device)
+    for rec, offset, size in zip(recordings, offsets, sizes, strict=True):
+        samples, _ = read_waveform_cache(cache_paths[rec])
+        frames[offset : offset + size] = torch.from_numpy(samples).to(device)
+    first = dict(zip(recordings, offsets, strict=True))
+    end = dict(zip(recordings, offsets + np.array(sizes), strict=True))
+    rec_of = windows["recording_id"]
+    starts = rec_of.map(first).to_numpy(np.int64) + np.round(
+        windows["start_s"].to_numpy(np.float64) * cfg.sample_rate
+    ).astype(np.int64)
+    short = starts + frontend.n_frames > rec_of.map(end).to_numpy(np.int64)
+    if short.any():
+        row = windows.iloc[int(np.flatnonzero(short)[0])]
+        raise ValueError(
+            f"recording {row['recording_id']}: the window at {row['start_s']:g} s reaches past "
+            f"its cached signal ({cache_paths[row['recording_id']]}); rerun the waveforms stage"
+        )
+    return WindowBank(
+        frames=frames,
         starts=torch.tensor(starts, dtype=torch.long, device=device),
         labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
         frontend=frontend.to(device),

@@ -82,15 +82,16 @@ def birdnet_graph(model_path: str | Path | None = None) -> Graph:
 
 class BirdNetNetwork(nn.Module):
     """BirdNET V2.4: [batch, 144000] float32 samples at 48 kHz in [-1, 1] -> (embeddings
-    [batch, 1024], logits [batch, 6522]). Frozen as built (`requires_grad` False on every
-    weight); `bf16` runs the body in bfloat16 under autocast, the spectrogram front end always
-    in float32 (its power-law compression and mel sums lose too much in 8 bits of mantissa)."""
+    [batch, 1024], logits [batch, 6522]; None without `logits`, and the classifier's weights
+    are then not kept). Frozen as built (`requires_grad` False on every weight); `bf16` runs
+    the body in bfloat16 under autocast, the spectrogram front end always in float32 (its
+    power-law compression and mel sums lose too much in 8 bits of mantissa)."""
 
-    def __init__(self, model_path: str | Path | None = None) -> None:
+    def __init__(self, model_path: str | Path | None = None, logits: bool = True) -> None:
         super().__init__()
         graph = birdnet_graph(model_path)
         self.embedding_index = graph.index(EMBEDDING_TENSOR)
-        self.net = TFLiteModule(graph, [self.embedding_index, graph.outputs[0]])
+        self.net = TFLiteModule(graph, [self.embedding_index, graph.outputs[0]][: 1 + logits])
         self.spectrogram = graph.index(SPECTROGRAM_TENSOR)
         self.body_starts = 1 + next(  # in the module's operators (SiLU fused)
             k for k, outputs in enumerate(self.net.op_outputs) if self.spectrogram in outputs
@@ -98,22 +99,28 @@ class BirdNetNetwork(nn.Module):
         if self.net.crossing(self.body_starts) != {self.spectrogram}:
             raise UnsupportedGraph("the body reads more of the front end than its spectrogram")
 
-    def forward(self, samples: torch.Tensor, bf16: bool = False, single_fft: bool | None = None,
-                spent: dict[int, float] | None = None) -> tuple[torch.Tensor, ...]:  # fmt: skip
-        """The front end FRONT_END_CHUNK windows at a time (the frames of a few windows stay
-        in the CPU's caches), the body on the whole batch. The FFT in float32 under bf16 (its
-        rounding is far below bf16's) unless `single_fft` says otherwise; `spent`: each
-        operator's seconds (`TFLiteModule.run`)."""
-        net, single = self.net, bf16 if single_fft is None else single_fft
+    def front_end(self, samples: torch.Tensor, single_fft: bool = False,
+                  spent: dict[int, float] | None = None) -> dict[int, torch.Tensor]:  # fmt: skip
+        """The spectrograms the body reads (tensor index -> value), FRONT_END_CHUNK windows at
+        a time (the frames of a few windows stay in the CPU's caches)."""
+        net = self.net
         parts = [
-            net.run({net.input: chunk}, 0, self.body_starts, single_fft=single,
+            net.run({net.input: chunk}, 0, self.body_starts, single_fft=single_fft,
                     spent=spent)[self.spectrogram]
             for chunk in samples.split(FRONT_END_CHUNK)
         ]  # fmt: skip
-        values = net.run({self.spectrogram: torch.cat(parts)}, self.body_starts, net.n_ops, bf16,
-                         spent=spent)  # fmt: skip
-        embeddings, logits = (values[j] for j in net.wanted)
-        return embeddings.float(), logits.float()
+        return {self.spectrogram: torch.cat(parts)}
+
+    def forward(self, samples: torch.Tensor, bf16: bool = False, single_fft: bool | None = None,
+                spent: dict[int, float] | None = None) -> tuple[torch.Tensor, ...]:  # fmt: skip
+        """The front end, then the body on the whole batch. The FFT in float32 under bf16 (its
+        rounding is far below bf16's) unless `single_fft` says otherwise; `spent`: each
+        operator's seconds (`TFLiteModule.run`)."""
+        net, single = self.net, bf16 if single_fft is None else single_fft
+        values = self.front_end(samples, single, spent)
+        values = net.run(values, self.body_starts, net.n_ops, bf16, spent=spent)
+        embeddings, *logits = (values[j].float() for j in net.wanted)
+        return embeddings, (logits[0] if logits else None)
 
 
 def check_precision(precision: str, device_type: str) -> None:
@@ -155,7 +162,7 @@ class TorchBirdNetEmbedder:
         self.batch_size = max(1, int(batch_size))  # `threads`: torch's, the job sets them
         if self.device.type == "cpu":
             keep_freed_memory()  # 1.4 times as fast on a CPU (docs/embeddings.md)
-        self.network = BirdNetNetwork(model_path).to(self.device).eval()
+        self.network = BirdNetNetwork(model_path, logits=False).to(self.device).eval()
         self.dim = EMBEDDING_DIM
 
     @torch.inference_mode()

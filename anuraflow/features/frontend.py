@@ -1,7 +1,8 @@
 """The one frontend: audio -> log-mels -> windows -> normalised model input -> scores.
 
-(Its twin for probes on a pretrained model's embeddings, `EmbeddingFrontend`, has the same
-interface: a window is one row of the recording's embedding cache.)
+(Its twins have the same interface: `EmbeddingFrontend` for probes on a pretrained model's
+embeddings, a window being one row of the recording's embedding cache; `WaveformFrontend` for
+fine-tuning BirdNET, a window being a slice of the recording's 48 kHz samples.)
 
 Training, evaluation and prediction all go through a `Frontend`, so a window scored on next
 season's recordings is computed exactly as the windows the model was selected and tested on:
@@ -21,6 +22,7 @@ from torch import nn
 from anuraflow.features.augment import normalise
 from anuraflow.features.embeddings import EmbeddingConfig
 from anuraflow.features.logmel import LogMelConfig, logmel
+from anuraflow.features.waveforms import PCM16_SCALE
 
 # frames are held as float16 (half the memory of the training bank; rounding is ~0.01 dB):
 # prediction stores them the same way, so its scores equal the evaluation's
@@ -34,7 +36,7 @@ def gather_frames(frames: torch.Tensor, starts: torch.Tensor, n_frames: int) -> 
 
 
 class NormalisedWindows:
-    """What both frontends share (each a dataclass of features, window_s, normalisation,
+    """What the frontends share (each a dataclass of features, window_s, normalisation,
     mean, std): the model input, moving the statistics to a device, and the plain-value form
     a bundle stores. `config_class` is the type of `features`."""
 
@@ -159,9 +161,57 @@ class EmbeddingFrontend(NormalisedWindows):
         )
 
 
-def frontend_from_dict(d: dict) -> Frontend | EmbeddingFrontend:
+@dataclass
+class WaveformFrontend(NormalisedWindows):
+    """The fine-tuning route's frontend (`birdnet_finetune`): a recording's "frames" are its
+    standardised samples at the network's rate (int16 levels in the training bank, float32
+    where `predict` hands a block of windows), a window is `window_s` of them, and the
+    network's own spectrogram front end does the rest: no normalisation here."""
+
+    features: EmbeddingConfig  # the network's input: model, sample_rate, window_s, checksum
+    window_s: float
+    normalisation: str  # none
+    mean: torch.Tensor  # [1] zero: kept for the shared interface (devices, bundles)
+    std: torch.Tensor
+
+    kind = "waveform"
+    config_class = EmbeddingConfig
+
+    @property
+    def n_frames(self) -> int:
+        """Samples per window (144,000 for 3 s at 48 kHz)."""
+        return int(round(self.window_s * self.features.sample_rate))
+
+    def model_shape(self) -> dict:
+        return {}  # the network's shape comes with its model file
+
+    def frame_of(self, time_s: float) -> int:
+        return int(round(time_s * self.features.sample_rate))
+
+    def windows(self, frames: torch.Tensor, first_frames: torch.Tensor) -> torch.Tensor:
+        """[B, samples] float32 in [-1, 1] of the windows starting at sample `first_frames`."""
+        x = frames.unfold(0, self.n_frames, 1)[first_frames]
+        return x.float() / PCM16_SCALE if x.dtype == torch.int16 else x.float()
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalisation != "none":
+            raise KeyError(
+                f"a waveform is normalised by the network's own front end: normalise 'none', "
+                f"not {self.normalisation!r}"
+            )
+        return x
+
+    @classmethod
+    def plain(cls, features: EmbeddingConfig, window_s: float) -> WaveformFrontend:
+        return cls(features, window_s, "none", torch.zeros(1), torch.ones(1))
+
+
+FRONTENDS = {f.kind: f for f in (Frontend, EmbeddingFrontend, WaveformFrontend)}
+
+
+def frontend_from_dict(d: dict) -> Frontend | EmbeddingFrontend | WaveformFrontend:
     """The frontend a bundle stored (bundles without a kind are log-mel ones)."""
-    return EmbeddingFrontend.from_dict(d) if d.get("kind") == "embedding" else Frontend.from_dict(d)
+    return FRONTENDS[d.get("kind", "logmel")].from_dict(d)
 
 
 class FrameStatistics:

@@ -9,7 +9,8 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from anuraflow.features.birdnet import EMBEDDING_DIM, SAMPLE_RATE, model_identit
 from anuraflow.features.birdnet_runtime import make_embedder
 from anuraflow.features.embeddings import EmbeddingConfig, embed_recording, write_embedding_cache
 from anuraflow.features.logmel import LogMelConfig, cache_recording_features
+from anuraflow.features.waveforms import recording_signal, write_waveform_cache
 
 
 def features_job(audio: str, out: str, log: str, recording_id: str, features: dict) -> None:
@@ -161,22 +163,54 @@ def recording_embeddings(
     if record["status"] != "ok":
         return embed_to_cache(None, np.zeros(0), out, rec, grid, settings, say)
     starts = window_starts(record["duration_s"], *grid)
-    with tempfile.TemporaryDirectory() as tmp:
-        audio = source["source"]
-        if source["kind"] != "recording":
-            audio = Path(tmp) / "audio.wav"
-            standardise_source(
-                source["source"],
-                audio,
-                Path(tmp) / "record.json",
-                rec,
-                SAMPLE_RATE,
-                grid[0],
-                source["kind"],
-                source.get("clip_fit", "start"),
-                source.get("release_metadata", ""),
-            )
+    with source_audio(source, rec, grid[0]) as audio:
         return embed_to_cache(audio, starts, out, rec, grid, settings, say)
+
+
+@contextmanager
+def source_audio(source: dict, recording_id: str, window_s: float) -> Iterator[Path]:
+    """The file a dataset recording's 48 kHz signal is read from: the original recording,
+    or for release and class-folder clips a temporary WAV standardised to 48 kHz exactly as
+    ingest standardises it at the workflow's rate (`source`: the ingest arguments source,
+    kind, clip_fit, release_metadata)."""
+    if source["kind"] == "recording":
+        yield Path(source["source"])
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = Path(tmp) / "audio.wav"
+        standardise_source(
+            source["source"],
+            audio,
+            Path(tmp) / "record.json",
+            recording_id,
+            SAMPLE_RATE,
+            window_s,
+            source["kind"],
+            source.get("clip_fit", "start"),
+            source.get("release_metadata", ""),
+        )
+        yield audio
+
+
+def waveforms_job(
+    ingest_record: str, out: str, log: str, window: tuple, model_path: str | None, source: dict
+) -> None:
+    """Rule compute_waveforms, logged: one dataset recording's whole 48 kHz signal (int16
+    levels) cached for fine-tuning BirdNET (`anuraflow.features.waveforms`); `window`:
+    window_s, hop_s. A recording ingest skipped gets a cache without samples."""
+    with job_log(log) as say:
+        record = json.loads(Path(ingest_record).read_text())
+        rec = record["recording_id"]
+        identity = model_identity(model_path)
+        cfg = EmbeddingConfig(
+            window_s=window[0], hop_s=window[1], model_sha256=identity["model_sha256"]
+        )
+        samples = np.zeros(0, np.int16)
+        if record["status"] == "ok":
+            with source_audio(source, rec, window[0]) as audio:
+                samples = recording_signal(audio, cfg.sample_rate)
+        write_waveform_cache(out, samples, rec, cfg)
+        say(f"{rec}: {len(samples) / cfg.sample_rate:.1f} s at {cfg.sample_rate} Hz -> {out}")
 
 
 def file_embeddings(

@@ -96,7 +96,10 @@ class TFLiteModule(nn.Module):
         self.weights = nn.ParameterDict()
         self.fixed: dict[int, torch.Tensor] = {}  # int and scalar constants: not parameters
         layouts = _layouts(graph)
+        used = {j for inputs in self.op_inputs[: self.n_ops] for j in inputs}
         for j, value in graph.constants.items():
+            if j not in used:  # read only by operators that are not run
+                continue
             tensor = torch.from_numpy(np.array(value))
             if tensor.is_floating_point() and tensor.numel() > 1:
                 tensor = weight_layout(layouts.get(j, ""), tensor)
@@ -145,3 +148,8 @@ class TFLiteModule(nn.Module):
             for j in self.frees[k]:
                 values.pop(j, None)
         return values
+
+    def weights_read(self, first: int, stop: int) -> dict[str, nn.Parameter]:
+        """The parameters operators first..stop-1 read (name in `weights` -> parameter)."""
+        keys = {f"t{j}" for inputs in self.op_inputs[first:stop] for j in inputs}
+        return {k: p for k, p in self.weights.items() if k in keys}

@@ -22,10 +22,12 @@ from anuraflow.evaluate.thresholds import threshold_vector
 from anuraflow.features.frontend import (
     EmbeddingFrontend,
     Frontend,
+    WaveformFrontend,
     frontend_from_dict,
     score_windows,
 )
 from anuraflow.learn.acceleration import accelerate, resolve_channels_last, resolve_precision
+from anuraflow.learn.birdnet_finetune import check_model_file
 from anuraflow.learn.checkpoint import save_torch
 from anuraflow.learn.models import build_model
 
@@ -37,7 +39,7 @@ class ModelBundle:
     """A trained model with what it needs to score windows and decide on detections."""
 
     model: nn.Module
-    frontend: Frontend | EmbeddingFrontend
+    frontend: Frontend | EmbeddingFrontend | WaveformFrontend
     codes: list[str]
     names: list[str]
     task: str  # multilabel | multiclass
@@ -167,12 +169,15 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> ModelBu
         **saved["model_args"],
     )
     model.load_state_dict(saved["model"])
+    frontend = frontend_from_dict(saved["frontend"])
+    if frontend.kind == "waveform":  # the network was rebuilt from the BirdNET file here
+        check_model_file(saved["model_args"].get("model_path"), frontend.features)
     info = {"model_name": saved["model_name"], "model_args": saved["model_args"], **saved["info"]}
     acceleration = saved.get("acceleration") or {"precision": "fp32"}  # older bundles: fp32
     info["acceleration"] = acceleration
     bundle = ModelBundle(
         model.eval(),
-        frontend_from_dict(saved["frontend"]),
+        frontend,
         saved["codes"],
         saved["names"],
         saved["task"],
@@ -217,6 +222,11 @@ def export_onnx(bundle_path: str | Path, out_path: str | Path) -> None:
     import onnx
 
     bundle = load_bundle(bundle_path)
+    if bundle.frontend.kind == "waveform":
+        raise ValueError(
+            f"{bundle_path}: a fine-tuned BirdNET reads samples through TFLite operators that "
+            "have no ONNX export here; score it with `predict` (docs/detection.md)"
+        )
     scorer = WindowScorer(bundle).eval()
     input_name, example = scorer_input(bundle.frontend)
     with atomic_path(out_path) as tmp, warnings.catch_warnings():

@@ -13,6 +13,12 @@ from typing import Any
 # (anuraflow.learn.probes): an experiment with one of them makes the workflow run the embedding
 # stage, and only such experiments do.
 PROBE_MODELS = ("linear_probe", "mlp_probe")
+# Models that read a window's samples at a pretrained network's rate and fine-tune that
+# network (anuraflow.learn.birdnet_finetune): an experiment with one of them makes the workflow
+# cache every recording's 48 kHz signal (the waveforms stage).
+WAVEFORM_MODELS = ("birdnet_finetune",)
+# What a waveform's network cannot use: augmentations of log-mels (its spectrogram is inside)
+LOGMEL_AUGMENTATIONS = ("spec_augment", "time_stretch", "noise")
 # What a probe cannot use: it has no spectrogram to augment and no backbone to initialise.
 SPECTROGRAM_ONLY = ("pretrained_weights", "dense_head", "init")
 
@@ -99,7 +105,35 @@ def experiment_settings(experiment: dict) -> dict:
         )
     if uses_embeddings(out):
         check_probe(out)
+    if uses_waveforms(out):
+        check_waveform_model(out)
     return out
+
+
+def uses_waveforms(settings: dict) -> bool:
+    """Whether the experiment fine-tunes a network on the recordings' samples."""
+    return settings.get("model") in WAVEFORM_MODELS
+
+
+def check_waveform_model(settings: dict) -> None:
+    """A fine-tuned BirdNET reads samples: no log-mel augmentation, encoder or ImageNet
+    weights, and no normalisation but its own front end's."""
+    for key in ("pretrained_weights", "init"):
+        if settings[key]:
+            raise ValueError(
+                f"{key} does not apply to {settings['model']!r} (BirdNET V2.4 is its backbone)"
+            )
+    used = [k for k in LOGMEL_AUGMENTATIONS if settings["augment"].get(k)]
+    if used:
+        raise ValueError(
+            f"augment.{used[0]} works on log-mels; {settings['model']!r} reads samples and makes "
+            "its own spectrogram (time_shift and mixing apply)"
+        )
+    if settings["normalise"] != "none":
+        raise ValueError(
+            f"{settings['model']!r} normalises its input in its own front end: set normalise: "
+            f"none (found {settings['normalise']!r})"
+        )
 
 
 def uses_embeddings(settings: dict) -> bool:

@@ -1,7 +1,8 @@
 """Model registry: one config key (`model`) picks the network.
 
 Every model takes [batch, 1, n_mels, n_frames] log-mels (the probes of `anuraflow.learn.probes`
-take [batch, n_inputs] embeddings) and exposes `embed` (to the
+take [batch, n_inputs] embeddings, `birdnet_finetune` [batch, 144000] samples at 48 kHz) and
+exposes `embed` (to the
 penultimate layer) and `classify` (embedding to logits) so mixing in embedding space and
 embedding statistics can reach the layer they need.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from anuraflow.learn.birdnet_finetune import BirdNetClassifier
 from anuraflow.learn.experiments import PROBE_MODELS
 from anuraflow.learn.probes import LinearProbe, MLPProbe
 
@@ -430,6 +432,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "inception_v3": InceptionV3,
     "linear_probe": LinearProbe,
     "mlp_probe": MLPProbe,
+    "birdnet_finetune": BirdNetClassifier,
 }
 # Models built on torchvision networks: they take `weights`, a local ImageNet state dict.
 PRETRAINABLE = {
@@ -484,5 +487,6 @@ def encoder_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v for k, v in model.state_dict().items() if not k.startswith("head.")}
 
 
-def n_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+def n_parameters(model: nn.Module, trained: bool = False) -> int:
+    """Weights of the model (`trained`: only those the optimizer updates)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trained)

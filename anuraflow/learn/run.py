@@ -25,6 +25,7 @@ from anuraflow.evaluate.scoring import (
 )
 from anuraflow.evaluate.thresholds import tune_thresholds
 from anuraflow.learn.acceleration import accelerate, acceleration_facts, resolve_channels_last
+from anuraflow.learn.birdnet_finetune import check_model_file
 from anuraflow.learn.bundle import save_bundle
 from anuraflow.learn.checkpoint import (
     load_encoder,
@@ -69,16 +70,19 @@ def build_run_model(
             raise ValueError("init.pretrain is set but no pretrained encoder was given")
         frozen = load_encoder(model, encoder, settings["model"], settings["init"]["freeze"])
         print(f"fine-tuning from the encoder {encoder} (frozen: {bool(frozen)})", flush=True)
+    if data.bank.frontend.kind == "waveform":
+        check_model_file(settings["model_args"].get("model_path"), data.bank.frontend.features)
     channels_last = resolve_channels_last(settings["channels_last"], device.type)
     return accelerate(model.to(device), channels_last, settings["compile"]), frozen
 
 
 def input_facts(frontend) -> dict:
-    """What the model reads: log-mels, or a pretrained model's embeddings (which, by checksum)."""
-    if frontend.kind != "embedding":
+    """What the model reads: log-mels, or a pretrained model's embeddings or its input samples
+    (which model, by checksum)."""
+    if frontend.kind == "logmel":
         return {"kind": "logmel"}
     cfg = frontend.features
-    return {"kind": "embedding", "model": cfg.model, "model_sha256": cfg.model_sha256}
+    return {"kind": frontend.kind, "model": cfg.model, "model_sha256": cfg.model_sha256}
 
 
 def run_metrics(
@@ -108,6 +112,7 @@ def run_metrics(
         "acceleration": acceleration_facts(settings, data.bank.frames.device),
         "input": input_facts(data.bank.frontend),
         "n_parameters": n_parameters(model),
+        "n_trained_parameters": n_parameters(model, trained=True),
         "codes": data.codes,
         "settings": settings,
         "provenance": run["provenance"],

@@ -17,12 +17,13 @@ from anuraflow.features.bank import (
     WindowBank,
     build_bank,
     build_embedding_bank,
+    build_waveform_bank,
     load_noise_bank,
 )
 from anuraflow.features.frontend import score_windows
 from anuraflow.features.logmel import read_feature_index
 from anuraflow.learn.acceleration import resolve_precision
-from anuraflow.learn.experiments import uses_embeddings
+from anuraflow.learn.experiments import uses_embeddings, uses_waveforms
 from anuraflow.learn.tasks import prepare_task
 from anuraflow.learn.training import (
     balanced_indices,
@@ -38,7 +39,9 @@ class RunInputs:
 
     windows: str | Path
     splits: str | Path
-    feature_index: str | Path  # the log-mel caches' index (the embedding caches' for a probe)
+    # the log-mel caches' index (the embedding caches' for a probe, the waveform caches' for
+    # a fine-tuned BirdNET)
+    feature_index: str | Path
     manifest: str | Path | None = None
     noise_bank: str | Path | None = None
     encoder: str | Path | None = None
@@ -154,7 +157,11 @@ def prepare_run(
     )
     windows, codes = data.windows, data.codes
     train_recs = set(all_windows.loc[all_windows["subset"] == "train", "recording_id"])
-    make_bank = build_embedding_bank if uses_embeddings(settings) else build_bank
+    make_bank = build_bank
+    if uses_embeddings(settings):
+        make_bank = build_embedding_bank
+    elif uses_waveforms(settings):
+        make_bank = build_waveform_bank
     bank = make_bank(
         windows,
         read_feature_index(inputs.feature_index),

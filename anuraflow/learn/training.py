@@ -59,12 +59,27 @@ def make_optimizer(model: nn.Module, settings: dict) -> torch.optim.Optimizer:
     device = next(model.parameters()).device
     extra = {"momentum": 0.9} if name == "sgd" else {}
     return classes[name](
-        model.parameters(),
+        parameter_groups(model, opt["lr"]),
         lr=opt["lr"],
         weight_decay=opt["weight_decay"],
         fused=fused_supported(device),
         **extra,
     )
+
+
+def parameter_groups(model: nn.Module, lr: float) -> list:
+    """The model's parameters, or where it holds a pretrained backbone trained at a lower rate
+    (a module with `backbone_lr_scale`, `birdnet_finetune`), two groups: the backbone's
+    trainable weights at lr * scale, every other trainable weight at lr."""
+    owners = [m for m in model.modules() if hasattr(m, "backbone_lr_scale")]
+    if not owners:
+        return list(model.parameters())
+    backbone = {id(p): p for m in owners for p in m.backbone.parameters() if p.requires_grad}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in backbone]
+    groups = [{"params": rest, "lr": lr}]
+    if backbone:
+        groups.append({"params": list(backbone.values()), "lr": lr * owners[0].backbone_lr_scale})
+    return groups
 
 
 def make_scheduler(optimizer, settings: dict, total_steps: int):

@@ -1,0 +1,104 @@
+"""BirdNET V2.4 fine-tuned (`model: birdnet_finetune`): seed 004's transfer protocol on a
+bioacoustic backbone instead of ImageNet weights.
+
+The network is read from the user's BirdNET V2.4 file (`anuraflow.features.birdnet_torch`),
+its 6,522-species classifier replaced by a new layer for the run's species. Its weights from
+the block `unfreeze_from` on train, at `backbone_lr_scale` times the head's learning rate; the
+spectrogram front end and the blocks before stay as read and run without gradients (the
+graph has no batch norm or dropout left, so train and eval mode compute the same). The
+front end always computes in float32, as in the embedding stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from anuraflow.features.birdnet import EMBEDDING_DIM, model_identity
+from anuraflow.features.birdnet_torch import BirdNetNetwork
+from anuraflow.features.tflite_module import UnsupportedGraph
+
+# BirdNET V2.4's blocks in order, as its tensors are named: the stem, four stages of
+# (MB)Conv blocks, and POST (the last batch norm and the 1x1 convolution to 1024 channels)
+BLOCKS = (
+    "CONV_0",
+    *(f"BLOCK_1-{i}" for i in range(1, 4)),
+    *(f"BLOCK_2-{i}" for i in range(1, 5)),
+    *(f"BLOCK_3-{i}" for i in range(1, 6)),
+    *(f"BLOCK_4-{i}" for i in range(1, 5)),
+    "BNORM_POST",
+)
+HEAD_ONLY = "none"  # unfreeze_from: nothing of the backbone trains
+
+
+def block_start(network: BirdNetNetwork, block: str) -> int:
+    """The first operator of `block` (an entry of BLOCKS) among the network's operators."""
+    if block not in BLOCKS:
+        raise ValueError(
+            f"unfreeze_from {block!r}: one of {', '.join(BLOCKS)}, or {HEAD_ONLY!r} (head only)"
+        )
+    net = network.net
+    mark = f"model/{block}_" if block != "CONV_0" else "model/CONV_0/"
+    for k in range(network.body_starts, net.n_ops):
+        if any(mark in net.names[j] for j in net.op_outputs[k]):
+            return k
+    raise UnsupportedGraph(f"no operator of block {block!r} in the network")
+
+
+class BirdNetClassifier(nn.Module):
+    """[batch, 144000] samples at 48 kHz in [-1, 1] -> species logits, through BirdNET V2.4's
+    1024-d embedding (`embed`) and a new linear layer (`classify`)."""
+
+    def __init__(
+        self,
+        n_classes: int,
+        unfreeze_from: str = "BLOCK_4-1",
+        backbone_lr_scale: float = 0.1,
+        model_path: str | Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.backbone = BirdNetNetwork(model_path, logits=False)
+        net = self.backbone.net
+        self.split = (
+            net.n_ops if unfreeze_from == HEAD_ONLY else block_start(self.backbone, unfreeze_from)
+        )
+        self.unfreeze_from, self.backbone_lr_scale = unfreeze_from, float(backbone_lr_scale)
+        trained = net.weights_read(self.split, net.n_ops)
+        shared = set(trained) & set(net.weights_read(0, self.split))
+        if shared:
+            raise UnsupportedGraph(
+                f"weights read before and after {unfreeze_from}: {sorted(shared)[:3]}"
+            )
+        for weight in trained.values():
+            weight.requires_grad_(True)
+        self.head = nn.Linear(EMBEDDING_DIM, n_classes)
+
+    def embed(self, samples: torch.Tensor) -> torch.Tensor:
+        """[batch, 1024] embeddings: the frozen part without gradients, the rest with them."""
+        backbone, net = self.backbone, self.backbone.net
+        with torch.no_grad():
+            with torch.autocast(samples.device.type, enabled=False):
+                values = backbone.front_end(samples.float())
+            values = net.run(values, backbone.body_starts, self.split)
+        values = net.run(values, self.split, net.n_ops)
+        return values[backbone.embedding_index]
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def forward(self, samples: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embed(samples))
+
+
+def check_model_file(model_path: str | Path | None, features) -> None:
+    """Refuse a BirdNET file other than the one the waveform caches were made for, or the
+    model was trained on (`features`: the WaveformFrontend's, with the file's sha256)."""
+    found = model_identity(model_path)
+    if features.model_sha256 and found["model_sha256"] != features.model_sha256:
+        raise ValueError(
+            f"the BirdNET file {found['model_file']} (sha256 {found['model_sha256'][:12]}) is "
+            f"not the one this model's samples were cached for and trained on "
+            f"({features.model_sha256[:12]}); set embeddings.model_path to that file"
+        )
