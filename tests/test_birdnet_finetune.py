@@ -106,7 +106,7 @@ def test_only_the_unfrozen_blocks_and_the_head_learn_at_their_rates(real_data):
     model = BirdNetClassifier(4, unfreeze_from="BNORM_POST", backbone_lr_scale=0.1)
     frozen_net = BirdNetNetwork(logits=False).eval()
     with torch.no_grad():
-        np.testing.assert_array_equal(model.embed(x).numpy(), frozen_net(x)[0].numpy())
+        np.testing.assert_array_equal(model.backbone_embed(x).numpy(), frozen_net(x)[0].numpy())
     net = model.backbone.net
     trained = net.weights_read(model.split, net.n_ops)
     # BNORM_POST on: its scale and shift and the 1x1 convolution to 1024 channels
@@ -152,3 +152,24 @@ def test_a_model_file_other_than_the_cached_ones_is_refused(tmp_path):
     cfg = EmbeddingConfig(model_sha256="0" * 64)
     with pytest.raises(ValueError, match=r"not the one this model's samples were cached for"):
         check_model_file(None, cfg)
+
+
+@needs_birdnet
+def test_the_head_reads_embeddings_standardised_by_the_training_windows(real_data):
+    """standardise_head: mean and std per dimension of the pretrained embeddings (float64),
+    before any weight moves; seed 004's dense layers read the same standardised embedding."""
+    from anuraflow.learn.birdnet_finetune import standardise_head
+    from anuraflow.learn.models import build_model
+    from benchmarks.harness import real_windows_48k
+
+    windows = torch.from_numpy(real_windows_48k(real_data)[:5])
+    model = build_model("birdnet_finetune", 3, dense_head={"units": [16], "dropout": 0.0})
+    standardise_head(model, lambda idx: windows[idx], 5, batch_size=2)
+    with torch.no_grad():
+        raw = model.base.backbone_embed(windows).double().numpy()
+        h = model.base.embed(windows).double().numpy()
+        assert model(windows).shape == (5, 3)
+    np.testing.assert_allclose(model.base.embedding_mean.numpy(), raw.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.base.embedding_std.numpy(), np.maximum(raw.std(0), 1e-3),
+                               rtol=1e-4, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(h.mean(0), 0, atol=1e-4)

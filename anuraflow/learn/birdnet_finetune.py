@@ -70,13 +70,19 @@ class BirdNetClassifier(nn.Module):
         for weight in trained.values():
             weight.requires_grad_(True)
         self.head = nn.Linear(EMBEDDING_DIM, n_classes)
-        # the head reads embeddings standardised per dimension by the training windows'
-        # statistics (`standardise_head`), as a probe reads them (normalise: dataset)
+        # `embed` standardises per dimension by the training windows' statistics
+        # (`standardise_head`), as a probe's input is (normalise: dataset)
         self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM))
         self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM))
 
     def embed(self, samples: torch.Tensor) -> torch.Tensor:
-        """[batch, 1024] embeddings: the frozen part without gradients, the rest with them."""
+        """[batch, 1024] embeddings standardised by the training windows' statistics: what
+        the head (or seed 004's dense layers, `dense_head`) reads."""
+        return (self.backbone_embed(samples) - self.embedding_mean) / self.embedding_std
+
+    def backbone_embed(self, samples: torch.Tensor) -> torch.Tensor:
+        """BirdNET's [batch, 1024] embeddings: the frozen part without gradients, the rest
+        with them."""
         backbone, net = self.backbone, self.backbone.net
         with torch.no_grad():
             with torch.autocast(samples.device.type, enabled=False):
@@ -86,7 +92,7 @@ class BirdNetClassifier(nn.Module):
         return values[backbone.embedding_index]
 
     def classify(self, h: torch.Tensor) -> torch.Tensor:
-        return self.head((h - self.embedding_mean) / self.embedding_std)
+        return self.head(h)
 
     def forward(self, samples: torch.Tensor) -> torch.Tensor:
         return self.classify(self.embed(samples))
@@ -113,7 +119,8 @@ def standardise_head(model: nn.Module, samples_of, n: int, batch_size: int = 64)
     (net,) = [m for m in model.modules() if isinstance(m, BirdNetClassifier)]
     total, square = 0.0, 0.0
     for start in range(0, n, batch_size):
-        h = net.embed(samples_of(torch.arange(start, min(n, start + batch_size)))).double()
+        h = net.backbone_embed(samples_of(torch.arange(start, min(n, start + batch_size))))
+        h = h.double()
         total, square = total + h.sum(0), square + (h**2).sum(0)
     mean = total / n
     net.embedding_mean.copy_(mean.float())

@@ -1,0 +1,121 @@
+"""Benchmark: BirdNET V2.4 fine-tuned (`birdnet_finetune`) against its frozen linear probe
+(`emb_birdnet_linear`) and the demo's CNN (`demo_cnn`), seed 004's question on a bioacoustic
+backbone.
+
+Runs the real `snakemake` once on a data config (default: the demo, config/config.yaml) with
+the three experiments at `--seeds` seeds each (experiment_overrides), in a fresh working
+directory. Writes JSON with each experiment's test macro F1 and AP per seed (with their
+recording-bootstrap intervals), the training time per epoch (history.tsv: the pass over the
+training windows and the per-epoch scoring of validation and test), and for the fine-tuned
+model against each of the others: the paired t-test over seeds of macro F1 and of macro AP
+(`anuraflow.evaluate.stats.paired_ttest`, the same seed for both) and the difference of
+macro F1 paired by test recording with its bootstrap interval (the report's comparison).
+
+    .venv/bin/python -m benchmarks.science.birdnet_finetune --cores 2 --seeds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anuraflow.evaluate.analysis import paired_intervals
+from anuraflow.evaluate.stats import paired_ttest
+from benchmarks.harness import (
+    REPO,
+    config_label,
+    cpu_facts,
+    result_path,
+    run_workflow,
+    write_report,
+)
+from benchmarks.science.bf16_embeddings import predictions
+from benchmarks.science.probe_vs_cnn import experiment_summary
+
+FINETUNED = "birdnet_finetune"
+OTHERS = ["emb_birdnet_linear", "demo_cnn"]
+
+
+def epoch_seconds(results: Path, name: str) -> dict:
+    """Seconds per epoch over every epoch of every seed (history.tsv's `seconds`)."""
+    seconds = np.concatenate([
+        pd.read_csv(p, sep="\t")["seconds"].to_numpy()
+        for p in sorted((results / "runs" / name).glob("seed*/history.tsv"))
+    ])  # fmt: skip
+    stats = {"mean_s": seconds.mean(), "min_s": seconds.min(), "max_s": seconds.max()}
+    return {"epochs": len(seconds), **{k: round(float(v), 1) for k, v in stats.items()}}
+
+
+def seed_tests(summary: dict, other: dict) -> dict:
+    """Paired t-tests over the seeds both experiments ran (fine-tuned - other, points)."""
+    out = {}
+    for key in ("macro_f1", "macro_ap"):
+        mine = {r["seed"]: r[key] for r in summary["per_seed"]}
+        theirs = {r["seed"]: r[key] for r in other["per_seed"]}
+        seeds = sorted(set(mine) & set(theirs))
+        test = paired_ttest([mine[s] for s in seeds], [theirs[s] for s in seeds])
+        out[key] = {
+            "seeds": seeds,
+            "mean_difference": round(test["mean_difference"], 2),
+            **{k: round(test[k], 4) for k in ("t", "p")},
+            "df": test["df"],
+        }
+    return out
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configfile", default=str(REPO / "config" / "config.yaml"))
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--workdir", help="keep the runs here (default: a temp dir)")
+    ap.add_argument("--out", default=str(result_path("birdnet_finetune")))
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    experiments = [FINETUNED, *OTHERS]
+    report = {
+        "what": "BirdNET V2.4 fine-tuned vs its frozen linear probe and demo_cnn: test macro "
+                "F1 / AP (%), paired tests, seconds per epoch",
+        "command": "python -m benchmarks.science.birdnet_finetune "
+                   f"--cores {args.cores} --seeds {args.seeds}",
+        "date": time.strftime("%Y-%m-%d"),
+        "config": config_label(args.configfile),
+        "cpu": cpu_facts(),
+        "experiment_files": {e: f"config/experiments/{e}.yaml" for e in experiments},
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(args.workdir or tmp) / "finetune"
+        overlay = {
+            "experiments": experiments, "results_dir": "results",
+            "experiment_overrides": {"seeds": list(range(args.seeds))},
+            "report": {"title": "BirdNET fine-tuned", "compare": [[FINETUNED, o] for o in OTHERS]},
+        }  # fmt: skip
+        report["wall_s"] = round(run_workflow(workdir, args.configfile, overlay, args.cores, 0), 1)
+        results = workdir / "results"
+        summaries = {e: experiment_summary(results, e) for e in experiments}
+        report["experiments"] = {
+            e: {**summaries[e], "epoch_seconds": epoch_seconds(results, e)} for e in experiments
+        }
+        mine = predictions(results, FINETUNED)
+        report["finetuned_minus"] = {}
+        for other in OTHERS:
+            by_recording = paired_intervals(mine, predictions(results, other), args.bootstrap, 0)
+            report["finetuned_minus"][other] = {
+                "over_seeds": seed_tests(summaries[FINETUNED], summaries[other]),
+                "macro_f1_by_recording": None if by_recording is None else {
+                    k: round(100 * by_recording[k], 2) for k in ("estimate", "low", "high")},
+            }  # fmt: skip
+    write_report(report, args.out)
+
+
+if __name__ == "__main__":
+    main()
