@@ -156,3 +156,40 @@ def test_mix2_configs_carry_the_authors_settings(name):
         assert spec == {"freq_masks": 3, "freq_width": 10, "time_masks": 6, "time_width": 30}
     if cfg.get("mixing"):
         assert cfg["mixing"]["multimix_alpha"] == 0.2
+
+
+@pytest.mark.parametrize(
+    "aug",
+    [
+        {"time_shift": 1.0, "spec_augment": {"freq_masks": 2, "freq_width": 8,
+                                             "time_masks": 2, "time_width": 40}},
+        {"time_shift": 0.25},
+        {"spec_augment": {"freq_masks": 1, "freq_width": 5, "time_masks": 3, "time_width": 9}},
+        {},
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("mode", ["dataset", "none"])
+def test_fused_training_inputs_equal_the_separate_passes_bit_for_bit(aug, mode):
+    """The demo's batch (time shift + SpecAugment on dataset-normalised log-mels) computed in
+    one gather equals normalise -> circular_time_shift -> spec_augment with the same draws."""
+    from anuraflow.features.bank import WindowBank
+    from anuraflow.features.frontend import Frontend
+    from anuraflow.learn.training import fused_augmentation, prepare_inputs
+
+    g = torch.Generator().manual_seed(1)
+    frames = (torch.randn(900, 16, generator=g) * 10 - 40).half()
+    frontend = Frontend(LogMelConfig(n_mels=16), 3.0, mode, torch.randn(16, generator=g) - 40,
+                        torch.rand(16, generator=g) + 5)  # fmt: skip
+    bank = WindowBank(frames, torch.tensor([0, 7, 300, 520]), torch.zeros(4, 2), frontend)
+    idx = torch.tensor([3, 0, 2, 2, 1])
+    settings = {"augment": {"noise": None, "time_stretch": None, **aug}}
+    assert fused_augmentation(bank, settings["augment"])
+    fused = prepare_inputs(bank, idx, settings, torch.Generator().manual_seed(7))
+    g = torch.Generator().manual_seed(7)
+    x = frontend.normalise(bank.raw(idx))
+    if aug.get("time_shift"):
+        x = circular_time_shift(x, aug["time_shift"], g)
+    if aug.get("spec_augment"):
+        x = spec_augment(x, **aug["spec_augment"], generator=g)
+    assert fused.shape == (5, 1, 16, frontend.n_frames) and fused.is_contiguous()
+    assert torch.equal(fused, x)

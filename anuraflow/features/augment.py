@@ -46,10 +46,20 @@ def spec_augment(
     """Zero `freq_masks` mel stripes (widths 0..freq_width - 1) and `time_masks` frame stripes
     (widths 0..time_width - 1) per example of [B, C, F, T]."""
     b, _, f, t = x.shape
-    fmask = _stripe_mask(b, f, freq_masks, freq_width, generator, x.device)
-    tmask = _stripe_mask(b, t, time_masks, time_width, generator, x.device)
+    fmask, tmask = spec_augment_stripes(
+        b, f, t, freq_masks, freq_width, time_masks, time_width, generator, x.device
+    )
     drop = fmask[:, None, :, None] | tmask[:, None, None, :]
     return x.masked_fill(drop, 0.0)
+
+
+def spec_augment_stripes(
+    batch: int, n_mels: int, n_frames: int, freq_masks: int, freq_width: int,
+    time_masks: int, time_width: int, generator: torch.Generator | None, device,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """spec_augment's draws: ([B, n_mels], [B, n_frames]) bool, True where zeroed."""
+    fmask = _stripe_mask(batch, n_mels, freq_masks, freq_width, generator, device)
+    return fmask, _stripe_mask(batch, n_frames, time_masks, time_width, generator, device)
 
 
 def time_stretch_frames(
@@ -79,12 +89,22 @@ def circular_time_shift(
     """Roll each example of [B, C, F, T] log-mels (or [B, T] samples) along time, its last
     axis, by its own random shift."""
     b, t = x.shape[0], x.shape[-1]
-    max_shift = int(round(max_fraction * t))
-    if max_shift == 0:
+    shift = time_shifts(b, t, max_fraction, generator, x.device)
+    if shift is None:
         return x
-    shift = torch.randint(-max_shift, max_shift + 1, (b, 1), generator=generator, device=x.device)
     idx = (torch.arange(t, device=x.device)[None, :] - shift) % t
     return torch.gather(x, -1, idx.reshape(b, *[1] * (x.dim() - 2), t).expand(x.shape))
+
+
+def time_shifts(
+    batch: int, length: int, max_fraction: float, generator: torch.Generator | None, device
+) -> torch.Tensor | None:
+    """circular_time_shift's draw: [B, 1] shifts in -m..m frames, m = max_fraction x length;
+    None (nothing drawn) where m is 0."""
+    max_shift = int(round(max_fraction * length))
+    if max_shift == 0:
+        return None
+    return torch.randint(-max_shift, max_shift + 1, (batch, 1), generator=generator, device=device)
 
 
 def mix_noise_at_snr(
