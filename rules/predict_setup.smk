@@ -162,6 +162,10 @@ def predict_targets(wildcards):
             "raven",
         )
     ]
-    if config["predict"].get("model") is None:
+    name = config["predict"]["experiment"]
+    # a fine-tuned BirdNET's TFLite operators have no ONNX export (docs/embeddings.md)
+    if config["predict"].get("model") is None and not (
+        name in EXPERIMENTS and uses_waveforms(name)
+    ):
         targets.append(PREDICT_BUNDLE.replace("model.pt", "model.onnx"))
     return targets
