@@ -222,10 +222,7 @@ def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
     checksums = checksum_table(prov.pop("inputs", {}))
     return {
         "checks": input_checks(
-            d.manifest,
-            settings.orphan_label_files,
-            settings.ignored_files,
-            d.review,
+            d.manifest, settings.orphan_label_files, settings.ignored_files, d.review,
             unlabelled_mode((settings.config or {}).get("data", {}))[0],
         ),  # fmt: skip
         "provenance_json": json.dumps(prov, indent=2, default=str),

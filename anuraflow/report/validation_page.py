@@ -116,8 +116,7 @@ def table_notes(rows: list[dict]) -> list[str]:
     notes = []
     for r in rows:
         said = dict.fromkeys(
-            n
-            for n in (r["interval_note"], r["logistic_note"], r["review_plan"])
+            n for n in (r["interval_note"], r["logistic_note"], r["review_plan"])
             if isinstance(n, str)
         )
         notes += [f"{r['species']}: {note}" for note in said]

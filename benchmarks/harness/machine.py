@@ -71,3 +71,4 @@ def machine_tag(device: str | None = None) -> str:
     vendor = "amd" if "AMD" in name else "intel" if "Intel" in name else None
     base = _slug(f"{vendor} {family}") if vendor and family else _slug(name) or "cpu"
     return f"{base}-{instruction_level(cpu_flags())}"
+

@@ -178,11 +178,8 @@ def variants(
         workers = ["--threads", "1", "--workers", str(args.threads)]  # a process or job a core
         questions["embeddings_archive"] = {
             "ours": (OURS, "ours.py", [*emb_files, *workers, "--batch", "4"]),
-            "ours_torch": (
-                OURS,
-                "ours.py",
-                [*emb_files, *workers, "--batch", "8", "--runtime", "torch"],
-            ),
+            "ours_torch": (OURS, "ours.py",
+                           [*emb_files, *workers, "--batch", "8", "--runtime", "torch"]),
             "birdnet_analyzer_folder": (THEIRS, "theirs.py", [*emb_files, *workers]),
         }
     for net in NETS:
@@ -343,8 +340,7 @@ def ratios(summary: dict) -> dict:
         }
         if "ours_torch" in q:
             out["embeddings_archive"]["torch_vs_birdnet_analyzer_folder"] = round(
-                q["ours_torch"]["median"] / q["birdnet_analyzer_folder"]["median"], 2
-            )
+                q["ours_torch"]["median"] / q["birdnet_analyzer_folder"]["median"], 2)
     q = summary.get("embeddings")
     if q:
         loop, litert = fastest(q, "litert")
@@ -362,8 +358,7 @@ def ratios(summary: dict) -> dict:
             if mine:
                 best = max(mine, key=mine.get)
                 out["embeddings"][f"torch_{precision}_vs_fastest_litert_loop"] = round(
-                    mine[best] / litert[loop], 2
-                )
+                    mine[best] / litert[loop], 2)
                 out["embeddings"][f"torch_{precision}_best_variant"] = best
     return out
 

@@ -83,12 +83,8 @@ def embed_files(args) -> dict:
 
     files = {p.stem: str(p) for p in sorted(Path(args.audio).glob("*.wav"))}
     parts = np.array_split(np.array(list(files)), args.workers)
-    settings = {
-        "threads": args.threads,
-        "batch_size": args.batch,
-        "runtime": args.runtime,
-        "precision": args.precision if args.precision != "auto" else "fp32",
-    }
+    settings = {"threads": args.threads, "batch_size": args.batch, "runtime": args.runtime,
+                "precision": args.precision if args.precision != "auto" else "fp32"}
     with tempfile.TemporaryDirectory() as tmp:
         jobs = [
             threading.Thread(
@@ -171,12 +167,8 @@ def embed(args) -> dict:
 def main() -> None:
     ap = worker_parser(batch=256, audio_required=False)
     ap.add_argument("--precision", default="auto")
-    ap.add_argument(
-        "--runtime",
-        default="litert",
-        choices=["litert", "torch", "auto"],
-        help="what runs BirdNET in embed and embed_files",
-    )
+    ap.add_argument("--runtime", default="litert", choices=["litert", "torch", "auto"],
+                    help="what runs BirdNET in embed and embed_files")
     tasks = {"predict": predict, "predict_files": predict_files, "train": train, "embed": embed,
              "embed_files": embed_files}  # fmt: skip
     measure("ours", tasks, ap.parse_args())

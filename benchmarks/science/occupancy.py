@@ -135,11 +135,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--scale", action="store_true", help="time 100 sites x 60 occasions x 8 species"
     )
-    parser.add_argument(
-        "--out",
-        help="default: benchmarks/results/occupancy/<machine>.json "
-        "(<machine>_scale.json with --scale)",
-    )
+    parser.add_argument("--out", help="default: benchmarks/results/occupancy/<machine>.json "
+                        "(<machine>_scale.json with --scale)")
     return parser.parse_args()
 
 

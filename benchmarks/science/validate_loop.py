@@ -320,9 +320,8 @@ def summarise(rows: list[dict]) -> dict:
             "selection_precision_estimate_mean": mean(r["selection_precision_estimate"]),
             "selection_estimate_at_most_truth": share(
                 e <= t + 1e-9 if e is not None and t is not None else None
-                for e, t in zip(
-                    r["selection_precision_estimate"], r["selection_precision_true"], strict=True
-                )
+                for e, t in zip(r["selection_precision_estimate"],
+                                r["selection_precision_true"], strict=True)
             ),  # fmt: skip
             "with_picks_bias_mean": mean(r["with_picks_precision"] - r["estimated_precision"]),
             "with_picks_abs_error_mean": mean(
@@ -376,24 +375,16 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--first-seed",
-        type=int,
-        default=20,
-        help="seeds 0-19 chose the defaults: keep them out of a reported run",
-    )
+    parser.add_argument("--first-seed", type=int, default=20,
+                        help="seeds 0-19 chose the defaults: keep them out of a reported run")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--bins", type=int, default=8)
     parser.add_argument("--per-bin", type=int, default=25)
     parser.add_argument("--spacing", choices=("top", "uniform"), default="top")
     parser.add_argument("--boot", type=int, default=1000)
-    parser.add_argument(
-        "--level",
-        type=float,
-        default=LEVEL,
-        help="the intervals' two-sided level (validate.level): the lower bound "
-        "of a 0.9 interval is a 95 %% one-sided bound, of 0.8 a 90 %% one",
-    )
+    parser.add_argument("--level", type=float, default=LEVEL,
+                        help="the intervals' two-sided level (validate.level): the lower bound "
+                        "of a 0.9 interval is a 95 %% one-sided bound, of 0.8 a 90 %% one")
     parser.add_argument("--out", default=str(result_path("validate_loop")))
     parser.add_argument("--figure", help="a PNG of estimated against true precision")
     return parser.parse_args()

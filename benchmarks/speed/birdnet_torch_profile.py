@@ -177,16 +177,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--device", default="cpu", help="cuda: whole passes timed on the GPU")
     ap.add_argument("--no-equality", action="store_true", help="skip the 108-window check")
-    ap.add_argument(
-        "--malloc-default",
-        action="store_true",
-        help="leave glibc's malloc as it is (what the embedder changes)",
-    )
-    ap.add_argument(
-        "--out",
-        help="default: results/birdnet_torch_profile/<machine>.json "
-        "(<machine>_malloc_default.json)",
-    )
+    ap.add_argument("--malloc-default", action="store_true",
+                    help="leave glibc's malloc as it is (what the embedder changes)")
+    ap.add_argument("--out", help="default: results/birdnet_torch_profile/<machine>.json "
+                    "(<machine>_malloc_default.json)")
     return ap.parse_args()
 
 
@@ -194,9 +188,8 @@ def main() -> None:
     args = parse_args()
     device = torch.device(args.device)
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
-    args.out = args.out or str(
-        result_path("birdnet_torch_profile", "malloc_default" if args.malloc_default else "", gpu)
-    )
+    args.out = args.out or str(result_path("birdnet_torch_profile",
+                                           "malloc_default" if args.malloc_default else "", gpu))
     torch.set_num_threads(1)
     try:
         check_embedding_model()

@@ -124,11 +124,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--recordings", type=int, default=36, help="25 of them train (demo: 25)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument(
-        "--malloc-default",
-        action="store_true",
-        help="leave glibc's malloc as it is (the trainer keeps freed blocks)",
-    )
+    ap.add_argument("--malloc-default", action="store_true",
+                    help="leave glibc's malloc as it is (the trainer keeps freed blocks)")
     ap.add_argument("--out")
     return ap.parse_args()
 
