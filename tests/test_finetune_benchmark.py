@@ -24,6 +24,12 @@ def test_seed_tests_are_scipys_paired_t_tests_over_the_common_seeds():
     mine = summary({0: 90.0, 1: 88.5, 2: 91.25, 3: 87.0}, {0: 99.0, 1: 98.0, 2: 97.5, 3: 99.5})
     other = summary({1: 86.0, 2: 90.0, 3: 88.0, 4: 70.0}, {1: 97.0, 2: 97.0, 3: 98.0, 4: 60.0})
     out = seed_tests(mine, other)
+    assert "macro_f1_tuned" not in out  # neither has it
+    mine["macro_f1_tuned"] = {"per_seed": {0: 94.0, 1: 93.0, 2: 95.5}}
+    other["macro_f1_tuned"] = {"per_seed": {1: 92.0, 2: 96.0, 3: 90.0}}
+    tuned = seed_tests(mine, other)["macro_f1_tuned"]
+    assert tuned["seeds"] == [1, 2] and tuned["mean_difference"] == pytest.approx(0.25)
+    assert tuned["t"] == pytest.approx(ttest_rel([93.0, 95.5], [92.0, 96.0]).statistic, abs=1e-4)
     for key, (a, b) in {"macro_f1": ([88.5, 91.25, 87.0], [86.0, 90.0, 88.0]),
                         "macro_ap": ([98.0, 97.5, 99.5], [97.0, 97.0, 98.0])}.items():  # fmt: skip
         ref = ttest_rel(a, b)
@@ -55,8 +61,14 @@ def test_the_committed_summary_follows_from_its_per_seed_values():
             values = [r[key] for r in e["per_seed"]]
             assert e[key]["mean"] == pytest.approx(statistics.mean(values), abs=0.006)
             assert e[key]["std"] == pytest.approx(statistics.stdev(values), abs=0.006)
+        tuned = list(e["macro_f1_tuned"]["per_seed"].values())
+        assert e["macro_f1_tuned"]["mean"] == pytest.approx(statistics.mean(tuned), abs=0.006)
+        assert e["macro_f1_tuned"]["std"] == pytest.approx(statistics.stdev(tuned), abs=0.006)
     for other in OTHERS:
         tests = result["finetuned_minus"][other]["over_seeds"]
+        mine, theirs = (experiments[n]["macro_f1_tuned"]["per_seed"] for n in (FINETUNED, other))
+        ref = ttest_rel([mine[s] for s in sorted(mine)], [theirs[s] for s in sorted(mine)])
+        assert tests["macro_f1_tuned"]["p"] == pytest.approx(ref.pvalue, abs=1e-3)
         for key in ("macro_f1", "macro_ap"):
             a = [r[key] for r in experiments[FINETUNED]["per_seed"]]
             b = [r[key] for r in experiments[other]["per_seed"]]

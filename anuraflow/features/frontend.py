@@ -140,9 +140,9 @@ class Frontend(NormalisedWindows):
         offsets = torch.arange(t, device=first_frames.device)[None, :]
         if shifts is not None:
             offsets = (offsets - shifts) % t
-        x = frames[first_frames[:, None] + offsets].float()  # [B, T, F]
+        x = frames[first_frames[:, None] + offsets].float()  # [B, T, F], a new tensor
         if self.normalisation == "dataset":
-            x = (x - self.mean) / self.std
+            x.sub_(self.mean).div_(self.std)
         if stripes is not None:
             fmask, tmask = stripes
             x.masked_fill_(tmask[:, :, None] | fmask[:, None, :], 0.0)

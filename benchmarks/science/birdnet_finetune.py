@@ -5,7 +5,8 @@ backbone.
 Runs the real `snakemake` once on a data config (default: the demo, config/config.yaml) with
 the three experiments at `--seeds` seeds each (experiment_overrides), in a fresh working
 directory. Writes JSON with each experiment's test macro F1 and AP per seed (with their
-recording-bootstrap intervals), the training time per epoch (history.tsv: the pass over the
+recording-bootstrap intervals; macro F1 also at the thresholds tuned on validation), the
+training time per epoch (history.tsv: the pass over the
 training windows and the per-epoch scoring of validation and test), and for the fine-tuned
 model against each of the others: the paired t-test over seeds of macro F1 and of macro AP
 (`anuraflow.evaluate.stats.paired_ttest`, the same seed for both) and the difference of
@@ -17,6 +18,7 @@ macro F1 paired by test recording with its bootstrap interval (the report's comp
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -51,20 +53,41 @@ def epoch_seconds(results: Path, name: str) -> dict:
     return {"epochs": len(seconds), **{k: round(float(v), 1) for k, v in stats.items()}}
 
 
+def tuned_macro_f1(results: Path, name: str) -> dict:
+    """Test macro F1 (%) at the thresholds tuned on validation, per seed (metrics.json's
+    `tuned`: what a detection table uses), with mean and std."""
+    per_seed = {}
+    for path in sorted((results / "runs" / name).glob("seed*/metrics.json")):
+        metrics = json.loads(path.read_text())
+        per_seed[metrics["seed"]] = round(100 * metrics["tuned"]["macro_f1"]["all"], 2)
+    values = list(per_seed.values())
+    std = round(float(np.std(values, ddof=1)), 2) if len(values) > 1 else None
+    return {"per_seed": per_seed, "mean": round(float(np.mean(values)), 2), "std": std}
+
+
+def paired_over_seeds(mine: dict, theirs: dict) -> dict:
+    """The paired t-test over the seeds both have (seed -> value; mine - theirs, points)."""
+    seeds = sorted(set(mine) & set(theirs))
+    test = paired_ttest([mine[s] for s in seeds], [theirs[s] for s in seeds])
+    return {
+        "seeds": seeds,
+        "mean_difference": round(test["mean_difference"], 2),
+        **{k: round(test[k], 4) for k in ("t", "p")},
+        "df": test["df"],
+    }
+
+
 def seed_tests(summary: dict, other: dict) -> dict:
-    """Paired t-tests over the seeds both experiments ran (fine-tuned - other, points)."""
+    """Paired t-tests of macro F1 and macro AP (`experiment_summary`'s per-seed values, and
+    macro F1 at tuned thresholds where both have it), fine-tuned - other."""
     out = {}
     for key in ("macro_f1", "macro_ap"):
         mine = {r["seed"]: r[key] for r in summary["per_seed"]}
-        theirs = {r["seed"]: r[key] for r in other["per_seed"]}
-        seeds = sorted(set(mine) & set(theirs))
-        test = paired_ttest([mine[s] for s in seeds], [theirs[s] for s in seeds])
-        out[key] = {
-            "seeds": seeds,
-            "mean_difference": round(test["mean_difference"], 2),
-            **{k: round(test[k], 4) for k in ("t", "p")},
-            "df": test["df"],
-        }
+        out[key] = paired_over_seeds(mine, {r["seed"]: r[key] for r in other["per_seed"]})
+    if "macro_f1_tuned" in summary and "macro_f1_tuned" in other:
+        out["macro_f1_tuned"] = paired_over_seeds(
+            summary["macro_f1_tuned"]["per_seed"], other["macro_f1_tuned"]["per_seed"]
+        )
     return out
 
 
@@ -75,6 +98,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--workdir", help="keep the runs here (default: a temp dir)")
+    ap.add_argument("--summarise-only", action="store_true",
+                    help="summarise the runs --workdir kept, without running; the workflow's "
+                    "wall time is taken from --out, the JSON of that run")  # fmt: skip
     ap.add_argument("--out", default=str(result_path("birdnet_finetune")))
     return ap.parse_args()
 
@@ -99,9 +125,17 @@ def main() -> None:
             "experiment_overrides": {"seeds": list(range(args.seeds))},
             "report": {"title": "BirdNET fine-tuned", "compare": [[FINETUNED, o] for o in OTHERS]},
         }  # fmt: skip
-        report["wall_s"] = round(run_workflow(workdir, args.configfile, overlay, args.cores, 0), 1)
+        if args.summarise_only:
+            before = json.loads(Path(args.out).read_text())
+            report["wall_s"], report["date"] = before["wall_s"], before["date"]
+        else:
+            wall = run_workflow(workdir, args.configfile, overlay, args.cores, 0)
+            report["wall_s"] = round(wall, 1)
         results = workdir / "results"
-        summaries = {e: experiment_summary(results, e) for e in experiments}
+        summaries = {
+            e: {**experiment_summary(results, e), "macro_f1_tuned": tuned_macro_f1(results, e)}
+            for e in experiments
+        }
         report["experiments"] = {
             e: {**summaries[e], "epoch_seconds": epoch_seconds(results, e)} for e in experiments
         }
