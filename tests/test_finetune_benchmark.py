@@ -3,6 +3,7 @@ seeds equal scipy's, its seconds per epoch equal the histories', and the committ
 summaries and tests recomputed from its own per-seed values."""
 
 import json
+import re
 import statistics
 
 import numpy as np
@@ -75,3 +76,17 @@ def test_the_committed_summary_follows_from_its_per_seed_values():
             ref = ttest_rel(a, b)
             assert tests[key]["t"] == pytest.approx(ref.statistic, abs=1e-3)
             assert tests[key]["p"] == pytest.approx(ref.pvalue, abs=1e-3)
+
+
+@pytest.mark.skipif(not RESULT.is_file(), reason="benchmark JSON not committed")
+def test_embeddings_md_quotes_the_committed_json():
+    """Every two-decimal figure of embeddings.md's fine-tuning measurement is the JSON's."""
+    from test_doc_numbers import numbers, printed_forms
+
+    page = (REPO / "docs/embeddings.md").read_text()
+    section = page[page.index("## Fine-tuning BirdNET") :].split("\n## ")[0]
+    measured = section[section.index("**Measured**") : section.index("The default recipe")]
+    quoted = re.findall(r"-?\d+\.\d\d(?!\d)", measured)
+    assert len(quoted) >= 15
+    forms = set().union(*(printed_forms(v) for v in numbers(json.loads(RESULT.read_text()))))
+    assert [q for q in quoted if q not in forms] == []
