@@ -18,6 +18,7 @@ SCHEMA = yaml.safe_load((REPO / "config/schemas/experiment.schema.yaml").read_te
 PAPER = yaml.safe_load((REPO / "config/paper-experiments.yaml").read_text())
 TRANSFER = yaml.safe_load((REPO / "config/transfer-experiments.yaml").read_text())
 EMBEDDING = yaml.safe_load((REPO / "config/embedding-experiments.yaml").read_text())
+FINETUNE = yaml.safe_load((REPO / "config/finetune-experiments.yaml").read_text())
 PRETRAIN_SCHEMA = yaml.safe_load((REPO / "config/schemas/pretrain.schema.yaml").read_text())
 PRETRAIN_FILES = sorted((REPO / "config" / "pretrain").glob("*.yaml"))
 CODES = ["SPHSUR", "BOABIS", "BOAFAB", "LEPPOD"]
@@ -42,11 +43,16 @@ def test_experiment_config_is_valid(path):
 def test_the_overlays_list_every_experiment_config_once():
     paper, transfer = PAPER["experiments"], TRANSFER["experiments"]
     probes = [e for e in EMBEDDING["experiments"] if e != "demo_cnn"]
-    assert sorted(paper + transfer + probes) == sorted(
+    finetuned = [e for e in FINETUNE["experiments"] if e not in ("demo_cnn", *probes)]
+    assert sorted(paper + transfer + probes + finetuned) == sorted(
         {p.stem for p in EXPERIMENT_FILES} - {"demo_cnn"}
     )
     assert not set(paper) & set(transfer)
     assert EMBEDDING["report"]["compare"] == [[p, "demo_cnn"] for p in probes]
+    assert finetuned == ["birdnet_finetune"]
+    assert FINETUNE["report"]["compare"] == [
+        ["birdnet_finetune", other] for other in FINETUNE["experiments"] if other in probes
+    ] + [["birdnet_finetune", "demo_cnn"]]
     for a, b in TRANSFER["report"]["compare"]:
         assert {a, b} <= set(transfer)
 

@@ -165,6 +165,7 @@ def test_mix2_configs_carry_the_authors_settings(name):
                                              "time_masks": 2, "time_width": 40}},
         {"time_shift": 0.25},
         {"spec_augment": {"freq_masks": 1, "freq_width": 5, "time_masks": 3, "time_width": 9}},
+        {"time_shift": 0.5, "spec_augment": {"freq_masks": 1}},  # the rest: the defaults
         {},
     ],
 )  # fmt: skip

@@ -54,10 +54,12 @@ def spec_augment(
 
 
 def spec_augment_stripes(
-    batch: int, n_mels: int, n_frames: int, freq_masks: int, freq_width: int,
-    time_masks: int, time_width: int, generator: torch.Generator | None, device,
+    batch: int, n_mels: int, n_frames: int, freq_masks: int = 2, freq_width: int = 8,
+    time_masks: int = 2, time_width: int = 60, generator: torch.Generator | None = None,
+    device=None,
 ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-    """spec_augment's draws: ([B, n_mels], [B, n_frames]) bool, True where zeroed."""
+    """spec_augment's draws (with its defaults): ([B, n_mels], [B, n_frames]) bool, True
+    where zeroed."""
     fmask = _stripe_mask(batch, n_mels, freq_masks, freq_width, generator, device)
     return fmask, _stripe_mask(batch, n_frames, time_masks, time_width, generator, device)
 
