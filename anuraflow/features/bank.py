@@ -78,6 +78,19 @@ def known_tensor(windows: pd.DataFrame, codes: list[str], device) -> torch.Tenso
     return None if mask is None else torch.tensor(mask, device=device)
 
 
+def labelled_bank(frames, starts, windows: pd.DataFrame, codes: list[str], frontend,
+                  device) -> WindowBank:  # fmt: skip
+    """A bank of `frames` (on `device`) with each window's first frame (`starts`), its
+    labels and which of them are known, and the frontend moved to the device."""
+    return WindowBank(
+        frames=frames,
+        starts=torch.tensor(starts, dtype=torch.long, device=device),
+        labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
+        frontend=frontend.to(device),
+        known=known_tensor(windows, codes, device),
+    )
+
+
 def build_bank(
     windows: pd.DataFrame,
     feature_paths: dict[str, str],
@@ -110,13 +123,7 @@ def build_bank(
         offsets[r] + cfg.frame_of(s)
         for r, s in zip(windows["recording_id"], windows["start_s"], strict=True)
     ]
-    return WindowBank(
-        frames=frames,
-        starts=torch.tensor(starts, dtype=torch.long, device=device),
-        labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
-        frontend=frontend.to(device),
-        known=known_tensor(windows, codes, device),
-    )
+    return labelled_bank(frames, starts, windows, codes, frontend, device)
 
 
 def build_embedding_bank(
@@ -150,13 +157,7 @@ def build_embedding_bank(
         if rec in train_recordings:
             stats.add(embeddings)
     frontend = EmbeddingFrontend.from_statistics(cfg, window_s, normalisation, stats)
-    return WindowBank(
-        frames=torch.cat(blocks).to(device),
-        starts=torch.tensor(starts, dtype=torch.long, device=device),
-        labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
-        frontend=frontend.to(device),
-        known=known_tensor(windows, codes, device),
-    )
+    return labelled_bank(torch.cat(blocks).to(device), starts, windows, codes, frontend, device)
 
 
 def build_waveform_bank(
@@ -201,10 +202,4 @@ def build_waveform_bank(
             f"recording {row['recording_id']}: the window at {row['start_s']:g} s reaches past "
             f"its cached signal ({cache_paths[row['recording_id']]}); rerun the waveforms stage"
         )
-    return WindowBank(
-        frames=frames,
-        starts=torch.tensor(starts, dtype=torch.long, device=device),
-        labels=torch.tensor(windows[codes].to_numpy(np.float32), device=device),
-        frontend=frontend.to(device),
-        known=known_tensor(windows, codes, device),
-    )
+    return labelled_bank(frames, starts, windows, codes, frontend, device)
