@@ -133,7 +133,7 @@ class Frontend(NormalisedWindows):
         [B, n_frames] bool, as `spec_augment` zeroes), for `dataset` or `none`
         normalisation: the same values, with the shift done by the gather itself and every
         step on the gathered [B, frames, mels] block before its one transposing copy (the
-        small CNN's epoch spent a sixth of its time in the separate passes)."""
+        demo's small CNN, whose steps are short, felt the separate passes)."""
         if self.normalisation not in ("dataset", "none"):
             raise ValueError(f"augmented_input takes dataset or none, not {self.normalisation}")
         t = self.n_frames
