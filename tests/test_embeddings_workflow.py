@@ -115,6 +115,8 @@ def test_finetuned_birdnet_trains_on_the_cached_samples(trained):
     assert 0.0 <= metrics["macro_f1"]["all"] <= 1.0
     predictions = pd.read_parquet(trained / "results/runs/tiny_finetune/seed0/predictions.parquet")
     assert len(predictions) == metrics["n_windows"]["test"]
+    report = (trained / "results/report/report.html").read_text()
+    assert "<b>tiny_finetune</b> fine-tunes" in report and "CC BY-NC-SA 4.0" in report
 
 
 def test_only_the_experiments_that_read_them_make_embeddings_or_samples(trained):

@@ -70,6 +70,7 @@ def test_template_escapes_what_it_is_given():
         "run_table": table,
         "overrides": {"<model>": "<script>x</script>"},
         "embedding_runs": ["<probe>"],
+        "finetuned_runs": ["<tuned>"],
         "data": {"recordings": 1, "hours": "0.01", "windows": 1, "empty": 0,
                  "sites": "<img src=x> (1)"},
         "subset_table": table,
@@ -116,6 +117,7 @@ def test_template_escapes_what_it_is_given():
     assert "<title>&lt;i&gt;t&lt;/i&gt;</title>" in html
     assert "<code>&lt;model&gt;: &lt;script&gt;x&lt;/script&gt;</code>" in html
     assert "<b>&lt;probe&gt;</b> is a probe" in html and "CC BY-NC-SA 4.0" in html
+    assert "<b>&lt;tuned&gt;</b> fine-tunes" in html
     assert "their recordings: &lt;img src=x&gt; (1)." in html  # a site is the user's text
 
 

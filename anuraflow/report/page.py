@@ -216,6 +216,11 @@ def data_context(d: ReportData, split_balance: str, split: dict, settings: Repor
     }
 
 
+def runs_reading(runs: list[dict], kind: str) -> list[str]:
+    """The experiments whose runs read `kind` (metrics.json's input: embedding, waveform)."""
+    return sorted({r["experiment"] for r in runs if r.get("input", {}).get("kind") == kind})
+
+
 def provenance_context(d: ReportData, settings: ReportSettings) -> dict:
     """Input checks and provenance: what was skipped, and what produced the results."""
     prov = provenance(settings.config, d.manifest)
@@ -291,9 +296,8 @@ def build_report(inputs: ReportInputs, settings: ReportSettings, outputs: dict[s
         "run_table": run_table(d.runs),
         # keys set in every experiment (a smoke run's model or epochs): rows keep their labels
         "overrides": (settings.config or {}).get("experiment_overrides") or {},
-        "embedding_runs": sorted(
-            {r["experiment"] for r in d.runs if r.get("input", {}).get("kind") == "embedding"}
-        ),
+        "embedding_runs": runs_reading(d.runs, "embedding"),
+        "finetuned_runs": runs_reading(d.runs, "waveform"),
         **evaluation,
         **data_context(d, inputs.split_balance, (settings.config or {}).get("split", {}), settings),
         **provenance_context(d, settings),
