@@ -45,6 +45,7 @@ from anuraflow.data.clips import (
 from anuraflow.simulate.plan import SyntheticSpec  # noqa: E402
 from anuraflow.simulate.writer import SIMULATED_MARK  # noqa: E402
 from anuraflow.features.birdnet import (
+    SAMPLE_RATE as BIRDNET_RATE,
     EmbeddingModelMissing,
     check_embedding_model,
 )  # noqa: E402
@@ -155,6 +156,20 @@ INGEST_KIND = "release" if RELEASE else "clip" if CLASS_FOLDERS else "recording"
 # every usable clip of the release, as release_index checked them
 RELEASE_CLIPS = f"{RESULTS}/release/clips.parquet"
 TRAIN_THREADS = config.get("train_threads", 4)
+
+
+def source_audio_params(recording):
+    """How a dataset recording's audio is read at another rate than ingest's (the embedding
+    and waveform stages): ingest's own arguments (anuraflow/features/jobs.py: source_audio).
+    """
+    return {
+        "source": SOURCES[recording].audio,
+        "kind": INGEST_KIND,
+        "clip_fit": config["data"].get("clip_fit", "start"),
+        "release_metadata": str(
+            Path(config["data"].get("release_dir", ".")) / "metadata.csv"
+        ),
+    }
 
 
 def run_dir(name, fold, seed):

@@ -10,14 +10,7 @@ rule compute_embeddings:
     output:
         f"{RESULTS}/embeddings/{{recording}}.parquet",
     params:
-        source=lambda w: {
-            "source": SOURCES[w.recording].audio,
-            "kind": INGEST_KIND,
-            "clip_fit": config["data"].get("clip_fit", "start"),
-            "release_metadata": str(
-                Path(config["data"].get("release_dir", ".")) / "metadata.csv"
-            ),
-        },
+        source=lambda w: source_audio_params(w.recording),
         grid=(config["windows"]["length_s"], config["windows"]["hop_s"]),
         embeddings=config["embeddings"],
     log:

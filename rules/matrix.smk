@@ -66,7 +66,7 @@ def step_shape(name):
     if uses_embeddings(name):
         dims = (1024,)
     elif uses_waveforms(name):
-        dims = (round(config["windows"]["length_s"] * 48000),)
+        dims = (round(config["windows"]["length_s"] * BIRDNET_RATE),)
     else:
         features = LogMelConfig(**config["features"])
         frames = features.frames_per_window(config["windows"]["length_s"])

@@ -25,7 +25,7 @@ from anuraflow.features.frontend import (
     gather_frames,
 )
 from anuraflow.features.logmel import LogMelConfig, feature_frame_count, read_feature_cache
-from anuraflow.features.waveforms import read_waveform_cache, waveform_config
+from anuraflow.features.waveforms import read_waveform_cache
 
 
 @dataclass
@@ -175,7 +175,7 @@ def build_waveform_bank(
     training recordings (`train_recordings`, `normalisation` kept for the shared signature)."""
     recordings = sorted(windows["recording_id"].unique())
     metas = [read_vector_meta(cache_paths[r]) for r in recordings]  # footers only
-    cfg = waveform_config(metas[0])
+    cfg = embedding_config(metas[0])
     for rec, meta in zip(recordings, metas, strict=True):
         if abs(meta["window_s"] - window_s) > 1e-9:
             raise ValueError(
@@ -192,9 +192,9 @@ def build_waveform_bank(
     first = dict(zip(recordings, offsets, strict=True))
     end = dict(zip(recordings, offsets + np.array(sizes), strict=True))
     rec_of = windows["recording_id"]
-    starts = rec_of.map(first).to_numpy(np.int64) + np.round(
-        windows["start_s"].to_numpy(np.float64) * cfg.sample_rate
-    ).astype(np.int64)
+    starts = rec_of.map(first).to_numpy(np.int64) + np.array(
+        [frontend.frame_of(s) for s in windows["start_s"]], dtype=np.int64
+    )
     short = starts + frontend.n_frames > rec_of.map(end).to_numpy(np.int64)
     if short.any():
         row = windows.iloc[int(np.flatnonzero(short)[0])]

@@ -68,6 +68,18 @@ def shared_embedder(settings: EmbeddingSettings):
     return _EMBEDDERS[key]
 
 
+def birdnet_input(
+    grid: tuple[float, float], model_path: str | None
+) -> tuple[EmbeddingConfig, dict]:
+    """What a cache computed for BirdNET V2.4 records of its input (the window grid: window_s,
+    hop_s; the model file's checksum), and the model file's identity (`model_identity`)."""
+    identity = model_identity(model_path)
+    cfg = EmbeddingConfig(
+        window_s=grid[0], hop_s=grid[1], model_sha256=identity["model_sha256"], dim=EMBEDDING_DIM
+    )
+    return cfg, identity
+
+
 def embed_to_cache(
     audio: str | Path | None,
     starts: np.ndarray,
@@ -80,10 +92,7 @@ def embed_to_cache(
     """Embed the windows of `audio` starting at `starts` (grid: window_s, hop_s) into the
     embedding cache `out`, saying the progress; no start (`audio` None: a recording ingest
     skipped): a cache with no rows."""
-    identity = model_identity(settings.model_path)
-    cfg = EmbeddingConfig(
-        window_s=grid[0], hop_s=grid[1], model_sha256=identity["model_sha256"], dim=EMBEDDING_DIM
-    )
+    cfg, identity = birdnet_input(grid, settings.model_path)
     embeddings = np.zeros((0, cfg.dim), np.float32)
     embedder = shared_embedder(settings)
     if audio is not None and len(starts):
@@ -201,10 +210,7 @@ def waveforms_job(
     with job_log(log) as say:
         record = json.loads(Path(ingest_record).read_text())
         rec = record["recording_id"]
-        identity = model_identity(model_path)
-        cfg = EmbeddingConfig(
-            window_s=window[0], hop_s=window[1], model_sha256=identity["model_sha256"]
-        )
+        cfg, _ = birdnet_input(window, model_path)
         samples = np.zeros(0, np.int16)
         if record["status"] == "ok":
             with source_audio(source, rec, window[0]) as audio:

@@ -9,7 +9,8 @@ bytes of float32. A window is a slice of it, cut on the training device.
 
 Parquet schema (one file per recording): sample: int16, one row per sample. Schema metadata
 (utf-8 JSON under key b"anuraflow"): recording_id, n_samples, and the `EmbeddingConfig` of the
-network it is for (model, model_sha256, sample_rate, window_s, hop_s).
+network it is for (model, model_sha256, sample_rate, window_s, hop_s; `embedding_config`
+reads it back, as from an embedding cache).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from anuraflow.core.fileio import (
 )
 from anuraflow.data.audio import silent_recording
 from anuraflow.data.streaming import audio_facts, output_length, standard_samples
-from anuraflow.features.embeddings import EmbeddingConfig, embedding_config
+from anuraflow.features.embeddings import EmbeddingConfig
 
 PCM16_SCALE = 32768.0  # a 16-bit level k is the float sample k / 32768 (libsndfile's reading)
 
@@ -68,11 +69,6 @@ def read_waveform_cache(path: str | Path) -> tuple[np.ndarray, dict]:
     table = pq.read_table(path)
     meta = json.loads(table.schema.metadata[VECTOR_META_KEY])
     return table.column("sample").to_numpy(), meta
-
-
-def waveform_config(meta: dict) -> EmbeddingConfig:
-    """The network input a cache was made for (the same fields as an embedding cache's)."""
-    return embedding_config(meta)
 
 
 def index_waveform_caches(
