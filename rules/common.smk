@@ -14,10 +14,13 @@ from pathlib import Path
 # puts a script's own folder on sys.path), conda environments included.
 sys.path.insert(0, workflow.basedir)
 
+from snakemake.utils import update_config  # noqa: E402
+
 from anuraflow.core.configcheck import (
     fill_defaults,
     read_yaml,
     schema_errors,
+    typed_command_line,
 )  # noqa: E402
 from anuraflow.core.provenance import gpu_visible  # noqa: E402
 from anuraflow.data.recordings import (
@@ -73,6 +76,9 @@ SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 
 def check_config():
     """Every config error, by key, before any job runs; then the schema's defaults."""
+    for key, value in workflow.config_settings.overwrite_config.items():
+        if isinstance(value, (dict, list)):  # --config key={...}: inner values typed
+            update_config(config, {key: typed_command_line(value)})
     errors = schema_errors(config, os.path.join(SCHEMAS, "config.schema.yaml"))
     if errors:
         raise WorkflowError("invalid config:\n  " + "\n  ".join(errors))

@@ -45,14 +45,33 @@ def test_auto_precision_is_bf16_only_on_a_cpu_with_bf16_instructions(monkeypatch
     assert resolve_precision("auto", "cuda") == "fp32"
 
 
-def test_native_bf16_agrees_with_the_cpu_flags():
+def test_native_bf16_agrees_with_the_cpu_flags(monkeypatch):
     """PyTorch's detection against the kernel's own list of CPU flags."""
+    for cap in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(cap, raising=False)
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.exists():
         pytest.skip("no /proc/cpuinfo")
     flags = next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags"))
     flags = set(flags.split(":", 1)[1].split())
     assert acceleration.cpu_has_native_bf16() == bool({"avx512_bf16", "amx_tile"} & flags)
+
+
+@pytest.mark.parametrize(
+    ("cap", "native"),
+    [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_BF16", None), ("ALL", None)],
+)
+def test_a_onednn_cap_below_bf16_means_fp32(monkeypatch, cap, native):
+    """Capped at AVX2 (ONEDNN_MAX_CPU_ISA), oneDNN emulates bf16, 4 times slower than fp32 on
+    the Zen 4 EPYC (small_cnn's step: 0.60 s against 0.14 s): `auto` must then mean fp32.
+    None: the cap allows bf16, so the CPU's own flags decide."""
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    uncapped = acceleration.cpu_has_native_bf16()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert acceleration.cpu_has_native_bf16() is (uncapped if native is None else native)
+    if native is False:
+        assert resolve_precision("auto", "cpu") == "fp32"
 
 
 def test_channels_last_on_cuda_or_for_scoring():

@@ -19,9 +19,26 @@ from benchmarks.harness import RESULTS, machine, result_path
     ],
 )  # fmt: skip
 def test_a_cpu_is_tagged_by_vendor_family_and_best_instruction_set(monkeypatch, name, flags, tag):
+    for cap in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(cap, raising=False)
     monkeypatch.setattr(machine, "cpu_name", lambda: name)
     monkeypatch.setattr(machine, "cpu_flags", lambda: flags)
     assert machine.machine_tag(device="cpu") == tag
+
+
+def test_a_cpu_capped_to_older_kernels_says_so_in_its_tag_and_facts(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 on a bf16 CPU emulates an AVX2 CPU's kernels: its results must
+    not pass for the uncapped CPU's."""
+    monkeypatch.setattr(machine, "cpu_name", lambda: "AMD EPYC")
+    monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    assert machine.machine_tag(device="cpu") == "amd-epyc-bf16-as-avx2"
+    assert machine.cpu_facts()["capped_to"] == {"onednn": "AVX2", "aten": "avx2"}
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")  # oneDNN's own word for no cap
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    assert machine.machine_tag(device="cpu") == "amd-epyc-bf16"
+    assert "capped_to" not in machine.cpu_facts()
 
 
 def test_a_gpu_is_tagged_by_its_name():

@@ -218,6 +218,31 @@ def test_experiment_with_unknown_model_fails_at_start_naming_the_key(tmp_path):
     assert "model: 'resnet19' is not one of: small_cnn" in text
 
 
+def test_command_line_overrides_are_typed_like_snakemakes_own_values():
+    from anuraflow.core.configcheck import typed_command_line
+
+    # what Snakemake's YAML base loader gives for --config 'experiment_overrides={...}'
+    given = {"epochs": "2", "lr": "1e-3", "channels_last": "true", "compile": "False",
+             "seeds": ["0", "1"], "name": "run_7", "on": "no", "init": "null",
+             "x": "0.5"}  # fmt: skip
+    assert typed_command_line(given) == {
+        "epochs": 2, "lr": 0.001, "channels_last": True, "compile": False, "seeds": [0, 1],
+        "name": "run_7", "on": "no", "init": None, "x": 0.5,
+    }  # fmt: skip
+
+
+def test_experiment_overrides_on_the_command_line_reach_the_schema_typed(tmp_path):
+    """`--config 'experiment_overrides={epochs: 2, channels_last: true}'` plans; before, the
+    schema saw '2' and 'true' and refused them."""
+    work = _workdir(tmp_path, _config())
+    (work / "data" / "raw").mkdir(parents=True)
+    good = "experiment_overrides={epochs: 2, channels_last: true, seeds: [0, 1]}"
+    proc = snakemake(work, "-n", "--config", good, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    bad = snakemake(work, "-n", "--config", "experiment_overrides={epochs: two}", check=False)
+    assert bad.returncode != 0 and "epochs: 'two' is not of type 'integer'" in bad.stderr
+
+
 # --- resume (a job SIGKILLed mid-epoch, resumed to identical results): tests/test_acceleration.py
 
 

@@ -92,3 +92,26 @@ def schema_errors(instance: Any, schema_path: str | Path, prefix: str = "") -> l
         else:
             out.append(f"{_key(path, prefix)}: {err.message}")
     return sorted(out)
+
+
+_WORDS = {"true": True, "false": False, "null": None, "~": None}
+
+
+def typed_command_line(value: Any) -> Any:
+    """A `--config key={...}` value with its inner scalars typed as Snakemake types a top-level
+    one: Snakemake reads `epochs=2` as 2 but a mapping or list with YAML's base loader, which
+    keeps every inner scalar a string (`{epochs: 2, channels_last: true}` gives '2' and
+    'true', which the schema would refuse). Integers, floats, true/false (any case) and null
+    are typed; any other string stays as written."""
+    if isinstance(value, dict):
+        return {k: typed_command_line(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed_command_line(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    for number in (int, float):
+        try:
+            return number(value)
+        except ValueError:
+            pass
+    return _WORDS.get(value.lower(), value)

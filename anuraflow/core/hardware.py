@@ -3,12 +3,32 @@ precision, the embedding network's)."""
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+# oneDNN's instruction-set caps (ONEDNN_MAX_CPU_ISA) below which it has no bf16 dot products
+_ONEDNN_CAPS_WITHOUT_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI"}
+
+
+def onednn_isa_cap() -> str | None:
+    """The instruction set oneDNN, which computes torch's convolutions and matrix products on a
+    CPU, is capped at by ONEDNN_MAX_CPU_ISA (or its old name DNNL_MAX_CPU_ISA), upper-case;
+    None when uncapped. The cap lets one machine run the kernels an older CPU would run."""
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        cap = os.environ.get(name, "").strip().upper()
+        if cap and cap not in ("ALL", "DEFAULT"):
+            return cap
+    return None
 
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bfloat16 in hardware (avx512_bf16 or AMX tiles), as PyTorch's
-    own CPU detection reports it (private helpers, so absent ones count as no)."""
+    own CPU detection reports it (private helpers, so absent ones count as no), and oneDNN is
+    allowed to use it (`onednn_isa_cap`): capped at AVX2, bf16 would be emulated, 2 to 5
+    times slower than float32."""
+    if onednn_isa_cap() in _ONEDNN_CAPS_WITHOUT_BF16:
+        return False
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 

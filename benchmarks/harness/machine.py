@@ -8,6 +8,8 @@ import platform
 import re
 import sys
 
+from anuraflow.core.hardware import onednn_isa_cap
+
 # the instruction sets that change this project's numbers (bf16 kernels, AMX tiles)
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
@@ -44,14 +46,19 @@ def instruction_level(flags: set[str]) -> str:
 
 def cpu_facts() -> dict:
     """This machine's CPU as every result records it: model, cores, the flags of FLAGS it has
-    and their summary level."""
+    and their summary level, and where the kernels were capped to an older CPU's instruction
+    set (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY), the caps."""
     flags = cpu_flags()
-    return {
+    facts = {
         "model": cpu_name(),
         "cores": os.cpu_count(),
         "flags": [f for f in FLAGS if f in flags],
         "level": instruction_level(flags),
     }
+    cap = onednn_isa_cap()
+    if cap or os.environ.get("ATEN_CPU_CAPABILITY"):
+        facts["capped_to"] = {"onednn": cap, "aten": os.environ.get("ATEN_CPU_CAPABILITY")}
+    return facts
 
 
 def _slug(text: str) -> str:
@@ -61,7 +68,9 @@ def _slug(text: str) -> str:
 def machine_tag(device: str | None = None) -> str:
     """A result file's machine: the GPU's name where a CUDA `device` ran it (or, with torch
     already imported, where one is visible), else the CPU vendor and family and its
-    instruction level, e.g. `nvidia-h200`, `amd-epyc-bf16`, `amd-epyc-avx2`, `intel-xeon-amx`."""
+    instruction level, e.g. `nvidia-h200`, `amd-epyc-bf16`, `amd-epyc-avx2`, `intel-xeon-amx`;
+    `amd-epyc-bf16-as-avx2` where oneDNN was capped at AVX2 (an emulation of the older CPU's
+    kernels, not of its clock, caches or cores)."""
     if device is None and "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
         device = sys.modules["torch"].cuda.get_device_name(0)
     if device and device.lower() != "cpu" and not device.startswith("cpu"):
@@ -70,5 +79,5 @@ def machine_tag(device: str | None = None) -> str:
     family = next((f for f in ("EPYC", "Xeon", "Ryzen", "Core") if f in name), None)
     vendor = "amd" if "AMD" in name else "intel" if "Intel" in name else None
     base = _slug(f"{vendor} {family}") if vendor and family else _slug(name) or "cpu"
-    return f"{base}-{instruction_level(cpu_flags())}"
-
+    cap = onednn_isa_cap()
+    return f"{base}-{instruction_level(cpu_flags())}" + (f"-as-{_slug(cap)}" if cap else "")

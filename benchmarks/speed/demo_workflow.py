@@ -24,7 +24,7 @@ import pandas as pd
 
 from anuraflow.core.fileio import json_text
 from anuraflow.learn.acceleration import cpu_has_native_bf16
-from benchmarks.harness import REPO, cpu_name, result_path, rule_costs
+from benchmarks.harness import REPO, cpu_facts, cpu_name, result_path, rule_costs
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,6 +78,8 @@ def main() -> None:
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "native_bf16": cpu_has_native_bf16(),
             "cpu_count": os.cpu_count(),
+            # where oneDNN / ATen were capped to an older CPU's instructions (harness.cpu_facts)
+            "capped_to": cpu_facts().get("capped_to"),
             "python": platform.python_version(),
             "torch": torch.__version__,
             "cuda": torch.cuda.is_available(),
