@@ -1,11 +1,14 @@
 """What this machine computes natively, asked where any layer needs it (the training's
-precision, the embedding network's)."""
+precision, the embedding network's). torch is imported where needed: the benchmarks' harness
+reads the oneDNN cap without it."""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 # oneDNN's instruction-set caps (ONEDNN_MAX_CPU_ISA) below which it has no bf16 dot products
 _ONEDNN_CAPS_WITHOUT_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI"}
@@ -27,6 +30,8 @@ def cpu_has_native_bf16() -> bool:
     own CPU detection reports it (private helpers, so absent ones count as no), and oneDNN is
     allowed to use it (`onednn_isa_cap`): capped at AVX2, bf16 would be emulated, 2 to 5
     times slower than float32."""
+    import torch
+
     if onednn_isa_cap() in _ONEDNN_CAPS_WITHOUT_BF16:
         return False
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
@@ -35,6 +40,8 @@ def cpu_has_native_bf16() -> bool:
 
 def torch_device(name: str = "auto") -> torch.device:
     """`auto`: CUDA where it is visible, else the CPU; otherwise the device named."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
