@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import torch
 
+# SpecAugment's defaults, for a config that gives only some of its keys: two stripes of each
+# kind, widths below 8 mels and 60 frames
+FREQ_MASKS, FREQ_WIDTH, TIME_MASKS, TIME_WIDTH = 2, 8, 2, 60
+
 
 def _stripe_mask(
     batch: int,
@@ -37,10 +41,10 @@ def _stripe_mask(
 
 def spec_augment(
     x: torch.Tensor,
-    freq_masks: int = 2,
-    freq_width: int = 8,
-    time_masks: int = 2,
-    time_width: int = 60,
+    freq_masks: int = FREQ_MASKS,
+    freq_width: int = FREQ_WIDTH,
+    time_masks: int = TIME_MASKS,
+    time_width: int = TIME_WIDTH,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Zero `freq_masks` mel stripes (widths 0..freq_width - 1) and `time_masks` frame stripes
@@ -54,9 +58,9 @@ def spec_augment(
 
 
 def spec_augment_stripes(
-    batch: int, n_mels: int, n_frames: int, freq_masks: int = 2, freq_width: int = 8,
-    time_masks: int = 2, time_width: int = 60, generator: torch.Generator | None = None,
-    device=None,
+    batch: int, n_mels: int, n_frames: int, freq_masks: int = FREQ_MASKS,
+    freq_width: int = FREQ_WIDTH, time_masks: int = TIME_MASKS, time_width: int = TIME_WIDTH,
+    generator: torch.Generator | None = None, device=None,
 ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """spec_augment's draws (with its defaults): ([B, n_mels], [B, n_frames]) bool, True
     where zeroed."""

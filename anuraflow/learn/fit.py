@@ -26,6 +26,7 @@ from anuraflow.learn.checkpoint import (
 from anuraflow.learn.run_data import RunData, score_subset
 from anuraflow.learn.training import (
     EarlyStopping,
+    batch_starts,
     make_objective,
     make_optimizer,
     make_scheduler,
@@ -109,7 +110,7 @@ def train_epoch(
     train = data.subsets["train"]
     order = train[torch.randperm(len(train), generator=generator, device=device)]
     running, seen, methods = 0.0, 0, {}
-    starts = [s for s in range(0, len(order), batch_size) if len(order) - s >= 2]
+    starts = batch_starts(len(order), batch_size)
     plan = plan_methods(settings, len(starts), generator)
     bar = tqdm(starts, desc=desc, unit="batch", disable=not progress, mininterval=5)
     for step, start in enumerate(bar):

@@ -24,7 +24,7 @@ from anuraflow.features.logmel import LOG_FLOOR, LogMelConfig, mel_transform
 from anuraflow.learn.checkpoint import save_torch
 from anuraflow.learn.models import build_model, encoder_state
 from anuraflow.learn.ssl import SSL_LOSSES, Projector
-from anuraflow.learn.training import pick_device, seed_everything
+from anuraflow.learn.training import batch_starts, pick_device, seed_everything
 from anuraflow.learn.views import random_views
 
 PRETRAIN_DEFAULTS = {
@@ -136,7 +136,7 @@ class Pretraining:
         if train and self.settings["max_windows"]:
             order = order[: self.settings["max_windows"]]
         batch, total, seen = self.settings["batch_size"], 0.0, 0
-        starts = [s for s in range(0, len(order), batch) if len(order) - s >= 2]
+        starts = batch_starts(len(order), batch)
         for start in tqdm(starts, desc=desc, unit="batch", disable=not progress, mininterval=5):
             idx = order[start : start + batch]
             xa, xb = self.views(self.crops(rows.iloc[idx]).to(self.device), gen)

@@ -202,6 +202,12 @@ def fused_inputs(
     return frontend.augmented_input(bank.frames, bank.starts[idx], shifts, stripes)
 
 
+def batch_starts(n: int, batch_size: int) -> list[int]:
+    """Where an epoch's batches of `n` shuffled windows start: every `batch_size`, leaving out
+    a last batch of a single window (batch statistics and mixing pairs need two)."""
+    return [s for s in range(0, n, batch_size) if n - s >= 2]
+
+
 def plan_methods(settings: dict, steps: int, generator: torch.Generator) -> list[str]:
     """The mixing method of each of an epoch's `steps` steps (Mix2's per-step choice, drawn
     for the epoch at its start); "none" for every step of an experiment without mixing."""

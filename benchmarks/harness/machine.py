@@ -55,9 +55,9 @@ def cpu_facts() -> dict:
         "flags": [f for f in FLAGS if f in flags],
         "level": instruction_level(flags),
     }
-    cap = onednn_isa_cap()
-    if cap or os.environ.get("ATEN_CPU_CAPABILITY"):
-        facts["capped_to"] = {"onednn": cap, "aten": os.environ.get("ATEN_CPU_CAPABILITY")}
+    caps = {"onednn": onednn_isa_cap(), "aten": os.environ.get("ATEN_CPU_CAPABILITY")}
+    if any(caps.values()):
+        facts["capped_to"] = caps
     return facts
 
 

@@ -37,6 +37,7 @@ from anuraflow.learn.experiments import experiment_settings
 from anuraflow.learn.fit import TrainState, epoch_record, keep_if_best, train_epoch
 from anuraflow.learn.run import build_run_model
 from anuraflow.learn.training import (
+    batch_starts,
     make_objective,
     make_optimizer,
     make_scheduler,
@@ -72,9 +73,8 @@ def epoch_batches(settings, data, seed: int, keep: bool = True) -> tuple[list, f
     train, batch = data.subsets["train"], settings["batch_size"]
     generator = torch.Generator().manual_seed(seed)
     order = train[torch.randperm(len(train), generator=generator)]
-    starts = [s for s in range(0, len(order), batch) if len(order) - s >= 2]
     batches, started = [], time.perf_counter()
-    for start in starts:
+    for start in batch_starts(len(order), batch):
         idx = order[start : start + batch]
         x = prepare_inputs(data.bank, idx, settings, generator, data.noise)
         if keep:

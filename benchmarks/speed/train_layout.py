@@ -45,9 +45,8 @@ def median_seconds(call, steps: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-def step_seconds(name: str, precision: str, channels_last: bool, steps: int) -> float:
-    """Median seconds of one plain step of `name` in one layout."""
-    settings = settings_for(name, precision)
+def step_seconds(settings: dict, channels_last: bool, steps: int) -> float:
+    """Median seconds of one plain step of the experiment's model in one layout."""
     torch.manual_seed(0)
     model = build_model(settings["model"], 8, **(settings.get("model_args") or {}))
     batch = settings["batch_size"]
@@ -80,12 +79,13 @@ def main() -> None:
     keep_freed_memory()
     models = {}
     for name in args.models:
-        nchw = step_seconds(name, args.precision, False, args.steps)
-        nhwc = step_seconds(name, args.precision, True, args.steps)
+        settings = settings_for(name, args.precision)
+        nchw = step_seconds(settings, False, args.steps)
+        nhwc = step_seconds(settings, True, args.steps)
         models[name] = {
             "experiment": MODELS[name],
-            "precision": settings_for(name, args.precision)["precision"],
-            "batch": settings_for(name, args.precision)["batch_size"],
+            "precision": settings["precision"],
+            "batch": settings["batch_size"],
             "step_nchw_s": round(nchw, 4),
             "step_nhwc_s": round(nhwc, 4),
             "nhwc_speedup": round(nchw / nhwc, 2),
