@@ -62,8 +62,10 @@ def test_native_bf16_agrees_with_the_cpu_flags(monkeypatch):
     [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_BF16", None), ("ALL", None)],
 )
 def test_a_onednn_cap_below_bf16_means_fp32(monkeypatch, cap, native):
-    """Capped at AVX2 (ONEDNN_MAX_CPU_ISA), oneDNN emulates bf16, 4 times slower than fp32 on
-    the Zen 4 EPYC (small_cnn's step: 0.60 s against 0.14 s): `auto` must then mean fp32.
+    """Capped at AVX2 (ONEDNN_MAX_CPU_ISA), oneDNN emulates bf16, 5.3 times slower than fp32 on
+    the Zen 4 EPYC (small_cnn's NCHW step: 0.5715 s against 0.1081 s,
+    benchmarks/results/train_layout/amd-epyc-bf16-as-avx2{_bf16,}.json): `auto` must then
+    mean fp32.
     None: the cap allows bf16, so the CPU's own flags decide."""
     monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)

@@ -10,7 +10,8 @@ forward only. Medians over `--steps` timed calls after warm-up.
     .venv/bin/python -m benchmarks.speed.train_layout
 
 With ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 in front: the kernels of an AVX2-only
-CPU (the result file says so, `<cpu>-as-avx2.json`).
+CPU (the result file says so, `<cpu>-as-avx2.json`); adding `--precision bf16 --models
+small_cnn` measures what bf16 costs where those kernels emulate it (`..._bf16.json`).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def main() -> None:
         "models": models,
         "small_cnn_max_pool": pooling,
     }
-    write_report(report, args.out or result_path("train_layout"))
+    variant = "" if args.precision == "auto" else args.precision
+    write_report(report, args.out or result_path("train_layout", variant))
 
 
 if __name__ == "__main__":
